@@ -1,0 +1,24 @@
+# Rebuilds the tables and figures of SED papers from raw audio. Wiring only: the logic lives in src/sedrepro.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/datasets.smk"
+include: "rules/audio.smk"
+include: "rules/features.smk"
+include: "rules/splits.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/render.smk"
+
+
+rule all:
+    default_target: True
+    localrule: True
+    input:
+        all_targets(),

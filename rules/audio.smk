@@ -1,0 +1,23 @@
+# Audio: decode, mix to mono and resample every clip to the features' sample rate.
+
+
+rule resample_audio:
+    input:
+        unpack(dataset_root_inputs),
+        files=DATA + "/index/{dataset}/files.tsv",
+    output:
+        directory(DATA + "/audio/{dataset}"),
+    log:
+        "logs/resample_audio/{dataset}.log",
+    benchmark:
+        "results/benchmarks/resample_audio/{dataset}.tsv"
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    params:
+        root=dataset_root,
+        sample_rate=config["features"]["sample_rate"],
+        index=lambda wc, input: os.path.dirname(input.files),
+    shell:
+        "python -m sedrepro.audio --index {params.index:q} --root {params.root:q} --out {output:q}"
+        " --sample-rate {params.sample_rate} --threads {threads} --log {log:q}"

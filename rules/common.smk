@@ -1,0 +1,153 @@
+# Config validation, wildcard constraints, path helpers and target lists. All Python of the workflow lives here.
+import json
+import os
+import sys
+
+from snakemake.utils import validate
+
+SRC = os.path.join(workflow.basedir, "src")
+# Rules run `python -m sedrepro.<stage>`: make the package importable without installing it (conda envs too).
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+sys.path.insert(0, SRC)
+# Without --use-conda, `python` in rules is the interpreter running Snakemake (e.g. .venv/bin/python); a conda env,
+# when used, is activated in front of it.
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+
+from sedrepro import datasets as sed_datasets  # noqa: E402
+from sedrepro import papers as sed_papers  # noqa: E402
+
+
+validate(config, schema="../config/schema.yaml")
+
+DATA = config["data_root"]
+SEEDS = [str(s) for s in config["seeds"]]
+PAPERS = config["papers"]
+
+
+def paper_tables(paper):
+    return sed_papers.get(paper).tables
+
+
+def paper_runs():
+    """(dataset, model) pairs that the enabled papers' tables need, in a stable order."""
+    runs = []
+    for paper in PAPERS:
+        for table in paper_tables(paper):
+            for model in table.model_columns:
+                if (table.dataset, model) not in runs:
+                    runs.append((table.dataset, model))
+    return runs
+
+
+def datasets_used():
+    return sorted({dataset for dataset, _ in paper_runs()})
+
+
+wildcard_constraints:
+    dataset="|".join(sed_datasets.NAMES),
+    model="|".join(config["models"]),
+    seed=r"\d+",
+    paper="|".join(sed_papers.NAMES),
+
+
+def dataset_cfg(wildcards):
+    return config["datasets"][wildcards.dataset]
+
+
+def dataset_json(wildcards):
+    return json.dumps(dataset_cfg(wildcards), sort_keys=True)
+
+
+def archive_names(dataset):
+    cfg = config["datasets"][dataset]
+    if cfg["source"] == "embedded":
+        return list(sed_datasets.get(dataset).embedded_archives)
+    return [a["name"] for a in cfg["archives"]]
+
+
+def download_inputs(wildcards):
+    """The embedded generator's manifest for embedded data; nothing for real downloads."""
+    if dataset_cfg(wildcards)["source"] == "embedded":
+        return {"manifest": f"{DATA}/embedded/{wildcards.dataset}/manifest.json"}
+    return {}
+
+
+def manifest_arg(wildcards, input):
+    return f"--manifest {input.manifest}" if "manifest" in input.keys() else ""
+
+
+def dataset_root_inputs(wildcards):
+    """Extracted archives, or nothing when the dataset already sits on a local disk."""
+    if dataset_cfg(wildcards)["source"] == "local":
+        return {}
+    return {"extracted": f"{DATA}/datasets/{wildcards.dataset}/extracted"}
+
+
+def dataset_root(wildcards):
+    """The folder the index paths are relative to."""
+    cfg = dataset_cfg(wildcards)
+    root_name = sed_datasets.get(wildcards.dataset).root_name
+    if cfg["source"] == "local":
+        if not cfg.get("local_path"):
+            raise ValueError(f"config key 'datasets/{wildcards.dataset}/local_path': expected a folder, found nothing")
+        base = cfg["local_path"]
+        nested = os.path.join(base, root_name)
+        return nested if os.path.isdir(nested) else base
+    return f"{DATA}/datasets/{wildcards.dataset}/extracted/{root_name}"
+
+
+def annotations_only_flag(wildcards):
+    return "--annotations-only" if dataset_cfg(wildcards).get("annotations_only") else ""
+
+
+def model_json(wildcards):
+    return json.dumps({"name": wildcards.model, **config["models"][wildcards.model]}, sort_keys=True)
+
+
+def run_dir(wildcards):
+    return f"results/runs/{wildcards.dataset}/{wildcards.model}/seed{wildcards.seed}"
+
+
+def table_spec(wildcards):
+    for table in paper_tables(wildcards.paper):
+        if table.name == wildcards.table:
+            return table
+    raise ValueError(f"paper {wildcards.paper}: no table named {wildcards.table}")
+
+
+def table_metrics(wildcards):
+    table = table_spec(wildcards)
+    return [
+        f"results/runs/{table.dataset}/{model}/seed{seed}/metrics.json"
+        for model in table.model_columns
+        for seed in SEEDS
+    ]
+
+
+def table_index(wildcards):
+    return f"{DATA}/index/{table_spec(wildcards).dataset}/events.tsv"
+
+
+def data_note(wildcards):
+    cfg = config["datasets"][table_spec(wildcards).dataset]
+    return {
+        "embedded": "embedded synthetic stand-in data (not the real dataset: numbers are not comparable with the paper's)",
+        "download": "the real dataset, downloaded and checksum-verified",
+        "local": f"the real dataset from {cfg.get('local_path')}",
+    }[cfg["source"]]
+
+
+def paper_targets(paper):
+    out = []
+    for table in paper_tables(paper):
+        out += expand(f"results/{paper}/{table.name}.{{ext}}", ext=["md", "csv", "tex", "png"])
+    out.append(f"results/{paper}/audit.md")
+    return out
+
+
+def all_targets():
+    out = []
+    for paper in PAPERS:
+        out += paper_targets(paper)
+    out += expand("results/datasets/{dataset}.{ext}", dataset=datasets_used(), ext=["md", "csv"])
+    return out

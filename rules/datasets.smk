@@ -1,0 +1,87 @@
+# Datasets: embedded generation (default), checksummed download, safe extraction, layout check and index, statistics.
+
+
+rule generate_embedded:
+    output:
+        manifest=DATA + "/embedded/{dataset}/manifest.json",
+    log:
+        "logs/generate_embedded/{dataset}.log",
+    benchmark:
+        "results/benchmarks/generate_embedded/{dataset}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        spec=lambda wc: json.dumps(config["datasets"][wc.dataset]["embedded"], sort_keys=True),
+        out=lambda wc, output: os.path.dirname(output.manifest),
+    shell:
+        "python -m sedrepro.datasets.embedded --dataset {wildcards.dataset} --out {params.out:q}"
+        " --params {params.spec:q} --log {log:q}"
+
+
+rule download_archive:
+    input:
+        unpack(download_inputs),
+    output:
+        DATA + "/archives/{dataset}/{archive}",
+    log:
+        "logs/download_archive/{dataset}/{archive}.log",
+    conda:
+        "../envs/data.yaml"
+    localrule: True
+    retries: 3
+    params:
+        cfg=dataset_json,
+        manifest=manifest_arg,
+    shell:
+        "python -m sedrepro.download --archive {wildcards.archive:q} --dataset-config {params.cfg:q}"
+        " {params.manifest} --out {output:q} --log {log:q}"
+
+
+rule extract_dataset:
+    input:
+        lambda wc: expand(DATA + "/archives/{dataset}/{archive}", dataset=wc.dataset, archive=archive_names(wc.dataset)),
+    output:
+        directory(DATA + "/datasets/{dataset}/extracted"),
+    log:
+        "logs/extract_dataset/{dataset}.log",
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python -m sedrepro.datasets.archive extract --out {output:q} {input:q} --log {log:q}"
+
+
+rule index_dataset:
+    input:
+        unpack(dataset_root_inputs),
+    output:
+        files=DATA + "/index/{dataset}/files.tsv",
+        events=DATA + "/index/{dataset}/events.tsv",
+    log:
+        "logs/index_dataset/{dataset}.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        root=dataset_root,
+        annotations_only=annotations_only_flag,
+        out=lambda wc, output: os.path.dirname(output.files),
+    shell:
+        "python -m sedrepro.datasets.index --dataset {wildcards.dataset} --root {params.root:q}"
+        " {params.annotations_only} --out {params.out:q} --log {log:q}"
+
+
+rule describe_dataset:
+    input:
+        files=DATA + "/index/{dataset}/files.tsv",
+        events=DATA + "/index/{dataset}/events.tsv",
+    output:
+        md="results/datasets/{dataset}.md",
+        csv="results/datasets/{dataset}.csv",
+    log:
+        "logs/describe_dataset/{dataset}.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        index=lambda wc, input: os.path.dirname(input.files),
+    shell:
+        "python -m sedrepro.datasets.stats --dataset {wildcards.dataset} --index {params.index:q}"
+        " --md {output.md:q} --csv {output.csv:q} --log {log:q}"

@@ -1,0 +1,52 @@
+# Evaluation: predictions of the selected checkpoints on the test split, then segment-based F1 with sed_eval.
+
+
+rule predict_checkpoints:
+    input:
+        history="results/runs/{dataset}/{model}/seed{seed}/history.csv",
+        checkpoints="results/runs/{dataset}/{model}/seed{seed}/checkpoints",
+        logmel=DATA + "/features/{dataset}/logmel.npy",
+        frames=DATA + "/features/{dataset}/frames.tsv",
+        splits=expand(DATA + "/splits/{{dataset}}/{f}", f=SPLIT_FILES),
+    output:
+        directory("results/runs/{dataset}/{model}/seed{seed}/predictions"),
+    log:
+        "logs/predict_checkpoints/{dataset}/{model}/seed{seed}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: config["training"]["threads"]
+    params:
+        model=model_json,
+        run_dir=run_dir,
+        n=config["evaluation"]["n_checkpoints"],
+        selection=config["evaluation"]["selection"],
+        batch_size=config["training"]["batch_size"],
+        device=config["training"]["device"],
+        features=lambda wc, input: os.path.dirname(input.logmel),
+        splits=lambda wc, input: os.path.dirname(input.splits[0]),
+    shell:
+        "python -m sedrepro.predict --run-dir {params.run_dir:q} --features {params.features:q}"
+        " --splits {params.splits:q} --out {output:q} --model {params.model:q} --n-checkpoints {params.n}"
+        " --selection {params.selection} --batch-size {params.batch_size} --device {params.device}"
+        " --threads {threads} --log {log:q}"
+
+
+rule score_predictions:
+    input:
+        predictions="results/runs/{dataset}/{model}/seed{seed}/predictions",
+        files=DATA + "/index/{dataset}/files.tsv",
+        events=DATA + "/index/{dataset}/events.tsv",
+    output:
+        "results/runs/{dataset}/{model}/seed{seed}/metrics.json",
+    log:
+        "logs/score_predictions/{dataset}/{model}/seed{seed}.log",
+    conda:
+        "../envs/eval.yaml"
+    params:
+        threshold=config["evaluation"]["threshold"],
+        segment_s=config["evaluation"]["segment_s"],
+        index=lambda wc, input: os.path.dirname(input.files),
+    shell:
+        "python -m sedrepro.evaluate score --predictions {input.predictions:q} --index {params.index:q}"
+        " --threshold {params.threshold} --segment-s {params.segment_s} --dataset {wildcards.dataset}"
+        " --model {wildcards.model} --seed {wildcards.seed} --out {output:q} --log {log:q}"

@@ -1,0 +1,41 @@
+# Rendering: tables (Markdown, tidy CSV, LaTeX) and figures from metrics files only; the paper audit.
+
+PAPER_VALUES = "config/paper_values/{paper}.tsv"
+
+
+rule render_table:
+    input:
+        metrics=table_metrics,
+        events=table_index,
+        paper_values=PAPER_VALUES,
+    output:
+        md=report("results/{paper}/{table}.md", category="Tables"),
+        csv="results/{paper}/{table}.csv",
+        tex="results/{paper}/{table}.tex",
+        png=report("results/{paper}/{table}.png", category="Figures"),
+    log:
+        "logs/render_table/{paper}/{table}.log",
+    conda:
+        "../envs/eval.yaml"
+    params:
+        index=lambda wc, input: os.path.dirname(input.events),
+        note=data_note,
+    shell:
+        "python -m sedrepro.render --paper {wildcards.paper} --table {wildcards.table} --metrics {input.metrics:q}"
+        " --index {params.index:q} --paper-values {input.paper_values:q} --data-note {params.note:q}"
+        " --out-md {output.md:q} --out-csv {output.csv:q} --out-tex {output.tex:q} --out-png {output.png:q}"
+        " --log {log:q}"
+
+
+rule audit_paper:
+    input:
+        paper_values=PAPER_VALUES,
+    output:
+        report("results/{paper}/audit.md", category="Audit"),
+    log:
+        "logs/audit_paper/{paper}.log",
+    conda:
+        "../envs/eval.yaml"
+    shell:
+        "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q} --out {output:q}"
+        " --log {log:q}"

@@ -1,0 +1,78 @@
+"""Stage 'resample': decode every clip of a dataset, mix to mono, resample to the feature rate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+from . import cli
+from .io import atomic_path, fail, read_tsv, write_tsv
+from .progress import progress
+
+log = logging.getLogger(__name__)
+
+
+def load_mono(path: Path) -> tuple[np.ndarray, int, int]:
+    """Decode a file; returns (samples float32 (n,), sample_rate, channels). Bad files stop with one line."""
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)  # (n, channels)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
+        raise fail(path, "an audio file readable by libsndfile", str(err).splitlines()[0]) from None
+    if data.shape[0] == 0:
+        raise fail(path, "at least one audio sample", "an empty file")
+    if not np.isfinite(data).all():
+        raise fail(path, "finite sample values", "NaN or infinity")
+    return data.mean(axis=1), sr, data.shape[1]
+
+
+def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    if orig_sr == target_sr:
+        return wave
+    # torchaudio's windowed-sinc resampler with its defaults (Hann window, width 6, rolloff 0.99)
+    return AF.resample(torch.from_numpy(wave), orig_sr, target_sr).numpy()
+
+
+def resample_dataset(index_dir: Path, root: Path, out_dir: Path, target_sr: int) -> pd.DataFrame:
+    """Write `<out_dir>/<split>/<file_id>.wav` (float32, mono, target_sr) and `audio.tsv`; atomically per file."""
+    files = read_tsv(index_dir / "files.tsv", dtype={"file_id": str})
+    rows = []
+    for rec in progress(files.itertuples(index=False), total=len(files), desc="resample"):
+        wave, sr, channels = load_mono(root / rec.audio)
+        out = resample(wave, sr, target_sr)
+        rel = Path(rec.split) / f"{rec.file_id}.wav"
+        with atomic_path(out_dir / rel, suffix=".wav") as tmp:
+            sf.write(str(tmp), out, target_sr, subtype="FLOAT", format="WAV")
+        rows.append(
+            {"file_id": rec.file_id, "split": rec.split, "path": str(rel), "n_samples": len(out),
+             "orig_sample_rate": sr, "orig_channels": channels, "duration_s": len(wave) / sr}
+        )
+    table = pd.DataFrame(rows, columns=["file_id", "split", "path", "n_samples", "orig_sample_rate", "orig_channels", "duration_s"])
+    write_tsv(out_dir / "audio.tsv", table)
+    return table
+
+
+def main(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    table = resample_dataset(Path(args.index), Path(args.root), Path(args.out), args.sample_rate)
+    log.info("resampled %d files to %d Hz (%.1f min of audio)", len(table), args.sample_rate, table.duration_s.sum() / 60)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser("Decode, mix to mono and resample every clip of a dataset.")
+    p.add_argument("--index", required=True, help="dataset index folder (files.tsv)")
+    p.add_argument("--root", required=True, help="dataset root folder the index paths are relative to")
+    p.add_argument("--out", required=True)
+    p.add_argument("--sample-rate", type=int, required=True)
+    p.add_argument("--threads", type=int, default=1)
+    return p
+
+
+if __name__ == "__main__":
+    cli.run(main, build_parser())

@@ -1,0 +1,59 @@
+"""Batches of normalised chunks gathered straight from the memory-mapped feature and label arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .io import read_json
+
+
+@dataclass
+class SplitData:
+    features: np.ndarray  # (total_frames, n_mels) float32, memory-mapped
+    labels: np.ndarray  # (total_frames, n_classes) uint8
+    chunks: dict[str, np.ndarray]  # split -> (n, 2): first row, valid frames
+    mean: np.ndarray  # broadcastable to (n_mels,)
+    std: np.ndarray
+    chunk_frames: int
+    classes: list[str]
+    frame_hop_s: float
+
+    @classmethod
+    def load(cls, feature_dir: Path, split_dir: Path, in_memory: bool = True) -> "SplitData":
+        features = np.load(feature_dir / "logmel.npy", mmap_mode=None if in_memory else "r")
+        labels = np.load(split_dir / "labels.npy", mmap_mode=None if in_memory else "r")
+        with np.load(split_dir / "chunks.npz") as z:
+            chunks = {k: z[k] for k in z.files}
+        norm = read_json(split_dir / "norm.json")
+        info = read_json(split_dir / "splits.json")
+        return cls(features, labels, chunks, np.asarray(norm["mean"], dtype=np.float32),
+                   np.asarray(norm["std"], dtype=np.float32), int(info["chunk_frames"]), list(info["classes"]),
+                   float(info["frame_hop_s"]))
+
+    @property
+    def n_mels(self) -> int:
+        return int(self.features.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def gather(self, starts: np.ndarray, valid: np.ndarray, length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Chunks (B, L, F) normalised, labels (B, L, C) float. Frames past a short clip's end repeat its last frame."""
+        length = length or self.chunk_frames
+        steps = np.arange(length)[None, :]  # (1, L)
+        rows = starts[:, None] + np.minimum(steps, valid[:, None] - 1)  # (B, L)
+        x = (self.features[rows] - self.mean) / self.std
+        y = self.labels[rows].astype(np.float32)
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), torch.from_numpy(y)
+
+    def batches(self, split: str, batch_size: int, order: np.ndarray | None = None):
+        chunks = self.chunks[split]
+        idx = np.arange(len(chunks)) if order is None else order
+        for i in range(0, len(idx), batch_size):
+            sel = chunks[idx[i:i + batch_size]]
+            yield self.gather(sel[:, 0], sel[:, 1])

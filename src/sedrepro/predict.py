@@ -1,0 +1,108 @@
+"""Stage 'predict': frame probabilities on the test split for each of the checkpoints chosen for evaluation.
+
+Test clips are cut into the same chunks as in training (length and hop from the split stage); overlapping chunk
+predictions are averaged per frame. One `epochNNN.npz` per checkpoint; scoring reads these and never the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import cli
+from .data import SplitData
+from .io import atomic_path, fail, read_json, read_tsv, write_json
+from .models import build_model
+from .splits import chunk_starts
+from .train import pick_device
+
+log = logging.getLogger(__name__)
+
+
+def select_epochs(history: pd.DataFrame, n: int, selection: str) -> list[int]:
+    """The n epochs with the lowest validation loss (ties: earlier first), or the last n; all if fewer ran."""
+    if selection == "best_val_loss":
+        chosen = history.sort_values(["val_loss", "epoch"]).epoch.head(n)
+    elif selection == "last":
+        chosen = history.epoch.tail(n)
+    else:
+        raise fail("config key 'evaluation/selection'", "best_val_loss or last", selection)
+    return sorted(int(e) for e in chosen)
+
+
+def predict_clip(model: torch.nn.Module, data: SplitData, start: int, n_frames: int, hop: int, batch_size: int,
+                 device: torch.device) -> np.ndarray:
+    """(n_frames, C) probabilities: mean over every chunk that covers a frame."""
+    chunks = chunk_starts(start, n_frames, data.chunk_frames, hop)
+    total = np.zeros((n_frames, data.n_classes), dtype=np.float64)
+    count = np.zeros((n_frames, 1), dtype=np.float64)
+    with torch.inference_mode():
+        for i in range(0, len(chunks), batch_size):
+            sel = chunks[i:i + batch_size]
+            x, _ = data.gather(sel[:, 0], sel[:, 1])
+            probs = torch.sigmoid(model(x.to(device))).cpu().numpy()  # (B, L, C)
+            for (first, valid), p in zip(sel, probs):
+                a = first - start
+                total[a:a + valid] += p[:valid]
+                count[a:a + valid] += 1
+    return (total / count).astype(np.float32)
+
+
+def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path, model_cfg: dict, n_checkpoints: int,
+                selection: str, batch_size: int, device_name: str) -> list[int]:
+    history = pd.read_csv(run_dir / "history.csv")
+    epochs = select_epochs(history, n_checkpoints, selection)
+    if len(epochs) < n_checkpoints:
+        log.warning("only %d epochs were trained; evaluating all of them instead of %d", len(epochs), n_checkpoints)
+    device = pick_device(device_name)
+    data = SplitData.load(feature_dir, split_dir)
+    hop = int(read_json(split_dir / "splits.json")["hop_frames"])
+    frames = read_tsv(feature_dir / "frames.tsv", dtype={"file_id": str})
+    test = frames[frames.split == "test"].reset_index(drop=True)
+    if test.empty:
+        raise fail(feature_dir / "frames.tsv", "clips in the test split", "none")
+    offsets = np.concatenate([[0], np.cumsum(test.n_frames.to_numpy())]).astype(np.int64)
+    model = build_model(model_cfg["cnn"], model_cfg["rnn"], data.n_mels, data.n_classes).to(device)
+    for epoch in epochs:
+        ckpt = run_dir / "checkpoints" / f"epoch{epoch:03d}.pt"
+        model.load_state_dict(torch.load(ckpt, map_location=device, weights_only=True))
+        model.eval()
+        probs = np.concatenate([predict_clip(model, data, int(s), int(n), hop, batch_size, device)
+                                for s, n in zip(test.start, test.n_frames)])
+        with atomic_path(out_dir / f"epoch{epoch:03d}.npz", suffix=".npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, probs=probs, offsets=offsets, file_ids=test.file_id.to_numpy(dtype=str),
+                                    hop_s=np.float64(data.frame_hop_s), classes=np.asarray(data.classes, dtype=str))
+        log.info("predicted %d test clips with epoch %d", len(test), epoch)
+    write_json(out_dir / "selection.json", {"selection": selection, "n_checkpoints": n_checkpoints, "epochs": epochs})
+    return epochs
+
+
+def main(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    predict_run(Path(args.run_dir), Path(args.features), Path(args.splits), Path(args.out), args.model,
+                args.n_checkpoints, args.selection, args.batch_size, args.device)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser("Predict frame probabilities on the test split for the selected checkpoints.")
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--features", required=True)
+    p.add_argument("--splits", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--model", type=cli.json_arg, required=True)
+    p.add_argument("--n-checkpoints", type=int, required=True)
+    p.add_argument("--selection", required=True)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=1)
+    return p
+
+
+if __name__ == "__main__":
+    cli.run(main, build_parser())

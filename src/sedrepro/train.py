@@ -1,0 +1,199 @@
+"""Stage 'train': one model, one dataset, one seed. Adam, BCE on frames, early stopping on validation loss.
+
+Work happens in `<run>/work/` (not a Snakemake output, so it survives Snakemake's cleanup of an interrupted job):
+per-epoch weights, and after every epoch `state.pt` with everything needed to resume exactly (model, optimizer,
+early-stopping state, history, torch RNG). The declared outputs (`checkpoints/`, `history.csv`, `train.json`) are
+published only when training has finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import cli, provenance
+from .data import SplitData
+from .io import atomic_path, write_csv, write_json
+from .models import build_model, count_parameters
+from .progress import progress
+
+log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+def pick_device(requested: str) -> torch.device:
+    if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def config_hash(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """Shuffle order of an epoch depends only on (seed, epoch), so a resumed run sees the same data order."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def save_atomic(obj: dict, path: Path) -> None:
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(obj, tmp)
+
+
+def load_state(work: Path, expected_hash: str) -> dict | None:
+    path = work / "state.pt"
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file: start again rather than trust it
+        log.warning("%s: cannot be read (%s); training starts from scratch", path, err)
+        return None
+    if state.get("config_hash") != expected_hash:
+        log.warning("%s: made with other settings; training starts from scratch", path)
+        return None
+    return state
+
+
+def evaluate_loss(model: torch.nn.Module, data: SplitData, split: str, batch_size: int, device: torch.device) -> tuple[float, float]:
+    """Mean BCE over frames and frame-level micro F1 at 0.5 (a quick validation metric for the log)."""
+    model.eval()
+    loss_sum, frames, tp, fp, fn = 0.0, 0, 0, 0, 0
+    bce = torch.nn.BCEWithLogitsLoss(reduction="sum")
+    with torch.inference_mode():
+        for x, y in data.batches(split, batch_size):
+            x, y = x.to(device), y.to(device)
+            logits = model(x)  # (B, L, C)
+            loss_sum += float(bce(logits, y))
+            frames += y.numel()
+            pred = logits > 0
+            tp += int((pred & (y > 0)).sum())
+            fp += int((pred & (y == 0)).sum())
+            fn += int((~pred & (y > 0)).sum())
+    f1 = 2 * tp / max(2 * tp + fp + fn, 1)
+    return loss_sum / max(frames, 1), 100.0 * f1
+
+
+def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, training: dict, seed: int) -> dict:
+    # threads change speed, not results: they stay out of the settings a resume must match
+    settings = {"model": model_cfg, "training": {k: v for k, v in training.items() if k != "threads"}, "seed": seed}
+    digest = config_hash(settings)
+    work = run_dir / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    device = pick_device(training["device"])
+    data = SplitData.load(feature_dir, split_dir)
+
+    torch.manual_seed(seed)
+    model = build_model(model_cfg["cnn"], model_cfg["rnn"], data.n_mels, data.n_classes).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
+    bce = torch.nn.BCEWithLogitsLoss()
+
+    state = load_state(work, digest)
+    if state is None:
+        shutil.rmtree(work / "checkpoints", ignore_errors=True)
+        history: list[dict] = []
+        best, bad, start_epoch = float("inf"), 0, 1
+    else:
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        torch.set_rng_state(state["torch_rng"])
+        history, best, bad = state["history"], state["best_val_loss"], state["bad_epochs"]
+        start_epoch = state["epoch"] + 1
+        log.info("resuming after epoch %d", state["epoch"])
+
+    n_train = len(data.chunks["train"])
+    if n_train == 0:
+        raise RuntimeError("no training chunks: check the dataset's train split")
+    stopped = bad >= training["patience"]
+    for epoch in range(start_epoch, training["max_epochs"] + 1):
+        if stopped:
+            break
+        tic = time.perf_counter()
+        model.train()
+        order = epoch_order(seed, epoch, n_train)
+        total, count = 0.0, 0
+        n_batches = (n_train + training["batch_size"] - 1) // training["batch_size"]
+        batches = data.batches("train", training["batch_size"], order)
+        for b, (x, y) in enumerate(progress(batches, total=n_batches, desc=f"epoch {epoch}")):
+            x, y = x.to(device), y.to(device)
+            loss = bce(model(x), y)  # logits (B, L, C) vs targets (B, L, C)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"{run_dir}: loss is {float(loss)} at epoch {epoch}, batch {b + 1}; "
+                                       f"the last good checkpoint is epoch {epoch - 1}")
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += float(loss) * len(x)
+            count += len(x)
+        val_loss, val_f1 = evaluate_loss(model, data, "validate", training["batch_size"], device)
+        improved = val_loss < best
+        best, bad = (val_loss, 0) if improved else (best, bad + 1)
+        history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val_loss, "val_frame_f1": val_f1,
+                        "epoch_time_s": time.perf_counter() - tic})
+        save_atomic(model.state_dict(), work / "checkpoints" / f"epoch{epoch:03d}.pt")
+        save_atomic({"config_hash": digest, "epoch": epoch, "model": model.state_dict(),
+                     "optimiser": optimiser.state_dict(), "torch_rng": torch.get_rng_state(), "history": history,
+                     "best_val_loss": best, "bad_epochs": bad}, work / "state.pt")
+        log.info("epoch %d: train loss %.4f, val loss %.4f, val frame F1 %.1f%%, %.1f s%s", epoch, total / count,
+                 val_loss, val_f1, history[-1]["epoch_time_s"], " *" if improved else "")
+        stopped = bad >= training["patience"]
+
+    summary = {
+        "epochs": len(history), "best_epoch": int(min(history, key=lambda r: r["val_loss"])["epoch"]),
+        "early_stopped": stopped, "parameters": count_parameters(model), "device": str(device),
+        "train_chunks": n_train, "validate_chunks": len(data.chunks["validate"]), "config_hash": digest,
+    }
+    publish(run_dir, work, history, summary, settings)
+    return summary
+
+
+def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, settings: dict) -> None:
+    """Expose the finished run as the rule's outputs; checkpoints are hard links (no copy) where possible."""
+    out = run_dir / "checkpoints"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for src in sorted((work / "checkpoints").glob("epoch*.pt")):
+        try:
+            os.link(src, out / src.name)
+        except OSError:
+            shutil.copy2(src, out / src.name)
+    write_csv(run_dir / "history.csv", pd.DataFrame(history), float_format="%.6f")
+    write_json(run_dir / "train.provenance.json", provenance.collect(settings, seed=settings["seed"]))
+    write_json(run_dir / "train.json", summary)
+
+
+def main(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    summary = train(Path(args.run_dir), Path(args.features), Path(args.splits), args.model, args.training, args.seed)
+    log.info("trained %d epochs (best %d), %d parameters on %s", summary["epochs"], summary["best_epoch"],
+             summary["parameters"], summary["device"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser("Train one model on one dataset with one seed.")
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--features", required=True)
+    p.add_argument("--splits", required=True)
+    p.add_argument("--model", type=cli.json_arg, required=True, help="the model's config section as JSON")
+    p.add_argument("--training", type=cli.json_arg, required=True, help="the training config section as JSON")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--threads", type=int, default=1)
+    return p
+
+
+if __name__ == "__main__":
+    cli.run(main, build_parser())
