@@ -137,7 +137,7 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            total += float(loss) * len(x)
+            total += float(loss.detach()) * len(x)
             count += len(x)
         val_loss, val_f1 = evaluate_loss(model, data, "validate", training["batch_size"], device)
         improved = val_loss < best

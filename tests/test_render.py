@@ -1,0 +1,198 @@
+"""Rendering on synthetic metrics: delta arithmetic, md/csv/tex/png, byte-stable CSV, the CLI, the real TSV."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sedrepro import papers, render
+from sedrepro.io import InputError
+from sedrepro.papers import TableSpec, load_paper_values
+
+REPO = Path(__file__).resolve().parents[1]
+TSV = REPO / "config" / "paper_values" / "hypernetworks.tsv"
+
+SPEC = TableSpec(
+    name="tableX",
+    caption="A fake table.",
+    dataset="toyset",
+    model_columns=(("Model A", "ma"), ("Model_B", "mb")),
+    stat_columns=(("Avg. dur.", "avg_dur_s"), ("Total dur.", "total_dur_s")),
+    rows=(("Cat&dog", "cat"), ("Bird", "bird"), ("Average", "Average"), ("Overall", "Overall")),
+)
+
+PAPER = {  # (row, column) -> value
+    ("Cat&dog", "avg_dur_s"): 2.0, ("Cat&dog", "total_dur_s"): 10.0, ("Bird", "avg_dur_s"): 1.5, ("Bird", "total_dur_s"): 3.0,
+    ("Cat&dog", "ma"): 64.9, ("Bird", "ma"): 50.0, ("Average", "ma"): 57.5, ("Overall", "ma"): 60.0,
+    ("Cat&dog", "mb"): 40.0, ("Bird", "mb"): 30.0, ("Average", "mb"): 35.0, ("Overall", "mb"): 33.3,
+}
+
+
+def paper_values():
+    return pd.DataFrame([{"table": "tableX", "row": r, "column": c, "value": v, "note": ""} for (r, c), v in PAPER.items()])
+
+
+def metrics_doc(model, seed, cat_values, bird=70.0):
+    """Two checkpoints; 'cat' F1 per checkpoint given, the rest derived."""
+    per = []
+    for e, v in zip((5, 9), cat_values):
+        f1 = {"cat": v, "bird": bird, "Average": v if bird is None else (v + bird) / 2, "Overall": v - 1}
+        per.append({"epoch": e, "f1": f1})
+    return {"dataset": "toyset", "model": model, "seed": seed, "threshold": 0.5, "segment_s": 1.0, "epochs": [5, 9],
+            "per_checkpoint": per, "mean": {}, "std": {}, "trivial": {"cat": 40.0, "bird": 20.0, "Average": 30.0, "Overall": 33.25}}
+
+
+def metrics():
+    # ma: cat values 60, 62 (seed 1), 61, 61.8 (seed 2) -> mean 61.2, delta -3.7
+    return [metrics_doc("ma", 1, (60.0, 62.0)), metrics_doc("ma", 2, (61.0, 61.8)),
+            metrics_doc("mb", 1, (40.0, 44.0)), metrics_doc("mb", 3, (41.0, 43.0), bird=None)]
+
+
+def stats():
+    return pd.DataFrame({"n_events": [4, 3], "avg_dur_s": [2.25, 1.0], "total_dur_s": [9.0, 3.0]}, index=["cat", "bird"])
+
+
+def test_build_table_delta_arithmetic():
+    t = render.build_table(SPEC, metrics(), paper_values(), stats())
+    assert list(t.columns) == ["row", "column", "paper", "reproduced", "std", "delta"]
+    assert len(t) == 2 * 4 + 2 * 2  # stats only on class rows
+    cell = t[(t.row == "Cat&dog") & (t.column == "ma")].iloc[0]
+    vals = np.array([60.0, 62.0, 61.0, 61.8])
+    assert cell.reproduced == pytest.approx(vals.mean())
+    assert cell["std"] == pytest.approx(vals.std(ddof=0))
+    assert cell.delta == pytest.approx(vals.mean() - 64.9)
+    bird_b = t[(t.row == "Bird") & (t.column == "mb")].iloc[0]  # None values of seed 3 are skipped
+    assert bird_b.reproduced == pytest.approx(70.0) and bird_b["std"] == pytest.approx(0.0)
+    stat = t[(t.row == "Cat&dog") & (t.column == "avg_dur_s")].iloc[0]
+    assert stat.reproduced == pytest.approx(2.25) and np.isnan(stat["std"]) and stat.delta == pytest.approx(0.25)
+    assert list(t.row.unique()) == ["Cat&dog", "Bird", "Average", "Overall"]
+
+
+def test_build_table_rejects_mixed_inputs():
+    bad = metrics() + [metrics_doc("ma", 1, (1.0, 2.0))]
+    with pytest.raises(InputError, match="one metrics file per"):
+        render.build_table(SPEC, bad, paper_values(), None)
+    other = metrics()
+    other[0]["segment_s"] = 0.5
+    with pytest.raises(InputError, match="segment_s"):
+        render.build_table(SPEC, other, paper_values(), None)
+    with pytest.raises(InputError, match="every cell"):
+        render.build_table(SPEC, metrics(), paper_values().iloc[1:], None)
+
+
+def test_outputs(tmp_path):
+    t = render.build_table(SPEC, metrics(), paper_values(), stats())
+    summary = render.summarize_runs(SPEC, metrics())
+    lines = render.notes(SPEC, summary, "embedded synthetic stand-in", ["Paper note."])
+    md = render.markdown(SPEC, t, lines)
+    assert "| Cat&dog | 2.0 / 2.2 (+0.2) | 10 / 9 (\u22121) | 64.9 / 61.2 (\u22123.7) |" in md
+    assert "Model A (ma): 2 seed(s) (1, 2) x 2 checkpoints each" in md
+    assert "Frame threshold 0.5; segment-based F1 with 1 s segments" in md
+    assert "Overall F1 33.2, Average F1 30.0" in md  # from the metrics' trivial scores
+    assert "Data: embedded synthetic stand-in" in md and "Paper note." in md
+
+    csv1 = render.csv_text(t)
+    assert csv1.splitlines()[0] == "row,column,paper,reproduced,std,delta"
+    assert "Cat&dog,ma,64.90,61.20,0.79,-3.70" in csv1
+    assert "Cat&dog,avg_dur_s,2.00,2.25,,0.25" in csv1
+    assert csv1 == render.csv_text(render.build_table(SPEC, list(reversed(metrics())), paper_values(), stats()))
+
+    tex = render.latex(SPEC, t)
+    assert r"\begin{tabular}{lrrrr}" in tex and r"Cat\&dog" in tex and r"Model\_B" in tex
+    assert "64.9 / 61.2 ($-$3.7)" in tex and tex.rstrip().endswith(r"\end{tabular}")
+
+    png = tmp_path / "t.png"
+    render.plot(SPEC, t, png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _real_metrics(tmp_path, spec, dataset_classes):
+    paths = []
+    rng = np.random.default_rng(0)
+    for model in spec.models:
+        for seed in (1, 2):
+            per = []
+            for epoch in (10, 11):
+                f1 = {c: float(rng.uniform(30, 90)) for c in dataset_classes}
+                f1["Average"] = float(np.mean(list(f1.values())))
+                f1["Overall"] = f1["Average"] + 1
+                per.append({"epoch": epoch, "f1": f1})
+            doc = {"dataset": spec.dataset, "model": model, "seed": seed, "threshold": 0.5, "segment_s": 1.0,
+                   "epochs": [10, 11], "per_checkpoint": per, "mean": {}, "std": {},
+                   "trivial": {"Average": 20.0, "Overall": 25.0}}
+            p = tmp_path / f"{model}_{seed}.json"
+            p.write_text(json.dumps(doc))
+            paths.append(str(p))
+    return paths
+
+
+def test_cli_on_real_table1_is_byte_stable(tmp_path):
+    spec = papers.table("hypernetworks", "table1")
+    classes = [key for _, key in spec.class_rows]
+    idx = tmp_path / "index"
+    idx.mkdir()
+    (idx / "events.tsv").write_text("file_id\tonset\toffset\tlabel\n" + "".join(
+        f"f{i}\t{i}.0\t{i + 2}.5\t{c}\n" for i, c in enumerate(classes)))
+    paths = _real_metrics(tmp_path, spec, classes)
+    outs = []
+    for run in ("a", "b"):
+        d = tmp_path / run
+        argv = ["--paper", "hypernetworks", "--table", "table1", "--metrics", *paths, "--index", str(idx),
+                "--paper-values", str(TSV), "--data-note", "embedded synthetic", "--out-md", str(d / "t1.md"),
+                "--out-csv", str(d / "t1.csv"), "--out-tex", str(d / "t1.tex"), "--out-png", str(d / "t1.png")]
+        render.main(render.build_parser().parse_args(argv))
+        outs.append(d)
+    assert (outs[0] / "t1.csv").read_bytes() == (outs[1] / "t1.csv").read_bytes()
+    csv = pd.read_csv(outs[0] / "t1.csv")
+    assert len(csv) == 16 * 6 + 2 * 4
+    assert csv[(csv.row == "Horsewalk") & (csv.column == "total_dur_s")].reproduced.item() == 2.5
+    md = (outs[0] / "t1.md").read_text()
+    assert "22,050 Hz" in md and "22.5 kHz" in md and "Overall F1 25.0, Average F1 20.0" in md
+    assert "| Horsewalk | 6.4 / 2.5 (\u22123.9) | 1614 / 2 (\u22121612) |" in md  # 2.5 shown with 0 decimals
+    prov = json.loads((outs[0] / "t1.provenance.json").read_text())
+    assert len(prov["inputs"]) == len(paths) + 2 and prov["config"]["table"] == "table1"
+    assert (outs[0] / "t1.png").stat().st_size > 10_000
+
+
+def test_dataset_stats(tmp_path):
+    (tmp_path / "events.tsv").write_text("file_id\tonset\toffset\tlabel\na\t0\t1.5\tx\nb\t1\t2\tx\nb\t0\t4\ty\n")
+    s = render.dataset_stats(tmp_path)
+    assert s.loc["x", "avg_dur_s"] == pytest.approx(1.25) and s.loc["x", "total_dur_s"] == pytest.approx(2.5)
+    assert s.loc["y", "n_events"] == 1
+
+
+def test_real_paper_values_load_and_cover_the_specs():
+    pv = load_paper_values(TSV)
+    assert list(pv.columns) == ["table", "row", "column", "value", "note"]
+    assert (pv.table == "table1").sum() == 16 * 6 + 2 * 4
+    assert (pv.table == "table2").sum() == 12 * 4
+    for spec in papers.get("hypernetworks").TABLES:
+        papers.check_paper_values(spec, pv)
+    v = pv.set_index(["table", "row", "column"])["value"]
+    assert v[("table1", "Horsewalk", "total_dur_s")] == 1614
+    assert v[("table1", "Mixer", "hcrnn128")] == 97.7
+    assert v[("table2", "Overall", "hcrnn64")] == 61.2
+    assert v[("text", "TUT-SED Synthetic 2016 total duration", "duration_min")] == 566
+
+
+def test_spec_labels_match_dataset_classes():
+    datasets = pytest.importorskip("sedrepro.datasets")
+    for spec in papers.get("hypernetworks").TABLES:
+        assert sorted(key for _, key in spec.class_rows) == sorted(datasets.get(spec.dataset).classes)
+
+
+@pytest.mark.parametrize("line, match", [
+    ("table1\tRain\tcrnn_bi\t1,614\t", r"bad\.tsv:3: expected a plain finite number"),
+    ("table1\tRain\tcrnn_bi\t64.3", r"bad\.tsv:3: expected 5 tab-separated fields"),
+    ("table1\tHorsewalk\tcrnn_bi\t57.1\t", r"bad\.tsv:3: expected each \(table, row, column\) once, found a repeat of line 2"),
+    ("table1\t\tcrnn_bi\t1\t", r"bad\.tsv:3: expected a non-empty row"),
+])
+def test_paper_values_errors_name_file_and_line(tmp_path, line, match):
+    p = tmp_path / "bad.tsv"
+    p.write_text("table\trow\tcolumn\tvalue\tnote\ntable1\tHorsewalk\tcrnn_bi\t57.1\t\n" + line + "\n")
+    with pytest.raises(InputError, match=match):
+        load_paper_values(p)

@@ -1,0 +1,111 @@
+"""Training and prediction on a tiny learnable problem built in a temporary folder (no Snakemake)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sedrepro.io import save_npy, write_json, write_tsv
+from sedrepro.predict import predict_run, select_epochs
+from sedrepro.train import TrainingDiverged, train
+
+CNN = {"channels": [4, 8], "kernel_size": 3, "pool_time": [1, 2], "pool_freq": [2, 2], "freq_reduce": "mean",
+       "dropout": 0.0}
+MODEL = {"name": "crnn_uni", "cnn": CNN, "rnn": {"cell": "lstm", "hidden_size": 8, "bidirectional": False, "hyper": None}}
+TRAINING = {"max_epochs": 3, "batch_size": 8, "learning_rate": 0.01, "patience": 5, "device": "cpu"}
+
+
+@pytest.fixture
+def prepared(tmp_path):
+    """Features where class 0 lights up band 0-3 and class 1 band 8-11; 3 clips per split of 40 frames."""
+    rng = np.random.default_rng(0)
+    n_clips, n_frames, n_mels = 9, 40, 16
+    feats = rng.standard_normal((n_clips * n_frames, n_mels)).astype(np.float32)
+    labels = (rng.random((n_clips * n_frames, 2)) < 0.3).astype(np.uint8)
+    feats[:, :4] += 3 * labels[:, :1]
+    feats[:, 8:12] += 3 * labels[:, 1:]
+    splits = np.repeat(["train", "validate", "test"], 3)
+    fdir, sdir = tmp_path / "features", tmp_path / "splits"
+    save_npy(fdir / "logmel.npy", feats)
+    frames = pd.DataFrame({"file_id": [f"c{i}" for i in range(n_clips)], "split": splits,
+                           "start": np.arange(n_clips) * n_frames, "n_frames": n_frames})
+    write_tsv(fdir / "frames.tsv", frames)
+    save_npy(sdir / "labels.npy", labels)
+    chunks = {s: np.array([[int(st) + o, 16] for st in frames[frames.split == s].start for o in (0, 12, 24)])
+              for s in ["train", "validate", "test"]}
+    with open(sdir / "chunks.npz", "wb") as fh:
+        np.savez(fh, **chunks)
+    write_json(sdir / "norm.json", {"mode": "global", "mean": [0.0], "std": [1.0], "frames": 120})
+    write_json(sdir / "splits.json", {"classes": ["a", "b"], "chunk_frames": 16, "hop_frames": 12,
+                                      "frame_hop_s": 0.1})
+    return tmp_path, fdir, sdir
+
+
+def test_training_is_deterministic_and_learns(prepared):
+    tmp, fdir, sdir = prepared
+    a = train(tmp / "run_a", fdir, sdir, MODEL, TRAINING, seed=3)
+    b = train(tmp / "run_b", fdir, sdir, MODEL, TRAINING, seed=3)
+    c = train(tmp / "run_c", fdir, sdir, MODEL, TRAINING, seed=4)
+    ha, hb, hc = (pd.read_csv(tmp / r / "history.csv") for r in ["run_a", "run_b", "run_c"])
+    cols = ["train_loss", "val_loss", "val_frame_f1"]
+    assert ha[cols].equals(hb[cols])
+    assert not ha[cols].equals(hc[cols])
+    assert ha.val_loss.iloc[-1] < ha.val_loss.iloc[0]
+    assert a["epochs"] == 3 and sorted(p.name for p in (tmp / "run_a" / "checkpoints").iterdir()) == [
+        "epoch001.pt", "epoch002.pt", "epoch003.pt"]
+    assert json.loads((tmp / "run_a" / "train.json").read_text())["parameters"] == a["parameters"]
+
+
+def test_interrupted_training_resumes_to_the_same_result(prepared, monkeypatch):
+    tmp, fdir, sdir = prepared
+    train(tmp / "clean", fdir, sdir, MODEL, TRAINING, seed=1)
+
+    import sedrepro.train as tr
+
+    real_save = tr.save_atomic
+    calls = {"n": 0}
+
+    def crash_after_epoch_two(obj, path):
+        real_save(obj, path)
+        if path.name == "state.pt":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt("simulated kill after epoch 2")
+
+    monkeypatch.setattr(tr, "save_atomic", crash_after_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp / "resumed", fdir, sdir, MODEL, TRAINING, seed=1)
+    monkeypatch.setattr(tr, "save_atomic", real_save)
+    assert not (tmp / "resumed" / "history.csv").exists()  # nothing published half-way
+    train(tmp / "resumed", fdir, sdir, MODEL, TRAINING, seed=1)
+    clean = pd.read_csv(tmp / "clean" / "history.csv").drop(columns="epoch_time_s")
+    resumed = pd.read_csv(tmp / "resumed" / "history.csv").drop(columns="epoch_time_s")
+    assert clean.equals(resumed)
+
+
+def test_nan_loss_stops_with_epoch_and_batch(prepared):
+    tmp, fdir, sdir = prepared
+    feats = np.load(fdir / "logmel.npy")
+    feats[:] = np.nan
+    save_npy(fdir / "logmel.npy", feats)
+    with pytest.raises(TrainingDiverged, match=r"epoch 1, batch 1"):
+        train(tmp / "nan", fdir, sdir, MODEL, TRAINING, seed=0)
+
+
+def test_select_epochs():
+    h = pd.DataFrame({"epoch": [1, 2, 3, 4, 5], "val_loss": [0.5, 0.3, 0.4, 0.3, 0.6]})
+    assert select_epochs(h, 3, "best_val_loss") == [2, 3, 4]
+    assert select_epochs(h, 2, "last") == [4, 5]
+    assert select_epochs(h, 10, "best_val_loss") == [1, 2, 3, 4, 5]
+
+
+def test_predictions_cover_every_test_frame(prepared):
+    tmp, fdir, sdir = prepared
+    train(tmp / "run", fdir, sdir, MODEL, TRAINING, seed=0)
+    epochs = predict_run(tmp / "run", fdir, sdir, tmp / "pred", MODEL, 2, "best_val_loss", 4, "cpu")
+    assert len(epochs) == 2
+    z = np.load(tmp / "pred" / f"epoch{epochs[0]:03d}.npz")
+    assert z["probs"].shape == (3 * 40, 2) and list(z["offsets"]) == [0, 40, 80, 120]
+    assert list(z["file_ids"]) == ["c6", "c7", "c8"] and float(z["hop_s"]) == 0.1
+    assert ((z["probs"] >= 0) & (z["probs"] <= 1)).all()

@@ -1,0 +1,111 @@
+"""End to end: the workflow on config/tiny.yaml in a fresh copy of the repository (the same code paths as the default).
+
+One module-scoped run feeds several checks: the rendered tables, the nothing-to-do rerun, the single-table target and
+the rerun of only one model's jobs after its hyperparameter changes.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sedrepro.config import REPO
+
+pytestmark = pytest.mark.workflow
+
+TRACKED = ["Snakefile", "config.yaml", "config", "rules", "src", "envs"]
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml", *args]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=1500)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule name -> job count of a dry run."""
+    out = snakemake(workdir, "-n", "--quiet", "rules", *args).stdout
+    counts = {}
+    for line in out.splitlines():
+        m = re.match(r"^\s*(\w+)\s+(\d+)\s*$", line)
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def fresh_copy(dest: Path) -> Path:
+    dest.mkdir()
+    for name in TRACKED:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    workdir = fresh_copy(tmp_path_factory.mktemp("wf") / "repo")
+    snakemake(workdir)
+    return workdir
+
+
+def test_single_table_needs_only_its_dataset(tmp_path):
+    workdir = fresh_copy(tmp_path / "repo")
+    jobs = planned_jobs(workdir, "results/hypernetworks/table2.md")
+    assert jobs["train_model"] == 4  # four models on URBAN-SED only
+    assert jobs["generate_embedded"] == 1 and jobs["extract_dataset"] == 1
+    assert "audit_paper" not in jobs and "describe_dataset" not in jobs
+
+
+def test_tables_hold_paper_and_reproduced_values(built):
+    for table, n_rows in [("table1", 18), ("table2", 12)]:
+        csv = pd.read_csv(built / "results" / "hypernetworks" / f"{table}.csv")
+        assert list(csv.columns) == ["row", "column", "paper", "reproduced", "std", "delta"]
+        models = csv[csv.column.isin(["crnn_bi", "crnn_uni", "hcrnn128", "hcrnn64"])]
+        assert len(models) == n_rows * 4
+        assert models.reproduced.notna().all() and models.paper.notna().all()
+        assert ((models.reproduced >= 0) & (models.reproduced <= 100)).all()
+        assert (models.delta - (models.reproduced - models.paper)).abs().max() < 0.011
+        md = (built / "results" / "hypernetworks" / f"{table}.md").read_text()
+        assert "Overall" in md and "Average" in md and "22,050" in md
+        assert (built / "results" / "hypernetworks" / f"{table}.png").stat().st_size > 1000
+    t1 = pd.read_csv(built / "results" / "hypernetworks" / "table1.csv")
+    durations = t1[t1.column.isin(["avg_dur_s", "total_dur_s"])]
+    assert len(durations) == 32 and durations.reproduced.notna().all()
+    assert (built / "results" / "hypernetworks" / "audit.md").exists()
+    for dataset in ["tut_sed_synthetic_2016", "urban_sed"]:
+        assert (built / "results" / "datasets" / f"{dataset}.md").exists()
+
+
+def test_provenance_beside_results(built):
+    run = built / "results" / "runs" / "urban_sed" / "hcrnn64" / "seed0"
+    prov = yaml.safe_load((run / "metrics.provenance.json").read_text())
+    assert prov["seed"] == 0 and "torch" in prov["packages"]
+    assert len(list((run / "predictions").glob("epoch*.npz"))) == 2
+
+
+def test_rerun_does_nothing(built):
+    proc = snakemake(built, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_changing_one_model_reruns_only_its_jobs(built):
+    tiny = yaml.safe_load((built / "config" / "tiny.yaml").read_text())
+    tiny["models"]["hcrnn64"]["rnn"]["hyper"]["scale_init"] = 0.5
+    (built / "config" / "tiny_changed.yaml").write_text(yaml.safe_dump(tiny))
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny_changed.yaml", "-n",
+         "--quiet", "rules"], cwd=built, capture_output=True, text=True, timeout=300,
+    ).stdout
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s*(\w+)\s+(\d+)\s*$", out, flags=re.M)}
+    counts.pop("total", None)
+    assert counts == {"train_model": 2, "predict_checkpoints": 2, "score_predictions": 2, "render_table": 2, "all": 1}
