@@ -1,6 +1,7 @@
 # Config validation, wildcard constraints, path helpers and target lists. All Python of the workflow lives here.
 import json
 import os
+import shlex
 import sys
 
 from snakemake.utils import validate
@@ -25,7 +26,7 @@ PAPERS = config["papers"]
 
 
 def paper_tables(paper):
-    return sed_papers.get(paper).tables
+    return sed_papers.get(paper).TABLES
 
 
 def paper_runs():
@@ -33,7 +34,7 @@ def paper_runs():
     runs = []
     for paper in PAPERS:
         for table in paper_tables(paper):
-            for model in table.model_columns:
+            for model in table.models:
                 if (table.dataset, model) not in runs:
                     runs.append((table.dataset, model))
     return runs
@@ -54,10 +55,6 @@ def dataset_cfg(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
-def dataset_json(wildcards):
-    return json.dumps(dataset_cfg(wildcards), sort_keys=True)
-
-
 def archive_names(dataset):
     cfg = config["datasets"][dataset]
     if cfg["source"] == "embedded":
@@ -72,8 +69,14 @@ def download_inputs(wildcards):
     return {}
 
 
-def manifest_arg(wildcards, input):
-    return f"--manifest {input.manifest}" if "manifest" in input.keys() else ""
+def source_args(wildcards, input):
+    """Where the archive comes from, as shell-quoted arguments of `python -m sedrepro.download`."""
+    if "manifest" in input.keys():
+        return f"--manifest {shlex.quote(input.manifest)}"
+    entry = next(a for a in dataset_cfg(wildcards)["archives"] if a["name"] == wildcards.archive)
+    args = [f"--url {shlex.quote(url)}" for url in entry["urls"]]
+    args += [f"--{algo} {entry[algo]}" for algo in ("md5", "sha256") if entry.get(algo)]
+    return " ".join(args)
 
 
 def dataset_root_inputs(wildcards):
@@ -109,17 +112,14 @@ def run_dir(wildcards):
 
 
 def table_spec(wildcards):
-    for table in paper_tables(wildcards.paper):
-        if table.name == wildcards.table:
-            return table
-    raise ValueError(f"paper {wildcards.paper}: no table named {wildcards.table}")
+    return sed_papers.table(wildcards.paper, wildcards.table)
 
 
 def table_metrics(wildcards):
     table = table_spec(wildcards)
     return [
         f"results/runs/{table.dataset}/{model}/seed{seed}/metrics.json"
-        for model in table.model_columns
+        for model in table.models
         for seed in SEEDS
     ]
 

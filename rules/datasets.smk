@@ -30,11 +30,9 @@ rule download_archive:
     localrule: True
     retries: 3
     params:
-        cfg=dataset_json,
-        manifest=manifest_arg,
+        source=source_args,
     shell:
-        "python -m sedrepro.download --archive {wildcards.archive:q} --dataset-config {params.cfg:q}"
-        " {params.manifest} --out {output:q} --log {log:q}"
+        "python -m sedrepro.download {params.source} --out {output:q} --log {log:q}"
 
 
 rule extract_dataset:
@@ -47,7 +45,7 @@ rule extract_dataset:
     conda:
         "../envs/data.yaml"
     shell:
-        "python -m sedrepro.datasets.archive extract --out {output:q} {input:q} --log {log:q}"
+        "python -m sedrepro.datasets.archive --log {log:q} extract --out {output:q} {input:q}"
 
 
 rule index_dataset:
