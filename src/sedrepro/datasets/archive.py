@@ -1,0 +1,232 @@
+"""Download with checksum verification and safe archive extraction; nothing is ever half-written.
+
+CLI:
+  python -m sedrepro.datasets.archive fetch --url URL [--url MIRROR ...] [--md5 X | --sha256 X] --out FILE
+  python -m sedrepro.datasets.archive extract --out DIR ARCHIVE [ARCHIVE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from .. import cli
+from ..io import InputError, atomic_path, fail
+
+log = logging.getLogger(__name__)
+CHUNK = 1 << 20
+SCHEMES = ("https", "http", "file")
+TIMEOUT_S = 60
+
+
+def file_digests(path: Path) -> tuple[str, str]:
+    """(md5, sha256) hex digests of a file, read in chunks."""
+    md5, sha = hashlib.md5(), hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            md5.update(chunk)
+            sha.update(chunk)
+    return md5.hexdigest(), sha.hexdigest()
+
+
+def _mismatch(name: str, md5: str | None, sha256: str | None, got_md5: str, got_sha: str) -> str | None:
+    """The mismatch message, or None when the digest that was given matches."""
+    if md5 is not None and got_md5 != md5.lower():
+        return f"{name}: expected md5 {md5.lower()}, found md5 {got_md5}"
+    if sha256 is not None and got_sha != sha256.lower():
+        return f"{name}: expected sha256 {sha256.lower()}, found sha256 {got_sha}"
+    return None
+
+
+def fetch(urls: list[str], dest: Path, md5: str | None, sha256: str | None) -> Path:
+    """Download the first mirror in `urls` that answers and matches the digest to `dest`; return dest.
+
+    Streams into a temp file beside dest and renames only after the digest matched, so dest is either complete and
+    verified or absent. An existing dest that already matches is kept (no download). A mirror that serves the wrong
+    bytes is skipped for the next one; if none matches, the InputError names file, expected and actual digest.
+    """
+    dest = Path(dest)
+    if not urls:
+        raise fail(dest, "at least one URL", "none")
+    if md5 is not None and sha256 is not None:
+        raise fail(dest, "one checksum (md5 or sha256)", "both")
+    if md5 is None and sha256 is None:
+        log.warning("%s: no checksum given; the download is not verified", dest.name)
+    if dest.is_file():
+        if _mismatch(dest.name, md5, sha256, *file_digests(dest)) is None and (md5 or sha256):
+            log.info("%s: already present and verified", dest)
+            return dest
+        # An unverified leftover must not survive a failed download looking like a good file.
+        log.warning("%s: present but not verified; downloading again", dest)
+        dest.unlink()
+    failures: list[str] = []
+    mismatch: str | None = None
+    for url in urls:
+        scheme = urllib.parse.urlsplit(url).scheme
+        if scheme not in SCHEMES:
+            raise fail(url, f"a URL with scheme {', '.join(SCHEMES)}", repr(scheme or "none"))
+        try:
+            with atomic_path(dest) as tmp:
+                hash_md5, hash_sha = hashlib.md5(), hashlib.sha256()
+                size = 0
+                with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, open(tmp, "wb") as out:
+                    while chunk := response.read(CHUNK):
+                        out.write(chunk)
+                        hash_md5.update(chunk)
+                        hash_sha.update(chunk)
+                        size += len(chunk)
+                problem = _mismatch(dest.name, md5, sha256, hash_md5.hexdigest(), hash_sha.hexdigest())
+                if problem is not None:
+                    # Raising inside atomic_path deletes the temp file: nothing is left at dest.
+                    raise InputError(f"{problem} (from {url})")
+        except InputError as err:
+            mismatch = str(err)
+            log.warning("%s", err)
+            continue
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            reason = getattr(err, "reason", err)
+            failures.append(f"{url} ({reason})")
+            log.warning("%s: %s", url, reason)
+            continue
+        log.info("%s: %d bytes from %s, md5 %s", dest.name, size, url, hash_md5.hexdigest())
+        return dest
+    if mismatch is not None:
+        raise InputError(mismatch)
+    raise fail(dest, f"a download from one of {len(urls)} URL(s)", "; ".join(failures))
+
+
+def _is_outside(parts_base: PurePosixPath, target: str) -> bool:
+    """True when `target` (relative to folder `parts_base` inside the archive) leaves the archive root."""
+    if target.startswith("/") or (len(target) > 1 and target[1] == ":"):
+        return True
+    depth = len(parts_base.parts)
+    for part in PurePosixPath(target).parts:
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in (".", ""):
+            depth += 1
+    return False
+
+
+def _check_name(archive: Path, name: str) -> None:
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise fail(archive, "member paths relative to the archive root", f"member {name!r} (absolute path)")
+    if ".." in name.replace("\\", "/").split("/"):
+        raise fail(archive, "member paths inside the archive root", f"member {name!r} ('..' escape)")
+
+
+def _check_tar(archive: Path, tf: tarfile.TarFile) -> None:
+    for m in tf.getmembers():
+        _check_name(archive, m.name)
+        parent = PurePosixPath(m.name).parent
+        if m.issym() and _is_outside(parent, m.linkname):
+            raise fail(archive, "links inside the archive root", f"member {m.name!r} (symlink to {m.linkname!r})")
+        if m.islnk() and _is_outside(PurePosixPath("."), m.linkname):
+            raise fail(archive, "links inside the archive root", f"member {m.name!r} (hardlink to {m.linkname!r})")
+        if m.ischr() or m.isblk() or m.isfifo() or m.isdev():
+            raise fail(archive, "regular files, folders and links", f"member {m.name!r} (device or fifo)")
+
+
+def _check_zip(archive: Path, zf: zipfile.ZipFile) -> None:
+    for info in zf.infolist():
+        _check_name(archive, info.filename)
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            target = zf.read(info).decode("utf-8", "replace")
+            where = "pointing outside the archive root" if _is_outside(PurePosixPath(info.filename).parent, target) else "not supported in zip archives"
+            raise fail(archive, "regular files and folders", f"member {info.filename!r} (symlink to {target!r}, {where})")
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            raise fail(archive, "regular files and folders", f"member {info.filename!r} (device, fifo or socket)")
+
+
+def _kind(archive: Path) -> str:
+    name = archive.name.lower()
+    if name.endswith(".zip"):
+        return "zip"
+    if name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+        return "tar"
+    if zipfile.is_zipfile(archive):
+        return "zip"
+    if tarfile.is_tarfile(archive):
+        return "tar"
+    raise fail(archive, "a zip or tar(.gz) archive", "neither")
+
+
+def extract(archives: list[Path], out_dir: Path) -> None:
+    """Extract all `archives` into a temp folder beside out_dir, then rename it onto out_dir.
+
+    Every member is checked before anything is written: absolute paths, '..' escapes, links pointing outside,
+    device files and (in zips) symlinks are refused with a one-line InputError naming archive and member. A crash
+    leaves only a hidden temp folder, never a partial out_dir. An existing non-empty out_dir is refused.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise fail(out_dir, "no folder or an empty one to extract into", "an existing non-empty path (remove it first)")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
+    try:
+        for archive in map(Path, archives):
+            if not archive.is_file():
+                raise fail(archive, "an archive file", "no such file")
+            kind = _kind(archive)
+            try:
+                if kind == "zip":
+                    with zipfile.ZipFile(archive) as zf:
+                        _check_zip(archive, zf)
+                        zf.extractall(tmp)
+                else:
+                    with tarfile.open(archive, "r:*") as tf:
+                        _check_tar(archive, tf)
+                        # The data filter repeats the checks (and drops unsafe modes) as a second line of defence.
+                        tf.extractall(tmp, filter="data")
+            except tarfile.FilterError as err:
+                raise fail(archive, "safe members", f"{err}".replace("\n", " ")) from None
+            except (zipfile.BadZipFile, tarfile.ReadError, EOFError) as err:
+                raise fail(archive, f"a readable {kind} archive", str(err)) from None
+            log.info("extracted %s", archive)
+        if out_dir.exists():
+            out_dir.rmdir()
+        tmp.chmod(0o755)  # mkdtemp makes it private; the extracted dataset should read like any other folder
+        os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def main(args: argparse.Namespace) -> None:
+    if args.command == "fetch":
+        fetch(args.url, Path(args.out), md5=args.md5, sha256=args.sha256)
+    else:
+        extract([Path(a) for a in args.archives], Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser("Fetch archives with checksum verification, or extract them safely.")
+    sub = p.add_subparsers(dest="command", required=True)
+    f = sub.add_parser("fetch", help="download one file, trying mirrors in order")
+    f.add_argument("--url", action="append", required=True, help="https://, http:// or file:// URL; repeat for mirrors")
+    digest = f.add_mutually_exclusive_group()
+    digest.add_argument("--md5")
+    digest.add_argument("--sha256")
+    f.add_argument("--out", required=True)
+    e = sub.add_parser("extract", help="extract zip/tar(.gz) archives into a new folder")
+    e.add_argument("--out", required=True)
+    e.add_argument("archives", nargs="+")
+    return p
+
+
+if __name__ == "__main__":
+    cli.run(main, build_parser())

@@ -1,0 +1,183 @@
+"""Dataset spec, the parsed index of a dataset, and the annotation parser both datasets share.
+
+A `DatasetSpec` knows one dataset's layout; `spec.index(root)` checks that layout and returns a `DatasetIndex`
+(one row per audio file, one row per annotated event). Paths inside the index are relative to the dataset root so
+that an index stays valid when the data folder moves.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+import soundfile
+
+from ..io import InputError, fail, read_tsv, write_tsv
+
+log = logging.getLogger(__name__)
+
+SPLITS: tuple[str, ...] = ("train", "validate", "test")
+FILE_COLUMNS: tuple[str, ...] = ("file_id", "split", "audio", "annotation", "duration_s")
+EVENT_COLUMNS: tuple[str, ...] = ("file_id", "onset", "offset", "label")
+# Real URBAN-SED has offsets of 10.000000000000002 s in 10 s files: float noise, clipped to the duration.
+DURATION_TOLERANCE_S = 1e-6
+
+
+@dataclass
+class DatasetIndex:
+    """Parsed dataset: `files` (file_id, split, audio, annotation, duration_s) and `events` (file_id, onset, offset, label)."""
+
+    files: pd.DataFrame
+    events: pd.DataFrame
+
+    def write(self, out_dir: Path) -> None:
+        out_dir = Path(out_dir)
+        write_tsv(out_dir / "files.tsv", self.files.loc[:, list(FILE_COLUMNS)])
+        write_tsv(out_dir / "events.tsv", self.events.loc[:, list(EVENT_COLUMNS)])
+
+    @classmethod
+    def read(cls, out_dir: Path) -> "DatasetIndex":
+        out_dir = Path(out_dir)
+        tables = {}
+        for name, columns in (("files", FILE_COLUMNS), ("events", EVENT_COLUMNS)):
+            path = out_dir / f"{name}.tsv"
+            if not path.is_file():
+                raise fail(path, f"the index table {name}.tsv (written by sedrepro.datasets.index)", "no such file")
+            df = read_tsv(path, dtype={"file_id": str, "split": str, "audio": str, "annotation": str, "label": str})
+            missing = [c for c in columns if c not in df.columns]
+            if missing:
+                raise fail(f"{path}:1", f"columns {', '.join(columns)}", f"header without {', '.join(missing)}")
+            tables[name] = df.loc[:, list(columns)]
+        return cls(files=tables["files"], events=tables["events"])
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset: canonical class order, archive root folder, the archive names the embedded generator writes.
+
+    Subclasses implement `_list_files`; `index` does the checks and parsing that both datasets share.
+    """
+
+    name: str
+    classes: tuple[str, ...]
+    root_name: str
+    embedded_archives: tuple[str, ...]
+
+    def index(self, root: Path, annotations_only: bool = False) -> DatasetIndex:
+        """Check the layout under `root` and parse annotations and official splits.
+
+        `root` is the dataset folder itself (the one holding audio/, meta/ or annotations/); a folder that only
+        contains `root_name` (what `archive.extract` produces) is accepted too. With `annotations_only`, audio
+        is neither required nor read and duration_s is NaN.
+        """
+        root = self.resolve_root(Path(root))
+        listing = self._list_files(root, annotations_only)
+        rows_files: list[dict] = []
+        rows_events: list[tuple[str, float, float, str]] = []
+        for item in listing:
+            duration = math.nan
+            if not annotations_only:
+                audio_path = root / item["audio"]
+                if not audio_path.is_file():
+                    raise fail(audio_path, f"the audio file of {item['file_id']} ({item['split']} split)", "no such file")
+                try:
+                    info = soundfile.info(str(audio_path))
+                except (RuntimeError, soundfile.LibsndfileError) as err:
+                    raise fail(audio_path, "a readable audio file", str(err).replace("\n", " ")) from None
+                duration = info.frames / info.samplerate
+            events = parse_annotation(root / item["annotation"], self.classes, None if annotations_only else duration)
+            rows_files.append({**item, "duration_s": duration})
+            rows_events.extend((item["file_id"], onset, offset, label) for onset, offset, label in events)
+        files = pd.DataFrame(rows_files, columns=list(FILE_COLUMNS))
+        dup = files["file_id"][files["file_id"].duplicated()]
+        if len(dup):
+            first = files[files["file_id"] == dup.iloc[0]]
+            raise fail(root / first["audio"].iloc[0], "each file in one split only",
+                       f"{dup.iloc[0]} in {', '.join(first['split'])}")
+        split_order = {s: i for i, s in enumerate(SPLITS)}
+        files = files.sort_values(["split", "file_id"], key=lambda c: c.map(split_order) if c.name == "split" else c)
+        files = files.reset_index(drop=True)
+        events = pd.DataFrame(rows_events, columns=list(EVENT_COLUMNS))
+        events = events.sort_values(["file_id", "onset", "offset", "label"], kind="stable").reset_index(drop=True)
+        log.info("%s: %d files (%s), %d events", self.name, len(files),
+                 ", ".join(f"{s} {int((files['split'] == s).sum())}" for s in SPLITS), len(events))
+        return DatasetIndex(files=files, events=events)
+
+    def resolve_root(self, root: Path) -> Path:
+        """root itself, or root/root_name when root is the folder an archive was extracted into."""
+        if not root.is_dir():
+            raise fail(root, f"the {self.name} dataset folder", "no such folder")
+        if not self._looks_like_root(root) and (root / self.root_name).is_dir():
+            return root / self.root_name
+        return root
+
+    def _looks_like_root(self, root: Path) -> bool:
+        raise NotImplementedError
+
+    def _list_files(self, root: Path, annotations_only: bool) -> list[dict]:
+        """Return dicts with file_id, split, audio, annotation (paths relative to root), after layout checks."""
+        raise NotImplementedError
+
+
+def require_dir(path: Path, what: str) -> None:
+    """Layout check: a missing folder is named with what it should hold."""
+    if not path.is_dir():
+        raise fail(path, what, "no such folder")
+
+
+def parse_annotation(path: Path, classes: Sequence[str], duration_s: float | None) -> list[tuple[float, float, str]]:
+    """Parse `onset offset label` lines (whitespace separated, no header); each bad line is a one-line InputError.
+
+    With a known `duration_s`, onsets at or past the end are errors and offsets past the end by at most
+    DURATION_TOLERANCE_S are clipped to it (float noise in the real data). Overlapping events are kept as they are.
+    """
+    known = set(classes)
+    events: list[tuple[float, float, str]] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise fail(path, "an annotation file", "no such file") from None
+    except UnicodeDecodeError as err:
+        raise fail(path, "a UTF-8 text annotation file", f"undecodable byte at offset {err.start}") from None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        where = f"{path}:{lineno}"
+        if len(fields) < 3:
+            raise fail(where, "3 fields 'onset offset label'", f"{len(fields)} field(s) {line.strip()!r}")
+        # Labels never contain whitespace in these datasets, so a 4th field means a malformed line.
+        if len(fields) > 3:
+            raise fail(where, "3 fields 'onset offset label'", f"{len(fields)} fields {line.strip()!r}")
+        times = []
+        for name, value in (("onset", fields[0]), ("offset", fields[1])):
+            try:
+                number = float(value)
+            except ValueError:
+                raise fail(where, f"a number for the {name}", repr(value)) from None
+            if not math.isfinite(number):
+                raise fail(where, f"a finite number for the {name}", repr(value))
+            times.append(number)
+        onset, offset = times
+        label = fields[2]
+        if onset < 0:
+            raise fail(where, "onset >= 0", repr(fields[0]))
+        if offset < onset:
+            raise fail(where, "offset >= onset", f"onset {fields[0]} and offset {fields[1]}")
+        if label not in known:
+            raise fail(where, f"a label of the {len(classes)} classes ({', '.join(classes)})", repr(label))
+        if duration_s is not None and not math.isnan(duration_s):
+            if onset >= duration_s:
+                raise fail(where, f"onset before the end of the audio ({duration_s:.6f} s)", f"onset {fields[0]}")
+            if offset > duration_s + DURATION_TOLERANCE_S:
+                raise fail(where, f"offset within the audio ({duration_s:.6f} s)", f"offset {fields[1]}")
+            offset = min(offset, duration_s)
+        events.append((onset, offset, label))
+    return events
+
+
+__all__ = ["DatasetIndex", "DatasetSpec", "InputError", "parse_annotation", "SPLITS", "FILE_COLUMNS", "EVENT_COLUMNS"]

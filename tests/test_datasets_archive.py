@@ -1,0 +1,179 @@
+"""fetch: file:// downloads, mirrors, checksum mismatches; extract: traversal, absolute paths, links, devices."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sedrepro.datasets.archive import extract, fetch
+from sedrepro.io import InputError
+
+PAYLOAD = b"hello sedrepro\n" * 1000
+
+
+@pytest.fixture()
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "src" / "data.bin"
+    path.parent.mkdir()
+    path.write_bytes(PAYLOAD)
+    return path
+
+
+def test_fetch_file_url_md5_and_sha256(tmp_path: Path, source: Path) -> None:
+    dest = tmp_path / "out" / "data.bin"
+    got = fetch([source.as_uri()], dest, md5=hashlib.md5(PAYLOAD).hexdigest(), sha256=None)
+    assert got == dest and dest.read_bytes() == PAYLOAD
+    dest.unlink()
+    fetch([source.as_uri()], dest, md5=None, sha256=hashlib.sha256(PAYLOAD).hexdigest())
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_fetch_tries_mirrors_in_order(tmp_path: Path, source: Path) -> None:
+    dest = tmp_path / "data.bin"
+    missing = (tmp_path / "nowhere.bin").as_uri()
+    fetch([missing, source.as_uri()], dest, md5=hashlib.md5(PAYLOAD).hexdigest(), sha256=None)
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_fetch_checksum_mismatch_names_file_expected_actual_and_leaves_nothing(tmp_path: Path, source: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    dest = out / "archive.zip"
+    wrong = "0" * 32
+    with pytest.raises(InputError) as err:
+        fetch([source.as_uri()], dest, md5=wrong, sha256=None)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "archive.zip" in msg and wrong in msg and hashlib.md5(PAYLOAD).hexdigest() in msg
+    assert list(out.iterdir()) == []  # neither dest nor a temp file
+
+
+def test_fetch_all_mirrors_down_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as err:
+        fetch([(tmp_path / "a").as_uri(), (tmp_path / "b").as_uri()], tmp_path / "x.bin", md5="0" * 32, sha256=None)
+    assert "\n" not in str(err.value) and "2 URL" in str(err.value)
+
+
+def test_fetch_rejects_unknown_scheme(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="scheme"):
+        fetch(["ftp://example.org/x"], tmp_path / "x", md5="0" * 32, sha256=None)
+
+
+def test_fetch_cli_mismatch_exits_2_with_one_line(tmp_path: Path, source: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "sedrepro.datasets.archive", "fetch", "--url", source.as_uri(),
+                           "--md5", "1" * 32, "--out", str(tmp_path / "x.bin")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "x.bin" in errors[0] and "1" * 32 in errors[0]
+    assert not (tmp_path / "x.bin").exists()
+
+
+# ---- extract -----------------------------------------------------------------------------------------------------
+
+
+def _tar(path: Path, members: list[tarfile.TarInfo], data: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
+        for m in members:
+            payload = data.get(m.name)
+            if payload is not None:
+                m.size = len(payload)
+            tf.addfile(m, io.BytesIO(payload) if payload is not None else None)
+    return path
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, linkname: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    return info
+
+
+def _zip(path: Path, names: list[str]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in names:
+            zf.writestr(zipfile.ZipInfo(name), b"x")
+    return path
+
+
+def _assert_refused(archive: Path, out: Path, member: str, reason: str) -> None:
+    with pytest.raises(InputError) as err:
+        extract([archive], out)
+    msg = str(err.value)
+    assert "\n" not in msg and archive.name in msg and member in msg and reason in msg
+    assert not out.exists()
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")] == []  # temp dir removed
+
+
+def test_extract_tar_and_zip_together(tmp_path: Path) -> None:
+    t = _tar(tmp_path / "a.tar.gz", [_member("root/a.txt"), _member("root/link", tarfile.SYMTYPE, "a.txt")],
+             {"root/a.txt": b"A"})
+    z = _zip(tmp_path / "b.zip", ["root/sub/b.txt"])
+    out = tmp_path / "out"
+    extract([t, z], out)
+    assert (out / "root" / "a.txt").read_bytes() == b"A"
+    assert (out / "root" / "sub" / "b.txt").read_bytes() == b"x"
+    assert (out / "root" / "link").is_symlink()  # links that stay inside are fine
+
+
+def test_extract_refuses_non_empty_out_dir(tmp_path: Path) -> None:
+    z = _zip(tmp_path / "b.zip", ["root/b.txt"])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="non-empty"):
+        extract([z], out)
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(("member", "reason"), [
+    (_member("root/../../evil.txt"), "'..' escape"),
+    (_member("/tmp/abs_evil.txt"), "absolute path"),
+    (_member("root/link", tarfile.SYMTYPE, "../../outside"), "symlink"),
+    (_member("root/link", tarfile.SYMTYPE, "/etc/passwd"), "symlink"),
+    (_member("root/hard", tarfile.LNKTYPE, "../outside"), "hardlink"),
+    (_member("root/dev", tarfile.CHRTYPE), "device"),
+], ids=["traversal", "absolute", "symlink-up", "symlink-abs", "hardlink", "device"])
+def test_extract_tar_refuses_unsafe_members(tmp_path: Path, member: tarfile.TarInfo, reason: str) -> None:
+    archive = _tar(tmp_path / "bad.tar.gz", [_member("root/ok.txt"), member], {"root/ok.txt": b"ok", member.name: b"x"} if member.isreg() else {"root/ok.txt": b"ok"})
+    _assert_refused(archive, tmp_path / "out", member.name, reason)
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("root/../../evil.txt", "'..' escape"),
+    ("/abs_evil.txt", "absolute path"),
+], ids=["traversal", "absolute"])
+def test_extract_zip_refuses_unsafe_names(tmp_path: Path, name: str, reason: str) -> None:
+    archive = _zip(tmp_path / "bad.zip", ["root/ok.txt", name])
+    _assert_refused(archive, tmp_path / "out", name, reason)
+
+
+def test_extract_zip_refuses_symlink_pointing_outside(tmp_path: Path) -> None:
+    archive = tmp_path / "link.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        info = zipfile.ZipInfo("root/link")
+        info.create_system = 3
+        info.external_attr = (0o120777) << 16  # S_IFLNK: the data is the link target
+        zf.writestr(info, "../../outside")
+    _assert_refused(archive, tmp_path / "out", "root/link", "pointing outside")
+
+
+def test_extract_cli(tmp_path: Path) -> None:
+    good = _zip(tmp_path / "good.zip", ["root/a.txt"])
+    bad = _zip(tmp_path / "bad.zip", ["../evil.txt"])
+    ok = subprocess.run([sys.executable, "-m", "sedrepro.datasets.archive", "extract", "--out", str(tmp_path / "ok"),
+                         str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "ok" / "root" / "a.txt").is_file()
+    refused = subprocess.run([sys.executable, "-m", "sedrepro.datasets.archive", "extract", "--out",
+                              str(tmp_path / "no"), str(good), str(bad)], capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert [l for l in refused.stderr.splitlines() if l.startswith("error:")] == [
+        f"error: {bad}: expected member paths inside the archive root, found member '../evil.txt' ('..' escape)"]
+    assert not (tmp_path / "no").exists()
