@@ -4,9 +4,9 @@
 rule resample_audio:
     input:
         unpack(dataset_root_inputs),
-        files=DATA + "/index/{dataset}/files.tsv",
+        files=data_path("index/{dataset}/files.tsv"),
     output:
-        directory(DATA + "/audio/{dataset}"),
+        directory(data_path("audio/{dataset}")),
     log:
         "logs/resample_audio/{dataset}.log",
     benchmark:

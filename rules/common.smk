@@ -5,14 +5,17 @@ import shlex
 import sys
 
 from snakemake.utils import validate
+from snakemake.settings.types import DeploymentMethod
 
 SRC = os.path.join(workflow.basedir, "src")
-# Rules run `python -m sedrepro.<stage>`: make the package importable without installing it (conda envs too).
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
 sys.path.insert(0, SRC)
-# Without --use-conda, `python` in rules is the interpreter running Snakemake (e.g. .venv/bin/python); a conda env,
-# when used, is activated in front of it.
-os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+# Rules run `python -m sedrepro.<stage>`: the package is importable from src/ without installing it (conda envs too).
+# Without --use-conda, `python` is the interpreter running Snakemake (e.g. .venv/bin/python), not whatever is on PATH.
+# (Doubled braces: Snakemake formats the prefix like a shell command.)
+_prefix = f"export PYTHONPATH={shlex.quote(SRC)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
+    _prefix += f"export PATH={shlex.quote(os.path.dirname(sys.executable))}:$PATH; "
+shell.prefix(_prefix)
 
 from sedrepro import datasets as sed_datasets  # noqa: E402
 from sedrepro import papers as sed_papers  # noqa: E402
@@ -21,6 +24,11 @@ from sedrepro import papers as sed_papers  # noqa: E402
 validate(config, schema="../config/schema.yaml")
 
 DATA = config["data_root"]
+
+
+def data_path(path):
+    """A path under the configurable data root (archives, datasets, features: shareable between runs)."""
+    return os.path.join(DATA, path)
 SEEDS = [str(s) for s in config["seeds"]]
 PAPERS = config["papers"]
 
@@ -65,7 +73,7 @@ def archive_names(dataset):
 def download_inputs(wildcards):
     """The embedded generator's manifest for embedded data; nothing for real downloads."""
     if dataset_cfg(wildcards)["source"] == "embedded":
-        return {"manifest": f"{DATA}/embedded/{wildcards.dataset}/manifest.json"}
+        return {"manifest": data_path(f"embedded/{wildcards.dataset}/manifest.json")}
     return {}
 
 
@@ -83,7 +91,7 @@ def dataset_root_inputs(wildcards):
     """Extracted archives, or nothing when the dataset already sits on a local disk."""
     if dataset_cfg(wildcards)["source"] == "local":
         return {}
-    return {"extracted": f"{DATA}/datasets/{wildcards.dataset}/extracted"}
+    return {"extracted": data_path(f"datasets/{wildcards.dataset}/extracted")}
 
 
 def dataset_root(wildcards):
@@ -96,7 +104,7 @@ def dataset_root(wildcards):
         base = cfg["local_path"]
         nested = os.path.join(base, root_name)
         return nested if os.path.isdir(nested) else base
-    return f"{DATA}/datasets/{wildcards.dataset}/extracted/{root_name}"
+    return data_path(f"datasets/{wildcards.dataset}/extracted/{root_name}")
 
 
 def annotations_only_flag(wildcards):
@@ -125,7 +133,7 @@ def table_metrics(wildcards):
 
 
 def table_index(wildcards):
-    return f"{DATA}/index/{table_spec(wildcards).dataset}/events.tsv"
+    return data_path(f"index/{table_spec(wildcards).dataset}/events.tsv")
 
 
 def data_note(wildcards):

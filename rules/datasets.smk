@@ -3,7 +3,7 @@
 
 rule generate_embedded:
     output:
-        manifest=DATA + "/embedded/{dataset}/manifest.json",
+        manifest=data_path("embedded/{dataset}/manifest.json"),
     log:
         "logs/generate_embedded/{dataset}.log",
     benchmark:
@@ -22,7 +22,7 @@ rule download_archive:
     input:
         unpack(download_inputs),
     output:
-        DATA + "/archives/{dataset}/{archive}",
+        data_path("archives/{dataset}/{archive}"),
     log:
         "logs/download_archive/{dataset}/{archive}.log",
     conda:
@@ -37,9 +37,9 @@ rule download_archive:
 
 rule extract_dataset:
     input:
-        lambda wc: expand(DATA + "/archives/{dataset}/{archive}", dataset=wc.dataset, archive=archive_names(wc.dataset)),
+        lambda wc: expand(data_path("archives/{dataset}/{archive}"), dataset=wc.dataset, archive=archive_names(wc.dataset)),
     output:
-        directory(DATA + "/datasets/{dataset}/extracted"),
+        directory(data_path("datasets/{dataset}/extracted")),
     log:
         "logs/extract_dataset/{dataset}.log",
     conda:
@@ -52,8 +52,8 @@ rule index_dataset:
     input:
         unpack(dataset_root_inputs),
     output:
-        files=DATA + "/index/{dataset}/files.tsv",
-        events=DATA + "/index/{dataset}/events.tsv",
+        files=data_path("index/{dataset}/files.tsv"),
+        events=data_path("index/{dataset}/events.tsv"),
     log:
         "logs/index_dataset/{dataset}.log",
     conda:
@@ -69,8 +69,8 @@ rule index_dataset:
 
 rule describe_dataset:
     input:
-        files=DATA + "/index/{dataset}/files.tsv",
-        events=DATA + "/index/{dataset}/events.tsv",
+        files=data_path("index/{dataset}/files.tsv"),
+        events=data_path("index/{dataset}/events.tsv"),
     output:
         md="results/datasets/{dataset}.md",
         csv="results/datasets/{dataset}.csv",

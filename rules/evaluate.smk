@@ -5,9 +5,9 @@ rule predict_checkpoints:
     input:
         history="results/runs/{dataset}/{model}/seed{seed}/history.csv",
         checkpoints="results/runs/{dataset}/{model}/seed{seed}/checkpoints",
-        logmel=DATA + "/features/{dataset}/logmel.npy",
-        frames=DATA + "/features/{dataset}/frames.tsv",
-        splits=expand(DATA + "/splits/{{dataset}}/{f}", f=SPLIT_FILES),
+        logmel=data_path("features/{dataset}/logmel.npy"),
+        frames=data_path("features/{dataset}/frames.tsv"),
+        splits=expand(data_path("splits/{{dataset}}/{f}"), f=SPLIT_FILES),
     output:
         directory("results/runs/{dataset}/{model}/seed{seed}/predictions"),
     log:
@@ -34,8 +34,8 @@ rule predict_checkpoints:
 rule score_predictions:
     input:
         predictions="results/runs/{dataset}/{model}/seed{seed}/predictions",
-        files=DATA + "/index/{dataset}/files.tsv",
-        events=DATA + "/index/{dataset}/events.tsv",
+        files=data_path("index/{dataset}/files.tsv"),
+        events=data_path("index/{dataset}/events.tsv"),
     output:
         "results/runs/{dataset}/{model}/seed{seed}/metrics.json",
     log:

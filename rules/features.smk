@@ -3,11 +3,11 @@
 
 rule extract_features:
     input:
-        DATA + "/audio/{dataset}",
+        data_path("audio/{dataset}"),
     output:
-        logmel=DATA + "/features/{dataset}/logmel.npy",
-        frames=DATA + "/features/{dataset}/frames.tsv",
-        info=DATA + "/features/{dataset}/features.json",
+        logmel=data_path("features/{dataset}/logmel.npy"),
+        frames=data_path("features/{dataset}/frames.tsv"),
+        info=data_path("features/{dataset}/features.json"),
     log:
         "logs/extract_features/{dataset}.log",
     benchmark:

@@ -3,15 +3,15 @@
 
 rule make_splits:
     input:
-        logmel=DATA + "/features/{dataset}/logmel.npy",
-        frames=DATA + "/features/{dataset}/frames.tsv",
-        info=DATA + "/features/{dataset}/features.json",
-        events=DATA + "/index/{dataset}/events.tsv",
+        logmel=data_path("features/{dataset}/logmel.npy"),
+        frames=data_path("features/{dataset}/frames.tsv"),
+        info=data_path("features/{dataset}/features.json"),
+        events=data_path("index/{dataset}/events.tsv"),
     output:
-        labels=DATA + "/splits/{dataset}/labels.npy",
-        chunks=DATA + "/splits/{dataset}/chunks.npz",
-        norm=DATA + "/splits/{dataset}/norm.json",
-        summary=DATA + "/splits/{dataset}/splits.json",
+        labels=data_path("splits/{dataset}/labels.npy"),
+        chunks=data_path("splits/{dataset}/chunks.npz"),
+        norm=data_path("splits/{dataset}/norm.json"),
+        summary=data_path("splits/{dataset}/splits.json"),
     log:
         "logs/make_splits/{dataset}.log",
     conda:

@@ -5,9 +5,9 @@ SPLIT_FILES = ["labels.npy", "chunks.npz", "norm.json", "splits.json"]
 
 rule train_model:
     input:
-        logmel=DATA + "/features/{dataset}/logmel.npy",
-        frames=DATA + "/features/{dataset}/frames.tsv",
-        splits=expand(DATA + "/splits/{{dataset}}/{f}", f=SPLIT_FILES),
+        logmel=data_path("features/{dataset}/logmel.npy"),
+        frames=data_path("features/{dataset}/frames.tsv"),
+        splits=expand(data_path("splits/{{dataset}}/{f}"), f=SPLIT_FILES),
     output:
         history="results/runs/{dataset}/{model}/seed{seed}/history.csv",
         summary="results/runs/{dataset}/{model}/seed{seed}/train.json",

@@ -109,3 +109,21 @@ def test_changing_one_model_reruns_only_its_jobs(built):
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s*(\w+)\s+(\d+)\s*$", out, flags=re.M)}
     counts.pop("total", None)
     assert counts == {"train_model": 2, "predict_checkpoints": 2, "score_predictions": 2, "render_table": 2, "all": 1}
+
+
+def _edges_from_mermaid(text: str) -> set[tuple[str, str]]:
+    edges = set()
+    for line in text.splitlines():
+        names = [part.strip() for part in line.strip().split("-->")]
+        edges |= {(a, b) for a, b in zip(names, names[1:]) if a and b}
+    return edges
+
+
+def test_readme_dag_matches_the_rulegraph():
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("```mermaid", 1)[1].split("```", 1)[0]
+    graph = subprocess.run([sys.executable, "-m", "snakemake", "--rulegraph", "mermaid-js"], cwd=REPO,
+                           capture_output=True, text=True, timeout=300, check=True).stdout
+    ids = dict(re.findall(r"^\s*(id\d+)\[(\w+)\]", graph, flags=re.M))
+    generated = {(ids[a], ids[b]) for a, b in re.findall(r"^\s*(id\d+) --> (id\d+)", graph, flags=re.M)}
+    assert _edges_from_mermaid(block) == generated
