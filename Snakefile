@@ -19,6 +19,6 @@ include: "rules/render.smk"
 
 rule all:
     default_target: True
-    localrule: True
     input:
         all_targets(),
+    localrule: True

@@ -20,7 +20,6 @@ shell.prefix(_prefix)
 from sedrepro import datasets as sed_datasets  # noqa: E402
 from sedrepro import papers as sed_papers  # noqa: E402
 
-
 validate(config, schema="../config/schema.yaml")
 
 DATA = config["data_root"]
@@ -29,6 +28,8 @@ DATA = config["data_root"]
 def data_path(path):
     """A path under the configurable data root (archives, datasets, features: shareable between runs)."""
     return os.path.join(DATA, path)
+
+
 SEEDS = [str(s) for s in config["seeds"]]
 PAPERS = config["papers"]
 
@@ -81,7 +82,9 @@ def source_args(wildcards, input):
     """Where the archive comes from, as shell-quoted arguments of `python -m sedrepro.download`."""
     if "manifest" in input.keys():
         return f"--manifest {shlex.quote(input.manifest)}"
-    entry = next(a for a in dataset_cfg(wildcards)["archives"] if a["name"] == wildcards.archive)
+    entry = next(
+        a for a in dataset_cfg(wildcards)["archives"] if a["name"] == wildcards.archive
+    )
     args = [f"--url {shlex.quote(url)}" for url in entry["urls"]]
     args += [f"--{algo} {entry[algo]}" for algo in ("md5", "sha256") if entry.get(algo)]
     return " ".join(args)
@@ -100,7 +103,9 @@ def dataset_root(wildcards):
     root_name = sed_datasets.get(wildcards.dataset).root_name
     if cfg["source"] == "local":
         if not cfg.get("local_path"):
-            raise ValueError(f"config key 'datasets/{wildcards.dataset}/local_path': expected a folder, found nothing")
+            raise ValueError(
+                f"config key 'datasets/{wildcards.dataset}/local_path': expected a folder, found nothing"
+            )
         base = cfg["local_path"]
         nested = os.path.join(base, root_name)
         return nested if os.path.isdir(nested) else base
@@ -108,11 +113,15 @@ def dataset_root(wildcards):
 
 
 def annotations_only_flag(wildcards):
-    return "--annotations-only" if dataset_cfg(wildcards).get("annotations_only") else ""
+    return (
+        "--annotations-only" if dataset_cfg(wildcards).get("annotations_only") else ""
+    )
 
 
 def model_json(wildcards):
-    return json.dumps({"name": wildcards.model, **config["models"][wildcards.model]}, sort_keys=True)
+    return json.dumps(
+        {"name": wildcards.model, **config["models"][wildcards.model]}, sort_keys=True
+    )
 
 
 def run_dir(wildcards):
@@ -148,7 +157,9 @@ def data_note(wildcards):
 def paper_targets(paper):
     out = []
     for table in paper_tables(paper):
-        out += expand(f"results/{paper}/{table.name}.{{ext}}", ext=["md", "csv", "tex", "png"])
+        out += expand(
+            f"results/{paper}/{table.name}.{{ext}}", ext=["md", "csv", "tex", "png"]
+        )
     out.append(f"results/{paper}/audit.md")
     return out
 
@@ -157,5 +168,7 @@ def all_targets():
     out = []
     for paper in PAPERS:
         out += paper_targets(paper)
-    out += expand("results/datasets/{dataset}.{ext}", dataset=datasets_used(), ext=["md", "csv"])
+    out += expand(
+        "results/datasets/{dataset}.{ext}", dataset=datasets_used(), ext=["md", "csv"]
+    )
     return out

@@ -11,7 +11,9 @@ rule generate_embedded:
     conda:
         "../envs/data.yaml"
     params:
-        spec=lambda wc: json.dumps(config["datasets"][wc.dataset]["embedded"], sort_keys=True),
+        spec=lambda wc: json.dumps(
+            config["datasets"][wc.dataset]["embedded"], sort_keys=True
+        ),
         out=lambda wc, output: os.path.dirname(output.manifest),
     shell:
         "python -m sedrepro.datasets.embedded --dataset {wildcards.dataset} --out {params.out:q}"
@@ -25,10 +27,10 @@ rule download_archive:
         data_path("archives/{dataset}/{archive}"),
     log:
         "logs/download_archive/{dataset}/{archive}.log",
+    retries: 3
+    localrule: True
     conda:
         "../envs/data.yaml"
-    localrule: True
-    retries: 3
     params:
         source=source_args,
     shell:
@@ -37,7 +39,11 @@ rule download_archive:
 
 rule extract_dataset:
     input:
-        lambda wc: expand(data_path("archives/{dataset}/{archive}"), dataset=wc.dataset, archive=archive_names(wc.dataset)),
+        lambda wc: expand(
+            data_path("archives/{dataset}/{archive}"),
+            dataset=wc.dataset,
+            archive=archive_names(wc.dataset),
+        ),
     output:
         directory(data_path("datasets/{dataset}/extracted")),
     log:

@@ -24,7 +24,10 @@ rule train_model:
     params:
         model=model_json,
         # threads change speed, not results: keep them out of the params that trigger reruns
-        training=json.dumps({k: v for k, v in config["training"].items() if k != "threads"}, sort_keys=True),
+        training=json.dumps(
+            {k: v for k, v in config["training"].items() if k != "threads"},
+            sort_keys=True,
+        ),
         run_dir=run_dir,
         features=lambda wc, input: os.path.dirname(input.logmel),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),
