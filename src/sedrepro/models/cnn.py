@@ -1,0 +1,124 @@
+"""Convolutional front end of the (H)CRNN (Singh, Phan & Benetos, sec. 2.2).
+
+"Each CNN block comprises typical convolution operations with filter size 3×3, rectified linear
+activation operations, batch normalization and pooling operation with kernel size of 2×2. The
+number of channels increases across the CNN blocks in the sequence (64, 128, 256, 512) and the
+input to the LSTM unit is a 512-dimensional tensor."
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor, nn
+
+from .hyperlstm import _check_keys, _choice, _pos_int
+
+__all__ = ["CNNConfig", "CNN", "FREQ_REDUCE"]
+
+FREQ_REDUCE = ("mean", "max")
+
+
+def _int_tuple(name: str, v: Any) -> tuple[int, ...]:
+    if not isinstance(v, (list, tuple)) or len(v) == 0:
+        raise ValueError(f"{name} must be a non-empty list of positive integers, got {v!r}")
+    return tuple(_pos_int(f"{name}[{i}]", e) for i, e in enumerate(v))
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    """The ``cnn`` block of a model config.
+
+    channels: output channels per block (paper: 64, 128, 256, 512). kernel_size: k of the k×k
+    convs (padding k//2, odd k only so time/frequency sizes are kept). pool_time / pool_freq:
+    max-pool sizes per block along time and frequency (paper: "2×2"). freq_reduce: how the
+    frequency axis left after the blocks is reduced to 1 ("mean" or "max"). dropout: after each
+    block's pooling.
+    """
+
+    channels: tuple[int, ...]
+    kernel_size: int
+    pool_time: tuple[int, ...]
+    pool_freq: tuple[int, ...]
+    freq_reduce: str
+    dropout: float
+
+    FIELDS = ("channels", "kernel_size", "pool_time", "pool_freq", "freq_reduce", "dropout")
+
+    def __post_init__(self) -> None:
+        n = len(_int_tuple("cnn.channels", self.channels))
+        for name in ("pool_time", "pool_freq"):
+            if len(_int_tuple(f"cnn.{name}", getattr(self, name))) != n:
+                raise ValueError(f"cnn.{name} must have one entry per block ({n}), got {getattr(self, name)!r}")
+        k = _pos_int("cnn.kernel_size", self.kernel_size)
+        if k % 2 == 0:
+            raise ValueError(f"cnn.kernel_size must be odd (padding k//2 keeps the size), got {k}")
+        _choice("cnn.freq_reduce", self.freq_reduce, FREQ_REDUCE)
+        p = self.dropout
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+            raise ValueError(f"cnn.dropout must be a number in [0, 1), got {p!r}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CNNConfig:
+        """Parse the validated-config dict; ValueError names unknown or missing keys."""
+        _check_keys("cnn", d, cls.FIELDS)
+        return cls(
+            channels=_int_tuple("cnn.channels", d["channels"]),
+            kernel_size=d["kernel_size"],
+            pool_time=_int_tuple("cnn.pool_time", d["pool_time"]),
+            pool_freq=_int_tuple("cnn.pool_freq", d["pool_freq"]),
+            freq_reduce=d["freq_reduce"],
+            dropout=d["dropout"],
+        )
+
+    @property
+    def time_factor(self) -> int:
+        """Total time pooling factor P = prod(pool_time)."""
+        return math.prod(self.pool_time)
+
+
+class CNN(nn.Module):
+    """Stack of blocks Conv2d(k×k, pad k//2) -> ReLU -> BatchNorm2d -> MaxPool2d -> Dropout.
+
+    The paper's order (conv, ReLU, BN, pool). Pooling uses ``ceil_mode=True`` so that trailing
+    frames that do not fill a whole pooling window are still seen (and, in the CRNN, the repeated
+    recurrent outputs cover all T input frames); with the paper's 96 mel bands and 2× frequency
+    pooling this changes nothing on the frequency axis.
+
+    forward: x (B, T, F) -> (B, T', channels[-1]) with T' = T pooled by ceil-division per block.
+    """
+
+    def __init__(self, cfg: CNNConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        blocks: list[nn.Module] = []
+        c_in = 1
+        k = cfg.kernel_size
+        for c_out, pt, pf in zip(cfg.channels, cfg.pool_time, cfg.pool_freq, strict=True):
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv2d(c_in, c_out, k, padding=k // 2),
+                    nn.ReLU(),
+                    nn.BatchNorm2d(c_out),
+                    nn.MaxPool2d((pt, pf), ceil_mode=True),
+                    nn.Dropout(cfg.dropout),
+                )
+            )
+            c_in = c_out
+        self.blocks = nn.Sequential(*blocks)
+        self.out_features = cfg.channels[-1]
+
+    def out_frames(self, t: int) -> int:
+        """Number of frames T' left after the blocks for T = t input frames."""
+        for p in self.cfg.pool_time:
+            t = -(-t // p)
+        return t
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.blocks(x.unsqueeze(1))  # (B, 1, T, F) -> (B, C, T', F')
+        # Reduce the remaining frequency axis to one value per channel.
+        y = y.mean(dim=3) if self.cfg.freq_reduce == "mean" else y.amax(dim=3)  # (B, C, T')
+        return y.transpose(1, 2)  # (B, T', C)

@@ -1,0 +1,405 @@
+"""HyperLSTM layer (Ha, Dai & Le 2017) as used by Singh, Phan & Benetos, "Hypernetworks for
+sound event detection: a proof-of-concept" (paper eqs 1-15; ``shared/papers/hypernetworks-sed.md``).
+
+Notation (paper sec. 2.1): main LSTM with input size N_x and hidden size N_h; a small hyper cell
+with hidden size N_ĥ reads x̂_t = [h_{t-1}; x_t] (eq 10) and emits per-gate embeddings
+z_x, z_h, z_b in R^{N_z} (eqs 12-14). Each embedding is projected to a scaling vector
+d_k^y(z) in R^{N_h} that scales the *rows* of the static weights (eq 15), so for each gate
+y in (i, g, f, o)::
+
+    pre_y = d_x^y ⊙ (W_x^y x_t) + d_h^y ⊙ (W_h^y h_{t-1}) + b^y + d_b^y(z_b)     (eqs 1-4, 7-9, 15)
+    c_t   = σ(f) ⊙ c_{t-1} + σ(i) ⊙ tanh(g)                                     (eq 5)
+    h_t   = σ(o) ⊙ tanh(c_t)                                                    (eq 6)
+
+Because (diag(d) W) x = d ⊙ (W x), W_x x_t does not depend on the recurrence and is computed for
+all time steps in one matmul before the loop (same for the x-part of the hyper cell's input
+matmul). Only the h_{t-1}/ĥ_{t-1}-dependent work stays in the per-step loop.
+
+All gate-stacked tensors use the paper's gate order (i, g, f, o), *not* PyTorch's (i, f, g, o).
+
+Performance notes (CPU, 1 thread, B 64, T 172, 512 -> 256, N_ĥ 128, forward + backward): about
+1.5x (rnn hyper cell) to 2.5x (lstm hyper cell with LN) the time of ``torch.nn.LSTM``. The
+precomputed tensors are time-major and the loop walks ``unbind(0)`` views (indexing a (B, T, ...)
+tensor per step makes backward quadratic in T); per-step GEMM outputs are ``split`` rather than
+sliced (a slice's backward zero-fills the whole output). ``_recurrence`` is TorchScript-able,
+but ``torch.jit.script`` of it was not faster on CPU (1-thread A/B, within 5 %), and
+``torch.compile`` of one step took ~2 min to compile with no clear gain, so it runs as plain Python.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["HyperConfig", "HyperLSTM", "HYPER_CELLS", "Z_FROM", "GATES"]
+
+HYPER_CELLS = ("rnn", "lstm")
+Z_FROM = ("previous", "current")
+GATES = ("i", "g", "f", "o")  # paper order, eqs 1-4
+LN_EPS = 1e-3  # as in Ha's supercell layer_norm (written as a literal below: TorchScript-able)
+
+
+def _check_keys(name: str, d: Mapping[str, Any], fields: tuple[str, ...]) -> None:
+    """Raise ValueError naming unknown and missing keys of a config mapping."""
+    if not isinstance(d, Mapping):
+        raise ValueError(f"{name} config must be a mapping, got {type(d).__name__}")
+    unknown = sorted(set(d) - set(fields))
+    missing = sorted(set(fields) - set(d))
+    if unknown or missing:
+        parts = []
+        if unknown:
+            parts.append(f"unknown key(s) {unknown}")
+        if missing:
+            parts.append(f"missing key(s) {missing}")
+        raise ValueError(f"{name} config: " + "; ".join(parts) + f" (expected exactly {list(fields)})")
+
+
+def _pos_int(name: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    return v
+
+
+def _choice(name: str, v: Any, choices: tuple[str, ...]) -> str:
+    if v not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {v!r}")
+    return v
+
+
+def _bool(name: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"{name} must be a boolean, got {v!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class HyperConfig:
+    """The ``rnn.hyper`` block: hyper cell of a HyperLSTM.
+
+    hidden_size: N_ĥ (paper: 64 or 128). embedding_size: N_z (paper: 8).
+    cell: "rnn" = paper eq 11 literally; "lstm" = small LSTM as in Ha's reference code.
+    z_from: "previous" = z from ĥ_{t-1} (eqs 12-14 as printed); "current" = from ĥ_t (all code).
+    layer_norm: supercell-style LayerNorm. scale_init: initial value of every d (1.0 = plain
+    LSTM at start, 0.1 = Ha's "recurrent batch-norm init trick").
+    """
+
+    hidden_size: int
+    embedding_size: int
+    cell: str
+    z_from: str
+    layer_norm: bool
+    scale_init: float
+
+    FIELDS = ("hidden_size", "embedding_size", "cell", "z_from", "layer_norm", "scale_init")
+
+    def __post_init__(self) -> None:
+        _pos_int("hyper.hidden_size", self.hidden_size)
+        _pos_int("hyper.embedding_size", self.embedding_size)
+        _choice("hyper.cell", self.cell, HYPER_CELLS)
+        _choice("hyper.z_from", self.z_from, Z_FROM)
+        _bool("hyper.layer_norm", self.layer_norm)
+        s = self.scale_init
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
+            raise ValueError(f"hyper.scale_init must be a finite number, got {s!r}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> HyperConfig:
+        """Parse the validated-config dict; ValueError names unknown or missing keys."""
+        _check_keys("rnn.hyper", d, cls.FIELDS)
+        return cls(
+            hidden_size=d["hidden_size"],
+            embedding_size=d["embedding_size"],
+            cell=d["cell"],
+            z_from=d["z_from"],
+            layer_norm=d["layer_norm"],
+            scale_init=d["scale_init"],
+        )
+
+
+def _ln_gates(pre: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
+    """Per-gate LayerNorm of gate-major pre-activations: pre (G, B, N) -> (G, B, N)."""
+    return F.layer_norm(pre, [pre.shape[-1]], eps=1e-3) * gamma.unsqueeze(1) + beta.unsqueeze(1)
+
+
+class HyperLSTM(nn.Module):
+    """Single-layer, unidirectional HyperLSTM (paper eqs 1-15), batch-first.
+
+    Args:
+        input_size: N_x. hidden_size: N_h. hyper_hidden_size: N_ĥ. embedding_size: N_z.
+        hyper_cell: "rnn" (eq 11: ĥ_t = tanh(W_ĥ ĥ_{t-1} + W_x̂ x̂_t + b̂)) or "lstm" (Ha's code).
+        z_from: "previous" (eqs 12-14 as printed, z from ĥ_{t-1}) or "current" (z from ĥ_t).
+        layer_norm: LayerNorm (eps 1e-3) per gate on the pre-activations and on c_t inside the
+            tanh of h_t only (stored c stays raw), as in Ha's supercell; the "lstm" hyper cell
+            gets the same treatment. The "rnn" hyper cell has no LN (eq 11 has none).
+        scale_init: initial value of every scaling vector d (see ``reset_parameters``).
+
+    No forget-gate bias constant is added (Ha's code adds +1 inside σ(f)); the paper's eqs 3, 5
+    have none and this keeps the layer identical to ``nn.LSTM`` at init when scale_init = 1.
+
+    Parameter layout (gate-stacked rows in the paper's order i, g, f, o):
+        weight_x (4N_h, N_x), weight_h (4N_h, N_h), bias (4N_h,)            main LSTM
+        hyper_weight_x (G N_ĥ, N_x), hyper_weight_h (G N_ĥ, N_h)             W_x̂ = [W_x̂h | W_x̂x] (eq 11)
+        hyper_weight_hh (G N_ĥ, N_ĥ), hyper_bias (G N_ĥ,)                   W_ĥ, b̂; G = 1 (rnn) or 4 (lstm)
+        z_x_weight/z_h_weight/z_b_weight (4N_z, N_ĥ), z_x_bias/z_h_bias     eqs 12-14, one z per gate
+        d_x_weight/d_h_weight/d_b_weight (4, N_h, N_z)                      d_k^y = W^{k,y} z_k^y (eq 15)
+        [ln_gamma, ln_beta (4, N_h); ln_c_gamma, ln_c_beta (N_h,)]          if layer_norm
+        [hyper_ln_gamma, hyper_ln_beta (4, N_ĥ); hyper_ln_c_* (N_ĥ,)]       if layer_norm and lstm
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        hyper_hidden_size: int,
+        embedding_size: int,
+        hyper_cell: str,
+        z_from: str,
+        layer_norm: bool,
+        scale_init: float,
+    ) -> None:
+        super().__init__()
+        _pos_int("input_size", input_size)
+        _pos_int("hidden_size", hidden_size)
+        _pos_int("hyper_hidden_size", hyper_hidden_size)
+        _pos_int("embedding_size", embedding_size)
+        _choice("hyper_cell", hyper_cell, HYPER_CELLS)
+        _choice("z_from", z_from, Z_FROM)
+        _bool("layer_norm", layer_norm)
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.hyper_hidden_size = hyper_hidden_size
+        self.embedding_size = embedding_size
+        self.hyper_cell = hyper_cell
+        self.z_from = z_from
+        self.layer_norm = layer_norm
+        self.scale_init = float(scale_init)
+
+        nx, nh, nhh, nz = input_size, hidden_size, hyper_hidden_size, embedding_size
+        g = 4 if hyper_cell == "lstm" else 1
+        self.hyper_gates = g
+        P = nn.Parameter
+        e = torch.empty
+        # Main LSTM (eqs 1-4).
+        self.weight_x = P(e(4 * nh, nx))
+        self.weight_h = P(e(4 * nh, nh))
+        self.bias = P(e(4 * nh))
+        # Hyper cell (eq 11); W_x̂ acting on [h_{t-1}; x_t] is stored as its h and x column blocks.
+        self.hyper_weight_h = P(e(g * nhh, nh))
+        self.hyper_weight_x = P(e(g * nhh, nx))
+        self.hyper_weight_hh = P(e(g * nhh, nhh))
+        self.hyper_bias = P(e(g * nhh))
+        # Embeddings (eqs 12-14), 4 gates x N_z rows each.
+        self.z_x_weight = P(e(4 * nz, nhh))
+        self.z_x_bias = P(e(4 * nz))
+        self.z_h_weight = P(e(4 * nz, nhh))
+        self.z_h_bias = P(e(4 * nz))
+        self.z_b_weight = P(e(4 * nz, nhh))
+        # Scaling-vector projections (eq 15), one (N_h x N_z) matrix per gate.
+        self.d_x_weight = P(e(4, nh, nz))
+        self.d_h_weight = P(e(4, nh, nz))
+        self.d_b_weight = P(e(4, nh, nz))
+        if layer_norm:
+            self.ln_gamma = P(e(4, nh))
+            self.ln_beta = P(e(4, nh))
+            self.ln_c_gamma = P(e(nh))
+            self.ln_c_beta = P(e(nh))
+            if hyper_cell == "lstm":
+                self.hyper_ln_gamma = P(e(4, nhh))
+                self.hyper_ln_beta = P(e(4, nhh))
+                self.hyper_ln_c_gamma = P(e(nhh))
+                self.hyper_ln_c_beta = P(e(nhh))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Initialise as Ha's supercell (models.md 1.2), with d starting at ``scale_init``.
+
+        W_x xavier-uniform (whole 4N_h x N_x matrix, TF glorot default), W_h orthogonal per gate,
+        b = 0; same scheme for the hyper cell (W_x̂ xavier over its full [h; x] width). z_x, z_h
+        projections: weight 0, bias 1 (z = 1); d projections constant scale_init / N_z (so
+        d = scale_init); z_b weight N(0, 0.01); d_b projection 0 (dynamic bias starts at 0).
+        """
+        nh, nhh, nz, g = self.hidden_size, self.hyper_hidden_size, self.embedding_size, self.hyper_gates
+        nn.init.xavier_uniform_(self.weight_x)
+        for k in range(4):
+            nn.init.orthogonal_(self.weight_h[k * nh : (k + 1) * nh])
+        self.bias.zero_()
+        # W_x̂ over the concatenated input [h; x] (eq 10), then split into its column blocks.
+        w_hat = torch.empty(g * nhh, nh + self.input_size, dtype=self.hyper_weight_h.dtype)
+        nn.init.xavier_uniform_(w_hat)
+        self.hyper_weight_h.copy_(w_hat[:, :nh])
+        self.hyper_weight_x.copy_(w_hat[:, nh:])
+        for k in range(g):
+            nn.init.orthogonal_(self.hyper_weight_hh[k * nhh : (k + 1) * nhh])
+        self.hyper_bias.zero_()
+        for w, b in ((self.z_x_weight, self.z_x_bias), (self.z_h_weight, self.z_h_bias)):
+            w.zero_()
+            b.fill_(1.0)
+        nn.init.normal_(self.z_b_weight, 0.0, 0.01)
+        self.d_x_weight.fill_(self.scale_init / nz)
+        self.d_h_weight.fill_(self.scale_init / nz)
+        self.d_b_weight.zero_()
+        if self.layer_norm:
+            for name in ("ln_gamma", "ln_c_gamma", "hyper_ln_gamma", "hyper_ln_c_gamma"):
+                if hasattr(self, name):
+                    getattr(self, name).fill_(1.0)
+            for name in ("ln_beta", "ln_c_beta", "hyper_ln_beta", "hyper_ln_c_beta"):
+                if hasattr(self, name):
+                    getattr(self, name).zero_()
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, hyper_hidden_size={self.hyper_hidden_size}, "
+            f"embedding_size={self.embedding_size}, hyper_cell={self.hyper_cell!r}, "
+            f"z_from={self.z_from!r}, layer_norm={self.layer_norm}, scale_init={self.scale_init}"
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Run the layer over a whole sequence from zero initial states.
+
+        Args:
+            x: (B, T, N_x), T >= 1.
+        Returns:
+            h: (B, T, N_h), the main LSTM's hidden states h_1..h_T.
+        """
+        if x.dim() != 3 or x.shape[-1] != self.input_size:
+            raise ValueError(f"HyperLSTM expects input (B, T, {self.input_size}), got {tuple(x.shape)}")
+        B, T, _ = x.shape
+        if T == 0:
+            raise ValueError("HyperLSTM got an empty sequence (T == 0); the recurrence needs at least one time step")
+        nh, nhh, nz, g = self.hidden_size, self.hyper_hidden_size, self.embedding_size, self.hyper_gates
+        ln = self.layer_norm
+        hyper_lstm = self.hyper_cell == "lstm"
+        previous = self.z_from == "previous"
+
+        # --- Input side, all time steps at once (one GEMM): W_x x_t and W_x̂x x_t + b̂. ---
+        x_tm = x.transpose(0, 1)  # (T, B, N_x), time-major so the loop can unbind(0)
+        w_in = torch.cat([self.weight_x, self.hyper_weight_x], 0)  # (4N_h + G N_ĥ, N_x)
+        b_in = torch.cat([self.bias.new_zeros(4 * nh), self.hyper_bias])
+        pre_in = F.linear(x_tm, w_in, b_in)  # (T, B, 4N_h + G N_ĥ)
+        # Main part regrouped gate-major: (T, 4, B, N_h), so the loop works on (4, B, N_h).
+        u_all, uhat_all = pre_in.split([4 * nh, g * nhh], 2)
+        u_seq = list(u_all.reshape(T, B, 4, nh).transpose(1, 2).unbind(0))
+        uhat_seq = list(uhat_all.unbind(0))  # T x (B, G N_ĥ)
+
+        # --- Weights used in the loop, concatenated once so each step does few GEMMs. ---
+        # Everything acting on h_{t-1}: main W_h and the hyper cell's W_x̂h (eqs 1-4, 10-11).
+        w_h_cat = torch.cat([self.weight_h, self.hyper_weight_h], 0)  # (4N_h + G N_ĥ, N_h)
+        w_z = torch.cat([self.z_x_weight, self.z_h_weight, self.z_b_weight], 0)  # (12 N_z, N_ĥ)
+        b_z = torch.cat([self.z_x_bias, self.z_h_bias, self.z_x_bias.new_zeros(4 * nz)])  # z_b: no bias
+        if previous:
+            # z from ĥ_{t-1}: fold the z projections into the ĥ_{t-1} GEMM.
+            w_hh_cat = torch.cat([self.hyper_weight_hh, w_z], 0)  # (G N_ĥ + 12 N_z, N_ĥ)
+        else:
+            w_hh_cat = self.hyper_weight_hh
+        # d projections for (x, h, b) x 4 gates as one batched matmul: (12, N_z, N_h). The static
+        # bias b rides along as the baddbmm offset of the d_b part (b + d_b are simply added).
+        w_d = torch.cat([self.d_x_weight, self.d_h_weight, self.d_b_weight], 0).transpose(1, 2)
+        d_off = torch.cat([self.bias.new_zeros(8, 1, nh), self.bias.view(4, 1, nh)], 0)  # (12, 1, N_h)
+
+        empty = x.new_empty(0)  # stands in for LN parameters that do not exist
+        return _recurrence(
+            u_seq,
+            uhat_seq,
+            w_h_cat,
+            w_hh_cat,
+            w_z,
+            b_z,
+            w_d,
+            d_off,
+            self.ln_gamma if ln else empty,
+            self.ln_beta if ln else empty,
+            self.ln_c_gamma if ln else empty,
+            self.ln_c_beta if ln else empty,
+            self.hyper_ln_gamma if ln and hyper_lstm else empty,
+            self.hyper_ln_beta if ln and hyper_lstm else empty,
+            self.hyper_ln_c_gamma if ln and hyper_lstm else empty,
+            self.hyper_ln_c_beta if ln and hyper_lstm else empty,
+            hyper_lstm,
+            previous,
+            ln,
+        )
+
+
+def _recurrence(
+    u_seq: list[Tensor],
+    uhat_seq: list[Tensor],
+    w_h_cat: Tensor,
+    w_hh_cat: Tensor,
+    w_z: Tensor,
+    b_z: Tensor,
+    w_d: Tensor,
+    d_off: Tensor,
+    ln_gamma: Tensor,
+    ln_beta: Tensor,
+    ln_c_gamma: Tensor,
+    ln_c_beta: Tensor,
+    hyper_ln_gamma: Tensor,
+    hyper_ln_beta: Tensor,
+    hyper_ln_c_gamma: Tensor,
+    hyper_ln_c_beta: Tensor,
+    hyper_lstm: bool,
+    previous: bool,
+    ln: bool,
+) -> Tensor:
+    """The sequential part of HyperLSTM.forward (eqs 5-6, 10-15), from zero initial states.
+
+    u_seq: T x (4, B, N_h) precomputed W_x x_t per gate; uhat_seq: T x (B, G N_ĥ) precomputed
+    W_x̂x x_t + b̂. Only h_{t-1}/ĥ_{t-1}-dependent products are computed here. Returns (B, T, N_h).
+    """
+    B, nh = u_seq[0].shape[1], u_seq[0].shape[2]
+    gnhh = uhat_seq[0].shape[1]  # G N_ĥ
+    nhh = w_hh_cat.shape[1]
+    nz = w_d.shape[1]
+    h = u_seq[0].new_zeros(B, nh)
+    c = u_seq[0].new_zeros(B, nh)
+    hh = u_seq[0].new_zeros(B, nhh)  # ĥ
+    ch = u_seq[0].new_zeros(B, nhh)  # ĉ (lstm hyper cell only)
+    z = b_z
+    outs: list[Tensor] = []
+    for t in range(len(u_seq)):
+        u_t = u_seq[t]  # (4, B, N_h) = W_x x_t per gate
+        uhat_t = uhat_seq[t]  # (B, G N_ĥ) = W_x̂x x_t + b̂
+        # split() rather than slicing: one slice's backward zero-fills the whole GEMM output.
+        parts = torch.mm(h, w_h_cat.t()).split([4 * nh, gnhh], 1)  # (B, 4N_h), (B, G N_ĥ)
+        v = parts[0]
+        rhh = torch.mm(hh, w_hh_cat.t())  # (B, G N_ĥ [+ 12 N_z])
+        if previous:
+            zparts = rhh.split([gnhh, 12 * nz], 1)
+            rhh = zparts[0]
+            z = zparts[1] + b_z  # (B, 12 N_z), eqs 12-14 with ĥ_{t-1}
+        # Hyper cell (eq 11 / Ha's LSTM), input x̂_t = [h_{t-1}; x_t] (eq 10).
+        hpre = uhat_t + parts[1] + rhh  # (B, G N_ĥ)
+        if hyper_lstm:
+            hg = hpre.view(B, 4, nhh).transpose(0, 1)  # (4, B, N_ĥ)
+            if ln:
+                hg = _ln_gates(hg, hyper_ln_gamma, hyper_ln_beta)
+            hi, hgg, hf, ho = hg.unbind(0)
+            ch = torch.sigmoid(hf) * ch + torch.sigmoid(hi) * torch.tanh(hgg)
+            cn = F.layer_norm(ch, [nhh], hyper_ln_c_gamma, hyper_ln_c_beta, 1e-3) if ln else ch
+            hh = torch.sigmoid(ho) * torch.tanh(cn)
+        else:
+            hh = torch.tanh(hpre)
+        if not previous:
+            z = torch.addmm(b_z, hh, w_z.t())  # (B, 12 N_z), z from ĥ_t
+        # Scaling vectors d_k^y = W^{k,y} z_k^y (eq 15): (12, B, N_z) @ (12, N_z, N_h); the static
+        # bias b rides along as the offset of the d_b part (d_off), since b and d_b are just added.
+        d = torch.baddbmm(d_off, z.view(B, 12, nz).transpose(0, 1), w_d)  # (12, B, N_h)
+        dd = d.chunk(3, 0)  # d_x, d_h, b + d_b: 3 x (4, B, N_h)
+        v = v.view(B, 4, nh).transpose(0, 1)  # (4, B, N_h) = W_h h_{t-1}
+        # Gate pre-activations (eqs 1-4 with 7-9, 15): d_x ⊙ W_x x + d_h ⊙ W_h h + b + d_b.
+        pre = torch.addcmul(torch.addcmul(dd[2], dd[0], u_t), dd[1], v)  # (4, B, N_h)
+        if ln:
+            pre = _ln_gates(pre, ln_gamma, ln_beta)
+        i, gg, f, o = pre.unbind(0)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)  # eq 5
+        cn = F.layer_norm(c, [nh], ln_c_gamma, ln_c_beta, 1e-3) if ln else c
+        h = torch.sigmoid(o) * torch.tanh(cn)  # eq 6
+        outs.append(h)
+    return torch.stack(outs, 1)  # (B, T, N_h)
