@@ -16,4 +16,7 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q $(grep -E '^(torch|torchaudio)==' envs/requirements.txt)
 "${PIP[@]}" install -q --no-build-isolation -r envs/requirements.txt
 "${PIP[@]}" install -q --no-build-isolation --no-deps -e .
+# SLURM executor plugins: --no-deps because they declare numpy>=2.4.5 while psds_eval needs numpy<2.4 (pinned 2.3.5);
+# they work on 2.3.5 and their other dependencies come with envs/requirements.txt (see envs/requirements-slurm.txt).
+"${PIP[@]}" install -q --no-deps -r envs/requirements-slurm.txt
 .venv/bin/python -c 'import torch, torchaudio, sed_eval, psds_eval, snakemake, sedrepro; print("environment ready: torch", torch.__version__)'

@@ -58,6 +58,7 @@ wildcard_constraints:
     model="|".join(config["models"]),
     seed=r"\d+",
     paper="|".join(sed_papers.NAMES),
+    table=r"table\d+",
 
 
 def dataset_cfg(wildcards):

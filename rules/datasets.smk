@@ -78,7 +78,12 @@ rule describe_dataset:
         files=data_path("index/{dataset}/files.tsv"),
         events=data_path("index/{dataset}/events.tsv"),
     output:
-        md="results/datasets/{dataset}.md",
+        md=report(
+            "results/datasets/{dataset}.md",
+            caption="../report/dataset.rst",
+            category="Datasets",
+            labels={"dataset": "{dataset}"},
+        ),
         csv="results/datasets/{dataset}.csv",
     log:
         "logs/describe_dataset/{dataset}.log",

@@ -9,10 +9,20 @@ rule render_table:
         events=table_index,
         paper_values=PAPER_VALUES,
     output:
-        md=report("results/{paper}/{table}.md", category="Tables"),
+        md=report(
+            "results/{paper}/{table}.md",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"paper": "{paper}", "table": "{table}"},
+        ),
         csv="results/{paper}/{table}.csv",
         tex="results/{paper}/{table}.tex",
-        png=report("results/{paper}/{table}.png", category="Figures"),
+        png=report(
+            "results/{paper}/{table}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels={"paper": "{paper}", "figure": "{table}"},
+        ),
     log:
         "logs/render_table/{paper}/{table}.log",
     conda:
@@ -31,7 +41,12 @@ rule audit_paper:
     input:
         paper_values=PAPER_VALUES,
     output:
-        report("results/{paper}/audit.md", category="Audit"),
+        report(
+            "results/{paper}/audit.md",
+            caption="../report/audit.rst",
+            category="Audit",
+            labels={"paper": "{paper}"},
+        ),
     log:
         "logs/audit_paper/{paper}.log",
     conda:

@@ -8,6 +8,16 @@ REPO = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("SEDREPRO_REALDATA", REPO.parent / "shared" / "realdata"))
 
 
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The workflow run once on config/tiny.yaml in a fresh copy of the repository, shared by every test module."""
+    from test_workflow import fresh_copy, snakemake
+
+    workdir = fresh_copy(tmp_path_factory.mktemp("wf") / "repo")
+    snakemake(workdir)
+    return workdir
+
+
 @pytest.fixture(autouse=True)
 def _one_thread():
     import torch

@@ -31,7 +31,7 @@ def fake_values():
     }
     rows = []
     for col, vals in cells.items():
-        for row, v in zip(("A", "B", "C", "Average", "Overall"), vals):
+        for row, v in zip(("A", "B", "C", "Average", "Overall"), vals, strict=False):
             rows.append(("t", row, col, v))
     for row, avg, total in (("A", 2.0, 600.0), ("B", 1.5, 1200.0), ("C", 4.0, 1800.0)):
         rows += [("t", row, "avg_dur_s", avg), ("t", row, "total_dur_s", total)]

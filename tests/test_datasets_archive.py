@@ -174,6 +174,6 @@ def test_extract_cli(tmp_path: Path) -> None:
     refused = subprocess.run([sys.executable, "-m", "sedrepro.datasets.archive", "extract", "--out",
                               str(tmp_path / "no"), str(good), str(bad)], capture_output=True, text=True)
     assert refused.returncode == 2
-    assert [l for l in refused.stderr.splitlines() if l.startswith("error:")] == [
+    assert [line for line in refused.stderr.splitlines() if line.startswith("error:")] == [
         f"error: {bad}: expected member paths inside the archive root, found member '../evil.txt' ('..' escape)"]
     assert not (tmp_path / "no").exists()

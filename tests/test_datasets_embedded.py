@@ -99,7 +99,7 @@ def test_classes_sound_different() -> None:
             x = _render_event(sound, sr, sr, rng)
             power = np.abs(np.fft.rfft(x)) ** 2
             freqs = np.fft.rfftfreq(len(x), 1 / sr)
-            bands = np.array([power[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in zip(edges[:-1], edges[1:])])
+            bands = np.array([power[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
             signatures[label] = np.log10(bands + 1e-9)
         labels = list(signatures)
         for i, a in enumerate(labels):

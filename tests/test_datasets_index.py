@@ -193,6 +193,6 @@ def test_index_cli(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "sedrepro.datasets.index", "--dataset", "urban_sed", "--root",
                           str(tmp_path / "missing"), "--out", str(tmp_path / "ix2")], capture_output=True, text=True)
     assert bad.returncode == 2
-    assert [l for l in bad.stderr.splitlines() if l.startswith("error:")] == [
+    assert [line for line in bad.stderr.splitlines() if line.startswith("error:")] == [
         f"error: {tmp_path / 'missing'}: expected the urban_sed dataset folder, found no such folder"]
     assert not (tmp_path / "ix2").exists()

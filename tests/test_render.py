@@ -39,7 +39,7 @@ def paper_values():
 def metrics_doc(model, seed, cat_values, bird=70.0):
     """Two checkpoints; 'cat' F1 per checkpoint given, the rest derived."""
     per = []
-    for e, v in zip((5, 9), cat_values):
+    for e, v in zip((5, 9), cat_values, strict=False):
         f1 = {"cat": v, "bird": bird, "Average": v if bird is None else (v + bird) / 2, "Overall": v - 1}
         per.append({"epoch": e, "f1": f1})
     return {"dataset": "toyset", "model": model, "seed": seed, "threshold": 0.5, "segment_s": 1.0, "epochs": [5, 9],

@@ -45,8 +45,8 @@ def prepared(tmp_path):
 def test_training_is_deterministic_and_learns(prepared):
     tmp, fdir, sdir = prepared
     a = train(tmp / "run_a", fdir, sdir, MODEL, TRAINING, seed=3)
-    b = train(tmp / "run_b", fdir, sdir, MODEL, TRAINING, seed=3)
-    c = train(tmp / "run_c", fdir, sdir, MODEL, TRAINING, seed=4)
+    train(tmp / "run_b", fdir, sdir, MODEL, TRAINING, seed=3)
+    train(tmp / "run_c", fdir, sdir, MODEL, TRAINING, seed=4)
     ha, hb, hc = (pd.read_csv(tmp / r / "history.csv") for r in ["run_a", "run_b", "run_c"])
     cols = ["train_loss", "val_loss", "val_frame_f1"]
     assert ha[cols].equals(hb[cols])
@@ -109,3 +109,50 @@ def test_predictions_cover_every_test_frame(prepared):
     assert z["probs"].shape == (3 * 40, 2) and list(z["offsets"]) == [0, 40, 80, 120]
     assert list(z["file_ids"]) == ["c6", "c7", "c8"] and float(z["hop_s"]) == 0.1
     assert ((z["probs"] >= 0) & (z["probs"] <= 1)).all()
+
+
+def test_damaged_state_falls_back_to_the_previous_epoch(prepared, caplog):
+    tmp, fdir, sdir = prepared
+    train(tmp / "clean", fdir, sdir, MODEL, TRAINING, seed=2)
+    short = {**TRAINING, "max_epochs": 3}
+    run = tmp / "damaged"
+    train(run, fdir, sdir, MODEL, short, seed=2)
+    state = run / "work" / "state.pt"
+    state.write_bytes(state.read_bytes()[:100])  # truncated: as if the disk lost its tail
+    (run / "history.csv").unlink()
+    with caplog.at_level("WARNING"):
+        train(run, fdir, sdir, MODEL, short, seed=2)
+    assert "cannot be read" in caplog.text
+    clean = pd.read_csv(tmp / "clean" / "history.csv").drop(columns="epoch_time_s")
+    again = pd.read_csv(run / "history.csv").drop(columns="epoch_time_s")
+    assert clean.equals(again)
+
+
+def test_kill_9_during_training_resumes_exactly(prepared):
+    """A real SIGKILL of the training process after its second epoch, then the same command again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tmp, fdir, sdir = prepared
+    cfg = {**TRAINING, "max_epochs": 6}
+    train(tmp / "clean", fdir, sdir, MODEL, cfg, seed=5)
+    cmd = [sys.executable, "-m", "sedrepro.train", "--run-dir", str(tmp / "killed"), "--features", str(fdir),
+           "--splits", str(sdir), "--model", json.dumps(MODEL), "--training", json.dumps(cfg), "--seed", "5"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ckpts = tmp / "killed" / "work" / "checkpoints"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(ckpts.glob("epoch*.pt"))) < 2 and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp / "killed" / "history.csv").exists(), "killed too late: training had already finished"
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "resuming after epoch" in done.stderr
+    clean = pd.read_csv(tmp / "clean" / "history.csv").drop(columns="epoch_time_s")
+    resumed = pd.read_csv(tmp / "killed" / "history.csv").drop(columns="epoch_time_s")
+    assert clean.equals(resumed)

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import pandas as pd
 
@@ -61,7 +61,7 @@ def _average_findings(spec: TableSpec, pv: pd.Series) -> list[Finding]:
     avg_label = next((label for label, key in spec.rows if key == AVERAGE), None)
     if avg_label is None:
         return out
-    for header, col in spec.model_columns:
+    for _header, col in spec.model_columns:
         vals = [float(pv[(label, col)]) for label in class_labels]
         recomputed = sum(vals) / len(vals)
         printed = float(pv[(avg_label, col)])

@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .io import InputError
 
 log = logging.getLogger("sedrepro")
 
 
-def parser(description: str) -> argparse.ArgumentParser:
+def parser(description: str, outputs: Sequence[str] = ()) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
+    p.output_options = set(outputs)  # extra option dests (besides OUTPUT_OPTIONS) that name outputs
     p.add_argument("--log", help="also write the log to this file")
     return p
 
@@ -31,6 +33,31 @@ def json_arg(text: str) -> dict:
     return value
 
 
+# options that name what a stage writes (a stage adds its own with parser(..., outputs=)); every other option naming
+# an existing path is an input. The log states both, so each rule's log names its inputs, outputs and wall time.
+OUTPUT_OPTIONS = {"out", "md", "csv"}
+
+
+def _paths(args: argparse.Namespace, p: argparse.ArgumentParser, outputs: bool) -> list[str]:
+    found = []
+    for name, value in vars(args).items():
+        if name == "log":
+            continue
+        is_output = name in OUTPUT_OPTIONS or name.startswith("out_") or name in getattr(p, "output_options", ())
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item and is_output == outputs and (outputs or os.path.exists(item)):
+                found.append(item)
+    return found
+
+
+def _describe(path: str) -> str:
+    if os.path.isdir(path):
+        return f"{path} ({sum(len(files) for _, _, files in os.walk(path))} files)"
+    if os.path.isfile(path):
+        return f"{path} ({os.path.getsize(path):,} bytes)"
+    return f"{path} (missing)"
+
+
 def run(main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> None:
     """Parse args, log to stderr (and --log), time the stage; bad input exits 2 with one line."""
     args = p.parse_args(argv)
@@ -40,10 +67,12 @@ def run(main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser, 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True)
     start = time.perf_counter()
     log.info("%s %s", p.prog, " ".join(sys.argv[1:] if argv is None else argv))
+    log.info("inputs: %s", ", ".join(_paths(args, p, outputs=False)) or "none")
     try:
         main(args)
     except InputError as err:
         log.error("%s", err)
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    log.info("outputs: %s", ", ".join(_describe(path) for path in _paths(args, p, outputs=True)) or "none")
     log.info("done in %.1f s", time.perf_counter() - start)

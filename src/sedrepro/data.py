@@ -23,7 +23,7 @@ class SplitData:
     frame_hop_s: float
 
     @classmethod
-    def load(cls, feature_dir: Path, split_dir: Path, in_memory: bool = True) -> "SplitData":
+    def load(cls, feature_dir: Path, split_dir: Path, in_memory: bool = True) -> SplitData:
         features = np.load(feature_dir / "logmel.npy", mmap_mode=None if in_memory else "r")
         labels = np.load(split_dir / "labels.npy", mmap_mode=None if in_memory else "r")
         with np.load(split_dir / "chunks.npz") as z:

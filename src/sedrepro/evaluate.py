@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ def frames_to_events(probs: np.ndarray, hop_s: float, threshold: float, classes:
         edges = np.diff(np.concatenate(([0], col, [0])))
         starts = np.flatnonzero(edges == 1)
         ends = np.flatnonzero(edges == -1)  # exclusive: run is starts..ends-1
-        for s, e in zip(starts, ends):
+        for s, e in zip(starts, ends, strict=False):
             events.append({"onset": float(s * hop_s), "offset": float(e * hop_s), "event_label": str(label)})
     return events
 
@@ -181,7 +182,7 @@ def _dataset_classes(name: str) -> list[str] | None:
     """Classes from sedrepro.datasets once that module provides get(name).classes; None before that."""
     try:
         from . import datasets  # imported lazily: written by another stage
-        getter = getattr(datasets, "get")
+        getter = datasets.get
     except (ImportError, AttributeError):
         return None
     return [str(c) for c in getter(name).classes]

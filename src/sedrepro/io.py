@@ -6,12 +6,12 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
-
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

@@ -46,7 +46,7 @@ def predict_clip(model: torch.nn.Module, data: SplitData, start: int, n_frames: 
             sel = chunks[i:i + batch_size]
             x, _ = data.gather(sel[:, 0], sel[:, 1])
             probs = torch.sigmoid(model(x.to(device))).cpu().numpy()  # (B, L, C)
-            for (first, valid), p in zip(sel, probs):
+            for (first, valid), p in zip(sel, probs, strict=False):
                 a = first - start
                 total[a:a + valid] += p[:valid]
                 count[a:a + valid] += 1
@@ -73,7 +73,7 @@ def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path
         model.load_state_dict(torch.load(ckpt, map_location=device, weights_only=True))
         model.eval()
         probs = np.concatenate([predict_clip(model, data, int(s), int(n), hop, batch_size, device)
-                                for s, n in zip(test.start, test.n_frames)])
+                                for s, n in zip(test.start, test.n_frames, strict=True)])
         with atomic_path(out_dir / f"epoch{epoch:03d}.npz", suffix=".npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, probs=probs, offsets=offsets, file_ids=test.file_id.to_numpy(dtype=str),

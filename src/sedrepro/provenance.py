@@ -63,5 +63,5 @@ def collect(config: dict[str, Any], seed: int | None = None, inputs: list[str] |
         "packages": package_versions(),
         "python": sys.version.split()[0],
         "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -288,7 +289,7 @@ def plot(spec: TableSpec, table: pd.DataFrame, path: str | Path) -> None:
     fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 0.32 * len(labels) * nrows + 1.5), squeeze=False, sharex=True)
     y = np.arange(len(labels))
     h = 0.4
-    for ax, (header, model) in zip(axes.flat, spec.model_columns):
+    for ax, (header, model) in zip(axes.flat, spec.model_columns, strict=False):
         sub = table[table["column"] == model].set_index("row").reindex(labels)
         ax.barh(y - h / 2, sub["paper"], height=h, color="#4c72b0", label="paper")
         rep = sub["reproduced"].fillna(0.0)

@@ -28,7 +28,7 @@ def frame_labels(events: pd.DataFrame, frames: pd.DataFrame, classes: tuple[str,
     """Frame i of a clip (centred at i * hop_s) is active for an event when onset <= i * hop_s < offset."""
     labels = np.zeros((int(frames.n_frames.sum()), len(classes)), dtype=np.uint8)
     class_idx = {c: i for i, c in enumerate(classes)}
-    where = {fid: (int(s), int(n)) for fid, s, n in zip(frames.file_id, frames.start, frames.n_frames)}
+    where = {fid: (int(s), int(n)) for fid, s, n in zip(frames.file_id, frames.start, frames.n_frames, strict=True)}
     for ev in events.itertuples(index=False):
         if ev.file_id not in where:
             continue  # file not in this feature set (e.g. a split left out)
@@ -63,7 +63,7 @@ def normalisation(features: np.ndarray, frames: pd.DataFrame, mode: str) -> dict
     total = np.zeros(n_mels)
     total_sq = np.zeros(n_mels)
     count = 0
-    for s, n in zip(train.start, train.n_frames):
+    for s, n in zip(train.start, train.n_frames, strict=True):
         block = np.asarray(features[s:s + n], dtype=np.float64)
         total += block.sum(axis=0)
         total_sq += (block**2).sum(axis=0)
@@ -92,7 +92,7 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     chunks = {}
     for split in SPLITS:
         sel = frames[frames.split == split]
-        parts = [chunk_starts(int(s), int(n), length, hop) for s, n in zip(sel.start, sel.n_frames)]
+        parts = [chunk_starts(int(s), int(n), length, hop) for s, n in zip(sel.start, sel.n_frames, strict=True)]
         chunks[split] = np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
     with atomic_path(out_dir / "chunks.npz", suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:

@@ -55,18 +55,20 @@ def save_atomic(obj: dict, path: Path) -> None:
 
 
 def load_state(work: Path, expected_hash: str) -> dict | None:
-    path = work / "state.pt"
-    if not path.exists():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated or foreign file: start again rather than trust it
-        log.warning("%s: cannot be read (%s); training starts from scratch", path, err)
-        return None
-    if state.get("config_hash") != expected_hash:
-        log.warning("%s: made with other settings; training starts from scratch", path)
-        return None
-    return state
+    """The newest readable resume state: state.pt, else the one before it (state.prev.pt), else None."""
+    for path in (work / "state.pt", work / "state.prev.pt"):
+        if not path.exists():
+            continue
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # truncated or foreign: never trust it
+            log.warning("%s: cannot be read (%s); trying an older state", path, str(err).splitlines()[0])
+            continue
+        if state.get("config_hash") != expected_hash:
+            log.warning("%s: made with other settings; training starts from scratch", path)
+            return None
+        return state
+    return None
 
 
 def evaluate_loss(model: torch.nn.Module, data: SplitData, split: str, batch_size: int, device: torch.device) -> tuple[float, float]:
@@ -132,7 +134,7 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
             x, y = x.to(device), y.to(device)
             loss = bce(model(x), y)  # logits (B, L, C) vs targets (B, L, C)
             if not torch.isfinite(loss):
-                raise TrainingDiverged(f"{run_dir}: loss is {float(loss)} at epoch {epoch}, batch {b + 1}; "
+                raise TrainingDiverged(f"{run_dir}: loss is {float(loss.detach())} at epoch {epoch}, batch {b + 1}; "
                                        f"the last good checkpoint is epoch {epoch - 1}")
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -145,6 +147,8 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
         history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val_loss, "val_frame_f1": val_f1,
                         "epoch_time_s": time.perf_counter() - tic})
         save_atomic(model.state_dict(), work / "checkpoints" / f"epoch{epoch:03d}.pt")
+        if (work / "state.pt").exists():  # keep one older state in case the newest is ever damaged
+            os.replace(work / "state.pt", work / "state.prev.pt")
         save_atomic({"config_hash": digest, "epoch": epoch, "model": model.state_dict(),
                      "optimiser": optimiser.state_dict(), "torch_rng": torch.get_rng_state(), "history": history,
                      "best_val_loss": best, "bad_epochs": bad}, work / "state.pt")
@@ -184,7 +188,7 @@ def main(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = cli.parser("Train one model on one dataset with one seed.")
+    p = cli.parser("Train one model on one dataset with one seed.", outputs=["run_dir"])
     p.add_argument("--run-dir", required=True)
     p.add_argument("--features", required=True)
     p.add_argument("--splits", required=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 import soundfile
@@ -40,7 +40,7 @@ class DatasetIndex:
         write_tsv(out_dir / "events.tsv", self.events.loc[:, list(EVENT_COLUMNS)])
 
     @classmethod
-    def read(cls, out_dir: Path) -> "DatasetIndex":
+    def read(cls, out_dir: Path) -> DatasetIndex:
         out_dir = Path(out_dir)
         tables = {}
         for name, columns in (("files", FILE_COLUMNS), ("events", EVENT_COLUMNS)):

@@ -9,8 +9,12 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ..io import fail
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAMES = ("hypernetworks",)
 
@@ -76,7 +80,7 @@ def table(paper: str, name: str) -> TableSpec:
 PAPER_VALUE_COLUMNS = ("table", "row", "column", "value", "note")
 
 
-def load_paper_values(path) -> "pd.DataFrame":
+def load_paper_values(path) -> pd.DataFrame:
     """Read a transcribed paper-values TSV (table, row, column, value, note) and validate every line.
 
     `value` must be a plain number as printed without thousands separators (1,614 -> 1614); `note` may be
@@ -124,7 +128,7 @@ def load_paper_values(path) -> "pd.DataFrame":
 def check_paper_values(spec: TableSpec, paper_values, where: str = "paper values") -> None:
     """Every cell of the spec is transcribed, and nothing else is transcribed under the spec's table name."""
     pv = paper_values[paper_values["table"] == spec.name]
-    have = set(zip(pv["row"], pv["column"]))
+    have = set(zip(pv["row"], pv["column"], strict=True))
     want = set()
     for label, key in spec.rows:
         for col in spec.models:

@@ -1,0 +1,72 @@
+"""The tiny workflow through profiles/slurm on a real (one-node) Slurm cluster: `bash .ci/slurm-up.sh` starts one.
+
+Skipped when Slurm is not installed or no node is up. Needs no accounting (sacct): the profile polls squeue, and the
+evidence that jobs went through Slurm is the per-job logs the plugin keeps and `scontrol show job`.
+"""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+from test_workflow import fresh_copy
+
+pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
+
+
+def cluster_state() -> str | None:
+    """None when a node is ready to take jobs, else why not."""
+    if shutil.which("sinfo") is None:
+        return "Slurm is not installed (no sinfo); start a test cluster with `sudo bash .ci/slurm-up.sh`"
+    proc = subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], capture_output=True, text=True, timeout=30)
+    states = proc.stdout.split()
+    if proc.returncode != 0 or not any(s.rstrip("*~#!%$@^-") in ("idle", "mixed", "allocated") for s in states):
+        found = proc.stderr.strip() or " ".join(states) or "no nodes"
+        return f"no Slurm node is up ({found[:200]}); start one with `sudo bash .ci/slurm-up.sh`"
+    return None
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory):
+    reason = cluster_state()
+    if reason:
+        pytest.skip(reason)
+    workdir = fresh_copy(tmp_path_factory.mktemp("slurm") / "repo")
+    # the profile as a cluster user runs it; only the first status check comes sooner (the default 40 s per DAG level
+    # would make this test several minutes longer)
+    cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "profiles/slurm", "--configfile", "config/tiny.yaml",
+           "--slurm-init-seconds-before-status-checks", "5"]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return workdir, proc.stdout + proc.stderr
+
+
+def test_tables_built_through_slurm(slurm_run):
+    workdir, _ = slurm_run
+    for name in ["table1.md", "table1.csv", "table2.md", "table2.csv", "table1.png", "table2.png", "audit.md"]:
+        assert (workdir / "results" / "hypernetworks" / name).stat().st_size > 0
+
+
+def test_jobs_ran_as_slurm_jobs(slurm_run):
+    workdir, output = slurm_run
+    logs = workdir / ".snakemake" / "slurm_logs"
+    by_rule = {d.name.removeprefix("rule_"): sorted(d.rglob("*.log")) for d in logs.glob("rule_*")}
+    assert len(by_rule.get("train_model", [])) == 8, sorted(by_rule)
+    for rule in ["extract_features", "predict_checkpoints", "score_predictions", "render_table"]:
+        assert by_rule.get(rule), f"no Slurm job log for {rule}"
+    assert "download_archive" not in by_rule  # a localrule runs on the submit host
+    assert "Falling back to 'sacct'" not in output  # squeue, as the profile says (sacct would hang here)
+
+    # the GPU rule asked Slurm for a GPU on the gpu partition; a CPU rule did not
+    def job(log_path):
+        jobid = log_path.stem
+        proc = subprocess.run(["scontrol", "show", "job", jobid], capture_output=True, text=True, timeout=30)
+        if proc.returncode != 0:
+            pytest.skip(f"scontrol no longer knows job {jobid} (MinJobAge passed)")
+        return proc.stdout
+
+    train = job(by_rule["train_model"][0])
+    assert "Partition=gpu" in train and "TresPerJob=gres:gpu:1" in train and "JobState=COMPLETED" in train, train
+    features = job(by_rule["extract_features"][0])
+    assert "Partition=cpu" in features and "gpu" not in features.lower(), features
