@@ -143,7 +143,9 @@ def table_metrics(wildcards):
 
 
 def table_index(wildcards):
-    return data_path(f"index/{table_spec(wildcards).dataset}/events.tsv")
+    """The index of the table's dataset (statistic columns such as Table 1's durations come from it)."""
+    dataset = table_spec(wildcards).dataset
+    return [data_path(f"index/{dataset}/files.tsv"), data_path(f"index/{dataset}/events.tsv")]
 
 
 def data_note(wildcards):

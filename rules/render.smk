@@ -6,7 +6,7 @@ PAPER_VALUES = "config/paper_values/{paper}.tsv"
 rule render_table:
     input:
         metrics=table_metrics,
-        events=table_index,
+        index=table_index,
         paper_values=PAPER_VALUES,
     output:
         md=report(
@@ -28,7 +28,7 @@ rule render_table:
     conda:
         "../envs/eval.yaml"
     params:
-        index=lambda wc, input: os.path.dirname(input.events),
+        index=lambda wc, input: os.path.dirname(input.index[0]),
         note=data_note,
     shell:
         "python -m sedrepro.render --paper {wildcards.paper} --table {wildcards.table} --metrics {input.metrics:q}"

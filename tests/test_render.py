@@ -137,6 +137,8 @@ def test_cli_on_real_table1_is_byte_stable(tmp_path):
     idx.mkdir()
     (idx / "events.tsv").write_text("file_id\tonset\toffset\tlabel\n" + "".join(
         f"f{i}\t{i}.0\t{i + 2}.5\t{c}\n" for i, c in enumerate(classes)))
+    (idx / "files.tsv").write_text("file_id\tsplit\taudio\tannotation\tduration_s\n" + "".join(
+        f"f{i}\ttest\tf{i}.wav\tf{i}.txt\t30\n" for i in range(len(classes))))
     paths = _real_metrics(tmp_path, spec, classes)
     outs = []
     for run in ("a", "b"):
@@ -159,10 +161,13 @@ def test_cli_on_real_table1_is_byte_stable(tmp_path):
 
 
 def test_dataset_stats(tmp_path):
-    (tmp_path / "events.tsv").write_text("file_id\tonset\toffset\tlabel\na\t0\t1.5\tx\nb\t1\t2\tx\nb\t0\t4\ty\n")
-    s = render.dataset_stats(tmp_path)
-    assert s.loc["x", "avg_dur_s"] == pytest.approx(1.25) and s.loc["x", "total_dur_s"] == pytest.approx(2.5)
-    assert s.loc["y", "n_events"] == 1
+    (tmp_path / "files.tsv").write_text(
+        "file_id\tsplit\taudio\tannotation\tduration_s\na\ttrain\ta.wav\ta.txt\t10\nb\ttest\tb.wav\tb.txt\t10\n")
+    (tmp_path / "events.tsv").write_text(
+        "file_id\tonset\toffset\tlabel\na\t0\t1.5\tsiren\nb\t1\t2\tsiren\nb\t0\t4\tdog_bark\n")
+    s = render.dataset_stats("urban_sed", tmp_path)
+    assert s.loc["siren", "avg_dur_s"] == pytest.approx(1.25) and s.loc["siren", "total_dur_s"] == pytest.approx(2.5)
+    assert s.loc["dog_bark", "n_events"] == 1 and s.loc["car_horn", "n_events"] == 0
 
 
 def test_real_paper_values_load_and_cover_the_specs():

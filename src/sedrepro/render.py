@@ -41,21 +41,17 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------- inputs
 
-def dataset_stats(index_dir: str | Path) -> pd.DataFrame:
-    """Per-label event statistics over all splits of a dataset index: n_events, avg_dur_s, total_dur_s."""
-    path = Path(index_dir) / "events.tsv"
-    if not path.is_file():
-        raise fail(path, "a dataset index events.tsv", "no such file")
-    ev = read_tsv(path, dtype={"file_id": str, "label": str})
-    for c in ("onset", "offset", "label"):
-        if c not in ev.columns:
-            raise fail(path, "columns file_id, onset, offset, label", f"no column {c!r}")
-    dur = ev["offset"].astype(float) - ev["onset"].astype(float)
-    bad = np.flatnonzero(~(dur > 0))
-    if len(bad):
-        raise fail(f"{path}:{bad[0] + 2}", "offset > onset", f"duration {dur.iloc[bad[0]]}")
-    g = pd.DataFrame({"label": ev["label"].astype(str), "dur": dur}).groupby("label")["dur"]
-    return pd.DataFrame({"n_events": g.size(), "avg_dur_s": g.mean(), "total_dur_s": g.sum()})
+def dataset_stats(dataset: str, index_dir: str | Path) -> pd.DataFrame:
+    """Per-label event statistics over all splits (n_events, avg_dur_s, total_dur_s), from the dataset statistics
+    module so that the table and results/datasets/<dataset>.md can never disagree."""
+    from .datasets import get as get_dataset  # imported late: the dataset layer is not needed for other tables
+    from .datasets.base import DatasetIndex
+    from .datasets.stats import describe
+
+    table = describe(get_dataset(dataset), DatasetIndex.read(Path(index_dir)))
+    per_class = table[(table["split"] == "all") & (table["class"] != "all")].set_index("class")
+    return pd.DataFrame({"n_events": per_class["events"], "avg_dur_s": per_class["mean_event_s"],
+                         "total_dur_s": per_class["total_event_s"]}).rename_axis("label")
 
 
 def load_metrics(paths: Sequence[str | Path]) -> list[dict]:
@@ -335,7 +331,7 @@ def main(args) -> None:
     spec = papers.table(args.paper, args.table)
     pv = load_paper_values(args.paper_values)
     metrics = load_metrics(args.metrics)
-    stats = dataset_stats(args.index) if (args.index and spec.stats) else None
+    stats = dataset_stats(spec.dataset, args.index) if (args.index and spec.stats) else None
     table = build_table(spec, metrics, pv, stats)
     summary = summarize_runs(spec, metrics)
     note_lines = notes(spec, summary, args.data_note, getattr(mod, "NOTES", ()), have_stats=stats is not None)
