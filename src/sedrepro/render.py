@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import cli, papers, provenance
-from .io import atomic_path, fail, read_json, read_tsv, write_json, write_text
+from .io import atomic_path, fail, read_json, write_json, write_text
 from .papers import AVERAGE, OVERALL, TableSpec, check_paper_values, load_paper_values
 
 log = logging.getLogger("sedrepro.render")
