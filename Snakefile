@@ -7,6 +7,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/datasets.smk"
 include: "rules/audio.smk"
@@ -15,6 +18,7 @@ include: "rules/splits.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/render.smk"
+include: "rules/benchmarks.smk"
 
 
 rule all:

@@ -2,6 +2,7 @@
 
 import librosa
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 import torch
@@ -9,8 +10,6 @@ import torch
 from sedrepro.audio import load_mono, resample
 from sedrepro.features import LogMel, LogMelConfig, extract_dataset
 from sedrepro.io import InputError, write_tsv
-
-import pandas as pd
 
 CFG = LogMelConfig(sample_rate=22050, n_mels=96, n_fft=1024, hop_length=256, f_min=50.0, f_max=11025.0)
 # Stated tolerance: torchaudio and librosa agree within 0.01 dB on every bin above -100 dB (float32 FFTs differ
@@ -69,3 +68,28 @@ def test_extract_dataset_concatenates_clips(tmp_path):
     wave, _ = sf.read(tmp_path / "c1.wav", dtype="float32")
     expected = LogMel(CFG)(torch.from_numpy(wave)).numpy()
     assert np.array_equal(store[frames.start[1]:], expected)
+
+
+@pytest.mark.parametrize(("orig", "n"), [(44100, 441001), (48000, 48000), (16000, 16001), (44100, 1)])
+def test_resample_equals_torchaudio(orig, n):
+    """The cached-kernel resampler is torchaudio.functional.resample up to float rounding."""
+    import torchaudio.functional as AF
+
+    wave = np.random.default_rng(orig).standard_normal(n).astype(np.float32) * 0.3
+    ours = resample(wave, orig, 22050)
+    ref = AF.resample(torch.from_numpy(wave), orig, 22050).numpy()
+    assert ours.shape == ref.shape and ours.dtype == np.float32
+    assert np.abs(ours - ref).max() < 1e-4  # float rounding: the cached kernel is built once in float32
+
+
+def test_extract_dataset_reads_resample_stage_npy(tmp_path):
+    wave = np.random.default_rng(3).standard_normal(30000).astype(np.float32) * 0.1
+    np.save(tmp_path / "c0.npy", wave)
+    rows = [{"file_id": "c0", "split": "train", "path": "c0.npy", "n_samples": 30000, "sample_rate": 22050}]
+    write_tsv(tmp_path / "audio.tsv", pd.DataFrame(rows))
+    extract_dataset(tmp_path, tmp_path / "out", CFG)
+    store = np.load(tmp_path / "out" / "logmel.npy")
+    assert np.array_equal(store, LogMel(CFG)(torch.from_numpy(wave)).numpy())
+    write_tsv(tmp_path / "audio.tsv", pd.DataFrame([{**rows[0], "sample_rate": 16000}]))
+    with pytest.raises(InputError, match="c0.npy: expected sample rate 22050, found 16000"):
+        extract_dataset(tmp_path, tmp_path / "out2", CFG)

@@ -1,8 +1,13 @@
-"""Stage 'resample': decode every clip of a dataset, mix to mono, resample to the feature rate."""
+"""Stage 'resample': decode every clip of a dataset, mix to mono, resample to the feature rate.
+
+Each clip is stored as `<split>/<file_id>.npy` (float32, mono, 1-D); `audio.tsv` lists them with their sample rate.
+A raw float32 array is written and memory-read several times faster than a float WAV, and holds the same values.
+"""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 from pathlib import Path
 
@@ -10,7 +15,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 import torch
-import torchaudio.functional as AF
+import torchaudio
 
 from . import cli
 from .io import atomic_path, fail, read_tsv, write_tsv
@@ -29,31 +34,42 @@ def load_mono(path: Path) -> tuple[np.ndarray, int, int]:
         raise fail(path, "at least one audio sample", "an empty file")
     if not np.isfinite(data).all():
         raise fail(path, "finite sample values", "NaN or infinity")
-    return data.mean(axis=1), sr, data.shape[1]
+    mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)  # one channel: no copy, same values
+    return mono, sr, data.shape[1]
+
+
+@functools.lru_cache(maxsize=8)
+def _resampler(orig_sr: int, target_sr: int) -> torchaudio.transforms.Resample:
+    """torchaudio's windowed-sinc resampler (Hann window, width 6, rolloff 0.99) with its kernel built once per pair of
+    rates, instead of on every call as torchaudio.functional.resample does: same kernel and convolution, equal output up
+    to float rounding.
+    (scipy's polyphase upfirdn with the same kernel was slower on one thread, and a strided-view matmul slower still.)"""
+    return torchaudio.transforms.Resample(orig_sr, target_sr)
 
 
 def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     if orig_sr == target_sr:
         return wave
-    # torchaudio's windowed-sinc resampler with its defaults (Hann window, width 6, rolloff 0.99)
-    return AF.resample(torch.from_numpy(wave), orig_sr, target_sr).numpy()
+    with torch.inference_mode():
+        return _resampler(int(orig_sr), int(target_sr))(torch.from_numpy(wave)).numpy()
 
 
 def resample_dataset(index_dir: Path, root: Path, out_dir: Path, target_sr: int) -> pd.DataFrame:
-    """Write `<out_dir>/<split>/<file_id>.wav` (float32, mono, target_sr) and `audio.tsv`; atomically per file."""
+    """Write `<out_dir>/<split>/<file_id>.npy` (float32, mono, target_sr) and `audio.tsv`; atomically per file."""
     files = read_tsv(index_dir / "files.tsv", dtype={"file_id": str})
     rows = []
     for rec in progress(files.itertuples(index=False), total=len(files), desc="resample"):
         wave, sr, channels = load_mono(root / rec.audio)
         out = resample(wave, sr, target_sr)
-        rel = Path(rec.split) / f"{rec.file_id}.wav"
-        with atomic_path(out_dir / rel, suffix=".wav") as tmp:
-            sf.write(str(tmp), out, target_sr, subtype="FLOAT", format="WAV")
+        rel = Path(rec.split) / f"{rec.file_id}.npy"
+        with atomic_path(out_dir / rel, suffix=".npy") as tmp:
+            np.save(tmp, np.ascontiguousarray(out, dtype=np.float32))
         rows.append(
             {"file_id": rec.file_id, "split": rec.split, "path": str(rel), "n_samples": len(out),
-             "orig_sample_rate": sr, "orig_channels": channels, "duration_s": len(wave) / sr}
+             "sample_rate": target_sr, "orig_sample_rate": sr, "orig_channels": channels, "duration_s": len(wave) / sr}
         )
-    table = pd.DataFrame(rows, columns=["file_id", "split", "path", "n_samples", "orig_sample_rate", "orig_channels", "duration_s"])
+    table = pd.DataFrame(rows, columns=["file_id", "split", "path", "n_samples", "sample_rate", "orig_sample_rate",
+                                        "orig_channels", "duration_s"])
     write_tsv(out_dir / "audio.tsv", table)
     return table
 

@@ -1,0 +1,408 @@
+"""Where the time goes: one run, one machine, ratios of interleaved medians.
+
+    python benchmarks/run.py [--out results/benchmarks] [--threads N] [--reps R] [--quick]
+
+Measures (see benchmarks/README.md):
+  1. training step (forward + backward + Adam, batch 64, 172 frames x 96 mels) of HCRNN-64/128 against CRNN-uni/bi at
+     the widths of config/paper.yaml, for every pooling configuration offered (cnn.pool_time [2,2,2,2] and [1,1,1,1]);
+     and the recurrent layer alone (HyperLSTM / nn.LSTM, 172 steps, forward + backward);
+  2. feature preparation: clips/s of our decode + resample + log-mel + store path against librosa doing the same;
+  3. data loading: samples/s of SplitData.gather against samples/s of the training step;
+  4. evaluation: scoring 10 checkpoints (predict + sed_eval) against one training epoch, real code paths.
+
+Every comparison runs its contestants interleaved (A B A B ...) and compares medians, so load from other processes
+hits both sides alike. Writes summary.csv (metric,value,unit,machine) and summary.md, atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+import torch
+
+from sedrepro import config as sconfig
+from sedrepro.config import REPO
+from sedrepro.io import write_csv, write_text
+
+POOLINGS = {"pool_time": [2, 2, 2, 2], "no_pool_time": [1, 1, 1, 1]}  # every cnn.pool_time the README offers
+MODELS = ("crnn_uni", "crnn_bi", "hcrnn64", "hcrnn128")
+BATCH, FRAMES, MELS, CLASSES = 64, 172, 96, 10
+
+rows: list[dict] = []
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def add(metric: str, value, unit: str) -> None:
+    if isinstance(value, float):
+        value = f"{value:.4g}"
+    rows.append({"metric": metric, "value": value, "unit": unit})
+    log(f"{metric} = {value} {unit}")
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def interleaved(fns: dict[str, Callable[[], None]], reps: int) -> dict[str, float]:
+    """Median seconds per call of each function, calls interleaved `reps` times; the order rotates every round
+    (A B C, B C A, C A B, ...) so that no contestant always runs first, or right after the same one."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    keys = list(fns)
+    for r in range(reps):
+        for k in keys[r % len(keys):] + keys[:r % len(keys)]:
+            fn = fns[k]
+            tic = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - tic)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+# ----------------------------------------------------------------------------------------------- 1. training step
+
+def paper_models() -> dict[str, dict]:
+    cfg = sconfig.load([REPO / "config.yaml", REPO / "config" / "paper.yaml"])
+    return {m: cfg["models"][m] for m in MODELS}
+
+
+def train_step_fn(model_cfg: dict, device: torch.device, batch: int = BATCH) -> Callable[[], None]:
+    from sedrepro.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(model_cfg["cnn"], model_cfg["rnn"], MELS, CLASSES).to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=4e-5)
+    bce = torch.nn.BCEWithLogitsLoss()
+    x = torch.randn(batch, FRAMES, MELS, device=device)
+    y = (torch.rand(batch, FRAMES, CLASSES, device=device) > 0.8).float()
+
+    def step() -> None:
+        loss = bce(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    return step
+
+
+def bench_train_steps(reps: dict[str, int], device: torch.device, tag: str) -> dict[str, float]:
+    """Seconds per training step, per pooling and model; ratios HCRNN / CRNN. Returns crnn_uni/hcrnn128 step times."""
+    models = paper_models()
+    out = {}
+    for pname, pool in POOLINGS.items():
+        fns = {}
+        for m, mc in models.items():
+            mc = copy.deepcopy(mc)
+            mc["cnn"]["pool_time"] = pool
+            fns[m] = train_step_fn(mc, device)
+            # warm-up at a small batch: thread pools, allocator, kernel selection (cheap at full width)
+            train_step_fn(mc, device, batch=4)()
+        log(f"training steps, {pname} {pool}, {reps[pname]} interleaved reps of {list(fns)} on {device}")
+        med = interleaved(fns, reps[pname])
+        for m, s in med.items():
+            add(f"{tag}train_step_s_{m}_{pname}", s, "s")
+        for h in ("hcrnn64", "hcrnn128"):
+            for c in ("crnn_uni", "crnn_bi"):
+                add(f"{tag}{h}_over_{c}_train_step_{pname}", med[h] / med[c], "ratio")
+        out[pname] = med
+    worst = max(out[p]["hcrnn128"] / out[p]["crnn_uni"] for p in out)
+    add(f"{tag}hcrnn128_over_crnn_uni_train_step_worst", worst, "ratio (goal <= 1.3)")
+    return out["pool_time"]
+
+
+def bench_recurrent(reps: int, device: torch.device, tag: str) -> None:
+    """The recurrent layer alone, 512 -> 256, T = 172 (time pooling off), batch 64, forward + backward."""
+    from sedrepro.models.hyperlstm import HyperLSTM
+
+    x = torch.randn(BATCH, FRAMES, 512, device=device, requires_grad=True)
+
+    def fb(layer: torch.nn.Module) -> Callable[[], None]:
+        def run() -> None:
+            out = layer(x)
+            out = out[0] if isinstance(out, tuple) else out
+            out.sum().backward()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+        return run
+
+    torch.manual_seed(0)
+    layers = {
+        "lstm": torch.nn.LSTM(512, 256, batch_first=True),
+        "hyper64_rnn": HyperLSTM(512, 256, 64, 8, "rnn", "previous", False, 1.0),
+        "hyper128_rnn": HyperLSTM(512, 256, 128, 8, "rnn", "previous", False, 1.0),
+        "hyper128_lstm": HyperLSTM(512, 256, 128, 8, "lstm", "previous", False, 1.0),
+        "hyper128_lstm_ln": HyperLSTM(512, 256, 128, 8, "lstm", "previous", True, 1.0),
+    }
+    fns = {k: fb(v.to(device)) for k, v in layers.items()}
+    for fn in fns.values():
+        fn()  # warm-up
+    log(f"recurrent layer alone, {reps} interleaved reps on {device}")
+    med = interleaved(fns, reps)
+    for k, s in med.items():
+        add(f"{tag}rnn_layer_s_{k}", s, "s")
+    for k in layers:
+        if k != "lstm":
+            goal = " (goal <= 2.0)" if k == "hyper128_rnn" else ""
+            add(f"{tag}{k}_over_lstm_rnn_layer", med[k] / med["lstm"], "ratio" + goal)
+
+
+# ----------------------------------------------------------------------------------------------- 2. features
+
+def make_clips(folder: Path, n: int, seconds: float = 10.0, sr: int = 44100) -> pd.DataFrame:
+    """n 16-bit 44.1 kHz mono WAVs: tones and noise, deterministic; returns a files.tsv-like index."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * sr)) / sr
+    rows = []
+    for i in range(n):
+        wave = 0.05 * rng.standard_normal(t.size)
+        for f in rng.uniform(100, 8000, size=3):
+            wave += 0.2 * np.sin(2 * np.pi * f * t) * (np.sin(2 * np.pi * rng.uniform(0.1, 2) * t) > 0)
+        name = f"clip{i:03d}.wav"
+        sf.write(folder / name, np.clip(wave, -1, 1).astype(np.float32), sr, subtype="PCM_16")
+        rows.append({"file_id": f"clip{i:03d}", "split": "train", "audio": name})
+    return pd.DataFrame(rows)
+
+
+def bench_features(tmp: Path, n_clips: int, reps: int) -> None:
+    import librosa
+
+    from sedrepro.audio import resample_dataset
+    from sedrepro.features import LogMelConfig, extract_dataset
+    from sedrepro.io import write_tsv
+
+    cfg_all = sconfig.load([REPO / "config.yaml"])["features"]
+    cfg = LogMelConfig.from_dict(cfg_all)
+    raw, index = tmp / "raw", tmp / "index"
+    raw.mkdir()
+    files = make_clips(raw, n_clips)
+    write_tsv(index / "files.tsv", files)
+
+    def ours() -> None:
+        shutil.rmtree(tmp / "audio", ignore_errors=True)
+        shutil.rmtree(tmp / "features", ignore_errors=True)
+        resample_dataset(index, raw, tmp / "audio", cfg.sample_rate)
+        extract_dataset(tmp / "audio", tmp / "features", cfg)
+
+    def reference() -> None:
+        out = tmp / "librosa"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        for rec in files.itertuples(index=False):
+            y, sr = librosa.load(raw / rec.audio, sr=cfg.sample_rate, mono=True)
+            mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
+                                                 n_mels=cfg.n_mels, fmin=cfg.f_min, fmax=cfg.f_max, power=2.0,
+                                                 center=True, pad_mode="constant")
+            np.save(out / f"{rec.file_id}.npy", librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).T)
+
+    # one thread, as the workflow's resample_audio and extract_features rules run (librosa's path is single-threaded)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    ours(), reference()  # warm-up (imports, FFT plans, resampling filters)
+    log(f"feature preparation, {n_clips} clips of 10 s, 1 thread, {reps} interleaved reps")
+    med = interleaved({"ours": ours, "librosa": reference}, reps)
+    torch.set_num_threads(threads)
+    add("features_clips_per_s_ours", n_clips / med["ours"], "clips/s")
+    add("features_clips_per_s_librosa", n_clips / med["librosa"], "clips/s")
+    add("features_ours_over_librosa_throughput", med["librosa"] / med["ours"], "ratio (goal >= 2)")
+    # parity on these clips: same decode, different resamplers (torchaudio sinc vs librosa soxr_hq)
+    store = np.load(tmp / "features" / "logmel.npy")
+    ref = np.load(tmp / "librosa" / f"{files.file_id[0]}.npy")
+    n = min(len(ref), store.shape[0] // n_clips)
+    diff = np.abs(store[:n] - ref[:n])
+    loud = ref[:n] > -60  # bins well above the floor
+    add("features_parity_median_abs_db_resampled", float(np.median(diff[loud])), "dB (torchaudio sinc vs soxr_hq)")
+    add("features_parity_p99_abs_db_resampled", float(np.percentile(diff[loud], 99)), "dB (bins > -60 dB)")
+
+
+# ----------------------------------------------------------------------------------------------- 3-4. data, eval
+
+def synthetic_setup(root: Path, n_train: int, n_validate: int, n_test: int, seconds: float = 10.0) -> tuple[Path, Path, Path]:
+    """Features, splits and index folders as the workflow writes them, with random features and events."""
+    from sedrepro.datasets import get as get_dataset
+    from sedrepro.io import save_npy, write_json, write_tsv
+    from sedrepro.splits import chunk_starts, frame_labels
+
+    rng = np.random.default_rng(1)
+    classes = list(get_dataset("urban_sed").classes)
+    hop_s, length, hop = 256 / 22050, 172, 43
+    n = 1 + int(seconds * 22050) // 256
+    files, events, frames = [], [], []
+    start = 0
+    for split, count in (("train", n_train), ("validate", n_validate), ("test", n_test)):
+        for i in range(count):
+            fid = f"{split}{i:03d}"
+            files.append({"file_id": fid, "split": split, "duration_s": seconds, "audio": f"{fid}.wav"})
+            frames.append({"file_id": fid, "split": split, "start": start, "n_frames": n})
+            start += n
+            for _ in range(rng.integers(1, 9)):
+                on = float(rng.uniform(0, seconds - 0.5))
+                events.append({"file_id": fid, "onset": on, "offset": min(seconds, on + float(rng.uniform(0.3, 4))),
+                               "label": str(rng.choice(classes))})
+    feat, split_dir, index = root / "features", root / "splits", root / "index"
+    frames_df, events_df = pd.DataFrame(frames), pd.DataFrame(events)
+    save_npy(feat / "logmel.npy", rng.normal(-40, 15, size=(start, MELS)).astype(np.float32))
+    write_tsv(feat / "frames.tsv", frames_df)
+    write_tsv(index / "files.tsv", pd.DataFrame(files))
+    write_tsv(index / "events.tsv", events_df)
+    save_npy(split_dir / "labels.npy", frame_labels(events_df, frames_df, tuple(classes), hop_s))
+    chunks = {s: np.concatenate([chunk_starts(int(r.start), int(r.n_frames), length, hop)
+                                 for r in frames_df[frames_df.split == s].itertuples()]) for s in ("train", "validate", "test")}
+    with open(split_dir / "chunks.npz", "wb") as fh:
+        np.savez(fh, **chunks)
+    write_json(split_dir / "norm.json", {"mean": -40.0, "std": 15.0})
+    write_json(split_dir / "splits.json", {"dataset": "urban_sed", "classes": classes, "chunk_frames": length,
+                                           "hop_frames": hop, "frame_hop_s": hop_s})
+    return feat, split_dir, index
+
+
+def read_classes(split_dir: Path) -> list[str]:
+    from sedrepro.io import read_json
+
+    return list(read_json(split_dir / "splits.json")["classes"])
+
+
+def bench_loader(tmp: Path, step_s: dict[str, float], reps: int) -> None:
+    from sedrepro.data import SplitData
+
+    feat, split_dir, _ = synthetic_setup(tmp / "loader", 64, 4, 4)
+    data = SplitData.load(feat, split_dir)
+    chunks = data.chunks["train"]
+    order = np.random.default_rng(0).permutation(len(chunks))
+    n_batches = len(chunks) // BATCH
+
+    def epoch() -> None:
+        for b in range(n_batches):
+            sel = chunks[order[b * BATCH:(b + 1) * BATCH]]
+            data.gather(sel[:, 0], sel[:, 1])
+
+    epoch()
+    s = interleaved({"gather": epoch}, reps)["gather"] / n_batches
+    add("loader_samples_per_s_gather", BATCH / s, "samples/s")
+    for m in ("crnn_uni", "hcrnn128"):
+        add(f"train_samples_per_s_{m}_pool_time", BATCH / step_s[m], "samples/s")
+        add(f"loader_over_train_throughput_{m}_pool_time", step_s[m] / s, "ratio (>> 1: loading is not the bottleneck)")
+
+
+def bench_eval(tmp: Path, reps: int) -> None:
+    """Default (narrow) config, model hcrnn128, half the default URBAN-SED split sizes (16 train, 4 validate, 6 test
+    clips of 10 s, random features and events): scoring 10 checkpoints vs one training epoch (with its validation)."""
+    from sedrepro.evaluate import score_predictions
+    from sedrepro.models import build_model
+    from sedrepro.predict import predict_run
+    from sedrepro.train import train
+
+    cfg = sconfig.load([REPO / "config.yaml"])
+    ds = cfg["datasets"]["urban_sed"]["embedded"]
+    feat, split_dir, index = synthetic_setup(tmp / "eval", ds["n_train"] // 2, ds["n_validate"] // 2, ds["n_test"] // 2)
+    model_cfg = cfg["models"]["hcrnn128"]
+    training = {**cfg["training"], "max_epochs": 1, "device": "cpu"}
+    run = tmp / "eval" / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    for e in range(1, 11):  # ten checkpoints (random weights: scoring cost does not depend on training)
+        torch.manual_seed(e)
+        torch.save(build_model(model_cfg["cnn"], model_cfg["rnn"], MELS, len(read_classes(split_dir))).state_dict(),
+                   run / "checkpoints" / f"epoch{e:03d}.pt")
+    pd.DataFrame({"epoch": range(1, 11), "train_loss": 1.0, "val_loss": np.linspace(1, 2, 10)}).to_csv(
+        run / "history.csv", index=False)
+    ev = cfg["evaluation"]
+
+    def one_epoch() -> None:
+        r = tmp / "eval" / "epoch_run"
+        shutil.rmtree(r, ignore_errors=True)
+        train(r, feat, split_dir, model_cfg, training, 0)
+
+    def score_all() -> None:
+        pred = tmp / "eval" / "pred"
+        shutil.rmtree(pred, ignore_errors=True)
+        predict_run(run, feat, split_dir, pred, model_cfg, ev["n_checkpoints"], ev["selection"],
+                    cfg["training"]["batch_size"], "cpu")
+        score_predictions(pred, index, ev["threshold"], ev["segment_s"], "urban_sed", "hcrnn128", 0)
+
+    log(f"evaluation vs one epoch, {reps} interleaved reps")
+    med = interleaved({"epoch": one_epoch, "score10": score_all}, reps)
+    add("eval_10_checkpoints_s", med["score10"], "s")
+    add("train_one_epoch_s", med["epoch"], "s (incl. validation and checkpoint)")
+    add("eval_10_checkpoints_over_one_epoch", med["score10"] / med["epoch"], "ratio")
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+def write_summary(out: Path, started: float) -> None:
+    mach = machine()
+    df = pd.DataFrame(rows, columns=["metric", "value", "unit"]).assign(machine=mach)
+    write_csv(out / "summary.csv", df)
+    lines = [
+        "# Benchmarks", "",
+        f"Machine: {mach}. Date: {time.strftime('%Y-%m-%d')}. Wall time {time.time() - started:.0f} s.",
+        f"Rerun: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}` "
+        "(or `snakemake --cores all benchmarks`).", "",
+        "| metric | value | unit |", "|---|---|---|",
+        *[f"| {r['metric']} | {r['value']} | {r['unit']} |" for r in rows], "",
+    ]
+    write_text(out / "summary.md", "\n".join(lines))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default=str(REPO / "results" / "benchmarks"))
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--reps", type=int, default=3, help="interleaved reps of the training steps without time pooling")
+    p.add_argument("--reps-pool", type=int, default=5, help="interleaved reps of the training steps with time pooling")
+    p.add_argument("--reps-small", type=int, default=5, help="interleaved reps of the cheaper measurements")
+    p.add_argument("--reps-eval", type=int, default=1, help="interleaved reps of evaluation vs one epoch")
+    p.add_argument("--clips", type=int, default=16, help="10 s clips for the feature benchmark")
+    p.add_argument("--skip", nargs="*", default=[], choices=["train", "rnn", "features", "loader", "eval", "gpu"])
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    started = time.time()
+    cpu = torch.device("cpu")
+    with tempfile.TemporaryDirectory(prefix="sedrepro-bench-") as t:
+        tmp = Path(t)
+        if "rnn" not in args.skip:
+            bench_recurrent(args.reps_small, cpu, "")
+        if "features" not in args.skip:
+            bench_features(tmp, args.clips, args.reps_small)
+        if "eval" not in args.skip:
+            bench_eval(tmp, args.reps_eval)
+        step = None
+        if "train" not in args.skip:
+            step = bench_train_steps({"pool_time": args.reps_pool, "no_pool_time": args.reps}, cpu, "")
+        if "loader" not in args.skip and step is not None:
+            bench_loader(tmp, step, args.reps_small)
+        if torch.cuda.is_available() and "gpu" not in args.skip:
+            gpu = torch.device("cuda")
+            bench_recurrent(20, gpu, "gpu_")
+            bench_train_steps({"pool_time": 10, "no_pool_time": 10}, gpu, "gpu_")
+        else:
+            for m in ("gpu_hcrnn128_over_crnn_uni_train_step_worst", "gpu_hyper128_rnn_over_lstm_rnn_layer"):
+                add(m, "not measured", "no GPU on this machine")
+    write_summary(Path(args.out), started)
+    log(f"wrote {args.out}/summary.csv and summary.md in {time.time() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+# Benchmarks: where the time goes (training step, recurrent layer, features, data loading, evaluation), as ratios
+# measured in one run on this machine. Not part of `all`: `snakemake --cores all benchmarks` (see benchmarks/README.md).
+
+
+rule run_benchmarks:
+    input:
+        script="benchmarks/run.py",
+    output:
+        csv="results/benchmarks/summary.csv",
+        md="results/benchmarks/summary.md",
+    log:
+        "logs/run_benchmarks/run.log",
+    conda:
+        "../envs/bench.yaml"
+    threads: workflow.cores
+    params:
+        out=lambda wc, output: os.path.dirname(output.csv),
+    shell:
+        "python {input.script:q} --out {params.out:q} --threads {threads} > {log:q} 2>&1"
+
+
+rule benchmarks:
+    input:
+        rules.run_benchmarks.output,
+    localrule: True
+    conda:
+        "../envs/bench.yaml"
