@@ -145,7 +145,10 @@ def table_metrics(wildcards):
 def table_index(wildcards):
     """The index of the table's dataset (statistic columns such as Table 1's durations come from it)."""
     dataset = table_spec(wildcards).dataset
-    return [data_path(f"index/{dataset}/files.tsv"), data_path(f"index/{dataset}/events.tsv")]
+    return [
+        data_path(f"index/{dataset}/files.tsv"),
+        data_path(f"index/{dataset}/events.tsv"),
+    ]
 
 
 def data_note(wildcards):

@@ -18,7 +18,7 @@ import torch
 import torchaudio
 
 from . import cli
-from .io import atomic_path, fail, read_tsv, write_tsv
+from .io import atomic_path, fail, read_tsv, wav_declared_frames, write_tsv
 from .progress import progress
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,9 @@ def load_mono(path: Path) -> tuple[np.ndarray, int, int]:
         raise fail(path, "an audio file readable by libsndfile", str(err).splitlines()[0]) from None
     if data.shape[0] == 0:
         raise fail(path, "at least one audio sample", "an empty file")
+    declared = wav_declared_frames(path)  # libsndfile silently returns what is there of a truncated WAV
+    if declared is not None and declared > data.shape[0]:
+        raise fail(path, f"{declared} frames as its WAV header declares", f"{data.shape[0]} (truncated file)")
     if not np.isfinite(data).all():
         raise fail(path, "finite sample values", "NaN or infinity")
     mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)  # one channel: no copy, same values
@@ -70,8 +73,19 @@ def resample_dataset(index_dir: Path, root: Path, out_dir: Path, target_sr: int)
         )
     table = pd.DataFrame(rows, columns=["file_id", "split", "path", "n_samples", "sample_rate", "orig_sample_rate",
                                         "orig_channels", "duration_s"])
+    log_conversions(table, target_sr)
     write_tsv(out_dir / "audio.tsv", table)
     return table
+
+
+def log_conversions(table: pd.DataFrame, target_sr: int) -> None:
+    """Say how many files were resampled (from which rates) and mixed to mono (from how many channels)."""
+    other_rate = table[table.orig_sample_rate != target_sr]
+    stereo = table[table.orig_channels > 1]
+    rates = ", ".join(f"{r} Hz" for r in sorted(other_rate.orig_sample_rate.unique()))
+    channels = ", ".join(str(c) for c in sorted(stereo.orig_channels.unique()))
+    log.info("%d of %d files resampled to %d Hz%s; %d mixed to mono%s", len(other_rate), len(table), target_sr,
+             f" (from {rates})" if rates else "", len(stereo), f" (from {channels} channels)" if channels else "")
 
 
 def main(args: argparse.Namespace) -> None:

@@ -34,8 +34,17 @@ def validate(config: dict, schema_path: Path = SCHEMA) -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
+        message = err.message
+        if err.validator in ("oneOf", "anyOf"):
+            if isinstance(err.schema, dict) and err.schema.get("description"):
+                # e.g. an archive with neither or both checksums: say what the schema asks for, and what is there
+                found = f"keys {', '.join(sorted(err.instance))}" if isinstance(err.instance, dict) else repr(err.instance)
+                message = f"expected: {err.schema['description']} Found {found}"
+            elif err.context:  # the deepest of the alternatives' errors (the key really at fault), at its own key
+                err = max(err.context, key=lambda e: len(e.absolute_path))
+                message = err.message
         key = "/".join(str(p) for p in err.absolute_path) or "<top level>"
-        raise InputError(f"config key '{key}': {err.message}")
+        raise InputError(f"config key '{key}': {message}")
     return config
 
 

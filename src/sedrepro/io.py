@@ -83,6 +83,36 @@ def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
         np.save(tmp, array)
 
 
+def wav_declared_frames(path: str | os.PathLike) -> int | None:
+    """Frames the header of a RIFF/WAVE file declares (data chunk size / block align); None for other formats.
+
+    libsndfile silently shortens a WAV whose data chunk runs past the end of the file (a truncated download or copy),
+    so a reader compares this with the frames it got to notice the truncation.
+    """
+    import struct
+
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return None
+        endian = "<" if head[:4] == b"RIFF" else ">"
+        block_align = None
+        while len(chunk := fh.read(8)) == 8:
+            cid, size = chunk[:4], struct.unpack(f"{endian}I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = fh.read(size + (size & 1))
+                if len(fmt) >= 14:
+                    block_align = struct.unpack(f"{endian}H", fmt[12:14])[0]
+            elif cid == b"data":
+                # 0xFFFFFFFF (or 0) marks an unknown length from a streaming writer: nothing declared
+                if not block_align or size in (0, 0xFFFFFFFF):
+                    return None
+                return size // block_align
+            else:
+                fh.seek(size + (size & 1), os.SEEK_CUR)
+    return None
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, (np.integer,)):
         return int(obj)

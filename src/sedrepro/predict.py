@@ -35,6 +35,18 @@ def select_epochs(history: pd.DataFrame, n: int, selection: str) -> list[int]:
     return sorted(int(e) for e in chosen)
 
 
+def load_checkpoint(path: Path, device: torch.device) -> dict:
+    """A per-epoch checkpoint (weights only: never unpickles code); a missing or damaged one is one line naming it."""
+    if not path.is_file():
+        raise fail(path, "a checkpoint written by the train stage", "no such file")
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # truncated zip, foreign pickle, not a checkpoint at all
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0].split(". ")[0]
+        raise fail(path, "a readable PyTorch checkpoint (weights only)",
+                   f"{reason} (damaged or truncated: remove {path.parent.parent} to train this run again)") from None
+
+
 def predict_clip(model: torch.nn.Module, data: SplitData, start: int, n_frames: int, hop: int, batch_size: int,
                  device: torch.device) -> np.ndarray:
     """(n_frames, C) probabilities: mean over every chunk that covers a frame."""
@@ -70,7 +82,7 @@ def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path
     model = build_model(model_cfg["cnn"], model_cfg["rnn"], data.n_mels, data.n_classes).to(device)
     for epoch in epochs:
         ckpt = run_dir / "checkpoints" / f"epoch{epoch:03d}.pt"
-        model.load_state_dict(torch.load(ckpt, map_location=device, weights_only=True))
+        model.load_state_dict(load_checkpoint(ckpt, device))
         model.eval()
         probs = np.concatenate([predict_clip(model, data, int(s), int(n), hop, batch_size, device)
                                 for s, n in zip(test.start, test.n_frames, strict=True)])

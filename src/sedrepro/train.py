@@ -23,7 +23,7 @@ import torch
 
 from . import cli, provenance
 from .data import SplitData
-from .io import atomic_path, write_csv, write_json
+from .io import InputError, atomic_path, write_csv, write_json
 from .models import build_model, count_parameters
 from .progress import progress
 
@@ -134,8 +134,9 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
             x, y = x.to(device), y.to(device)
             loss = bce(model(x), y)  # logits (B, L, C) vs targets (B, L, C)
             if not torch.isfinite(loss):
+                last = f"the last good checkpoint is epoch {epoch - 1}" if epoch > 1 else "no checkpoint was written"
                 raise TrainingDiverged(f"{run_dir}: loss is {float(loss.detach())} at epoch {epoch}, batch {b + 1}; "
-                                       f"the last good checkpoint is epoch {epoch - 1}")
+                                       f"{last} (lower training/learning_rate or check the features for NaN)")
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -182,7 +183,10 @@ def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, setti
 
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
-    summary = train(Path(args.run_dir), Path(args.features), Path(args.splits), args.model, args.training, args.seed)
+    try:
+        summary = train(Path(args.run_dir), Path(args.features), Path(args.splits), args.model, args.training, args.seed)
+    except TrainingDiverged as err:  # one line and exit 2, like bad input; the work folder keeps the good epochs
+        raise InputError(str(err)) from None
     log.info("trained %d epochs (best %d), %d parameters on %s", summary["epochs"], summary["best_epoch"],
              summary["parameters"], summary["device"])
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import soundfile
 
-from ..io import InputError, fail, read_tsv, write_tsv
+from ..io import InputError, fail, read_tsv, wav_declared_frames, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,10 @@ class DatasetSpec:
                     info = soundfile.info(str(audio_path))
                 except (RuntimeError, soundfile.LibsndfileError) as err:
                     raise fail(audio_path, "a readable audio file", str(err).replace("\n", " ")) from None
+                declared = wav_declared_frames(audio_path)
+                if declared is not None and declared > info.frames:
+                    raise fail(audio_path, f"{declared} frames as its WAV header declares",
+                               f"{info.frames} (truncated file)")
                 duration = info.frames / info.samplerate
             events = parse_annotation(root / item["annotation"], self.classes, None if annotations_only else duration)
             rows_files.append({**item, "duration_s": duration})

@@ -1,0 +1,171 @@
+"""Security: checkpoints never unpickle code, archives are checksum-verified (checksum pinned in config) before they
+are extracted, and rule shell commands never splice config values or file names unquoted."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sedrepro import datasets, papers
+from sedrepro.config import REPO, load, validate
+from sedrepro.io import InputError
+
+SRC = REPO / "src" / "sedrepro"
+RULES = sorted((REPO / "rules").glob("*.smk"))
+
+
+# ---- checkpoints -------------------------------------------------------------------------------------------------
+
+
+def _torch_load_calls(tree: ast.AST) -> list[ast.Call]:
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "load" and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch"]
+
+
+def test_every_torch_load_in_src_is_weights_only() -> None:
+    found, unsafe = 0, []
+    for path in sorted(SRC.rglob("*.py")):
+        for call in _torch_load_calls(ast.parse(path.read_text(encoding="utf-8"))):
+            found += 1
+            kw = {k.arg: k.value for k in call.keywords}
+            ok = isinstance(kw.get("weights_only"), ast.Constant) and kw["weights_only"].value is True
+            if not ok:
+                unsafe.append(f"{path.relative_to(REPO)}:{call.lineno}")
+    assert found >= 2, "the scan found no torch.load at all: is it still looking in the right place?"
+    assert unsafe == [], f"torch.load without weights_only=True: {unsafe}"
+    # and nothing reaches pickle another way
+    text = "\n".join(p.read_text(encoding="utf-8") for p in SRC.rglob("*.py"))
+    assert not re.search(r"\bpickle\.loads?\(|allow_pickle=True", text)
+
+
+# ---- downloads: pinned checksum, verified before extraction -------------------------------------------------------
+
+
+def test_schema_requires_exactly_one_pinned_checksum_per_archive() -> None:
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    entry = cfg["datasets"]["urban_sed"]["archives"][0]
+    for mutate in (lambda a: a.pop("md5"), lambda a: a.update(sha256="0" * 64), lambda a: a.update(md5="xyz")):
+        bad = yaml.safe_load((REPO / "config.yaml").read_text())
+        mutate(bad["datasets"]["urban_sed"]["archives"][0])
+        with pytest.raises(InputError, match=r"config key 'datasets/urban_sed/archives/0") as err:
+            validate(bad)
+        assert "\n" not in str(err.value)
+    bad = yaml.safe_load((REPO / "config.yaml").read_text())
+    bad["datasets"]["urban_sed"]["archives"][0].pop("md5")
+    with pytest.raises(InputError) as err:
+        validate(bad)
+    assert str(err.value) == ("config key 'datasets/urban_sed/archives/0': expected: One archive of a dataset as its "
+                              "host publishes it. Exactly one of md5 or sha256 pins its content. Found keys name, urls")
+    assert entry["md5"]
+    for extra in ([], ["config/paper.yaml"], ["config/tiny.yaml"]):
+        merged = load([REPO / "config.yaml", *(REPO / e for e in extra)])
+        for name, ds in merged["datasets"].items():
+            for archive in ds["archives"]:
+                assert bool(archive.get("md5")) != bool(archive.get("sha256")), (name, archive["name"])
+
+
+def test_extract_rule_reads_only_the_verified_download(tmp_path: Path) -> None:
+    """Dry run of the real workflow with source: download: the download job carries the md5 pinned in config.yaml,
+    and the extract job's only input is the download job's output (fetch renames onto it only after the digest
+    matched, see test_datasets_archive.py::test_fetch_checksum_mismatch_names_file_expected_actual_and_leaves_nothing)."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"data_root: {tmp_path / 'data'}\ndatasets:\n  urban_sed:\n    source: download\n")
+    target = tmp_path / "data" / "datasets" / "urban_sed" / "extracted"
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "-n",
+                           "-p", "--configfile", str(REPO / "config.yaml"), str(cfg), "--", str(target)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    pinned = yaml.safe_load((REPO / "config.yaml").read_text())["datasets"]["urban_sed"]["archives"][0]
+    archive = tmp_path / "data" / "archives" / "urban_sed" / pinned["name"]
+    commands = [line for line in out.splitlines() if line.startswith("Shell command:")]
+    download = [c for c in commands if "sedrepro.download" in c]
+    extract = [c for c in commands if "sedrepro.datasets.archive" in c]
+    assert len(download) == 1 and f"--md5 {pinned['md5']}" in download[0] and f"--out {archive} " in download[0]
+    assert len(extract) == 1 and extract[0].endswith(f"extract --out {target} {archive}")
+    assert re.search(rf"rule extract_dataset:\n    input: {re.escape(str(archive))}\n", out)
+
+
+# ---- shell commands of the rules -------------------------------------------------------------------------------
+
+# Placeholders that may appear unquoted, and why each is safe.
+SAFE_UNQUOTED = {
+    "{threads}": "an integer chosen by Snakemake",
+    "{wildcards.dataset}": "wildcard_constraints: one of sedrepro.datasets.NAMES",
+    "{wildcards.model}": "wildcard_constraints: one of config['models'], whose names the schema limits to an enum",
+    "{wildcards.seed}": r"wildcard_constraints: \d+",
+    "{wildcards.paper}": "wildcard_constraints: one of sedrepro.papers.NAMES",
+    "{wildcards.table}": r"wildcard_constraints: table\d+",
+    "{params.sample_rate}": "config features/sample_rate: schema integer",
+    "{params.n}": "config evaluation/n_checkpoints: schema integer",
+    "{params.batch_size}": "config training/batch_size: schema integer",
+    "{params.threshold}": "config evaluation/threshold: schema number",
+    "{params.segment_s}": "config evaluation/segment_s: schema number",
+    "{params.chunk_s}": "config chunks/length_s: schema number",
+    "{params.hop_s}": "config chunks/hop_s: schema number",
+    "{params.selection}": "config evaluation/selection: schema enum best_val_loss | last",
+    "{params.device}": "config training/device: schema enum auto | cpu | cuda",
+    "{params.normalisation}": "config features/normalisation: schema enum global | per_band",
+    "{params.source}": "common.smk source_args: shlex.quote on every URL and path; md5/sha256 schema-checked hex",
+    "{params.annotations_only}": "common.smk annotations_only_flag: the constant '--annotations-only' or ''",
+}
+
+
+def _shell_strings(path: Path) -> dict[str, str]:
+    """rule name -> its shell command (the concatenated string literals after `shell:`)."""
+    out, rule = {}, None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if m := re.match(r"rule (\w+):", line):
+            rule = m.group(1)
+        if line.strip() == "shell:":
+            parts = []
+            for nxt in lines[i + 1:]:
+                if not re.match(r'\s+"', nxt):
+                    break
+                parts.append(ast.literal_eval(nxt.strip()))
+            out[rule] = "".join(parts)
+    return out
+
+
+def test_rule_shell_placeholders_are_quoted_or_known_safe() -> None:
+    unsafe, seen = [], set()
+    shells = {f"{p.name}:{rule}": cmd for p in RULES for rule, cmd in _shell_strings(p).items()}
+    assert len(shells) >= 12  # every rule with a shell command was found
+    for where, cmd in shells.items():
+        for placeholder in re.findall(r"(?<!\{)\{[^{}]+\}(?!\})", cmd):
+            if placeholder.endswith(":q}"):
+                continue
+            seen.add(placeholder)
+            if placeholder not in SAFE_UNQUOTED:
+                unsafe.append(f"{where}: {placeholder}")
+        assert "{config" not in cmd, f"{where}: config values go through params, checked above"
+    assert unsafe == [], f"unquoted placeholders not known to be safe (add :q or a reason): {unsafe}"
+    assert seen <= set(SAFE_UNQUOTED)
+
+
+def test_the_reasons_for_unquoted_placeholders_hold() -> None:
+    common = (REPO / "rules" / "common.smk").read_text(encoding="utf-8")
+    block = common[common.index("wildcard_constraints:"):].split("\n\n")[0]
+    for name in ("dataset", "model", "seed", "paper", "table"):
+        assert re.search(rf"^\s+{name}=", block, re.M), f"no wildcard constraint for {name}"
+    word = re.compile(r"^[A-Za-z0-9_]+$")
+    schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
+    assert all(word.match(n) for n in (*datasets.NAMES, *papers.NAMES, *schema["properties"]["models"]["propertyNames"]["enum"]))
+    props = schema["properties"]
+    for section, key in (("features", "sample_rate"), ("evaluation", "n_checkpoints"), ("training", "batch_size")):
+        assert props[section]["properties"][key]["$ref"] == "#/$defs/positive_int"
+    for section, key in (("evaluation", "threshold"), ("evaluation", "segment_s"), ("chunks", "length_s"), ("chunks", "hop_s")):
+        assert props[section]["properties"][key]["type"] == "number"
+    for section, key in (("evaluation", "selection"), ("training", "device"), ("features", "normalisation")):
+        assert all(word.match(v) for v in props[section]["properties"][key]["enum"])
+    source_args = common[common.index("def source_args"):common.index("def dataset_root_inputs")]
+    assert "shlex.quote(url)" in source_args and "shlex.quote(input.manifest)" in source_args
+    assert schema["$defs"]["archive"]["properties"]["md5"]["pattern"] == "^[0-9a-f]{32}$"
+    assert schema["$defs"]["archive"]["properties"]["sha256"]["pattern"] == "^[0-9a-f]{64}$"
