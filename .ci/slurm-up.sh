@@ -2,7 +2,7 @@
 # Starts a one-node Slurm cluster on this machine for tests/test_slurm.py (Debian 12, as root; no systemd needed).
 # Installs slurm-wlm and munge if absent, writes /etc/slurm/{slurm.conf,gres.conf} for this host (partitions cpu and
 # gpu, one fake GPU via File=/dev/null, no accounting), starts munged, slurmctld and slurmd, and waits until the node
-# is idle. Rerunning it while the cluster is up changes nothing. Usage: sudo bash .ci/slurm-up.sh
+# is idle. Rerunning it while the cluster is up changes nothing. Usage (as root): bash .ci/slurm-up.sh
 set -euo pipefail
 
 node_state() { timeout 10 sinfo -h -N -o '%T' 2>/dev/null | head -1 | tr -d '*~#!%$@^-'; }

@@ -17,12 +17,12 @@ pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 def cluster_state() -> str | None:
     """None when a node is ready to take jobs, else why not."""
     if shutil.which("sinfo") is None:
-        return "Slurm is not installed (no sinfo); start a test cluster with `sudo bash .ci/slurm-up.sh`"
+        return "Slurm is not installed (no sinfo); start a test cluster with `bash .ci/slurm-up.sh` (as root)"
     proc = subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], capture_output=True, text=True, timeout=30)
     states = proc.stdout.split()
     if proc.returncode != 0 or not any(s.rstrip("*~#!%$@^-") in ("idle", "mixed", "allocated") for s in states):
         found = proc.stderr.strip() or " ".join(states) or "no nodes"
-        return f"no Slurm node is up ({found[:200]}); start one with `sudo bash .ci/slurm-up.sh`"
+        return f"no Slurm node is up ({found[:200]}); start one with `bash .ci/slurm-up.sh` (as root)"
     return None
 
 
