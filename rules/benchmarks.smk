@@ -12,7 +12,7 @@ rule run_benchmarks:
         "logs/run_benchmarks/run.log",
     conda:
         "../envs/bench.yaml"
-    threads: workflow.cores
+    threads: available_cores()
     params:
         out=lambda wc, output: os.path.dirname(output.csv),
     shell:

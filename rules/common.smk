@@ -4,6 +4,7 @@ import os
 import shlex
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 from snakemake.settings.types import DeploymentMethod
 
@@ -168,6 +169,14 @@ def paper_targets(paper):
         )
     out.append(f"results/{paper}/audit.md")
     return out
+
+
+def available_cores():
+    """--cores of a local run; 1 where none is defined (cluster runs, where threads become --cpus-per-task)."""
+    try:
+        return workflow.cores
+    except WorkflowError:
+        return 1
 
 
 def all_targets():
