@@ -6,9 +6,10 @@ from ..io import InputError
 from .base import DatasetIndex, DatasetSpec, parse_annotation
 from .tut_sed_2016 import SPEC as _TUT
 from .urban_sed import SPEC as _URBAN
+from .urbansound8k import SPEC as _US8K
 
-NAMES: tuple[str, ...] = ("tut_sed_synthetic_2016", "urban_sed")
-_SPECS: dict[str, DatasetSpec] = {_TUT.name: _TUT, _URBAN.name: _URBAN}
+NAMES: tuple[str, ...] = ("tut_sed_synthetic_2016", "urban_sed", "urbansound8k")
+_SPECS: dict[str, DatasetSpec] = {_TUT.name: _TUT, _URBAN.name: _URBAN, _US8K.name: _US8K}
 
 
 def get(name: str) -> DatasetSpec:

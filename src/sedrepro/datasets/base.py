@@ -59,13 +59,17 @@ class DatasetIndex:
 class DatasetSpec:
     """One dataset: canonical class order, archive root folder, the archive names the embedded generator writes.
 
-    Subclasses implement `_list_files`; `index` does the checks and parsing that both datasets share.
+    `splits` are the dataset's own split names in their canonical order (files.split takes these values):
+    train/validate/test for the SED datasets, fold1..fold10 for UrbanSound8K.
+    Subclasses implement `_list_files` (and `_events` when events do not come from one annotation file per audio
+    file); `index` does the checks and parsing that all datasets share.
     """
 
     name: str
     classes: tuple[str, ...]
     root_name: str
     embedded_archives: tuple[str, ...]
+    splits: tuple[str, ...] = SPLITS
 
     def index(self, root: Path, annotations_only: bool = False) -> DatasetIndex:
         """Check the layout under `root` and parse annotations and official splits.
@@ -93,7 +97,9 @@ class DatasetSpec:
                     raise fail(audio_path, f"{declared} frames as its WAV header declares",
                                f"{info.frames} (truncated file)")
                 duration = info.frames / info.samplerate
-            events = parse_annotation(root / item["annotation"], self.classes, None if annotations_only else duration)
+            if item["split"] not in self.splits:
+                raise fail(root / item["audio"], f"a split of {', '.join(self.splits)}", repr(item["split"]))
+            events = self._events(root, item, None if annotations_only else duration)
             rows_files.append({**item, "duration_s": duration})
             rows_events.extend((item["file_id"], onset, offset, label) for onset, offset, label in events)
         files = pd.DataFrame(rows_files, columns=list(FILE_COLUMNS))
@@ -102,13 +108,13 @@ class DatasetSpec:
             first = files[files["file_id"] == dup.iloc[0]]
             raise fail(root / first["audio"].iloc[0], "each file in one split only",
                        f"{dup.iloc[0]} in {', '.join(first['split'])}")
-        split_order = {s: i for i, s in enumerate(SPLITS)}
+        split_order = {s: i for i, s in enumerate(self.splits)}
         files = files.sort_values(["split", "file_id"], key=lambda c: c.map(split_order) if c.name == "split" else c)
         files = files.reset_index(drop=True)
         events = pd.DataFrame(rows_events, columns=list(EVENT_COLUMNS))
         events = events.sort_values(["file_id", "onset", "offset", "label"], kind="stable").reset_index(drop=True)
         log.info("%s: %d files (%s), %d events", self.name, len(files),
-                 ", ".join(f"{s} {int((files['split'] == s).sum())}" for s in SPLITS), len(events))
+                 ", ".join(f"{s} {int((files['split'] == s).sum())}" for s in self.splits), len(events))
         return DatasetIndex(files=files, events=events)
 
     def resolve_root(self, root: Path) -> Path:
@@ -123,8 +129,15 @@ class DatasetSpec:
         raise NotImplementedError
 
     def _list_files(self, root: Path, annotations_only: bool) -> list[dict]:
-        """Return dicts with file_id, split, audio, annotation (paths relative to root), after layout checks."""
+        """Return dicts with file_id, split, audio, annotation (paths relative to root), after layout checks.
+
+        Extra keys are allowed: they reach `_events` and are dropped from the index.
+        """
         raise NotImplementedError
+
+    def _events(self, root: Path, item: dict, duration_s: float | None) -> list[tuple[float, float, str]]:
+        """(onset, offset, label) events of one listed file; by default parsed from its own annotation file."""
+        return parse_annotation(root / item["annotation"], self.classes, duration_s)
 
 
 def require_dir(path: Path, what: str) -> None:

@@ -1,9 +1,12 @@
-"""Embedded stand-in datasets: small procedural copies of TUT-SED Synthetic 2016 and URBAN-SED, packed like the real ones.
+"""Embedded stand-in datasets: small procedural copies of TUT-SED Synthetic 2016, URBAN-SED and UrbanSound8K, packed like the real ones.
 
 The archives have the real names and the real layout inside, so the download/extract/index rules run unchanged on
 them. Sounds are procedural (harmonic tones, sweeps, band noise, pulse trains) with a distinct kind and frequency
 per class, spread over 50-11,025 Hz so that a 96-band log-mel separates them; each class has its own typical
 event length. Everything is seeded and packed without timestamps, so two runs give byte-identical archives.
+
+UrbanSound8K is a clip dataset: one class sound over Brownian background per clip, 10 fold folders, a metadata CSV
+with the real columns, and the real dataset's variety of sample rates, sample formats and channel counts.
 
 CLI: python -m sedrepro.datasets.embedded --dataset NAME --out DIR --params JSON [--log FILE]
 """
@@ -17,7 +20,7 @@ import io
 import logging
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +44,11 @@ SNR_DB = (6.0, 24.0)
 GZIP_LEVEL = 0
 BACKGROUND_RMS = 0.01
 PARAM_KEYS = ("n_train", "n_validate", "n_test", "duration_s", "events_per_file", "max_polyphony", "sample_rate", "seed")
+CLIP_PARAM_KEYS = ("clips_per_fold", "duration_s", "sample_rates", "subtypes", "channels", "seed")  # urbansound8k
+CLIP_DATASETS = ("urbansound8k",)
+CLIP_MAX_DURATION_S = 4.0  # every real UrbanSound8K clip is at most 4 s
+CLIP_SUBTYPES = ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "IMA_ADPCM")  # 4 to 32 bit, as in the real data
+SALIENCE_SNR_DB = {1: (12.0, 24.0), 2: (0.0, 6.0)}  # UrbanSound8K salience: 1 foreground, 2 background
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ SOUNDS: dict[str, dict[str, Sound]] = {
         "street_music": Sound("noise", 7500.0, 0.3, (4.0, 10.0)),
     },
 }
+SOUNDS["urbansound8k"] = SOUNDS["urban_sed"]  # URBAN-SED was mixed from UrbanSound8K's clips: the same 10 classes
 
 
 @dataclass(frozen=True)
@@ -258,11 +267,15 @@ def _render_event(sound: Sound, n: int, sample_rate: int, rng: np.random.Generat
     return x / F32(rms) if rms > 0 else x
 
 
-def _render_file(spec: DatasetSpec, plan: PlannedFile, sample_rate: int, seed: int) -> bytes:
-    """16-bit mono WAV bytes of one planned file (background noise + events at their SNR, peak-limited)."""
+def _render_file(spec: DatasetSpec, plan: PlannedFile, sample_rate: int, seed: int, subtype: str = "PCM_16",
+                 channels: int = 1) -> bytes:
+    """WAV bytes of one planned file (background noise + events at their SNR, peak-limited); 16-bit mono by default.
+
+    With 2 channels the second is the first, delayed by 7 samples and 2 dB quieter (a cheap stereo image).
+    """
     rng = np.random.default_rng([seed, plan.number, 1])
     n = int(round(plan.duration_s * sample_rate))
-    if spec.name == "urban_sed":
+    if spec.name != "tut_sed_synthetic_2016":
         bg = _shaped_noise(n, sample_rate, rng, leak=0.998)  # Brownian noise, like the real background
     else:
         white = rng.standard_normal(n + 1, dtype=F32)
@@ -278,9 +291,23 @@ def _render_file(spec: DatasetSpec, plan: PlannedFile, sample_rate: int, seed: i
     peak = float(np.max(np.abs(mix)))
     if peak > 0.9:
         mix *= F32(0.9 / peak)
+    if channels == 2:
+        mix = np.stack([mix, F32(0.8) * np.concatenate([np.zeros(min(7, n), dtype=F32), mix[:max(n - 7, 0)]])], axis=1)
     buf = io.BytesIO()
-    soundfile.write(buf, mix, sample_rate, subtype="PCM_16", format="WAV")
-    return buf.getvalue()
+    soundfile.write(buf, mix, sample_rate, subtype=subtype, format="WAV")
+    return _zero_peak_timestamp(buf.getvalue())
+
+
+def _zero_peak_timestamp(wav: bytes) -> bytes:
+    """libsndfile adds a PEAK chunk to float WAVs with the current time in it: zero that time, for identical bytes."""
+    data = bytearray(wav)
+    pos = 12  # after RIFF <size> WAVE
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos + 4:pos + 8], "little")
+        if data[pos:pos + 4] == b"PEAK" and size >= 8:
+            data[pos + 12:pos + 16] = bytes(4)  # chunk body: version (4 bytes), timestamp (4 bytes), peaks
+        pos += 8 + size + (size & 1)
+    return bytes(data)
 
 
 def _annotation_text(spec: DatasetSpec, plan: PlannedFile) -> str:
@@ -350,17 +377,25 @@ def _write_urban(spec: DatasetSpec, plans: list[PlannedFile], out_dir: Path, sam
         entries[f"annotations/{p.split}/{p.stem}.txt"] = _annotation_text(spec, p).encode()
         audio[f"audio/{p.split}/{p.stem}.wav"] = p
         entries[f"audio/{p.split}/{p.stem}.wav"] = b""  # placeholder: rendered while streaming, in sorted order
+    render = {name: functools.partial(_render_file, spec, p, sample_rate, seed) for name, p in audio.items()}
+    return [_pack_tar_gz(spec, out_dir, entries, render)]
+
+
+def _pack_tar_gz(spec: DatasetSpec, out_dir: Path, entries: dict[str, bytes | None],
+                 render: dict[str, Callable[[], bytes]]) -> Path:
+    """Write <root_name>/<entry> members in sorted order into the spec's .tar.gz, reproducibly (no timestamps, owners).
+
+    Entries with None are folders; names in `render` are rendered while streaming, one at a time.
+    """
     archive = out_dir / spec.embedded_archives[0]
     with atomic_path(archive, suffix=".tmp") as tmp, open(tmp, "wb") as raw, \
             gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL) as gz, \
             tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tf:
         for name in sorted(entries):
-            data = entries[name]
-            if name in audio:
-                data = _render_file(spec, audio[name], sample_rate, seed)
+            data = render[name]() if name in render else entries[name]
             for info, payload in _tar_members(spec.root_name, [(name, data)]):
                 tf.addfile(info, io.BytesIO(payload) if payload is not None else None)
-    return [archive]
+    return archive
 
 
 def _digests(path: Path) -> dict:
@@ -382,29 +417,143 @@ def generate(name: str, out_dir: Path, n_train: int, n_validate: int, n_test: in
     plans = _plan(spec, counts, duration_s, events_per_file, int(max_polyphony), int(sample_rate), rng)
     writer = _write_tut if name == "tut_sed_synthetic_2016" else _write_urban
     paths = writer(spec, plans, out_dir, int(sample_rate), int(seed))
-    manifest = {
-        "dataset": name,
-        "archives": [_digests(p) for p in paths],
-        "params": {"n_train": int(n_train), "n_validate": int(n_validate), "n_test": int(n_test),
-                   "duration_s": list(duration_s), "events_per_file": list(events_per_file),
-                   "max_polyphony": int(max_polyphony), "sample_rate": int(sample_rate), "seed": int(seed)},
-    }
+    params = {"n_train": int(n_train), "n_validate": int(n_validate), "n_test": int(n_test),
+              "duration_s": list(duration_s), "events_per_file": list(events_per_file),
+              "max_polyphony": int(max_polyphony), "sample_rate": int(sample_rate), "seed": int(seed)}
+    return _write_manifest(name, out_dir, paths, params, plans)
+
+
+def _write_manifest(name: str, out_dir: Path, paths: list[Path], params: dict, plans: list[PlannedFile]) -> dict:
+    """manifest.json: the archives with their size and digests (what the download step verifies), and the params."""
+    manifest = {"dataset": name, "archives": [_digests(p) for p in paths], "params": params}
     write_json(out_dir / "manifest.json", manifest)
     log.info("%s: %d files, %d events, archives %s", name, len(plans), sum(len(p.events) for p in plans),
              ", ".join(f"{a['name']} ({a['bytes']:,} B)" for a in manifest["archives"]))
     return manifest
 
 
+@dataclass(frozen=True)
+class PlannedClip:
+    """One UrbanSound8K clip: the file (split = fold<k>, one event over the whole clip) and its metadata and format."""
+
+    file: PlannedFile
+    fs_id: int
+    class_id: int
+    start_s: float
+    salience: int
+    sample_rate: int
+    subtype: str
+    channels: int
+
+
+def _dealer(values: list, rng: np.random.Generator) -> Callable[[], object]:
+    """Deal values in shuffled rounds, so every value shows up once per len(values) draws."""
+    deck: list = []
+
+    def draw() -> object:
+        if not deck:
+            deck.extend(values[i] for i in rng.permutation(len(values)))
+        return deck.pop()
+    return draw
+
+
+def _check_clip_params(clips_per_fold: int, duration_s: tuple[float, float], sample_rates: list[int],
+                       subtypes: list[str], channels: list[int]) -> None:
+    if int(clips_per_fold) != clips_per_fold or clips_per_fold < 1:
+        raise fail("params.clips_per_fold", "an integer >= 1", repr(clips_per_fold))
+    lo, hi = duration_s
+    if not 0 < lo <= hi <= CLIP_MAX_DURATION_S:
+        raise fail("params.duration_s", f"[min, max] with 0 < min <= max <= {CLIP_MAX_DURATION_S:g} (clips are <= 4 s)",
+                   repr(list(duration_s)))
+    for key, values, ok, what in (
+            ("sample_rates", sample_rates, lambda v: isinstance(v, int) and v >= 8000, "sample rates >= 8000 Hz"),
+            ("subtypes", subtypes, lambda v: v in CLIP_SUBTYPES, f"sample formats of {', '.join(CLIP_SUBTYPES)}"),
+            ("channels", channels, lambda v: v in (1, 2), "channel counts 1 or 2")):
+        if not values or not all(ok(v) for v in values):
+            raise fail(f"params.{key}", f"a non-empty list of {what}", repr(values))
+
+
+def _plan_clips(spec: DatasetSpec, clips_per_fold: int, duration_s: tuple[float, float], sample_rates: list[int],
+                subtypes: list[str], channels: list[int], rng: np.random.Generator) -> list[PlannedClip]:
+    """Per fold, clips_per_fold clips; classes, rates, formats and channel counts dealt round-robin over the dataset.
+
+    Names follow the real <fsID>-<classID>-<occurrenceID>-<sliceID>.wav; as in the real CSV a slice starts at
+    sliceID * 0.5 s of its Freesound recording. Half of the clips last the maximum (most real clips are 4 s).
+    """
+    label_of, rate_of = _dealer(list(spec.classes), rng), _dealer(list(sample_rates), rng)
+    subtype_of, channels_of = _dealer(list(subtypes), rng), _dealer(list(channels), rng)
+    clips = []
+    number = 0
+    for fold in spec.splits:
+        for _ in range(clips_per_fold):
+            label = label_of()
+            class_id = spec.classes.index(label)
+            sample_rate = int(rate_of())
+            seconds = duration_s[1] if rng.random() < 0.5 else float(rng.uniform(*duration_s))
+            dur = max(1, int(round(seconds * sample_rate))) / sample_rate
+            fs_id = 100000 + 7919 * number  # unique per clip, so no recording spans two folds
+            slice_id = int(rng.integers(0, 200))
+            salience = int(rng.integers(1, 3))
+            snr = round(float(rng.uniform(*SALIENCE_SNR_DB[salience])), 2)
+            plan = PlannedFile(f"{fs_id}-{class_id}-0-{slice_id}", fold, number, dur, ((0.0, dur, label, snr),))
+            clips.append(PlannedClip(plan, fs_id, class_id, slice_id * 0.5, salience, sample_rate,
+                                     str(subtype_of()), int(channels_of())))
+            number += 1
+    return clips
+
+
+def _write_urbansound8k(spec: DatasetSpec, clips: list[PlannedClip], out_dir: Path, seed: int) -> list[Path]:
+    readme = (b"UrbanSound8K embedded stand-in generated by sedrepro.datasets.embedded: procedural sounds, real layout.\n"
+              b"Not the real UrbanSound8K (CC BY-NC, Salamon, Jacoby and Bello 2014).\n")
+    lines = ["slice_file_name,fsID,start,end,salience,fold,classID,class"]
+    entries: dict[str, bytes | None] = {"": None, "UrbanSound8K_README.txt": readme, "metadata": None, "audio": None}
+    render: dict[str, Callable[[], bytes]] = {}
+    for fold in spec.splits:
+        entries[f"audio/{fold}"] = None
+    for c in sorted(clips, key=lambda q: q.file.stem):
+        p = c.file
+        label = p.events[0][2]
+        lines.append(f"{p.stem}.wav,{c.fs_id},{round(c.start_s, 6)!r},{round(c.start_s + p.duration_s, 6)!r},"
+                     f"{c.salience},{p.split.removeprefix('fold')},{c.class_id},{label}")
+        name = f"audio/{p.split}/{p.stem}.wav"
+        entries[name] = b""  # placeholder: rendered while streaming
+        render[name] = functools.partial(_render_file, spec, p, c.sample_rate, seed, c.subtype, c.channels)
+    entries["metadata/UrbanSound8K.csv"] = ("\n".join(lines) + "\n").encode()
+    return [_pack_tar_gz(spec, out_dir, entries, render)]
+
+
+def generate_clips(name: str, out_dir: Path, clips_per_fold: int, duration_s: tuple[float, float],
+                   sample_rates: list[int], subtypes: list[str], channels: list[int], seed: int) -> dict:
+    """Write the embedded archive of a clip dataset (urbansound8k) and manifest.json into out_dir; return the manifest."""
+    spec = get(name)
+    duration_s = (float(duration_s[0]), float(duration_s[1]))
+    _check_clip_params(clips_per_fold, duration_s, sample_rates, subtypes, channels)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clips = _plan_clips(spec, int(clips_per_fold), duration_s, sample_rates, subtypes, channels,
+                        np.random.default_rng([seed, 0]))
+    paths = _write_urbansound8k(spec, clips, out_dir, int(seed))
+    params = {"clips_per_fold": int(clips_per_fold), "duration_s": list(duration_s), "sample_rates": list(sample_rates),
+              "subtypes": list(subtypes), "channels": list(channels), "seed": int(seed)}
+    return _write_manifest(name, out_dir, paths, params, [c.file for c in clips])
+
+
 def main(args: argparse.Namespace) -> None:
     params = args.params
-    missing = [k for k in PARAM_KEYS if k not in params]
-    extra = sorted(set(params) - set(PARAM_KEYS))
+    keys = CLIP_PARAM_KEYS if args.dataset in CLIP_DATASETS else PARAM_KEYS
+    missing = [k for k in keys if k not in params]
+    extra = sorted(set(params) - set(keys))
     if missing or extra:
-        raise fail("--params", f"keys {', '.join(PARAM_KEYS)}",
+        raise fail("--params", f"keys {', '.join(keys)}",
                    ", ".join(([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(extra)}"] if extra else [])))
     for key in ("duration_s", "events_per_file"):
-        if not (isinstance(params[key], list) and len(params[key]) == 2):
+        if key in keys and not (isinstance(params[key], list) and len(params[key]) == 2):
             raise fail(f"--params.{key}", "a list [min, max]", repr(params[key]))
+    if args.dataset in CLIP_DATASETS:
+        generate_clips(args.dataset, Path(args.out), clips_per_fold=params["clips_per_fold"],
+                       duration_s=tuple(params["duration_s"]), sample_rates=params["sample_rates"],
+                       subtypes=params["subtypes"], channels=params["channels"], seed=params["seed"])
+        return
     generate(args.dataset, Path(args.out), n_train=params["n_train"], n_validate=params["n_validate"],
              n_test=params["n_test"], duration_s=tuple(params["duration_s"]), events_per_file=tuple(params["events_per_file"]),
              max_polyphony=params["max_polyphony"], sample_rate=params["sample_rate"], seed=params["seed"])
@@ -414,7 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = cli.parser("Generate a small embedded stand-in of a dataset, packed like the real archives.")
     p.add_argument("--dataset", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--params", required=True, type=cli.json_arg, help="JSON object with " + ", ".join(PARAM_KEYS))
+    p.add_argument("--params", required=True, type=cli.json_arg,
+                   help="JSON object with " + ", ".join(PARAM_KEYS) + " (urbansound8k: " + ", ".join(CLIP_PARAM_KEYS) + ")")
     return p
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from .. import cli
 from ..io import write_csv, write_text
 from . import get
-from .base import SPLITS, DatasetIndex, DatasetSpec
+from .base import DatasetIndex, DatasetSpec
 
 log = logging.getLogger(__name__)
 STATS_COLUMNS: tuple[str, ...] = ("split", "class", "files", "events", "mean_event_s", "total_event_s", "max_polyphony")
@@ -54,7 +54,7 @@ def describe(spec: DatasetSpec, index: DatasetIndex) -> pd.DataFrame:
     events = events.assign(length=events["offset"] - events["onset"])
     poly_file = max_polyphony_per_file(index.events)
     poly_class = max_polyphony_per_file(index.events, by_class=True)
-    splits = [s for s in SPLITS if (files["split"] == s).any()]
+    splits = [s for s in spec.splits if (files["split"] == s).any()]
     rows = []
     for split in [*splits, "all"]:
         in_split = files if split == "all" else files[files["split"] == split]
