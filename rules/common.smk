@@ -3,6 +3,7 @@ import json
 import os
 import shlex
 import sys
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -20,7 +21,14 @@ shell.prefix(_prefix)
 
 from sedrepro import datasets as sed_datasets  # noqa: E402
 from sedrepro import papers as sed_papers  # noqa: E402
+from sedrepro.config import validate as validate_one_line  # noqa: E402
+from sedrepro.io import InputError  # noqa: E402
 
+# A bad config stops with one line naming the key; snakemake's validate then fills the schema's defaults.
+try:
+    validate_one_line(config, Path(workflow.basedir) / "config" / "schema.yaml")
+except InputError as err:
+    raise WorkflowError(str(err)) from None
 validate(config, schema="../config/schema.yaml")
 
 DATA = config["data_root"]

@@ -131,3 +131,13 @@ def test_readme_dag_matches_the_rulegraph():
     ids = dict(re.findall(r"^\s*(id\d+)\[(\w+)\]", graph, flags=re.M))
     generated = {(ids[a], ids[b]) for a, b in re.findall(r"^\s*(id\d+) --> (id\d+)", graph, flags=re.M)}
     assert _edges_from_mermaid(block) == generated
+
+
+def test_bad_config_stops_the_workflow_with_the_key_named(tmp_path):
+    workdir = fresh_copy(tmp_path / "repo")
+    cfg = workdir / "config.yaml"
+    cfg.write_text(cfg.read_text().replace("learning_rate: 0.002", "learning_rate: -1"))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n"], cwd=workdir, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode != 0
+    assert "config key 'training/learning_rate': -1 is less than or equal to the minimum of 0" in proc.stderr
