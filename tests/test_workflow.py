@@ -140,4 +140,4 @@ def test_bad_config_stops_the_workflow_with_the_key_named(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "snakemake", "-n"], cwd=workdir, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode != 0
-    assert "config key 'training/learning_rate': -1 is less than or equal to the minimum of 0" in proc.stderr
+    assert "config key 'training/learning_rate': -1 is less than or equal to the minimum of 0" in proc.stdout + proc.stderr
