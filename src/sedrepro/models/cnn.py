@@ -15,7 +15,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from .hyperlstm import _check_keys, _choice, _pos_int
+from .checks import check_keys, one_of, positive_int
 
 __all__ = ["CNNConfig", "CNN", "FREQ_REDUCE"]
 
@@ -25,7 +25,7 @@ FREQ_REDUCE = ("mean", "max")
 def _int_tuple(name: str, v: Any) -> tuple[int, ...]:
     if not isinstance(v, (list, tuple)) or len(v) == 0:
         raise ValueError(f"{name} must be a non-empty list of positive integers, got {v!r}")
-    return tuple(_pos_int(f"{name}[{i}]", e) for i, e in enumerate(v))
+    return tuple(positive_int(f"{name}[{i}]", e) for i, e in enumerate(v))
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,10 @@ class CNNConfig:
         for name in ("pool_time", "pool_freq"):
             if len(_int_tuple(f"cnn.{name}", getattr(self, name))) != n:
                 raise ValueError(f"cnn.{name} must have one entry per block ({n}), got {getattr(self, name)!r}")
-        k = _pos_int("cnn.kernel_size", self.kernel_size)
+        k = positive_int("cnn.kernel_size", self.kernel_size)
         if k % 2 == 0:
             raise ValueError(f"cnn.kernel_size must be odd (padding k//2 keeps the size), got {k}")
-        _choice("cnn.freq_reduce", self.freq_reduce, FREQ_REDUCE)
+        one_of("cnn.freq_reduce", self.freq_reduce, FREQ_REDUCE)
         p = self.dropout
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
             raise ValueError(f"cnn.dropout must be a number in [0, 1), got {p!r}")
@@ -64,7 +64,7 @@ class CNNConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CNNConfig:
         """Parse the validated-config dict; ValueError names unknown or missing keys."""
-        _check_keys("cnn", d, cls.FIELDS)
+        check_keys("cnn", d, cls.FIELDS)
         return cls(
             channels=_int_tuple("cnn.channels", d["channels"]),
             kernel_size=d["kernel_size"],

@@ -18,8 +18,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .checks import boolean, check_keys, one_of, positive_int
 from .cnn import CNN, CNNConfig
-from .hyperlstm import HyperConfig, HyperLSTM, _bool, _check_keys, _choice, _pos_int
+from .hyperlstm import HyperConfig, HyperLSTM
 
 __all__ = ["RNNConfig", "CRNN", "RNN_CELLS"]
 
@@ -41,9 +42,9 @@ class RNNConfig:
     FIELDS = ("cell", "hidden_size", "bidirectional", "hyper")
 
     def __post_init__(self) -> None:
-        _choice("rnn.cell", self.cell, RNN_CELLS)
-        _pos_int("rnn.hidden_size", self.hidden_size)
-        _bool("rnn.bidirectional", self.bidirectional)
+        one_of("rnn.cell", self.cell, RNN_CELLS)
+        positive_int("rnn.hidden_size", self.hidden_size)
+        boolean("rnn.bidirectional", self.bidirectional)
         if self.cell == "lstm" and self.hyper is not None:
             raise ValueError("rnn.hyper must be null when rnn.cell is 'lstm'")
         if self.cell == "hyperlstm":
@@ -55,7 +56,7 @@ class RNNConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RNNConfig:
         """Parse the validated-config dict; ValueError names unknown or missing keys."""
-        _check_keys("rnn", d, cls.FIELDS)
+        check_keys("rnn", d, cls.FIELDS)
         hyper = d["hyper"]
         return cls(
             cell=d["cell"],
@@ -83,8 +84,8 @@ class CRNN(nn.Module):
 
     def __init__(self, cnn: CNNConfig, rnn: RNNConfig, n_mels: int, n_classes: int) -> None:
         super().__init__()
-        _pos_int("n_mels", n_mels)
-        _pos_int("n_classes", n_classes)
+        positive_int("n_mels", n_mels)
+        positive_int("n_classes", n_classes)
         self.cnn_cfg = cnn
         self.rnn_cfg = rnn
         self.n_mels = n_mels

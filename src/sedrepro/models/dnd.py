@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .hyperlstm import _bool, _check_keys, _choice, _pos_int
+from .checks import boolean, check_keys, one_of, positive_int
 
 __all__ = [
     "KINDS",
@@ -66,7 +66,7 @@ SEPARABLE_STYLES = ("official", "keras")
 
 
 def _odd(name: str, v: Any) -> int:
-    k = _pos_int(name, v)
+    k = positive_int(name, v)
     if k % 2 == 0:
         raise ValueError(f"{name} must be odd (symmetric 'same' padding), got {k}")
     return k
@@ -81,7 +81,7 @@ def _rate(name: str, p: Any) -> float:
 def _int_tuple(name: str, v: Any) -> tuple[int, ...]:
     if not isinstance(v, (list, tuple)) or len(v) == 0:
         raise ValueError(f"{name} must be a non-empty list of positive integers, got {v!r}")
-    return tuple(_pos_int(f"{name}[{i}]", e) for i, e in enumerate(v))
+    return tuple(positive_int(f"{name}[{i}]", e) for i, e in enumerate(v))
 
 
 def _dropout(p: float, spatial: bool) -> nn.Module:
@@ -131,12 +131,12 @@ class DnDCNNConfig:
     )
 
     def __post_init__(self) -> None:
-        _pos_int("cnn.channels", self.channels)
+        positive_int("cnn.channels", self.channels)
         _odd("cnn.kernel_size", self.kernel_size)
         _int_tuple("cnn.pool_freq", self.pool_freq)
         _rate("cnn.dropout", self.dropout)
-        _bool("cnn.spatial_dropout", self.spatial_dropout)
-        _choice("cnn.separable_style", self.separable_style, SEPARABLE_STYLES)
+        boolean("cnn.spatial_dropout", self.spatial_dropout)
+        one_of("cnn.separable_style", self.separable_style, SEPARABLE_STYLES)
         _odd("cnn.pointwise_kernel_size", self.pointwise_kernel_size)
         if self.separable_style == "keras" and self.pointwise_kernel_size != 1:
             raise ValueError("cnn.pointwise_kernel_size must be 1 with separable_style 'keras'")
@@ -144,7 +144,7 @@ class DnDCNNConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DnDCNNConfig:
         """Parse a config dict; ValueError names unknown or missing keys."""
-        _check_keys("cnn", d, cls.FIELDS)
+        check_keys("cnn", d, cls.FIELDS)
         return cls(
             channels=d["channels"],
             kernel_size=d["kernel_size"],
@@ -170,12 +170,12 @@ class DnDGRUConfig:
     FIELDS = ("hidden_size",)
 
     def __post_init__(self) -> None:
-        _pos_int("gru.hidden_size", self.hidden_size)
+        positive_int("gru.hidden_size", self.hidden_size)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DnDGRUConfig:
         """Parse a config dict; ValueError names unknown or missing keys."""
-        _check_keys("gru", d, cls.FIELDS)
+        check_keys("gru", d, cls.FIELDS)
         return cls(hidden_size=d["hidden_size"])
 
 
@@ -222,19 +222,19 @@ class DilatedConfig:
     )
 
     def __post_init__(self) -> None:
-        _pos_int("dilated.channels", self.channels)
+        positive_int("dilated.channels", self.channels)
         _odd("dilated.kernel_size", self.kernel_size)
-        _pos_int("dilated.dilation_time", self.dilation_time)
-        _pos_int("dilated.pool_freq", self.pool_freq)
+        positive_int("dilated.dilation_time", self.dilation_time)
+        positive_int("dilated.pool_freq", self.pool_freq)
         _rate("dilated.dropout", self.dropout)
-        _bool("dilated.spatial_dropout", self.spatial_dropout)
-        _choice("dilated.reduction", self.reduction, REDUCTIONS)
-        _pos_int("dilated.reduction_factor", self.reduction_factor)
+        boolean("dilated.spatial_dropout", self.spatial_dropout)
+        one_of("dilated.reduction", self.reduction, REDUCTIONS)
+        positive_int("dilated.reduction_factor", self.reduction_factor)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DilatedConfig:
         """Parse a config dict; ValueError names unknown or missing keys."""
-        _check_keys("dilated", d, cls.FIELDS)
+        check_keys("dilated", d, cls.FIELDS)
         return cls(**{f: d[f] for f in cls.FIELDS})
 
 
@@ -251,7 +251,7 @@ class DnDConfig:
     FIELDS = ("kind", "cnn", "gru", "dilated")
 
     def __post_init__(self) -> None:
-        _choice("kind", self.kind, KINDS)
+        one_of("kind", self.kind, KINDS)
         if self.kind in _DILATED:
             if not isinstance(self.dilated, DilatedConfig) or self.gru is not None:
                 raise ValueError(f"kind {self.kind!r} needs a 'dilated' block and 'gru' null")
@@ -261,7 +261,7 @@ class DnDConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DnDConfig:
         """Parse a config dict; ValueError names unknown or missing keys (at every level)."""
-        _check_keys("dnd", d, cls.FIELDS)
+        check_keys("dnd", d, cls.FIELDS)
         return cls(
             kind=d["kind"],
             cnn=DnDCNNConfig.from_dict(d["cnn"]),
@@ -340,7 +340,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def dnd_preset(name: str) -> dict[str, Any]:
     """A fresh (deep-copied) config dict for a preset in :data:`PRESETS`."""
-    _choice("preset", name, tuple(PRESETS))
+    one_of("preset", name, tuple(PRESETS))
     return copy.deepcopy(PRESETS[name])
 
 
@@ -446,8 +446,8 @@ class DnDModel(nn.Module):
 
     def __init__(self, cfg: DnDConfig, n_features: int, n_classes: int) -> None:
         super().__init__()
-        _pos_int("n_features", n_features)
-        _pos_int("n_classes", n_classes)
+        positive_int("n_features", n_features)
+        positive_int("n_classes", n_classes)
         self.cfg = cfg
         self.n_features = n_features
         self.n_classes = n_classes

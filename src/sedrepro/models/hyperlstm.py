@@ -37,45 +37,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .checks import boolean, check_keys, one_of, positive_int
+
 __all__ = ["HyperConfig", "HyperLSTM", "HYPER_CELLS", "Z_FROM", "GATES"]
 
 HYPER_CELLS = ("rnn", "lstm")
 Z_FROM = ("previous", "current")
 GATES = ("i", "g", "f", "o")  # paper order, eqs 1-4
 LN_EPS = 1e-3  # as in Ha's supercell layer_norm (written as a literal below: TorchScript-able)
-
-
-def _check_keys(name: str, d: Mapping[str, Any], fields: tuple[str, ...]) -> None:
-    """Raise ValueError naming unknown and missing keys of a config mapping."""
-    if not isinstance(d, Mapping):
-        raise ValueError(f"{name} config must be a mapping, got {type(d).__name__}")
-    unknown = sorted(set(d) - set(fields))
-    missing = sorted(set(fields) - set(d))
-    if unknown or missing:
-        parts = []
-        if unknown:
-            parts.append(f"unknown key(s) {unknown}")
-        if missing:
-            parts.append(f"missing key(s) {missing}")
-        raise ValueError(f"{name} config: " + "; ".join(parts) + f" (expected exactly {list(fields)})")
-
-
-def _pos_int(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return v
-
-
-def _choice(name: str, v: Any, choices: tuple[str, ...]) -> str:
-    if v not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {v!r}")
-    return v
-
-
-def _bool(name: str, v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError(f"{name} must be a boolean, got {v!r}")
-    return v
 
 
 @dataclass(frozen=True)
@@ -99,11 +68,11 @@ class HyperConfig:
     FIELDS = ("hidden_size", "embedding_size", "cell", "z_from", "layer_norm", "scale_init")
 
     def __post_init__(self) -> None:
-        _pos_int("hyper.hidden_size", self.hidden_size)
-        _pos_int("hyper.embedding_size", self.embedding_size)
-        _choice("hyper.cell", self.cell, HYPER_CELLS)
-        _choice("hyper.z_from", self.z_from, Z_FROM)
-        _bool("hyper.layer_norm", self.layer_norm)
+        positive_int("hyper.hidden_size", self.hidden_size)
+        positive_int("hyper.embedding_size", self.embedding_size)
+        one_of("hyper.cell", self.cell, HYPER_CELLS)
+        one_of("hyper.z_from", self.z_from, Z_FROM)
+        boolean("hyper.layer_norm", self.layer_norm)
         s = self.scale_init
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
             raise ValueError(f"hyper.scale_init must be a finite number, got {s!r}")
@@ -111,7 +80,7 @@ class HyperConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> HyperConfig:
         """Parse the validated-config dict; ValueError names unknown or missing keys."""
-        _check_keys("rnn.hyper", d, cls.FIELDS)
+        check_keys("rnn.hyper", d, cls.FIELDS)
         return cls(
             hidden_size=d["hidden_size"],
             embedding_size=d["embedding_size"],
@@ -164,13 +133,13 @@ class HyperLSTM(nn.Module):
         scale_init: float,
     ) -> None:
         super().__init__()
-        _pos_int("input_size", input_size)
-        _pos_int("hidden_size", hidden_size)
-        _pos_int("hyper_hidden_size", hyper_hidden_size)
-        _pos_int("embedding_size", embedding_size)
-        _choice("hyper_cell", hyper_cell, HYPER_CELLS)
-        _choice("z_from", z_from, Z_FROM)
-        _bool("layer_norm", layer_norm)
+        positive_int("input_size", input_size)
+        positive_int("hidden_size", hidden_size)
+        positive_int("hyper_hidden_size", hyper_hidden_size)
+        positive_int("embedding_size", embedding_size)
+        one_of("hyper_cell", hyper_cell, HYPER_CELLS)
+        one_of("z_from", z_from, Z_FROM)
+        boolean("layer_norm", layer_norm)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.hyper_hidden_size = hyper_hidden_size
