@@ -229,7 +229,7 @@ def bench_features(tmp: Path, n_clips: int, reps: int) -> None:
     add("features_clips_per_s_librosa", n_clips / med["librosa"], "clips/s")
     add("features_ours_over_librosa_throughput", med["librosa"] / med["ours"], "ratio (goal >= 2)")
     # parity on these clips: same decode, different resamplers (torchaudio sinc vs librosa soxr_hq)
-    store = np.load(tmp / "features" / "logmel.npy")
+    store = np.load(tmp / "features" / "features.npy")
     ref = np.load(tmp / "librosa" / f"{files.file_id[0]}.npy")
     n = min(len(ref), store.shape[0] // n_clips)
     diff = np.abs(store[:n] - ref[:n])
@@ -264,7 +264,7 @@ def synthetic_setup(root: Path, n_train: int, n_validate: int, n_test: int, seco
                                "label": str(rng.choice(classes))})
     feat, split_dir, index = root / "features", root / "splits", root / "index"
     frames_df, events_df = pd.DataFrame(frames), pd.DataFrame(events)
-    save_npy(feat / "logmel.npy", rng.normal(-40, 15, size=(start, MELS)).astype(np.float32))
+    save_npy(feat / "features.npy", rng.normal(-40, 15, size=(start, MELS)).astype(np.float32))
     write_tsv(feat / "frames.tsv", frames_df)
     write_tsv(index / "files.tsv", pd.DataFrame(files))
     write_tsv(index / "events.tsv", events_df)

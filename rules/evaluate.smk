@@ -5,7 +5,7 @@ rule predict_checkpoints:
     input:
         history="results/runs/{dataset}/{model}/seed{seed}/history.csv",
         checkpoints="results/runs/{dataset}/{model}/seed{seed}/checkpoints",
-        logmel=data_path("features/{dataset}/logmel.npy"),
+        feats=data_path("features/{dataset}/features.npy"),
         frames=data_path("features/{dataset}/frames.tsv"),
         splits=expand(data_path("splits/{{dataset}}/{f}"), f=SPLIT_FILES),
     output:
@@ -22,7 +22,7 @@ rule predict_checkpoints:
         selection=config["evaluation"]["selection"],
         batch_size=config["training"]["batch_size"],
         device=config["training"]["device"],
-        features=lambda wc, input: os.path.dirname(input.logmel),
+        features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),
     shell:
         "python -m sedrepro.predict --run-dir {params.run_dir:q} --features {params.features:q}"

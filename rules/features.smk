@@ -5,7 +5,7 @@ rule extract_features:
     input:
         data_path("audio/{dataset}"),
     output:
-        logmel=data_path("features/{dataset}/logmel.npy"),
+        feats=data_path("features/{dataset}/features.npy"),
         frames=data_path("features/{dataset}/frames.tsv"),
         info=data_path("features/{dataset}/features.json"),
     log:
@@ -17,7 +17,7 @@ rule extract_features:
     threads: 1
     params:
         features=json.dumps(config["features"], sort_keys=True),
-        out=lambda wc, output: os.path.dirname(output.logmel),
+        out=lambda wc, output: os.path.dirname(output.feats),
     shell:
         "python -m sedrepro.features --audio {input:q} --out {params.out:q} --features {params.features:q}"
         " --threads {threads} --log {log:q}"

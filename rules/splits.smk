@@ -3,7 +3,7 @@
 
 rule make_splits:
     input:
-        logmel=data_path("features/{dataset}/logmel.npy"),
+        feats=data_path("features/{dataset}/features.npy"),
         frames=data_path("features/{dataset}/frames.tsv"),
         info=data_path("features/{dataset}/features.json"),
         events=data_path("index/{dataset}/events.tsv"),
@@ -20,7 +20,7 @@ rule make_splits:
         chunk_s=config["chunks"]["length_s"],
         hop_s=config["chunks"]["hop_s"],
         normalisation=config["features"]["normalisation"],
-        features=lambda wc, input: os.path.dirname(input.logmel),
+        features=lambda wc, input: os.path.dirname(input.feats),
         index=lambda wc, input: os.path.dirname(input.events),
         out=lambda wc, output: os.path.dirname(output.labels),
     shell:

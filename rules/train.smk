@@ -5,7 +5,7 @@ SPLIT_FILES = ["labels.npy", "chunks.npz", "norm.json", "splits.json"]
 
 rule train_model:
     input:
-        logmel=data_path("features/{dataset}/logmel.npy"),
+        feats=data_path("features/{dataset}/features.npy"),
         frames=data_path("features/{dataset}/frames.tsv"),
         splits=expand(data_path("splits/{{dataset}}/{f}"), f=SPLIT_FILES),
     output:
@@ -29,7 +29,7 @@ rule train_model:
             sort_keys=True,
         ),
         run_dir=run_dir,
-        features=lambda wc, input: os.path.dirname(input.logmel),
+        features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),
     shell:
         "python -m sedrepro.train --run-dir {params.run_dir:q} --features {params.features:q}"

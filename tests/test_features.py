@@ -61,7 +61,7 @@ def test_extract_dataset_concatenates_clips(tmp_path):
         rows.append({"file_id": f"c{i}", "split": "train", "path": f"c{i}.wav", "n_samples": n})
     write_tsv(tmp_path / "audio.tsv", pd.DataFrame(rows))
     frames = extract_dataset(tmp_path, tmp_path / "out", CFG)
-    store = np.load(tmp_path / "out" / "logmel.npy", mmap_mode="r")
+    store = np.load(tmp_path / "out" / "features.npy", mmap_mode="r")
     assert list(frames.n_frames) == [CFG.n_frames(22050), CFG.n_frames(30000)]
     assert list(frames.start) == [0, CFG.n_frames(22050)]
     assert store.shape == (sum(frames.n_frames), 96)
@@ -88,7 +88,7 @@ def test_extract_dataset_reads_resample_stage_npy(tmp_path):
     rows = [{"file_id": "c0", "split": "train", "path": "c0.npy", "n_samples": 30000, "sample_rate": 22050}]
     write_tsv(tmp_path / "audio.tsv", pd.DataFrame(rows))
     extract_dataset(tmp_path, tmp_path / "out", CFG)
-    store = np.load(tmp_path / "out" / "logmel.npy")
+    store = np.load(tmp_path / "out" / "features.npy")
     assert np.array_equal(store, LogMel(CFG)(torch.from_numpy(wave)).numpy())
     write_tsv(tmp_path / "audio.tsv", pd.DataFrame([{**rows[0], "sample_rate": 16000}]))
     with pytest.raises(InputError, match="c0.npy: expected sample rate 22050, found 16000"):

@@ -23,7 +23,7 @@ from sedrepro.io import InputError, wav_declared_frames, write_tsv
 # A heavy transform (hop 32, n_fft 2048) so that the stage runs long enough to be killed half-way on any machine.
 FEATURES = {"sample_rate": 22050, "n_mels": 32, "n_fft": 2048, "hop_length": 32, "f_min": 50.0, "f_max": 11025.0,
             "normalisation": "global"}
-OUTPUTS = ("logmel.npy", "frames.tsv", "features.json")
+OUTPUTS = ("features.npy", "frames.tsv", "features.json")
 
 
 def _sha256(path: Path) -> str:
@@ -54,14 +54,14 @@ def test_kill_9_during_feature_extraction_then_rerun_equals_a_clean_run(tmp_path
     killed = tmp_path / "killed"
     proc = subprocess.Popen(_features_cmd(audio, killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None and not list(killed.glob(".logmel.npy.*")):
+    while time.time() < deadline and proc.poll() is None and not list(killed.glob(".features.npy.*")):
         time.sleep(0.005)
     time.sleep(0.3)  # some clips written into the temp file
     running = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert running, "the stage finished before it could be killed: make the test data bigger"
-    assert list(killed.glob(".logmel.npy.*")), "the kill came before the stage started writing"
+    assert list(killed.glob(".features.npy.*")), "the kill came before the stage started writing"
     assert [name for name in OUTPUTS if (killed / name).exists()] == []  # atomic: no final output after the kill
 
     done = subprocess.run(_features_cmd(audio, killed), env=env, capture_output=True, text=True, timeout=120)

@@ -58,9 +58,9 @@ def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):  # noqa
         train(run, fdir, sdir, MODEL, TRAINING, seed=0)
     monkeypatch.setattr(tr, "save_atomic", real_save)
     good = torch.load(run / "work" / "checkpoints" / "epoch001.pt", weights_only=True)
-    feats = np.load(fdir / "logmel.npy")
+    feats = np.load(fdir / "features.npy")
     feats[:] = np.nan
-    save_npy(fdir / "logmel.npy", feats)
+    save_npy(fdir / "features.npy", feats)
     with pytest.raises(TrainingDiverged) as err:
         train(run, fdir, sdir, MODEL, TRAINING, seed=0)
     assert "at epoch 2, batch 1; the last good checkpoint is epoch 1" in str(err.value)

@@ -27,7 +27,7 @@ def prepared(tmp_path):
     feats[:, 8:12] += 3 * labels[:, 1:]
     splits = np.repeat(["train", "validate", "test"], 3)
     fdir, sdir = tmp_path / "features", tmp_path / "splits"
-    save_npy(fdir / "logmel.npy", feats)
+    save_npy(fdir / "features.npy", feats)
     frames = pd.DataFrame({"file_id": [f"c{i}" for i in range(n_clips)], "split": splits,
                            "start": np.arange(n_clips) * n_frames, "n_frames": n_frames})
     write_tsv(fdir / "frames.tsv", frames)
@@ -86,9 +86,9 @@ def test_interrupted_training_resumes_to_the_same_result(prepared, monkeypatch):
 
 def test_nan_loss_stops_with_epoch_and_batch(prepared):
     tmp, fdir, sdir = prepared
-    feats = np.load(fdir / "logmel.npy")
+    feats = np.load(fdir / "features.npy")
     feats[:] = np.nan
-    save_npy(fdir / "logmel.npy", feats)
+    save_npy(fdir / "features.npy", feats)
     with pytest.raises(TrainingDiverged, match=r"epoch 1, batch 1"):
         train(tmp / "nan", fdir, sdir, MODEL, TRAINING, seed=0)
 

@@ -24,7 +24,7 @@ class SplitData:
 
     @classmethod
     def load(cls, feature_dir: Path, split_dir: Path, in_memory: bool = True) -> SplitData:
-        features = np.load(feature_dir / "logmel.npy", mmap_mode=None if in_memory else "r")
+        features = np.load(feature_dir / "features.npy", mmap_mode=None if in_memory else "r")
         labels = np.load(split_dir / "labels.npy", mmap_mode=None if in_memory else "r")
         with np.load(split_dir / "chunks.npz") as z:
             chunks = {k: z[k] for k in z.files}

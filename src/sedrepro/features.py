@@ -1,6 +1,6 @@
 """Stage 'features': log-mel spectrograms of every resampled clip, stored as one memory-mappable array.
 
-All clips' frames are concatenated in `logmel.npy` (float32, (total_frames, n_mels)); `frames.tsv` gives each clip's
+All clips' frames are concatenated in `features.npy` (float32, (total_frames, n_mels)); `frames.tsv` gives each clip's
 first row and frame count. Loading an epoch is then one memory map, not one file open per chunk.
 """
 
@@ -88,7 +88,7 @@ def extract_dataset(audio_dir: Path, out_dir: Path, cfg: LogMelConfig) -> pd.Dat
     n_frames = np.array([cfg.n_frames(n) for n in audio.n_samples], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(n_frames)[:-1]])
     transform = LogMel(cfg)
-    with atomic_path(out_dir / "logmel.npy", suffix=".npy") as tmp:
+    with atomic_path(out_dir / "features.npy", suffix=".npy") as tmp:
         store = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(int(n_frames.sum()), cfg.n_mels))
         for rec, start, n in progress(zip(audio.itertuples(index=False), starts, n_frames, strict=False), total=len(audio), desc="log-mel"):
             wave, sr = read_resampled(audio_dir / rec.path, getattr(rec, "sample_rate", None))

@@ -1,7 +1,7 @@
 """Stage 'splits': frame labels, fixed-size chunks per official split, and z-score statistics from training only.
 
 Outputs (one folder per dataset):
-- labels.npy   uint8 (total_frames, n_classes), row-aligned with the features' logmel.npy
+- labels.npy   uint8 (total_frames, n_classes), row-aligned with the features' features.npy
 - chunks.npz   for each split, int64 (n_chunks, 2): first global frame row and number of valid frames
 - norm.json    mean and std of the training split's features (a scalar each, or one per mel band)
 """
@@ -83,7 +83,7 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     frames = read_tsv(feature_dir / "frames.tsv", dtype={"file_id": str})
     feat_info = read_json(feature_dir / "features.json")
     events = read_tsv(index_dir / "events.tsv", dtype={"file_id": str, "label": str})
-    features = np.load(feature_dir / "logmel.npy", mmap_mode="r")
+    features = np.load(feature_dir / "features.npy", mmap_mode="r")
     frame_hop = feat_info["hop_s"]
     length = int(round(length_s / frame_hop))
     hop = max(1, int(round(hop_s / frame_hop)))
