@@ -187,15 +187,33 @@ def make_clips(folder: Path, n: int, seconds: float = 10.0, sr: int = 44100) -> 
     return pd.DataFrame(rows)
 
 
+# Hypernetworks paper section 3.3, the workflow's `logmel96` pipeline: used where config.yaml does not have it.
+PAPER_LOGMEL = {"kind": "logmel", "sample_rate": 22050, "n_mels": 96, "n_fft": 1024, "hop_length": 256, "f_min": 50.0,
+                "f_max": 11025.0, "n_mfcc": None, "top_db": None}
+
+
+def logmel_settings(cfg: dict, pipeline: str = "logmel96") -> dict:
+    """The features dict of `pipeline` in a loaded config (pipelines/<pipeline>/features, with audio/sample_rate where
+    the pipeline leaves the rate to the audio section); the paper's settings, said out loud, where the config lacks it."""
+    feats = cfg.get("pipelines", {}).get(pipeline, {}).get("features")
+    if feats is None:
+        log(f"config has no pipelines/{pipeline}/features: using the hypernetworks paper's log-mel settings {PAPER_LOGMEL}")
+        return dict(PAPER_LOGMEL)
+    if "sample_rate" not in feats:
+        if "sample_rate" not in cfg.get("audio", {}):
+            raise SystemExit(f"config: pipelines/{pipeline}/features has no sample_rate and there is no audio/sample_rate")
+        feats = {**feats, "sample_rate": cfg["audio"]["sample_rate"]}
+    return feats
+
+
 def bench_features(tmp: Path, n_clips: int, reps: int) -> None:
     import librosa
 
     from sedrepro.audio import resample_dataset
-    from sedrepro.features import LogMelConfig, extract_dataset
+    from sedrepro.features import FeatureConfig, extract_dataset
     from sedrepro.io import write_tsv
 
-    cfg_all = sconfig.load([REPO / "config.yaml"])["features"]
-    cfg = LogMelConfig.from_dict(cfg_all)
+    cfg = FeatureConfig.from_dict(logmel_settings(sconfig.load([REPO / "config.yaml"])))
     raw, index = tmp / "raw", tmp / "index"
     raw.mkdir()
     files = make_clips(raw, n_clips)

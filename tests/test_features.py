@@ -1,4 +1,5 @@
-"""Log-mel features: torchaudio against librosa on the same audio, and the frame bookkeeping."""
+"""Log-mel features: torchaudio against librosa on the same audio, and the frame bookkeeping. (MFCCs and the config
+dict: test_features_mfcc.py.)"""
 
 import librosa
 import numpy as np
@@ -8,10 +9,11 @@ import soundfile as sf
 import torch
 
 from sedrepro.audio import load_mono, resample
-from sedrepro.features import LogMel, LogMelConfig, extract_dataset
+from sedrepro.features import FeatureConfig, FeatureTransform, extract_dataset
 from sedrepro.io import InputError, write_tsv
 
-CFG = LogMelConfig(sample_rate=22050, n_mels=96, n_fft=1024, hop_length=256, f_min=50.0, f_max=11025.0)
+CFG = FeatureConfig(kind="logmel", sample_rate=22050, n_mels=96, n_fft=1024, hop_length=256, f_min=50.0, f_max=11025.0,
+                    n_mfcc=None, top_db=None)
 # Stated tolerance: torchaudio and librosa agree within 0.01 dB on every bin above -100 dB (float32 FFTs differ
 # only in rounding); bins near the 1e-10 floor are compared on the clipped value.
 TOL_DB = 0.01
@@ -21,7 +23,7 @@ def test_logmel_matches_librosa():
     rng = np.random.default_rng(0)
     t = np.arange(int(1.5 * CFG.sample_rate)) / CFG.sample_rate
     wave = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
-    ours = LogMel(CFG)(torch.from_numpy(wave)).numpy()  # (frames, mels)
+    ours = FeatureTransform(CFG)(torch.from_numpy(wave)).numpy()  # (frames, mels)
     mel = librosa.feature.melspectrogram(
         y=wave, sr=CFG.sample_rate, n_fft=CFG.n_fft, hop_length=CFG.hop_length, n_mels=CFG.n_mels,
         fmin=CFG.f_min, fmax=CFG.f_max, power=2.0, center=True, pad_mode="constant",
@@ -33,7 +35,7 @@ def test_logmel_matches_librosa():
 
 def test_nyquist_is_checked():
     with pytest.raises(InputError, match="f_max"):
-        LogMel(LogMelConfig(16000, 64, 512, 160, 0.0, 11025.0))
+        FeatureConfig("logmel", 16000, 64, 512, 160, 0.0, 11025.0)
 
 
 def test_resample_and_mono(tmp_path):
@@ -66,7 +68,7 @@ def test_extract_dataset_concatenates_clips(tmp_path):
     assert list(frames.start) == [0, CFG.n_frames(22050)]
     assert store.shape == (sum(frames.n_frames), 96)
     wave, _ = sf.read(tmp_path / "c1.wav", dtype="float32")
-    expected = LogMel(CFG)(torch.from_numpy(wave)).numpy()
+    expected = FeatureTransform(CFG)(torch.from_numpy(wave)).numpy()
     assert np.array_equal(store[frames.start[1]:], expected)
 
 
@@ -89,7 +91,7 @@ def test_extract_dataset_reads_resample_stage_npy(tmp_path):
     write_tsv(tmp_path / "audio.tsv", pd.DataFrame(rows))
     extract_dataset(tmp_path, tmp_path / "out", CFG)
     store = np.load(tmp_path / "out" / "features.npy")
-    assert np.array_equal(store, LogMel(CFG)(torch.from_numpy(wave)).numpy())
+    assert np.array_equal(store, FeatureTransform(CFG)(torch.from_numpy(wave)).numpy())
     write_tsv(tmp_path / "audio.tsv", pd.DataFrame([{**rows[0], "sample_rate": 16000}]))
     with pytest.raises(InputError, match="c0.npy: expected sample rate 22050, found 16000"):
         extract_dataset(tmp_path, tmp_path / "out2", CFG)

@@ -17,12 +17,12 @@ import pytest
 import soundfile as sf
 
 from sedrepro import datasets
-from sedrepro.features import LogMelConfig, extract_dataset
+from sedrepro.features import FeatureConfig, extract_dataset
 from sedrepro.io import InputError, wav_declared_frames, write_tsv
 
 # A heavy transform (hop 32, n_fft 2048) so that the stage runs long enough to be killed half-way on any machine.
-FEATURES = {"sample_rate": 22050, "n_mels": 32, "n_fft": 2048, "hop_length": 32, "f_min": 50.0, "f_max": 11025.0,
-            "normalisation": "global"}
+FEATURES = {"kind": "logmel", "sample_rate": 22050, "n_mels": 32, "n_fft": 2048, "hop_length": 32, "f_min": 50.0,
+            "f_max": 11025.0, "n_mfcc": None, "top_db": None}
 OUTPUTS = ("features.npy", "frames.tsv", "features.json")
 
 
@@ -67,7 +67,7 @@ def test_kill_9_during_feature_extraction_then_rerun_equals_a_clean_run(tmp_path
     done = subprocess.run(_features_cmd(audio, killed), env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     clean = tmp_path / "clean"
-    extract_dataset(audio, clean, LogMelConfig.from_dict(FEATURES))  # the same stage in-process, never interrupted
+    extract_dataset(audio, clean, FeatureConfig.from_dict(FEATURES))  # the same stage in-process, never interrupted
     assert {n: _sha256(killed / n) for n in OUTPUTS} == {n: _sha256(clean / n) for n in OUTPUTS}
 
 
