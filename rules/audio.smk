@@ -1,4 +1,4 @@
-# Audio: decode, mix to mono and resample every clip to the features' sample rate.
+# Audio: decode, mix to mono and resample every clip to the one rate every pipeline reads (config audio/sample_rate).
 
 
 rule resample_audio:
@@ -16,7 +16,7 @@ rule resample_audio:
     threads: 1
     params:
         root=dataset_root,
-        sample_rate=config["features"]["sample_rate"],
+        sample_rate=config["audio"]["sample_rate"],
         index=lambda wc, input: os.path.dirname(input.files),
     shell:
         "python -m sedrepro.audio --index {params.index:q} --root {params.root:q} --out {output:q}"

@@ -21,6 +21,7 @@ shell.prefix(_prefix)
 
 from sedrepro import datasets as sed_datasets  # noqa: E402
 from sedrepro import papers as sed_papers  # noqa: E402
+from sedrepro import config as sed_config  # noqa: E402
 from sedrepro.config import validate as validate_one_line  # noqa: E402
 from sedrepro.io import InputError  # noqa: E402
 
@@ -65,6 +66,7 @@ def datasets_used():
 wildcard_constraints:
     dataset="|".join(sed_datasets.NAMES),
     model="|".join(config["models"]),
+    pipeline="|".join(config["pipelines"]),
     seed=r"\d+",
     paper="|".join(sed_papers.NAMES),
     table=r"table\d+",
@@ -128,10 +130,63 @@ def annotations_only_flag(wildcards):
     )
 
 
+def _settings(fn, *args):
+    """A sedrepro.config lookup that stops the workflow with its one line on a bad key."""
+    try:
+        return fn(config, *args)
+    except InputError as err:
+        raise WorkflowError(str(err)) from None
+
+
 def model_json(wildcards):
+    """The model's architecture settings: what its network (and so its training) depends on."""
     return json.dumps(
-        {"name": wildcards.model, **config["models"][wildcards.model]}, sort_keys=True
+        _settings(sed_config.model_config, wildcards.model), sort_keys=True
     )
+
+
+def model_training(wildcards):
+    return _settings(sed_config.model_training, wildcards.model)
+
+
+def model_evaluation(wildcards):
+    return _settings(sed_config.model_evaluation, wildcards.model)
+
+
+def training_json(wildcards):
+    """The model's training settings without threads (they change speed, not results)."""
+    training = {k: v for k, v in model_training(wildcards).items() if k != "threads"}
+    return json.dumps(training, sort_keys=True)
+
+
+def model_pipeline(wildcards):
+    return _settings(sed_config.model_pipeline, wildcards.model)
+
+
+def features_json(wildcards):
+    """The pipeline's feature settings with the audio rate they are computed at."""
+    features = config["pipelines"][wildcards.pipeline]["features"]
+    return json.dumps(
+        {**features, "sample_rate": config["audio"]["sample_rate"]}, sort_keys=True
+    )
+
+
+def split_json(wildcards):
+    """What the split stage depends on: the pipeline without its features (those come in as files)."""
+    pipeline = config["pipelines"][wildcards.pipeline]
+    return json.dumps(
+        {k: v for k, v in pipeline.items() if k != "features"}, sort_keys=True
+    )
+
+
+def run_inputs(wildcards):
+    """Features and splits of the model's pipeline on the run's dataset (feats, frames, splits)."""
+    base = f"{wildcards.dataset}/{model_pipeline(wildcards)}"
+    return {
+        "feats": data_path(f"features/{base}/features.npy"),
+        "frames": data_path(f"features/{base}/frames.tsv"),
+        "splits": [data_path(f"splits/{base}/{f}") for f in SPLIT_FILES],
+    }
 
 
 def run_dir(wildcards):

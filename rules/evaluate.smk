@@ -1,13 +1,12 @@
-# Evaluation: predictions of the selected checkpoints on the test split, then segment-based F1 with sed_eval.
+# Evaluation: predictions of the selected checkpoints on the test split, then the scores (sed_eval segment F1 for
+# frame targets, clip F1 for clip targets, plus accuracy and loss).
 
 
 rule predict_checkpoints:
     input:
+        unpack(run_inputs),
         history="results/runs/{dataset}/{model}/seed{seed}/history.csv",
         checkpoints="results/runs/{dataset}/{model}/seed{seed}/checkpoints",
-        feats=data_path("features/{dataset}/features.npy"),
-        frames=data_path("features/{dataset}/frames.tsv"),
-        splits=expand(data_path("splits/{{dataset}}/{f}"), f=SPLIT_FILES),
     output:
         directory("results/runs/{dataset}/{model}/seed{seed}/predictions"),
     log:
@@ -18,9 +17,9 @@ rule predict_checkpoints:
     params:
         model=model_json,
         run_dir=run_dir,
-        n=config["evaluation"]["n_checkpoints"],
-        selection=config["evaluation"]["selection"],
-        batch_size=config["training"]["batch_size"],
+        n=lambda wc: model_evaluation(wc)["n_checkpoints"],
+        selection=lambda wc: model_evaluation(wc)["selection"],
+        batch_size=lambda wc: model_training(wc)["batch_size"],
         device=config["training"]["device"],
         features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),
@@ -36,6 +35,7 @@ rule score_predictions:
         predictions="results/runs/{dataset}/{model}/seed{seed}/predictions",
         files=data_path("index/{dataset}/files.tsv"),
         events=data_path("index/{dataset}/events.tsv"),
+        assignment=lambda wc: run_inputs(wc)["splits"][0],
     output:
         "results/runs/{dataset}/{model}/seed{seed}/metrics.json",
     log:
@@ -43,10 +43,11 @@ rule score_predictions:
     conda:
         "../envs/eval.yaml"
     params:
-        threshold=config["evaluation"]["threshold"],
+        threshold=lambda wc: model_evaluation(wc)["threshold"],
         segment_s=config["evaluation"]["segment_s"],
         index=lambda wc, input: os.path.dirname(input.files),
     shell:
         "python -m sedrepro.evaluate score --predictions {input.predictions:q} --index {params.index:q}"
-        " --threshold {params.threshold} --segment-s {params.segment_s} --dataset {wildcards.dataset}"
-        " --model {wildcards.model} --seed {wildcards.seed} --out {output:q} --log {log:q}"
+        " --assignment {input.assignment:q} --threshold {params.threshold} --segment-s {params.segment_s}"
+        " --dataset {wildcards.dataset} --model {wildcards.model} --seed {wildcards.seed} --out {output:q}"
+        " --log {log:q}"

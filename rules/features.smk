@@ -1,22 +1,22 @@
-# Features: log-mel spectrograms, all clips of a dataset in one memory-mappable array.
+# Features: one pipeline's features (log-mel or MFCC) of every clip of a dataset, in one memory-mappable array.
 
 
 rule extract_features:
     input:
         data_path("audio/{dataset}"),
     output:
-        feats=data_path("features/{dataset}/features.npy"),
-        frames=data_path("features/{dataset}/frames.tsv"),
-        info=data_path("features/{dataset}/features.json"),
+        feats=data_path("features/{dataset}/{pipeline}/features.npy"),
+        frames=data_path("features/{dataset}/{pipeline}/frames.tsv"),
+        info=data_path("features/{dataset}/{pipeline}/features.json"),
     log:
-        "logs/extract_features/{dataset}.log",
+        "logs/extract_features/{dataset}/{pipeline}.log",
     benchmark:
-        "results/benchmarks/extract_features/{dataset}.tsv"
+        "results/benchmarks/extract_features/{dataset}/{pipeline}.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
     params:
-        features=json.dumps(config["features"], sort_keys=True),
+        features=features_json,
         out=lambda wc, output: os.path.dirname(output.feats),
     shell:
         "python -m sedrepro.features --audio {input:q} --out {params.out:q} --features {params.features:q}"

@@ -1,29 +1,26 @@
-# Splits: frame labels, chunk index per official split, normalisation statistics from the training split only.
+# Splits: split assignment, frame labels, example index per split, normalisation statistics from training only.
+
+SPLIT_FILES = ["assignment.tsv", "labels.npy", "chunks.npz", "norm.json", "splits.json"]
 
 
 rule make_splits:
     input:
-        feats=data_path("features/{dataset}/features.npy"),
-        frames=data_path("features/{dataset}/frames.tsv"),
-        info=data_path("features/{dataset}/features.json"),
+        feats=data_path("features/{dataset}/{pipeline}/features.npy"),
+        frames=data_path("features/{dataset}/{pipeline}/frames.tsv"),
+        info=data_path("features/{dataset}/{pipeline}/features.json"),
+        files=data_path("index/{dataset}/files.tsv"),
         events=data_path("index/{dataset}/events.tsv"),
     output:
-        labels=data_path("splits/{dataset}/labels.npy"),
-        chunks=data_path("splits/{dataset}/chunks.npz"),
-        norm=data_path("splits/{dataset}/norm.json"),
-        summary=data_path("splits/{dataset}/splits.json"),
+        expand(data_path("splits/{{dataset}}/{{pipeline}}/{f}"), f=SPLIT_FILES),
     log:
-        "logs/make_splits/{dataset}.log",
+        "logs/make_splits/{dataset}/{pipeline}.log",
     conda:
         "../envs/data.yaml"
     params:
-        chunk_s=config["chunks"]["length_s"],
-        hop_s=config["chunks"]["hop_s"],
-        normalisation=config["features"]["normalisation"],
+        pipeline=split_json,
         features=lambda wc, input: os.path.dirname(input.feats),
         index=lambda wc, input: os.path.dirname(input.events),
-        out=lambda wc, output: os.path.dirname(output.labels),
+        out=lambda wc, output: os.path.dirname(output[0]),
     shell:
         "python -m sedrepro.splits --features {params.features:q} --index {params.index:q}"
-        " --dataset {wildcards.dataset} --out {params.out:q} --chunk-s {params.chunk_s} --hop-s {params.hop_s}"
-        " --normalisation {params.normalisation} --log {log:q}"
+        " --dataset {wildcards.dataset} --out {params.out:q} --pipeline {params.pipeline:q} --log {log:q}"

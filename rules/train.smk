@@ -1,13 +1,10 @@
-# Training: one job per (dataset, model, seed). Uses CUDA when the job gets a GPU, the CPU otherwise.
-
-SPLIT_FILES = ["labels.npy", "chunks.npz", "norm.json", "splits.json"]
+# Training: one job per (dataset, model, seed), on the features and splits of the model's pipeline. Uses CUDA when
+# the job gets a GPU, the CPU otherwise.
 
 
 rule train_model:
     input:
-        feats=data_path("features/{dataset}/features.npy"),
-        frames=data_path("features/{dataset}/frames.tsv"),
-        splits=expand(data_path("splits/{{dataset}}/{f}"), f=SPLIT_FILES),
+        unpack(run_inputs),
     output:
         history="results/runs/{dataset}/{model}/seed{seed}/history.csv",
         summary="results/runs/{dataset}/{model}/seed{seed}/train.json",
@@ -24,10 +21,7 @@ rule train_model:
     params:
         model=model_json,
         # threads change speed, not results: keep them out of the params that trigger reruns
-        training=json.dumps(
-            {k: v for k, v in config["training"].items() if k != "threads"},
-            sort_keys=True,
-        ),
+        training=training_json,
         run_dir=run_dir,
         features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),

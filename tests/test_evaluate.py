@@ -129,7 +129,7 @@ def test_score_cli_writes_metrics_and_provenance(tmp_path, monkeypatch):
     half = {"t1": np.zeros((8, 2)), "t2": np.zeros((6, 2))}
     half["t1"][0:2, 0] = 1  # a [0, 1): a -> TP 1, FN 1; b missed -> F1 0
     _write_npz(pred / "epoch010.npz", half)
-    assert evaluate.score_checkpoint(pred / "epoch003.npz", idx, 0.5, 1.0)["Overall"] == pytest.approx(100.0)
+    assert evaluate.score_checkpoint(pred / "epoch003.npz", idx, 0.5, 1.0)[0]["Overall"] == pytest.approx(100.0)
 
     out = tmp_path / "m" / "metrics.json"
     args = evaluate.build_parser().parse_args(
@@ -145,6 +145,13 @@ def test_score_cli_writes_metrics_and_provenance(tmp_path, monkeypatch):
     assert doc["mean"]["a"] == pytest.approx((100 + f_half_a) / 2)
     assert doc["std"]["a"] == pytest.approx(abs(100 - f_half_a) / 2)  # population std of two values
     assert doc["trivial"]["Overall"] == pytest.approx(100 * 4 / 9)
+    # frame-level scores (the dessed paper's Table 4): perfect at epoch 3; at epoch 10, 2 of 8 active cells found
+    assert doc["target"] == "frames"
+    assert doc["per_checkpoint"][0]["scores"]["accuracy"] == pytest.approx(1.0)
+    assert doc["per_checkpoint"][0]["scores"]["micro_f1"] == pytest.approx(1.0)
+    assert doc["per_checkpoint"][1]["scores"]["accuracy"] == pytest.approx(22 / 28)
+    assert doc["per_checkpoint"][1]["scores"]["micro_f1"] == pytest.approx(2 * 2 / (2 * 2 + 6))
+    assert doc["per_checkpoint"][1]["scores"]["loss"] > doc["per_checkpoint"][0]["scores"]["loss"]
     prov = json.loads((out.parent / "metrics.provenance.json").read_text())
     assert prov["seed"] == 7 and prov["config"]["threshold"] == 0.5 and len(prov["inputs"]) == 4
 

@@ -32,6 +32,7 @@ def prepared(tmp_path):
                            "start": np.arange(n_clips) * n_frames, "n_frames": n_frames})
     write_tsv(fdir / "frames.tsv", frames)
     save_npy(sdir / "labels.npy", labels)
+    write_tsv(sdir / "assignment.tsv", frames[["file_id", "split"]])
     chunks = {s: np.array([[int(st) + o, 16] for st in frames[frames.split == s].start for o in (0, 12, 24)])
               for s in ["train", "validate", "test"]}
     with open(sdir / "chunks.npz", "wb") as fh:

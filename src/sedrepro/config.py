@@ -56,6 +56,38 @@ def load(paths: Iterable[str | Path]) -> dict:
     return validate(config)
 
 
+# Keys of a model entry that are not its architecture: where its data comes from and how it is trained/evaluated.
+MODEL_CONTEXT_KEYS = ("pipeline", "training", "evaluation")
+
+
+def _model(config: dict, model: str) -> dict:
+    try:
+        return config["models"][model]
+    except KeyError:
+        raise InputError(f"config key 'models/{model}': expected the model's settings (a paper's table needs it), "
+                         f"found no such model (defined: {', '.join(sorted(config['models']))})") from None
+
+
 def model_config(config: dict, model: str) -> dict:
-    """The merged settings of one model: what its training job depends on, and nothing else."""
-    return {"name": model, **config["models"][model]}
+    """The architecture of one model (name, architecture and its keys): what building the network depends on."""
+    entry = _model(config, model)
+    return {"name": model, **{k: v for k, v in entry.items() if k not in MODEL_CONTEXT_KEYS}}
+
+
+def model_pipeline(config: dict, model: str) -> str:
+    """The name of the pipeline (features, chunks, target, split) a model trains on."""
+    name = _model(config, model)["pipeline"]
+    if name not in config["pipelines"]:
+        raise InputError(f"config key 'models/{model}/pipeline': expected one of {', '.join(sorted(config['pipelines']))}, "
+                         f"found {name!r}")
+    return name
+
+
+def model_training(config: dict, model: str) -> dict:
+    """The training section with the model's own overrides applied."""
+    return {**config["training"], **_model(config, model).get("training", {})}
+
+
+def model_evaluation(config: dict, model: str) -> dict:
+    """The evaluation section with the model's own overrides applied."""
+    return {**config["evaluation"], **_model(config, model).get("evaluation", {})}

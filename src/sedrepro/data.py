@@ -21,6 +21,8 @@ class SplitData:
     chunk_frames: int
     classes: list[str]
     frame_hop_s: float
+    target: str = "frames"  # "frames": multi-label per frame; "clip": one class per example
+    pad: str = "repeat"  # frames past a clip's end: "repeat" its last frame, or "zeros" (after normalisation)
 
     @classmethod
     def load(cls, feature_dir: Path, split_dir: Path, in_memory: bool = True) -> SplitData:
@@ -32,7 +34,7 @@ class SplitData:
         info = read_json(split_dir / "splits.json")
         return cls(features, labels, chunks, np.asarray(norm["mean"], dtype=np.float32),
                    np.asarray(norm["std"], dtype=np.float32), int(info["chunk_frames"]), list(info["classes"]),
-                   float(info["frame_hop_s"]))
+                   float(info["frame_hop_s"]), info.get("target", "frames"), info.get("pad", "repeat"))
 
     @property
     def n_mels(self) -> int:
@@ -43,13 +45,25 @@ class SplitData:
         return len(self.classes)
 
     def gather(self, starts: np.ndarray, valid: np.ndarray, length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Chunks (B, L, F) normalised, labels (B, L, C) float. Frames past a short clip's end repeat its last frame."""
+        """Chunks (B, L, F) normalised and their targets.
+
+        Targets: frame labels (B, L, C) float for target "frames" (padded frames repeat the last frame's labels);
+        for target "clip", the class index (B,) int64 of the class active in most valid frames.
+        Frames past a short clip's end repeat its last frame, or are zeros with pad "zeros".
+        """
         length = length or self.chunk_frames
         steps = np.arange(length)[None, :]  # (1, L)
         rows = starts[:, None] + np.minimum(steps, valid[:, None] - 1)  # (B, L)
-        x = (self.features[rows] - self.mean) / self.std
-        y = self.labels[rows].astype(np.float32)
-        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), torch.from_numpy(y)
+        x = (self.features[rows] - self.mean) / self.std  # (B, L, F)
+        y = self.labels[rows].astype(np.float32)  # (B, L, C)
+        if self.pad == "zeros":
+            past = steps >= valid[:, None]  # (B, L)
+            x[past] = 0.0
+            y[past] = 0.0
+        x_t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        if self.target == "clip":
+            return x_t, torch.from_numpy(y.sum(axis=1).argmax(axis=1).astype(np.int64))  # (B,)
+        return x_t, torch.from_numpy(y)
 
     def batches(self, split: str, batch_size: int, order: np.ndarray | None = None):
         chunks = self.chunks[split]

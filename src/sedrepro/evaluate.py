@@ -117,8 +117,10 @@ def segment_f1(
 
 # --------------------------------------------------------------------------------------------- index
 
-def _load_test_index(index_dir: str | Path, classes: Sequence[str] | None = None) -> tuple[dict[str, list[Event]], dict[str, float]]:
-    """Reference events and durations of the test split of a dataset index directory."""
+def _load_test_index(index_dir: str | Path, classes: Sequence[str] | None = None,
+                     test_ids: Sequence[str] | None = None) -> tuple[dict[str, list[Event]], dict[str, float]]:
+    """Reference events and durations of the test split: the index's own, or the clips `test_ids` (the split
+    stage's assignment under the pipeline's protocol)."""
     index_dir = Path(index_dir)
     files_path, events_path = index_dir / "files.tsv", index_dir / "events.tsv"
     for p in (files_path, events_path):
@@ -130,7 +132,13 @@ def _load_test_index(index_dir: str | Path, classes: Sequence[str] | None = None
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise fail(path, f"columns {', '.join(cols)}", f"no column {missing[0]!r} (header: {', '.join(map(str, df.columns))})")
-    test = files[files["split"] == TEST_SPLIT]
+    if test_ids is None:
+        test = files[files["split"] == TEST_SPLIT]
+    else:
+        unknown = sorted(set(test_ids) - set(files["file_id"]))
+        if unknown:
+            raise fail(files_path, "a line for every clip of the test split", f"none for {unknown[0]!r}")
+        test = files[files["file_id"].isin(set(test_ids))]
     if test.empty:
         raise fail(files_path, f"files with split {TEST_SPLIT!r}", "none")
     durations: dict[str, float] = {}
@@ -167,9 +175,14 @@ def _load_predictions(npz_path: str | Path) -> dict[str, Any]:
     n_files = len(data["file_ids"])
     if probs.ndim != 2 or probs.shape[1] != len(data["classes"]):
         raise fail(npz_path, f"probs of shape (frames, {len(data['classes'])})", f"shape {probs.shape}")
-    if offsets.shape != (n_files + 1,) or offsets[0] != 0 or offsets[-1] != probs.shape[0] or np.any(np.diff(offsets) < 0):
+    clip_target = "target" in data and str(data["target"]) == "clip"
+    if clip_target and probs.shape[0] != n_files:
+        raise fail(npz_path, f"one row of probs per clip ({n_files})", f"{probs.shape[0]} rows")
+    if not clip_target and (offsets.shape != (n_files + 1,) or offsets[0] != 0 or offsets[-1] != probs.shape[0]
+                            or np.any(np.diff(offsets) < 0)):
         raise fail(npz_path, f"{n_files + 1} non-decreasing offsets from 0 to {probs.shape[0]}", f"{offsets.tolist()[:5]}...")
     return {
+        "target": str(data["target"]) if "target" in data else "frames",
         "probs": probs,
         "offsets": offsets,
         "file_ids": [str(f) for f in data["file_ids"]],
@@ -188,23 +201,77 @@ def _dataset_classes(name: str) -> list[str] | None:
     return [str(c) for c in getter(name).classes]
 
 
-def score_checkpoint(npz_path: str | Path, index_dir: str | Path, threshold: float = 0.5, segment_s: float = 1.0) -> dict[str, float | None]:
-    """Segment F1 (%) of one predictions file against the test split of the index."""
+def score_checkpoint(npz_path: str | Path, index_dir: str | Path, threshold: float = 0.5, segment_s: float = 1.0,
+                     test_ids: Sequence[str] | None = None) -> tuple[dict[str, float | None], dict[str, float]]:
+    """(f1, scores) of one predictions file against the test split (see score_predictions for both)."""
     pred = _load_predictions(npz_path)
-    reference, durations = _load_test_index(index_dir, pred["classes"])
+    reference, durations = _load_test_index(index_dir, pred["classes"], test_ids)
     got, want = set(pred["file_ids"]), set(durations)
     if got != want:
         extra, missing = sorted(got - want), sorted(want - got)
         found = f"{len(extra)} not in the test split (e.g. {extra[0]!r})" if extra else f"{len(missing)} test files missing (e.g. {missing[0]!r})"
         raise fail(npz_path, f"predictions for exactly the {len(want)} test files of {index_dir}", found)
+    if pred["target"] == "clip":
+        return clip_scores(pred["probs"], [clip_label(reference[f], npz_path, f) for f in pred["file_ids"]], pred["classes"])
     estimated = {}
     offs = pred["offsets"]
     for k, file_id in enumerate(pred["file_ids"]):
         estimated[file_id] = frames_to_events(pred["probs"][offs[k]:offs[k + 1]], pred["hop_s"], threshold, pred["classes"])
-    return segment_f1(reference, estimated, durations, pred["classes"], segment_s)
+    f1 = segment_f1(reference, estimated, durations, pred["classes"], segment_s)
+    return f1, frame_scores(pred, reference, threshold)
 
 
-def trivial_scores(index_dir: str | Path, classes: Sequence[str], segment_s: float = 1.0) -> dict[str, float | None]:
+EPS = 1e-7  # Keras' clipping of probabilities in its cross-entropies
+
+
+def frame_scores(pred: dict[str, Any], reference: Mapping[str, list[Event]], threshold: float) -> dict[str, float]:
+    """Frame-level scores of the dessed paper's Table 4: binary accuracy over (frame, class) cells at the threshold
+    (Keras binary_accuracy), mean binary cross-entropy over cells, and micro F1 over cells. Frame labels follow the
+    split stage's rule (frame i at i * hop_s is active when onset <= i * hop_s < offset)."""
+    import pandas as pd
+
+    from .splits import frame_labels
+
+    offs = pred["offsets"]
+    frames = pd.DataFrame({"file_id": pred["file_ids"], "start": offs[:-1], "n_frames": np.diff(offs)})
+    events = pd.DataFrame([{"file_id": f, "onset": e["onset"], "offset": e["offset"], "label": e["event_label"]}
+                           for f, evs in reference.items() for e in evs], columns=["file_id", "onset", "offset", "label"])
+    truth = frame_labels(events, frames, tuple(pred["classes"]), pred["hop_s"]).astype(bool)  # (N, C)
+    p = np.clip(pred["probs"].astype(np.float64), EPS, 1 - EPS)
+    active = pred["probs"] >= threshold
+    tp, fp, fn = int((active & truth).sum()), int((active & ~truth).sum()), int((~active & truth).sum())
+    loss = -np.where(truth, np.log(p), np.log1p(-p)).mean()
+    return {"accuracy": float((active == truth).mean()), "loss": float(loss),
+            "micro_f1": 2 * tp / max(2 * tp + fp + fn, 1)}
+
+
+def clip_label(events: list[Event], where: str | Path, file_id: str) -> str:
+    """The class of a single-label clip: its event's label (the longest one if a clip ever has several)."""
+    if not events:
+        raise fail(where, f"a labelled event for clip {file_id!r}", "none in the index")
+    return max(events, key=lambda e: e["offset"] - e["onset"])["event_label"]
+
+
+def clip_scores(probs: np.ndarray, labels: Sequence[str], classes: Sequence[str]) -> tuple[dict[str, float | None], dict[str, float]]:
+    """Clip classification: F1 (%) per class, "Average" (macro over classes that occur in truth or prediction) and
+    "Overall" (micro = accuracy); scores = categorical accuracy, mean categorical cross-entropy, micro F1."""
+    index = {c: i for i, c in enumerate(classes)}
+    truth = np.array([index[label] for label in labels])
+    pred = probs.argmax(axis=1)
+    f1: dict[str, float | None] = {}
+    for i, c in enumerate(classes):
+        tp, fp, fn = int(((pred == i) & (truth == i)).sum()), int(((pred == i) & (truth != i)).sum()), int(((pred != i) & (truth == i)).sum())
+        f1[str(c)] = None if tp + fp + fn == 0 else 100.0 * 2 * tp / (2 * tp + fp + fn)
+    defined = [v for v in f1.values() if v is not None]
+    accuracy = float((pred == truth).mean())
+    f1["Average"] = float(np.mean(defined)) if defined else None
+    f1["Overall"] = 100.0 * accuracy
+    loss = float(-np.log(np.clip(probs[np.arange(len(truth)), truth].astype(np.float64), EPS, 1.0)).mean())
+    return f1, {"accuracy": accuracy, "loss": loss, "micro_f1": accuracy}
+
+
+def trivial_scores(index_dir: str | Path, classes: Sequence[str], segment_s: float = 1.0,
+                   test_ids: Sequence[str] | None = None, target: str = "frames") -> dict[str, float | None]:
     """Segment F1 (%) of the trivial predictor that marks every class active over every whole test file.
 
     Why this is the natural trivial baseline for segment F1: a predictor that ignores the audio can only
@@ -215,7 +282,12 @@ def trivial_scores(index_dir: str | Path, classes: Sequence[str], segment_s: flo
     per-class F1 = 2p / (1 + p) depends only on the label density of the test set. A model has learnt
     something only where it beats this number; on dense classes (long events) it is surprisingly high.
     """
-    reference, durations = _load_test_index(index_dir, classes)
+    reference, durations = _load_test_index(index_dir, classes, test_ids)
+    if target == "clip":  # the best audio-blind clip classifier on this test set: always its most frequent class
+        labels = [clip_label(reference[f], index_dir, f) for f in durations]
+        majority = max(classes, key=labels.count)
+        probs = np.array([[1.0 if c == majority else 0.0 for c in classes]] * len(labels))
+        return clip_scores(probs, labels, classes)[0]
     estimated = {
         f: [{"onset": 0.0, "offset": float(d), "event_label": str(c)} for c in classes] for f, d in durations.items()
     }
@@ -258,14 +330,20 @@ def score_predictions(
     dataset: str,
     model: str,
     seed: int,
+    test_ids: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Score every checkpoint of a run; the metrics.json document (see module docstring for conventions)."""
+    """Score every checkpoint of a run; the metrics.json document (see module docstring for conventions).
+
+    Each checkpoint gets "f1" (%: sed_eval segment F1 per class, Average, Overall for frame targets; clip F1 per
+    class, macro Average and micro Overall for clip targets) and "scores" (accuracy and micro_f1 as fractions, loss).
+    """
     files = epoch_files(pred_dir)
     per_checkpoint = []
+    target = _load_predictions(files[0][1])["target"]
     classes: list[str] | None = None
     expected = _dataset_classes(dataset)
     for epoch, path in files:
-        f1 = score_checkpoint(path, index_dir, threshold, segment_s)
+        f1, scores = score_checkpoint(path, index_dir, threshold, segment_s, test_ids)
         these = [k for k in f1 if k not in ("Average", "Overall")]
         if classes is None:
             if expected is not None and sorted(expected) != sorted(these):
@@ -274,14 +352,16 @@ def score_predictions(
         elif these != classes:
             raise fail(path, f"the classes of the other checkpoints ({len(classes)})", f"{len(these)} different ones")
         log.info("epoch %d: Overall %s, Average %s", epoch, _show(f1["Overall"]), _show(f1["Average"]))
-        per_checkpoint.append({"epoch": epoch, "f1": f1})
+        per_checkpoint.append({"epoch": epoch, "f1": f1, "scores": scores})
     assert classes is not None
     keys = classes + ["Average", "Overall"]
     mean, std = {}, {}
     for k in keys:
         mean[k], std[k] = _mean_std(c["f1"][k] for c in per_checkpoint)
+    scores_mean = {k: _mean_std(c["scores"][k] for c in per_checkpoint)[0] for k in per_checkpoint[0]["scores"]}
     return {
         "dataset": dataset,
+        "target": target,
         "model": model,
         "seed": int(seed),
         "threshold": float(threshold),
@@ -291,7 +371,8 @@ def score_predictions(
         "per_checkpoint": per_checkpoint,
         "mean": mean,
         "std": std,
-        "trivial": trivial_scores(index_dir, classes, segment_s),
+        "scores_mean": scores_mean,
+        "trivial": trivial_scores(index_dir, classes, segment_s, test_ids, target),
     }
 
 
@@ -308,6 +389,7 @@ def build_parser():
     s.add_argument("--dataset", required=True)
     s.add_argument("--model", required=True)
     s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--assignment", help="the split stage's assignment.tsv (which clips are test); default: the index's split")
     s.add_argument("--out", required=True, help="metrics.json to write; <stem>.provenance.json goes beside it")
     s.add_argument("--log", help="also write the log to this file")
     return p
@@ -318,9 +400,15 @@ def main(args) -> None:
         raise fail("--threshold", "a value in (0, 1)", repr(args.threshold))
     if not args.segment_s > 0:
         raise fail("--segment-s", "a positive segment length in seconds", repr(args.segment_s))
-    doc = score_predictions(args.predictions, args.index, args.threshold, args.segment_s, args.dataset, args.model, args.seed)
+    test_ids = None
+    if args.assignment:
+        assignment = read_tsv(args.assignment, dtype={"file_id": str, "split": str})
+        test_ids = assignment.file_id[assignment.split == TEST_SPLIT].tolist()
+    doc = score_predictions(args.predictions, args.index, args.threshold, args.segment_s, args.dataset, args.model,
+                            args.seed, test_ids)
     out = Path(args.out)
     inputs = [str(p) for _, p in epoch_files(args.predictions)] + [str(Path(args.index) / "files.tsv"), str(Path(args.index) / "events.tsv")]
+    inputs += [args.assignment] if args.assignment else []
     config = {"threshold": args.threshold, "segment_s": args.segment_s, "dataset": args.dataset, "model": args.model,
               "frame_to_event": "run of frames i..j -> [i*hop_s, (j+1)*hop_s)", "metric": "sed_eval SegmentBasedMetrics",
               "empty_system_output_handling": EMPTY_SYSTEM_OUTPUT}

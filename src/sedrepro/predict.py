@@ -1,7 +1,9 @@
-"""Stage 'predict': frame probabilities on the test split for each of the checkpoints chosen for evaluation.
+"""Stage 'predict': test-split probabilities for each of the checkpoints chosen for evaluation.
 
-Test clips are cut into the same chunks as in training (length and hop from the split stage); overlapping chunk
-predictions are averaged per frame. One `epochNNN.npz` per checkpoint; scoring reads these and never the model.
+Target "frames": test clips are cut into the same chunks as in training (length, hop and tail from the split stage);
+overlapping chunk predictions are averaged per frame; `probs` is (total test frames, C) with per-clip `offsets`.
+Target "clip": one softmax row per test clip (its example as in training); `probs` is (n clips, C).
+One `epochNNN.npz` per checkpoint; scoring reads these and never the model.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 from . import cli
 from .data import SplitData
 from .io import atomic_path, fail, read_json, read_tsv, write_json
-from .models import build_model
+from .models import build_from_config
 from .splits import chunk_starts
 from .train import pick_device
 
@@ -48,9 +50,9 @@ def load_checkpoint(path: Path, device: torch.device) -> dict:
 
 
 def predict_clip(model: torch.nn.Module, data: SplitData, start: int, n_frames: int, hop: int, batch_size: int,
-                 device: torch.device) -> np.ndarray:
+                 device: torch.device, tail: str = "flush") -> np.ndarray:
     """(n_frames, C) probabilities: mean over every chunk that covers a frame."""
-    chunks = chunk_starts(start, n_frames, data.chunk_frames, hop)
+    chunks = chunk_starts(start, n_frames, data.chunk_frames, hop, tail)
     total = np.zeros((n_frames, data.n_classes), dtype=np.float64)
     count = np.zeros((n_frames, 1), dtype=np.float64)
     with torch.inference_mode():
@@ -65,6 +67,15 @@ def predict_clip(model: torch.nn.Module, data: SplitData, start: int, n_frames: 
     return (total / count).astype(np.float32)
 
 
+def predict_clips(model: torch.nn.Module, data: SplitData, batch_size: int, device: torch.device) -> np.ndarray:
+    """(n test clips, C) softmax probabilities, one example per clip (the split stage lists them in clip order)."""
+    out = []
+    with torch.inference_mode():
+        for x, _ in data.batches("test", batch_size):
+            out.append(torch.softmax(model(x.to(device)), dim=-1).cpu().numpy())  # (B, C)
+    return np.concatenate(out).astype(np.float32)
+
+
 def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path, model_cfg: dict, n_checkpoints: int,
                 selection: str, batch_size: int, device_name: str) -> list[int]:
     history = pd.read_csv(run_dir / "history.csv")
@@ -73,23 +84,30 @@ def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path
         log.warning("only %d epochs were trained; evaluating all of them instead of %d", len(epochs), n_checkpoints)
     device = pick_device(device_name)
     data = SplitData.load(feature_dir, split_dir)
-    hop = int(read_json(split_dir / "splits.json")["hop_frames"])
+    info = read_json(split_dir / "splits.json")
+    hop, tail = int(info["hop_frames"]), info.get("tail", "flush")
     frames = read_tsv(feature_dir / "frames.tsv", dtype={"file_id": str})
+    assignment = read_tsv(split_dir / "assignment.tsv", dtype={"file_id": str})
+    frames = frames.assign(split=frames.file_id.map(dict(zip(assignment.file_id, assignment.split, strict=True))))
     test = frames[frames.split == "test"].reset_index(drop=True)
     if test.empty:
-        raise fail(feature_dir / "frames.tsv", "clips in the test split", "none")
+        raise fail(split_dir / "assignment.tsv", "clips in the test split", "none")
     offsets = np.concatenate([[0], np.cumsum(test.n_frames.to_numpy())]).astype(np.int64)
-    model = build_model(model_cfg["cnn"], model_cfg["rnn"], data.n_mels, data.n_classes).to(device)
+    model = build_from_config(model_cfg, data.n_mels, data.n_classes).to(device)
     for epoch in epochs:
         ckpt = run_dir / "checkpoints" / f"epoch{epoch:03d}.pt"
         model.load_state_dict(load_checkpoint(ckpt, device))
         model.eval()
-        probs = np.concatenate([predict_clip(model, data, int(s), int(n), hop, batch_size, device)
-                                for s, n in zip(test.start, test.n_frames, strict=True)])
+        if data.target == "clip":
+            probs = predict_clips(model, data, batch_size, device)  # (n test clips, C), in chunk order = test order
+        else:
+            probs = np.concatenate([predict_clip(model, data, int(s), int(n), hop, batch_size, device, tail)
+                                    for s, n in zip(test.start, test.n_frames, strict=True)])
         with atomic_path(out_dir / f"epoch{epoch:03d}.npz", suffix=".npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, probs=probs, offsets=offsets, file_ids=test.file_id.to_numpy(dtype=str),
-                                    hop_s=np.float64(data.frame_hop_s), classes=np.asarray(data.classes, dtype=str))
+                                    hop_s=np.float64(data.frame_hop_s), classes=np.asarray(data.classes, dtype=str),
+                                    target=np.asarray(data.target))
         log.info("predicted %d test clips with epoch %d", len(test), epoch)
     write_json(out_dir / "selection.json", {"selection": selection, "n_checkpoints": n_checkpoints, "epochs": epochs})
     return epochs

@@ -1,9 +1,11 @@
-"""Stage 'splits': frame labels, fixed-size chunks per official split, and z-score statistics from training only.
+"""Stage 'splits': which clip is in which split, frame labels, fixed-size examples, z-score statistics (training only).
 
-Outputs (one folder per dataset):
-- labels.npy   uint8 (total_frames, n_classes), row-aligned with the features' features.npy
-- chunks.npz   for each split, int64 (n_chunks, 2): first global frame row and number of valid frames
-- norm.json    mean and std of the training split's features (a scalar each, or one per mel band)
+Outputs (one folder per dataset and pipeline):
+- assignment.tsv  file_id, split (train / validate / test) under the pipeline's split protocol
+- labels.npy      uint8 (total_frames, n_classes), row-aligned with the features' features.npy
+- chunks.npz      for each split, int64 (n_chunks, 2): first global frame row and number of valid frames
+- norm.json       mean and std of the training split's features (a scalar each, or one per band; 0 and 1 for none)
+- splits.json     what the training and prediction stages need to read the above (chunk size, target, padding)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pandas as pd
 
 from . import cli
 from .datasets import get as get_dataset
-from .io import atomic_path, fail, read_json, read_tsv, save_npy, write_json
+from .io import atomic_path, fail, read_json, read_tsv, save_npy, write_json, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +43,60 @@ def frame_labels(events: pd.DataFrame, frames: pd.DataFrame, classes: tuple[str,
     return labels
 
 
-def chunk_starts(start: int, n_frames: int, length: int, hop: int) -> np.ndarray:
-    """Chunks of `length` frames every `hop` frames, plus one flush with the end so the tail is covered.
+def chunk_starts(start: int, n_frames: int, length: int, hop: int, tail: str = "flush") -> np.ndarray:
+    """Chunks of `length` frames every `hop` frames; (n, 2) rows of (first global row, valid frames).
 
-    A clip shorter than one chunk gives one chunk with fewer valid frames (padded when read). Returns (n, 2).
+    tail "flush": one more chunk ends flush with the clip so the tail is covered by full frames (it overlaps the one
+    before). tail "pad": chunks start every hop up to the clip's end and the last one has fewer valid frames (padded
+    when read; the dessed paper's "at most 1023 frames" of padding). A clip shorter than one chunk gives one chunk
+    with fewer valid frames either way.
     """
     if n_frames <= length:
         return np.array([[start, n_frames]], dtype=np.int64)
+    if tail == "pad":
+        return np.array([[start + o, min(length, n_frames - o)] for o in range(0, n_frames, hop)], dtype=np.int64)
+    if tail != "flush":
+        raise fail("chunks/tail", "flush or pad", repr(tail))
     offsets = list(range(0, n_frames - length + 1, hop))
     if offsets[-1] != n_frames - length:
         offsets.append(n_frames - length)
     return np.array([[start + o, length] for o in offsets], dtype=np.int64)
 
 
+def chunk_frames(chunks: dict, frame_hop_s: float) -> tuple[int, int]:
+    """(length, hop) in frames from a pipeline's chunks section (seconds or frames; seconds round to frames)."""
+    if "length_frames" in chunks:
+        return int(chunks["length_frames"]), int(chunks["hop_frames"])
+    return int(round(chunks["length_s"] / frame_hop_s)), max(1, int(round(chunks["hop_s"] / frame_hop_s)))
+
+
+def assign_splits(dataset: str, files: pd.DataFrame, split: dict) -> pd.Series:
+    """train / validate / test per file_id under the pipeline's split protocol (config pipelines/<p>/split).
+
+    "official": the dataset's own split; UrbanSound8K has folds, so fold `test_fold` is test and the next fold
+    validate. "paper": a seeded 60/20/20 draw over clips (urbansound8k.assign_splits documents it); for a dataset whose
+    own split is already train/validate/test it is drawn over all of its files alike.
+    """
+    from .datasets import urbansound8k
+
+    protocol, seed, test_fold = split["protocol"], int(split["seed"]), int(split["test_fold"])
+    ids = files["file_id"].astype(str)
+    if dataset == urbansound8k.SPEC.name:
+        return urbansound8k.assign_splits(files, protocol, seed=seed, test_fold=test_fold)
+    if protocol == "official":
+        bad = files[~files["split"].isin(SPLITS)]
+        if not bad.empty:
+            raise fail("files.tsv", f"splits {', '.join(SPLITS)}", repr(bad["split"].iloc[0]))
+        return pd.Series(files["split"].to_numpy(), index=pd.Index(ids.to_numpy(), name="file_id"), name="split")
+    folds = files.assign(split="fold1")  # one pseudo-fold: the paper protocol ignores any existing split
+    return urbansound8k.assign_splits(folds, protocol, seed=seed, test_fold=test_fold)
+
+
 def normalisation(features: np.ndarray, frames: pd.DataFrame, mode: str) -> dict:
     """Mean and std over all training frames (float64 accumulation, one pass per clip)."""
     train = frames[frames.split == "train"]
+    if mode == "none":
+        return {"mode": mode, "mean": [0.0], "std": [1.0], "frames": int(train.n_frames.sum())}
     if train.empty:
         raise fail("split 'train'", "at least one training clip", "none")
     n_mels = features.shape[1]
@@ -77,31 +117,46 @@ def normalisation(features: np.ndarray, frames: pd.DataFrame, mode: str) -> dict
     return {"mode": mode, "mean": mean.tolist(), "std": std.tolist(), "frames": count}
 
 
-def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path, length_s: float, hop_s: float,
-                norm_mode: str) -> dict:
+def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path, pipeline: dict) -> dict:
+    """All outputs of the stage for one dataset under one pipeline (config pipelines/<name>)."""
     spec = get_dataset(dataset)
     frames = read_tsv(feature_dir / "frames.tsv", dtype={"file_id": str})
     feat_info = read_json(feature_dir / "features.json")
+    index_files = read_tsv(index_dir / "files.tsv", dtype={"file_id": str, "split": str})
     events = read_tsv(index_dir / "events.tsv", dtype={"file_id": str, "label": str})
     features = np.load(feature_dir / "features.npy", mmap_mode="r")
     frame_hop = feat_info["hop_s"]
-    length = int(round(length_s / frame_hop))
-    hop = max(1, int(round(hop_s / frame_hop)))
+    chunks_cfg, target = pipeline["chunks"], pipeline["target"]
+    length, hop = chunk_frames(chunks_cfg, frame_hop)
+
+    assignment = assign_splits(dataset, index_files, pipeline["split"])
+    missing = sorted(set(frames.file_id) - set(assignment.index))
+    if missing:
+        raise fail(index_dir / "files.tsv", "every clip of the features", f"no line for {missing[0]!r}")
+    frames = frames.assign(split=frames.file_id.map(assignment))
+    write_tsv(out_dir / "assignment.tsv", frames[["file_id", "split"]])
 
     save_npy(out_dir / "labels.npy", frame_labels(events, frames, spec.classes, frame_hop))
-    chunks = {}
+    chunks, truncated = {}, 0
     for split in SPLITS:
         sel = frames[frames.split == split]
-        parts = [chunk_starts(int(s), int(n), length, hop) for s, n in zip(sel.start, sel.n_frames, strict=True)]
+        if target == "clip":  # one example per clip, its first `length` frames
+            truncated += int((sel.n_frames > length).sum())
+            parts = [np.array([[int(s), min(int(n), length)]], dtype=np.int64) for s, n in zip(sel.start, sel.n_frames, strict=True)]
+        else:
+            parts = [chunk_starts(int(s), int(n), length, hop, chunks_cfg["tail"]) for s, n in zip(sel.start, sel.n_frames, strict=True)]
         chunks[split] = np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
+    if truncated:
+        log.warning("%d clip(s) longer than %d frames: their first %d frames are the example", truncated, length, length)
     with atomic_path(out_dir / "chunks.npz", suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **chunks)
-    norm = normalisation(features, frames, norm_mode)
+    norm = normalisation(features, frames, pipeline["normalisation"])
     summary = {
         "dataset": dataset, "classes": list(spec.classes), "chunk_frames": length, "hop_frames": hop,
-        "frame_hop_s": frame_hop, "chunks": {k: int(len(v)) for k, v in chunks.items()},
-        "files": {s: int((frames.split == s).sum()) for s in SPLITS},
+        "frame_hop_s": frame_hop, "target": target, "tail": chunks_cfg["tail"], "pad": chunks_cfg["pad"],
+        "split": pipeline["split"], "chunks": {k: int(len(v)) for k, v in chunks.items()},
+        "files": {s: int((frames.split == s).sum()) for s in SPLITS}, "truncated_clips": truncated,
     }
     write_json(out_dir / "norm.json", norm)
     write_json(out_dir / "splits.json", summary)
@@ -109,20 +164,19 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
 
 
 def main(args: argparse.Namespace) -> None:
-    summary = make_splits(Path(args.features), Path(args.index), args.dataset, Path(args.out), args.chunk_s,
-                          args.hop_s, args.normalisation)
-    log.info("chunks per split: %s (%d frames each)", summary["chunks"], summary["chunk_frames"])
+    summary = make_splits(Path(args.features), Path(args.index), args.dataset, Path(args.out), args.pipeline)
+    log.info("files per split %s, examples per split %s (%d frames each)", summary["files"], summary["chunks"],
+             summary["chunk_frames"])
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = cli.parser("Frame labels, chunk index per split and training-set normalisation statistics.")
+    p = cli.parser("Split assignment, frame labels, example index per split and training-set normalisation statistics.")
     p.add_argument("--features", required=True)
     p.add_argument("--index", required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--chunk-s", type=float, required=True)
-    p.add_argument("--hop-s", type=float, required=True)
-    p.add_argument("--normalisation", choices=["global", "per_band"], required=True)
+    p.add_argument("--pipeline", type=cli.json_arg, required=True,
+                   help="the pipeline's config section as JSON (normalisation, target, chunks, split)")
     return p
 
 

@@ -1,4 +1,8 @@
-"""Stage 'train': one model, one dataset, one seed. Adam, BCE on frames, early stopping on validation loss.
+"""Stage 'train': one model, one dataset, one seed. Adam, early stopping on validation loss.
+
+The loss follows the pipeline's target: binary cross-entropy per frame and class ("frames", sigmoid outputs) or
+categorical cross-entropy per clip ("clip", softmax outputs). Accuracy is logged alongside, as the dessed paper's
+Keras metrics define it: binary accuracy over (frame, class) cells at 0.5, or categorical accuracy.
 
 Work happens in `<run>/work/` (not a Snakemake output, so it survives Snakemake's cleanup of an interrupted job):
 per-epoch weights, and after every epoch `state.pt` with everything needed to resume exactly (model, optimizer,
@@ -13,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import shutil
 import time
 from pathlib import Path
@@ -24,7 +29,7 @@ import torch
 from . import cli, provenance
 from .data import SplitData
 from .io import InputError, atomic_path, write_csv, write_json
-from .models import build_model, count_parameters
+from .models import build_from_config, count_parameters
 from .progress import progress
 
 log = logging.getLogger(__name__)
@@ -71,23 +76,59 @@ def load_state(work: Path, expected_hash: str) -> dict | None:
     return None
 
 
-def evaluate_loss(model: torch.nn.Module, data: SplitData, split: str, batch_size: int, device: torch.device) -> tuple[float, float]:
-    """Mean BCE over frames and frame-level micro F1 at 0.5 (a quick validation metric for the log)."""
+def device_name(device: torch.device) -> str:
+    """The hardware a run used, for reports of training time: the card's name, or the CPU model and thread count."""
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"cpu: {cpu} ({torch.get_num_threads()} threads)"
+
+
+class Objective:
+    """Loss and accuracy counts for the pipeline's target. Frame targets: logits and y (B, L, C); clip: (B, C), (B,)."""
+
+    def __init__(self, target: str):
+        if target not in ("frames", "clip"):
+            raise ValueError(f"target must be 'frames' or 'clip', got {target!r}")
+        self.target = target
+        self.loss = torch.nn.BCEWithLogitsLoss() if target == "frames" else torch.nn.CrossEntropyLoss()
+        self._sum = (torch.nn.BCEWithLogitsLoss(reduction="sum") if target == "frames"
+                     else torch.nn.CrossEntropyLoss(reduction="sum"))
+
+    def loss_sum(self, logits: torch.Tensor, y: torch.Tensor) -> float:
+        return float(self._sum(logits, y))
+
+    def counts(self, logits: torch.Tensor, y: torch.Tensor) -> tuple[int, int, int, int, int]:
+        """(correct, total, tp, fp, fn): cells for frames (decision at 0.5), examples for clips (argmax)."""
+        if self.target == "clip":
+            pred = logits.argmax(dim=-1)
+            correct = int((pred == y).sum())
+            return correct, int(y.numel()), correct, int(y.numel()) - correct, int(y.numel()) - correct
+        pred, truth = logits > 0, y > 0.5
+        return (int((pred == truth).sum()), int(y.numel()), int((pred & truth).sum()), int((pred & ~truth).sum()),
+                int((~pred & truth).sum()))
+
+
+def evaluate_loss(model: torch.nn.Module, data: SplitData, split: str, batch_size: int, device: torch.device,
+                  objective: Objective | None = None) -> tuple[float, float, float]:
+    """Mean loss (per cell for frames, per clip for clips), micro F1 (%) and accuracy (fraction) of a split."""
+    objective = objective or Objective(data.target)
     model.eval()
-    loss_sum, frames, tp, fp, fn = 0.0, 0, 0, 0, 0
-    bce = torch.nn.BCEWithLogitsLoss(reduction="sum")
+    loss_sum, correct, total, tp, fp, fn = 0.0, 0, 0, 0, 0, 0
     with torch.inference_mode():
         for x, y in data.batches(split, batch_size):
             x, y = x.to(device), y.to(device)
-            logits = model(x)  # (B, L, C)
-            loss_sum += float(bce(logits, y))
-            frames += y.numel()
-            pred = logits > 0
-            tp += int((pred & (y > 0)).sum())
-            fp += int((pred & (y == 0)).sum())
-            fn += int((~pred & (y > 0)).sum())
+            logits = model(x)  # (B, L, C) or (B, C)
+            loss_sum += objective.loss_sum(logits, y)
+            c, n, a, b, d = objective.counts(logits, y)
+            correct, total, tp, fp, fn = correct + c, total + n, tp + a, fp + b, fn + d
     f1 = 2 * tp / max(2 * tp + fp + fn, 1)
-    return loss_sum / max(frames, 1), 100.0 * f1
+    return loss_sum / max(total, 1), 100.0 * f1, correct / max(total, 1)
 
 
 def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, training: dict, seed: int) -> dict:
@@ -100,9 +141,9 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
     data = SplitData.load(feature_dir, split_dir)
 
     torch.manual_seed(seed)
-    model = build_model(model_cfg["cnn"], model_cfg["rnn"], data.n_mels, data.n_classes).to(device)
+    model = build_from_config(model_cfg, data.n_mels, data.n_classes).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
-    bce = torch.nn.BCEWithLogitsLoss()
+    objective = Objective(data.target)
 
     state = load_state(work, digest)
     if state is None:
@@ -127,12 +168,13 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
         tic = time.perf_counter()
         model.train()
         order = epoch_order(seed, epoch, n_train)
-        total, count = 0.0, 0
+        total, count, correct, cells = 0.0, 0, 0, 0
         n_batches = (n_train + training["batch_size"] - 1) // training["batch_size"]
         batches = data.batches("train", training["batch_size"], order)
         for b, (x, y) in enumerate(progress(batches, total=n_batches, desc=f"epoch {epoch}")):
             x, y = x.to(device), y.to(device)
-            loss = bce(model(x), y)  # logits (B, L, C) vs targets (B, L, C)
+            logits = model(x)  # (B, L, C) against y (B, L, C); clip target: (B, C) against class indices (B,)
+            loss = objective.loss(logits, y)
             if not torch.isfinite(loss):
                 last = f"the last good checkpoint is epoch {epoch - 1}" if epoch > 1 else "no checkpoint was written"
                 raise TrainingDiverged(f"{run_dir}: loss is {float(loss.detach())} at epoch {epoch}, batch {b + 1}; "
@@ -142,10 +184,14 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
             optimiser.step()
             total += float(loss.detach()) * len(x)
             count += len(x)
-        val_loss, val_f1 = evaluate_loss(model, data, "validate", training["batch_size"], device)
+            c, n, *_ = objective.counts(logits.detach(), y)
+            correct, cells = correct + c, cells + n
+        val_loss, val_f1, val_acc = evaluate_loss(model, data, "validate", training["batch_size"], device, objective)
         improved = val_loss < best
         best, bad = (val_loss, 0) if improved else (best, bad + 1)
-        history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val_loss, "val_frame_f1": val_f1,
+        # train_accuracy is measured during the epoch (dropout on, weights moving), as Keras reports it
+        history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val_loss,
+                        "train_accuracy": correct / max(cells, 1), "val_accuracy": val_acc, "val_frame_f1": val_f1,
                         "epoch_time_s": time.perf_counter() - tic})
         save_atomic(model.state_dict(), work / "checkpoints" / f"epoch{epoch:03d}.pt")
         if (work / "state.pt").exists():  # keep one older state in case the newest is ever damaged
@@ -157,9 +203,14 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
                  val_loss, val_f1, history[-1]["epoch_time_s"], " *" if improved else "")
         stopped = bad >= training["patience"]
 
+    best_epoch = int(min(history, key=lambda r: r["val_loss"])["epoch"])
     summary = {
-        "epochs": len(history), "best_epoch": int(min(history, key=lambda r: r["val_loss"])["epoch"]),
+        "epochs": len(history), "best_epoch": best_epoch,
         "early_stopped": stopped, "parameters": count_parameters(model), "device": str(device),
+        "device_name": device_name(device), "target": data.target,
+        # wall time of the epochs (training + validation), summed over resumed sessions too
+        "train_time_s": float(sum(r["epoch_time_s"] for r in history)),
+        "checkpoint_bytes": (work / "checkpoints" / f"epoch{best_epoch:03d}.pt").stat().st_size,
         "train_chunks": n_train, "validate_chunks": len(data.chunks["validate"]), "config_hash": digest,
     }
     publish(run_dir, work, history, summary, settings)

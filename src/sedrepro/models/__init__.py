@@ -26,6 +26,7 @@ __all__ = [
     "ARCHITECTURES",
     "build",
     "build_model",
+    "build_from_config",
     "build_dnd_model",
     "dnd_preset",
     "DnDConfig",
@@ -64,6 +65,13 @@ def build(architecture: str, cfg: Mapping[str, Any], n_features: int, n_classes:
     if architecture == "dnd":
         return build_dnd_model(cfg, n_features, n_classes)
     raise ValueError(f"architecture must be one of {list(ARCHITECTURES)}, got {architecture!r}")
+
+
+def build_from_config(model_cfg: Mapping[str, Any], n_features: int, n_classes: int) -> nn.Module:
+    """Build from a model's config entry as the workflow passes it: ``architecture`` plus that architecture's keys
+    (``name`` ignored)."""
+    cfg = {k: v for k, v in model_cfg.items() if k not in ("name", "architecture")}
+    return build(model_cfg.get("architecture", "crnn"), cfg, n_features, n_classes)
 
 
 def count_parameters(model: nn.Module) -> int:
