@@ -1,11 +1,13 @@
 """The config schema: every shipped config validates, and bad values stop with the key named."""
 
 import copy
+import json
 
 import pytest
 import yaml
 
-from sedrepro.config import REPO, deep_merge, load, validate
+from sedrepro.config import REPO, deep_merge, load, model_config, model_pipeline, model_training, validate
+from sedrepro.models import build_from_config, count_parameters
 from sedrepro.io import InputError
 
 DEFAULT = REPO / "config.yaml"
@@ -15,11 +17,22 @@ DEFAULT = REPO / "config.yaml"
 def test_shipped_configs_validate(extra):
     paths = [DEFAULT] + ([REPO / extra] if extra else [])
     cfg = load(paths)
-    assert set(cfg["models"]) == {"crnn_uni", "crnn_bi", "hcrnn64", "hcrnn128"}
+    assert set(cfg["models"]) == {"crnn_uni", "crnn_bi", "hcrnn64", "hcrnn128", "mono_baseline", "mono_proposed",
+                                  "dnd_baseline", "dnd_dilated", "dnd_dessed", "dnd_proposed_conv1x1",
+                                  "dnd_proposed_maxpool"}
+    for name in cfg["models"]:  # every model builds from the shipped settings
+        arch = model_config(cfg, name)
+        pipeline = cfg["pipelines"][model_pipeline(cfg, name)]
+        n_features = pipeline["features"]["n_mfcc"] or pipeline["features"]["n_mels"]
+        assert count_parameters(build_from_config(arch, n_features, 10)) > 0
 
 
 def test_paper_config_has_the_papers_settings():
     cfg = load([DEFAULT, REPO / "config/paper.yaml"])
+    for name in ("mono_baseline", "dnd_dilated", "dnd_proposed_maxpool"):  # dessed paper: 256 wide, batch 16, patience 30
+        m = cfg["models"][name]
+        assert m["cnn"]["channels"] == 256 and (m["gru"] or m["dilated"])["channels" if m["dilated"] else "hidden_size"] == 256
+        assert model_training(cfg, name)["batch_size"] == 16 and model_training(cfg, name)["patience"] == 30
     assert cfg["training"]["learning_rate"] == 4e-5 and cfg["training"]["batch_size"] == 64
     assert cfg["training"]["max_epochs"] == 250 and cfg["training"]["patience"] == 10
     assert cfg["models"]["hcrnn128"]["rnn"]["hyper"]["hidden_size"] == 128
@@ -28,7 +41,8 @@ def test_paper_config_has_the_papers_settings():
 
 
 def base():
-    return yaml.safe_load(DEFAULT.read_text())
+    # through JSON so that YAML anchors become separate dicts: mutating one model must not change the others
+    return json.loads(json.dumps(yaml.safe_load(DEFAULT.read_text())))
 
 
 @pytest.mark.parametrize(
@@ -41,6 +55,14 @@ def base():
         (lambda c: c["datasets"]["urban_sed"]["archives"][0].pop("md5"), "datasets/urban_sed/archives/0"),
         (lambda c: c["models"]["hcrnn64"]["rnn"]["hyper"].update({"z_from": "next"}), "models/hcrnn64/rnn/hyper"),
         (lambda c: c["datasets"]["tut_sed_synthetic_2016"].update({"source": "ftp"}), "datasets/tut_sed_synthetic_2016/source"),
+        (lambda c: c["models"]["dnd_dilated"]["dilated"].update({"reduction": "avg"}), "models/dnd_dilated/dilated/reduction"),
+        (lambda c: c["models"]["mono_baseline"].update({"kind": "transformer"}), "models/mono_baseline/kind"),
+        (lambda c: c["models"]["mono_baseline"]["cnn"].update({"pool_time": [1]}), "models/mono_baseline/cnn"),
+        (lambda c: c["models"]["crnn_uni"].update({"architecture": "rnn"}), "models/crnn_uni/architecture"),
+        (lambda c: c["pipelines"]["mfcc40_poly"]["features"].update({"kind": "cqt"}), "pipelines/mfcc40_poly/features/kind"),
+        (lambda c: c["pipelines"]["mfcc40_mono"].update({"target": "segments"}), "pipelines/mfcc40_mono/target"),
+        (lambda c: c["pipelines"]["logmel96"]["chunks"].pop("hop_s"), "pipelines/logmel96/chunks"),
+        (lambda c: c["models"]["dnd_dessed"]["training"].update({"threads": 4}), "models/dnd_dessed/training"),
     ],
 )
 def test_bad_config_names_the_key(mutate, key):

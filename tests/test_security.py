@@ -102,16 +102,13 @@ SAFE_UNQUOTED = {
     "{wildcards.seed}": r"wildcard_constraints: \d+",
     "{wildcards.paper}": "wildcard_constraints: one of sedrepro.papers.NAMES",
     "{wildcards.table}": r"wildcard_constraints: table\d+",
-    "{params.sample_rate}": "config features/sample_rate: schema integer",
-    "{params.n}": "config evaluation/n_checkpoints: schema integer",
-    "{params.batch_size}": "config training/batch_size: schema integer",
-    "{params.threshold}": "config evaluation/threshold: schema number",
+    "{params.sample_rate}": "config audio/sample_rate: schema integer",
+    "{params.n}": "config evaluation/n_checkpoints or a model's override: schema integer",
+    "{params.batch_size}": "config training/batch_size or a model's override: schema integer",
+    "{params.threshold}": "config evaluation/threshold or a model's override: schema number",
     "{params.segment_s}": "config evaluation/segment_s: schema number",
-    "{params.chunk_s}": "config chunks/length_s: schema number",
-    "{params.hop_s}": "config chunks/hop_s: schema number",
-    "{params.selection}": "config evaluation/selection: schema enum best_val_loss | last",
+    "{params.selection}": "config evaluation/selection or a model's override: schema enum best_val_loss | last",
     "{params.device}": "config training/device: schema enum auto | cpu | cuda",
-    "{params.normalisation}": "config features/normalisation: schema enum global | per_band",
     "{params.source}": "common.smk source_args: shlex.quote on every URL and path; md5/sha256 schema-checked hex",
     "{params.annotations_only}": "common.smk annotations_only_flag: the constant '--annotations-only' or ''",
 }
@@ -153,18 +150,23 @@ def test_rule_shell_placeholders_are_quoted_or_known_safe() -> None:
 def test_the_reasons_for_unquoted_placeholders_hold() -> None:
     common = (REPO / "rules" / "common.smk").read_text(encoding="utf-8")
     block = common[common.index("wildcard_constraints:"):].split("\n\n")[0]
-    for name in ("dataset", "model", "seed", "paper", "table"):
+    for name in ("dataset", "model", "pipeline", "seed", "paper", "table"):
         assert re.search(rf"^\s+{name}=", block, re.M), f"no wildcard constraint for {name}"
     word = re.compile(r"^[A-Za-z0-9_]+$")
     schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
     assert all(word.match(n) for n in (*datasets.NAMES, *papers.NAMES, *schema["properties"]["models"]["propertyNames"]["enum"]))
-    props = schema["properties"]
-    for section, key in (("features", "sample_rate"), ("evaluation", "n_checkpoints"), ("training", "batch_size")):
+    props, defs = schema["properties"], schema["$defs"]
+    for section, key in (("audio", "sample_rate"), ("evaluation", "n_checkpoints"), ("training", "batch_size")):
         assert props[section]["properties"][key]["$ref"] == "#/$defs/positive_int"
-    for section, key in (("evaluation", "threshold"), ("evaluation", "segment_s"), ("chunks", "length_s"), ("chunks", "hop_s")):
+    for section, key in (("evaluation_override", "n_checkpoints"), ("training_override", "batch_size")):
+        assert defs[section]["properties"][key]["$ref"] == "#/$defs/positive_int"
+    for section, key in (("evaluation", "threshold"), ("evaluation", "segment_s")):
         assert props[section]["properties"][key]["type"] == "number"
-    for section, key in (("evaluation", "selection"), ("training", "device"), ("features", "normalisation")):
+    assert defs["evaluation_override"]["properties"]["threshold"]["type"] == "number"
+    for section, key in (("evaluation", "selection"), ("training", "device")):
         assert all(word.match(v) for v in props[section]["properties"][key]["enum"])
+    assert all(word.match(v) for v in defs["evaluation_override"]["properties"]["selection"]["enum"])
+    assert all(word.match(n) for n in props["pipelines"]["propertyNames"]["enum"])
     source_args = common[common.index("def source_args"):common.index("def dataset_root_inputs")]
     assert "shlex.quote(url)" in source_args and "shlex.quote(input.manifest)" in source_args
     assert schema["$defs"]["archive"]["properties"]["md5"]["pattern"] == "^[0-9a-f]{32}$"
