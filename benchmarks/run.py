@@ -67,19 +67,22 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {model}, torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
-def interleaved(fns: dict[str, Callable[[], None]], reps: int) -> dict[str, float]:
+def interleaved(fns: dict[str, Callable[[], None]], reps: int,
+                prepare: dict[str, Callable[[], None]] | None = None) -> dict[str, float]:
     """Median seconds per call of each function, calls interleaved `reps` times; the order rotates every round
-    (A B C, B C A, C A B, ...) so that no contestant always runs first, or right after the same one."""
+    (A B C, B C A, C A B, ...) so that no contestant always runs first, or right after the same one.
+    prepare[k], where given, runs untimed right before each call of fns[k] (e.g. removing the previous outputs)."""
     times: dict[str, list[float]] = {k: [] for k in fns}
     keys = list(fns)
     for r in range(reps):
         for k in keys[r % len(keys):] + keys[:r % len(keys)]:
+            if prepare and k in prepare:
+                prepare[k]()
             fn = fns[k]
             tic = time.perf_counter()
             fn()
             times[k].append(time.perf_counter() - tic)
     return {k: statistics.median(v) for k, v in times.items()}
-
 
 # ----------------------------------------------------------------------------------------------- 1. training step
 
@@ -206,54 +209,99 @@ def logmel_settings(cfg: dict, pipeline: str = "logmel96") -> dict:
     return feats
 
 
-def bench_features(tmp: Path, n_clips: int, reps: int) -> None:
+def librosa_clip(wav: Path, out: Path, cfg_dict: dict) -> None:
+    """The reference for one clip, as a user would write it: librosa.load (soxr_hq resampling), mel, dB, np.save."""
     import librosa
+
+    y, sr = librosa.load(wav, sr=cfg_dict["sample_rate"], mono=True)
+    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=cfg_dict["n_fft"], hop_length=cfg_dict["hop_length"],
+                                         n_mels=cfg_dict["n_mels"], fmin=cfg_dict["f_min"], fmax=cfg_dict["f_max"],
+                                         power=2.0, center=True, pad_mode="constant")
+    np.save(out, librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).T)
+
+
+def bench_features(tmp: Path, n_clips: int, reps: int, threads: int) -> None:
+    """Clips/s of decode + resample + log-mel + store: ours on 1 thread and on `threads` (clips in parallel inside each
+    stage, as `--threads` runs the stages) against librosa as a plain loop in one process, and librosa over a process
+    pool of the same size. The goal is judged on ours at `threads` over the plain librosa loop; all ratios are shown."""
+    import concurrent.futures
+    import functools
+    import multiprocessing
 
     from sedrepro.audio import resample_dataset
     from sedrepro.features import FeatureConfig, extract_dataset
     from sedrepro.io import write_tsv
 
-    cfg = FeatureConfig.from_dict(logmel_settings(sconfig.load([REPO / "config.yaml"])))
+    settings = logmel_settings(sconfig.load([REPO / "config.yaml"]))
+    cfg = FeatureConfig.from_dict(settings)
     raw, index = tmp / "raw", tmp / "index"
     raw.mkdir()
     files = make_clips(raw, n_clips)
     write_tsv(index / "files.tsv", files)
+    outs = {k: tmp / k for k in ("ours_1", "ours_n", "librosa_1", "librosa_n")}
 
-    def ours() -> None:
-        shutil.rmtree(tmp / "audio", ignore_errors=True)
-        shutil.rmtree(tmp / "features", ignore_errors=True)
-        resample_dataset(index, raw, tmp / "audio", cfg.sample_rate)
-        extract_dataset(tmp / "audio", tmp / "features", cfg)
+    def clear(key: str) -> Callable[[], None]:
+        # untimed: removing the previous round's outputs (unlinking ~20 MB costs tens of ms on ext4; not feature work)
+        def run() -> None:
+            shutil.rmtree(outs[key], ignore_errors=True)
+            outs[key].mkdir()
+        return run
 
-    def reference() -> None:
-        out = tmp / "librosa"
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir()
+    def ours(key: str, n: int) -> Callable[[], None]:
+        def run() -> None:
+            resample_dataset(index, raw, outs[key] / "audio", cfg.sample_rate, n)
+            extract_dataset(outs[key] / "audio", outs[key] / "features", cfg, n)
+        return run
+
+    def librosa_loop() -> None:
         for rec in files.itertuples(index=False):
-            y, sr = librosa.load(raw / rec.audio, sr=cfg.sample_rate, mono=True)
-            mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
-                                                 n_mels=cfg.n_mels, fmin=cfg.f_min, fmax=cfg.f_max, power=2.0,
-                                                 center=True, pad_mode="constant")
-            np.save(out / f"{rec.file_id}.npy", librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).T)
+            librosa_clip(raw / rec.audio, outs["librosa_1"] / f"{rec.file_id}.npy", settings)
 
-    # one thread, as the workflow's resample_audio and extract_features rules run (librosa's path is single-threaded)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    ours(), reference()  # warm-up (imports, FFT plans, resampling filters)
-    log(f"feature preparation, {n_clips} clips of 10 s, 1 thread, {reps} interleaved reps")
-    med = interleaved({"ours": ours, "librosa": reference}, reps)
-    torch.set_num_threads(threads)
-    add("features_clips_per_s_ours", n_clips / med["ours"], "clips/s")
-    add("features_clips_per_s_librosa", n_clips / med["librosa"], "clips/s")
-    add("features_ours_over_librosa_throughput", med["librosa"] / med["ours"], "ratio (goal >= 2)")
+    # one pool for the whole benchmark, started and warmed up untimed (favours librosa: our threads start per call)
+    pool = concurrent.futures.ProcessPoolExecutor(threads, mp_context=multiprocessing.get_context("fork"))
+
+    def librosa_pool() -> None:
+        jobs = [(raw / r.audio, outs["librosa_n"] / f"{r.file_id}.npy") for r in files.itertuples(index=False)]
+        list(pool.map(functools.partial(_librosa_job, cfg_dict=settings), jobs))
+
+    fns = {"ours_1": ours("ours_1", 1), "ours_n": ours("ours_n", threads), "librosa_1": librosa_loop,
+           "librosa_n": librosa_pool}
+    prepare = {k: clear(k) for k in fns}
+    outer = torch.get_num_threads()
+    torch.set_num_threads(1)  # our stages on 1 thread each, or `threads` clips at once with 1 torch thread each
+    try:
+        for k, fn in fns.items():  # warm-up (imports, FFT plans, resampling filters, pool workers)
+            prepare[k]()
+            fn()
+        log(f"feature preparation, {n_clips} clips of 10 s, ours on 1 and {threads} threads, librosa in 1 and "
+            f"{threads} processes, {reps} interleaved reps")
+        med = interleaved(fns, reps, prepare)
+    finally:
+        pool.shutdown()
+        torch.set_num_threads(outer)
+    t = threads
+    add("features_clips_per_s_ours_1thread", n_clips / med["ours_1"], "clips/s (1 thread)")
+    add(f"features_clips_per_s_ours_{t}threads", n_clips / med["ours_n"], f"clips/s ({t} clips at once, 1 torch thread each)")
+    add("features_clips_per_s_librosa_1process", n_clips / med["librosa_1"], "clips/s (plain loop, one process)")
+    add(f"features_clips_per_s_librosa_{t}processes", n_clips / med["librosa_n"], f"clips/s (process pool of {t})")
+    add("features_ours_1thread_over_librosa_1process_throughput", med["librosa_1"] / med["ours_1"], "ratio")
+    add("features_ours_over_librosa_throughput", med["librosa_1"] / med["ours_n"],
+        f"ratio (ours {t} threads / librosa plain loop in 1 process; goal >= 2)")
+    add(f"features_ours_{t}threads_over_librosa_{t}processes_throughput", med["librosa_n"] / med["ours_n"], "ratio")
     # parity on these clips: same decode, different resamplers (torchaudio sinc vs librosa soxr_hq)
-    store = np.load(tmp / "features" / "features.npy")
-    ref = np.load(tmp / "librosa" / f"{files.file_id[0]}.npy")
+    store = np.load(outs["ours_1"] / "features" / "features.npy")
+    same = np.array_equal(store, np.load(outs["ours_n"] / "features" / "features.npy"))
+    add("features_ours_threads_identical_store", "yes" if same else "NO", f"features.npy of 1 vs {t} threads, bytes")
+    ref = np.load(outs["librosa_1"] / f"{files.file_id[0]}.npy")
     n = min(len(ref), store.shape[0] // n_clips)
     diff = np.abs(store[:n] - ref[:n])
     loud = ref[:n] > -60  # bins well above the floor
     add("features_parity_median_abs_db_resampled", float(np.median(diff[loud])), "dB (torchaudio sinc vs soxr_hq)")
     add("features_parity_p99_abs_db_resampled", float(np.percentile(diff[loud], 99)), "dB (bins > -60 dB)")
+
+
+def _librosa_job(job: tuple[Path, Path], cfg_dict: dict) -> None:
+    librosa_clip(job[0], job[1], cfg_dict)
 
 
 # ----------------------------------------------------------------------------------------------- 3-4. data, eval
@@ -393,8 +441,11 @@ def main() -> None:
     p.add_argument("--reps-small", type=int, default=5, help="interleaved reps of the cheaper measurements")
     p.add_argument("--reps-eval", type=int, default=1, help="interleaved reps of evaluation vs one epoch")
     p.add_argument("--clips", type=int, default=16, help="10 s clips for the feature benchmark")
+    p.add_argument("--quick", action="store_true", help="fewer reps and clips (a smoke run; noisier numbers)")
     p.add_argument("--skip", nargs="*", default=[], choices=["train", "rnn", "features", "loader", "eval", "gpu"])
     args = p.parse_args()
+    if args.quick:
+        args.reps, args.reps_pool, args.reps_small, args.reps_eval, args.clips = 1, 2, 3, 1, 8
     torch.set_num_threads(args.threads)
     started = time.time()
     cpu = torch.device("cpu")
@@ -403,7 +454,7 @@ def main() -> None:
         if "rnn" not in args.skip:
             bench_recurrent(args.reps_small, cpu, "")
         if "features" not in args.skip:
-            bench_features(tmp, args.clips, args.reps_small)
+            bench_features(tmp, args.clips, args.reps_small, args.threads)
         if "eval" not in args.skip:
             bench_eval(tmp, args.reps_eval)
         step = None

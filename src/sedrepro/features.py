@@ -7,6 +7,7 @@ clip's first row and frame count. Loading an epoch is then one memory map, not o
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import numbers
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ import torch
 import torchaudio
 
 from . import cli
+from .audio import ordered_map
 from .io import atomic_path, fail, read_tsv, write_json, write_tsv
 from .progress import progress
 
@@ -126,17 +128,18 @@ class FeatureTransform(torch.nn.Module):
             self.dct = None
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        # (..., n_samples) -> (..., n_mels, frames) -> (..., frames, n_features); a leading batch axis holds equal-length clips
+        # (..., n_samples) -> STFT (..., n_fft // 2 + 1, frames) -> (..., frames, n_mels) -> (..., frames, n_features);
+        # a leading batch axis holds equal-length clips.
         # torchaudio's MelSpectrogram, with the power spectrum taken as re² + im² of the STFT rather than |X|² (one
-        # pass instead of a sqrt then a square: equal up to float rounding, and faster).
+        # pass instead of a sqrt then a square: equal up to float rounding, and faster), and the mel matmul done frames
+        # first (torchaudio's own order, without its transpose back and forth: the same bytes), log in place.
         spec = self.mel.spectrogram
         stft = torch.stft(wave, spec.n_fft, spec.hop_length, spec.win_length, spec.window, center=True,
-                          pad_mode=spec.pad_mode, normalized=False, onesided=True, return_complex=True)
-        power = self.mel.mel_scale(stft.real.square() + stft.imag.square())
-        db = 10.0 * torch.log10(torch.clamp(power, min=AMIN))
+                          pad_mode=spec.pad_mode, normalized=False, onesided=True, return_complex=True).transpose(-1, -2)
+        db = (stft.real.square() + stft.imag.square()) @ self.mel.mel_scale.fb  # (..., frames, n_mels)
+        db = db.clamp_(min=AMIN).log10_().mul_(10.0)
         if self.cfg.top_db is not None:  # per clip, as power_to_db on one clip's spectrogram
             db = torch.maximum(db, db.amax(dim=(-2, -1), keepdim=True) - self.cfg.top_db)
-        db = db.transpose(-1, -2)
         return db if self.dct is None else db @ self.dct  # (..., frames, n_mels) @ (n_mels, n_mfcc)
 
 
@@ -150,24 +153,36 @@ def read_resampled(path: Path, sample_rate: int | None) -> tuple[np.ndarray, int
     return sf.read(str(path), dtype="float32")
 
 
-def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig) -> pd.DataFrame:
+def extract_clip(job: tuple, audio_dir: Path, transform: FeatureTransform, store: np.ndarray) -> None:
+    """Features of one audio.tsv row, `job` = (row, first store row, frame count), written into its rows of `store`."""
+    rec, start, n = job
+    cfg = transform.cfg
+    wave, sr = read_resampled(audio_dir / rec.path, getattr(rec, "sample_rate", None))
+    if sr != cfg.sample_rate:
+        raise fail(audio_dir / rec.path, f"sample rate {cfg.sample_rate}", str(sr))
+    with torch.inference_mode():
+        feats = transform(torch.from_numpy(wave)).numpy()  # (frames, n_features)
+    if feats.shape[0] != n:
+        raise fail(audio_dir / rec.path, f"{n} frames", f"{feats.shape[0]}")
+    store[start:start + n] = feats  # disjoint rows per clip: safe from several threads
+
+
+def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig, threads: int = 1) -> pd.DataFrame:
+    """Features of every clip of audio.tsv into `features.npy` (atomically: a temp file renamed when complete), then
+    frames.tsv and features.json. threads > 1 computes that many clips at once into their own rows of the store (the
+    same bytes as one thread, see sedrepro.audio.ordered_map)."""
     audio = read_tsv(audio_dir / "audio.tsv", dtype={"file_id": str})
     n_frames = np.array([cfg.n_frames(n) for n in audio.n_samples], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(n_frames)[:-1]])
     transform = FeatureTransform(cfg)
     with atomic_path(out_dir / "features.npy", suffix=".npy") as tmp:
         store = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(int(n_frames.sum()), cfg.n_features))
-        for rec, start, n in progress(zip(audio.itertuples(index=False), starts, n_frames, strict=False), total=len(audio), desc=cfg.kind):
-            wave, sr = read_resampled(audio_dir / rec.path, getattr(rec, "sample_rate", None))
-            if sr != cfg.sample_rate:
-                raise fail(audio_dir / rec.path, f"sample rate {cfg.sample_rate}", str(sr))
-            with torch.inference_mode():
-                feats = transform(torch.from_numpy(wave)).numpy()
-            if feats.shape[0] != n:
-                raise fail(audio_dir / rec.path, f"{n} frames", f"{feats.shape[0]}")
-            store[start:start + n] = feats
+        one = functools.partial(extract_clip, audio_dir=audio_dir, transform=transform, store=store)
+        jobs = zip(audio.itertuples(index=False), starts, n_frames, strict=True)
+        for _ in progress(ordered_map(one, jobs, threads), total=len(audio), desc=cfg.kind):
+            pass
         store.flush()
-        del store
+        del store, one  # unmap before the rename
     frames = pd.DataFrame({"file_id": audio.file_id, "split": audio.split, "start": starts, "n_frames": n_frames})
     write_tsv(out_dir / "frames.tsv", frames)
     write_json(out_dir / "features.json", {**asdict(cfg), "hop_s": cfg.hop_s, "n_features": cfg.n_features,
@@ -178,7 +193,7 @@ def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig) -> pd.Da
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     cfg = FeatureConfig.from_dict(args.features)
-    frames = extract_dataset(Path(args.audio), Path(args.out), cfg)
+    frames = extract_dataset(Path(args.audio), Path(args.out), cfg, args.threads)
     log.info("%d clips, %d frames of %d %s features", len(frames), frames.n_frames.sum(), cfg.n_features, cfg.kind)
 
 
@@ -188,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--features", type=cli.json_arg, required=True, help="the pipeline's features section as JSON: kind, sample_rate, n_mels, n_fft, hop_length, f_min, f_max, "
                    "n_mfcc, top_db")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1, help="clips computed at once (one torch thread each)")
     return p
 
 
