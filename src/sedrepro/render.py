@@ -10,13 +10,19 @@ name), ``paper``, ``reproduced``, ``std``, ``delta`` (= reproduced - paper). For
 ``std`` the population standard deviation of those same values. Statistic columns (avg_dur_s = mean event
 duration of the class, total_dur_s = summed event duration of the class, over all splits of the dataset
 index) have no std.
+
+Other layouts (``papers.TableSpec``): a "models" table has one row per model and run metrics as columns (test
+accuracy, loss and micro F1 from the metrics files' ``scores``; training minutes, parameters, checkpoint size and
+epochs from the runs' train.json, matched to the metrics file in the same run folder); text rows/columns show numbers
+the paper states in its text; ratio columns divide a metric by the reference model's, for the paper's values and the
+reproduced ones alike. Cells the paper leaves empty have paper (and delta) NaN.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +31,22 @@ import pandas as pd
 
 from . import cli, papers, provenance
 from .io import atomic_path, fail, read_json, write_json, write_text
-from .papers import AVERAGE, OVERALL, TableSpec, check_paper_values, load_paper_values
+from .papers import AVERAGE, OVERALL, SCORE_METRICS, TEXT, TableSpec, check_paper_values, load_paper_values
 
 log = logging.getLogger("sedrepro.render")
 
 TIDY_COLUMNS = ("row", "column", "paper", "reproduced", "std", "delta")
 STAT_FUNCS = ("avg_dur_s", "total_dur_s", "n_events")
+STAT_TEXT = {"avg_dur_s": "mean event duration", "total_dur_s": "summed event duration", "n_events": "event count"}
 MINUS = "\u2212"
+NOT_PRINTED = "\u2013"
+# Display decimals at least this many, whatever the paper printed (a reproduced run of seconds is 0.3 min, not 0).
+MIN_DECIMALS = {"train_time_min": 1, "time_ratio": 2}
+MAX_DECIMALS = 5
+KB = 1024  # bytes; the paper's "KB" (Keras file sizes in a file manager) is taken as KiB
 
 __all__ = [
-    "TIDY_COLUMNS", "build_table", "dataset_stats", "summarize_runs", "load_metrics", "load_paper_values",
+    "TIDY_COLUMNS", "build_table", "dataset_stats", "summarize_runs", "load_metrics", "load_train", "load_paper_values",
     "markdown", "csv_text", "latex", "plot", "main",
 ]
 
@@ -64,6 +76,20 @@ def load_metrics(paths: Sequence[str | Path]) -> list[dict]:
                 raise fail(p, f"a metrics file with key {key!r}", f"keys {sorted(doc)}")
         doc["_path"] = str(p)
         out.append(doc)
+    return out
+
+
+def load_train(paths: Sequence[str | Path], metrics: Sequence[dict]) -> dict[tuple[str, int], dict]:
+    """train.json files keyed by the (model, seed) of the metrics file in the same run folder."""
+    by_dir = {Path(m["_path"]).parent.resolve(): (m["model"], int(m["seed"])) for m in metrics if "_path" in m}
+    out = {}
+    for p in paths:
+        key = by_dir.get(Path(p).parent.resolve())
+        if key is None:
+            raise fail(p, "a train.json beside one of the given metrics.json files (same run folder)", "none there")
+        doc = read_json(p)
+        doc["_path"] = str(p)
+        out[key] = doc
     return out
 
 
@@ -105,39 +131,104 @@ def _values(metrics: Sequence[dict], model: str, key: str) -> list[float]:
     return vals
 
 
+def _train_value(doc: dict, metric: str) -> float | None:
+    """One run's training fact in the paper's unit; None where an older train.json lacks it."""
+    raw = {"train_time_min": doc.get("train_time_s"), "parameters": doc.get("parameters"),
+           "size_kb": doc.get("checkpoint_bytes"), "epochs": doc.get("epochs")}[metric]
+    if raw is None:
+        return None
+    scale = {"train_time_min": 1 / 60, "size_kb": 1 / KB}.get(metric, 1.0)
+    return float(raw) * scale
+
+
+def _metric_values(metrics: Sequence[dict], train: Mapping[tuple[str, int], dict], model: str, metric: str) -> list[float]:
+    """Every value of a run metric for one model: per (seed, checkpoint) for scores, per seed for train facts."""
+    vals = []
+    for m in metrics:
+        if m["model"] != model:
+            continue
+        if metric in SCORE_METRICS:
+            vals += [float(c["scores"][metric]) for c in m["per_checkpoint"] if c.get("scores", {}).get(metric) is not None]
+        else:
+            doc = train.get((m["model"], int(m["seed"])))
+            v = None if doc is None else _train_value(doc, metric)
+            if v is not None:
+                vals.append(v)
+    return vals
+
+
+def _mean_std(vals: Sequence[float], scale: float = 1.0) -> tuple[float, float]:
+    if not vals:
+        return math.nan, math.nan
+    arr = np.asarray(vals) * scale
+    return float(arr.mean()), float(arr.std(ddof=0))
+
+
 # --------------------------------------------------------------------------------------------- table
 
-def build_table(spec: TableSpec, metrics: Sequence[dict], paper_values: pd.DataFrame, stats: pd.DataFrame | None) -> pd.DataFrame:
+def build_table(spec: TableSpec, metrics: Sequence[dict], paper_values: pd.DataFrame, stats: pd.DataFrame | None,
+                train: Mapping[tuple[str, int], dict] | None = None) -> pd.DataFrame:
     """Tidy comparison table (row, column, paper, reproduced, std, delta) in the paper's row/column order.
 
-    Cells the paper leaves empty (statistics on Average/Overall) are not rows of the result. A model with no
-    metrics, or a statistic without `stats`, has reproduced/std/delta NaN.
+    Cells the paper leaves empty (statistics on Average/Overall) are not rows of the result; cells of the grid it
+    leaves empty (spec.unprinted) have paper NaN. A model with no metrics, a statistic without `stats`, or a
+    training fact without `train` has reproduced/std/delta NaN.
     """
     check_paper_values(spec, paper_values)
     _check_metrics(spec, metrics)
+    train = train or {}
     pv = paper_values[paper_values["table"] == spec.name].set_index(["row", "column"])["value"]
+    text = paper_values[paper_values["table"] == TEXT].set_index(["row", "column"])["value"]
+    unprinted = set(spec.unprinted)
+
+    def paper(row: str, col: str, source: pd.Series, key: tuple[str, str]) -> float:
+        return math.nan if (row, col) in unprinted else float(source[key])
+
     records = []
-    for label, key in spec.rows:
-        is_class = key not in (AVERAGE, OVERALL)
-        for col in spec.stats if is_class else ():
-            paper = float(pv[(label, col)])
-            rep = math.nan
-            if stats is not None:
-                if key in stats.index:
-                    rep = float(stats.loc[key, col])
-                elif col == "total_dur_s":
-                    rep = 0.0  # no event of this class in the index
-            records.append((label, col, paper, rep, math.nan, rep - paper))
-        for col in spec.models:
-            paper = float(pv[(label, col)])
-            vals = _values(metrics, col, key)
-            if vals:
-                arr = np.asarray(vals)
-                rep, std = float(arr.mean()), float(arr.std(ddof=0))
-            else:
-                rep = std = math.nan
-            records.append((label, col, paper, rep, std, rep - paper))
-    return pd.DataFrame.from_records(records, columns=list(TIDY_COLUMNS))
+    if spec.is_models_layout:
+        for label, model in spec.model_columns:
+            for _, metric in spec.metric_columns:
+                rep, std = _mean_std(_metric_values(metrics, train, model, metric))
+                records.append((label, metric, paper(label, metric, pv, (label, metric)), rep, std))
+            for text_label, metric in spec.text_metrics:
+                rep, std = _mean_std(_metric_values(metrics, train, model, metric))
+                records.append((label, text_label, paper(label, text_label, text, (text_label, model)), rep, std))
+        records += _ratio_records(spec, records)
+    else:
+        for label, key in spec.rows:
+            is_class = key not in (AVERAGE, OVERALL)
+            for col in spec.stats if is_class else ():
+                rep = math.nan
+                if stats is not None:
+                    if key in stats.index:
+                        rep = float(stats.loc[key, col])
+                    elif col in ("total_dur_s", "n_events"):
+                        rep = 0.0  # no event of this class in the index
+                records.append((label, col, paper(label, col, pv, (label, col)), rep, math.nan))
+            for col in spec.models:
+                rep, std = _mean_std(_values(metrics, col, key), spec.f1_scale)
+                records.append((label, col, paper(label, col, pv, (label, col)), rep, std))
+        for text_label, metric in spec.text_metrics:
+            for col in spec.models:
+                rep, std = _mean_std(_metric_values(metrics, train, col, metric))
+                records.append((text_label, col, paper(text_label, col, text, (text_label, col)), rep, std))
+    out = pd.DataFrame.from_records(records, columns=list(TIDY_COLUMNS[:-1]))
+    out["delta"] = out["reproduced"] - out["paper"]
+    return out
+
+
+def _ratio_records(spec: TableSpec, records: list[tuple]) -> list[tuple]:
+    """Derived ratio columns of a models table: each model's metric over the reference model's."""
+    ref_label = next(label for label, model in spec.model_columns if model == spec.ratio_reference)
+    cells = {(r[0], r[1]): r for r in records}
+    out = []
+    for label, _ in spec.model_columns:
+        for _, key, metric in spec.ratio_columns:
+            num, den = cells[(label, metric)], cells[(ref_label, metric)]
+            paper = num[2] / den[2] if den[2] else math.nan
+            rep = num[3] / den[3] if den[3] else math.nan
+            out.append((label, key, paper, rep, math.nan))
+    return out
 
 
 def summarize_runs(spec: TableSpec, metrics: Sequence[dict]) -> dict[str, Any]:
@@ -152,6 +243,7 @@ def summarize_runs(spec: TableSpec, metrics: Sequence[dict]) -> dict[str, Any]:
         trivial[k] = vals
     return {
         "per_model": per_model,
+        "target": metrics[0].get("target", "frames") if metrics else None,
         "threshold": float(metrics[0]["threshold"]) if metrics else None,
         "segment_s": float(metrics[0]["segment_s"]) if metrics else None,
         "trivial": trivial,
@@ -160,9 +252,27 @@ def summarize_runs(spec: TableSpec, metrics: Sequence[dict]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------- formats
 
-def _decimals(table: pd.DataFrame) -> dict[str, int]:
-    """Display decimals per column: 0 where every published value of the column is an integer, else 1."""
-    return {c: 0 if np.all(np.mod(g["paper"], 1) == 0) else 1 for c, g in table.groupby("column", sort=False)}
+def _printed_decimals(x: float) -> int:
+    """Fewest decimals that write x exactly (0.9532 -> 4, 64.0 -> 0)."""
+    for d in range(MAX_DECIMALS):
+        if abs(round(x, d) - x) < 1e-9:
+            return d
+    return MAX_DECIMALS
+
+
+def _decimals(spec: TableSpec, table: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Display decimals per cell: as many as the paper prints in the cell's group (a column; a text row of a classes
+    table), never fewer than MIN_DECIMALS of the column. Derived columns (ratios) use MIN_DECIMALS only."""
+    text_rows = {label for label, _ in spec.text_metrics} if not spec.is_models_layout else set()
+    derived = {key for _, key, _ in spec.ratio_columns}
+    group = table["row"].where(table["row"].isin(text_rows), table["column"])
+    out = {}
+    for _, g in table.groupby(group, sort=False):
+        printed = [_printed_decimals(float(v)) for v in g["paper"] if not math.isnan(v)]
+        for _, r in g.iterrows():
+            base = 0 if (r["column"] in derived or not printed) else max(printed)
+            out[(r["row"], r["column"])] = max(base, MIN_DECIMALS.get(r["column"], 0))
+    return out
 
 
 def _num(x: float, d: int, sign: bool = False, minus: str = MINUS) -> str:
@@ -175,18 +285,19 @@ def _num(x: float, d: int, sign: bool = False, minus: str = MINUS) -> str:
 
 
 def _cell(r: pd.Series, d: int, minus: str = MINUS) -> str:
-    text = f"{_num(r['paper'], d, minus=minus)} / {_num(r['reproduced'], d, minus=minus)}"
-    if not math.isnan(r["reproduced"]):
+    paper = NOT_PRINTED if math.isnan(r["paper"]) else _num(r["paper"], d, minus=minus)
+    text = f"{paper} / {_num(r['reproduced'], d, minus=minus)}"
+    if not math.isnan(r["delta"]):
         text += f" ({_num(r['delta'], d, sign=True, minus=minus)})"
     return text
 
 
 def _grid(spec: TableSpec, table: pd.DataFrame, minus: str = MINUS) -> tuple[list[str], list[list[str]]]:
-    dec = _decimals(table)
-    cells = {(r["row"], r["column"]): _cell(r, dec[r["column"]], minus) for _, r in table.iterrows()}
-    columns = spec.stats + spec.models
-    header = ["Category"] + [spec.column_header(c) for c in columns]
-    body = [[label] + [cells.get((label, c), "") for c in columns] for label, _ in spec.rows]
+    dec = _decimals(spec, table)
+    cells = {(r["row"], r["column"]): _cell(r, dec[(r["row"], r["column"])], minus) for _, r in table.iterrows()}
+    columns = spec.grid_columns
+    header = ["Model" if spec.is_models_layout else "Category"] + [spec.column_header(c) for c in columns]
+    body = [[label] + [cells.get((label, c), "") for c in columns] for label, _ in spec.grid_rows]
     return header, body
 
 
@@ -198,7 +309,54 @@ def _fmt_list(vals: Sequence[float]) -> str:
     return f"{min(vals):.1f}-{max(vals):.1f} (differs between metrics files)"
 
 
-def notes(spec: TableSpec, summary: dict[str, Any], data_note: str, paper_notes: Sequence[str] = (), have_stats: bool = True) -> list[str]:
+def _scoring_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
+    if summary["threshold"] is None:
+        return None
+    if summary["target"] == "clip":
+        return ("Clip targets: each test clip is classified by the argmax of the model's output; per-class clip F1, "
+                "accuracy = categorical accuracy, loss = mean categorical cross-entropy.")
+    if spec.is_models_layout:
+        return (f"Frame threshold {summary['threshold']:g}: accuracy = binary accuracy over every (frame, class) cell "
+                "of the test split, loss = mean binary cross-entropy over the cells, f1-score = micro F1 over the cells.")
+    return (f"Frame threshold {summary['threshold']:g}; segment-based F1 with {summary['segment_s']:g} s segments "
+            "(sed_eval SegmentBasedMetrics, file by file over each file's full duration).")
+
+
+def _trivial_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
+    if not spec.models or spec.is_models_layout:
+        return None  # no F1 columns (the trivial scores are F1 scores)
+    t = summary["trivial"]
+    if summary["target"] == "clip":
+        scaled = {k: [v * spec.f1_scale for v in t[k]] for k in t}
+        return (f"Trivial majority-class predictor (always the test set's most frequent class) on the same test set: "
+                f"Overall (micro) F1 {_fmt_list(scaled[OVERALL])}, Average (macro) F1 {_fmt_list(scaled[AVERAGE])}"
+                + (" (0-1 scale, 1 decimal)." if spec.f1_scale != 1 else "."))
+    return (f"Trivial all-active predictor (every class on over every test file) on the same test set: "
+            f"Overall F1 {_fmt_list(t[OVERALL])}, Average F1 {_fmt_list(t[AVERAGE])}.")
+
+
+def hardware_notes(spec: TableSpec, train: Mapping[tuple[str, int], dict], metrics: Sequence[dict]) -> list[str]:
+    """Where each model trained and how long, and the training-time ratios, for tables that show training facts."""
+    shown = {m for _, m in spec.metric_columns + spec.text_metrics}
+    if "train_time_min" not in shown:
+        return []
+    out = []
+    for header, model in spec.model_columns:
+        runs = [train[k] for k in sorted(train) if k[0] == model]
+        if not runs:
+            if any(m["model"] == model for m in metrics):
+                out.append(f"{header} ({model}): no train.json, training facts are n/a.")
+            continue
+        devices = sorted({str(d.get("device_name", d.get("device", "unknown device"))) for d in runs})
+        times = [_train_value(d, "train_time_min") for d in runs]
+        shown_times = ", ".join("n/a" if t is None else f"{t:.2f}" for t in times)
+        out.append(f"{header} ({model}): trained on {'; '.join(devices)}; training minutes per seed {shown_times} "
+                   "(sum of epoch wall times).")
+    return out
+
+
+def notes(spec: TableSpec, summary: dict[str, Any], data_note: str, paper_notes: Sequence[str] = (), have_stats: bool = True,
+          hardware: Sequence[str] = ()) -> list[str]:
     out = []
     for header, model in spec.model_columns:
         pm = summary["per_model"][model]
@@ -209,24 +367,33 @@ def notes(spec: TableSpec, summary: dict[str, Any], data_note: str, paper_notes:
         ck = f"{n[0]} checkpoints each" if len(set(n)) == 1 else "checkpoints per seed " + ", ".join(map(str, n))
         out.append(f"{header} ({model}): {len(pm['seeds'])} seed(s) ({', '.join(map(str, pm['seeds']))}) x {ck}; "
                    f"reproduced = mean over all {sum(n)} (seed, checkpoint) values, std = population std over them.")
-    if summary["threshold"] is not None:
-        out.append(f"Frame threshold {summary['threshold']:g}; segment-based F1 with {summary['segment_s']:g} s segments "
-                   "(sed_eval SegmentBasedMetrics, file by file over each file's full duration).")
+    scoring = _scoring_note(spec, summary)
+    if scoring:
+        out.append(scoring)
+    if spec.unprinted:
+        out.append(f"{NOT_PRINTED}: not printed in the paper.")
+    if spec.ratio_columns:
+        ref = next(h for h, m in spec.model_columns if m == spec.ratio_reference)
+        out.append(f"Ratio columns divide each model's value by the {ref} model's, the paper's by the paper's and the "
+                   "reproduced by the reproduced (so hardware speed cancels out).")
+    out.extend(hardware)
     out.extend(paper_notes)
     out.append(f"Data: {data_note}")
-    t = summary["trivial"]
-    out.append(f"Trivial all-active predictor (every class on over every test file) on the same test set: "
-               f"Overall F1 {_fmt_list(t[OVERALL])}, Average F1 {_fmt_list(t[AVERAGE])}.")
+    trivial = _trivial_note(spec, summary)
+    if trivial:
+        out.append(trivial)
     if spec.stats:
+        what = ("(mean and summed event duration per class)" if spec.stats == ("avg_dur_s", "total_dur_s")
+                else "(" + ", ".join(STAT_TEXT[s] for s in spec.stats) + " per class)")
         out.append("Statistic columns are computed from the dataset index events over all splits "
-                   + ("(mean and summed event duration per class)." if have_stats else "(no index given: n/a)."))
+                   + (f"{what}." if have_stats else "(no index given: n/a)."))
     return out
 
 
 def markdown(spec: TableSpec, table: pd.DataFrame, note_lines: Sequence[str]) -> str:
     header, body = _grid(spec, table)
     lines = [f"# {spec.name}: {spec.caption}", "",
-             "Each cell: paper / reproduced (reproduced \u2212 paper). F1 in %, durations in s. "
+             f"Each cell: paper / reproduced (reproduced \u2212 paper). {spec.units} "
              "Standard deviations are in the CSV.", ""]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|")
@@ -263,43 +430,72 @@ def latex(spec: TableSpec, table: pd.DataFrame) -> str:
     lines = [f"% {spec.name}: paper / reproduced (reproduced - paper)", r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\hline"]
     lines.append(" & ".join(esc(h) for h in header) + r" \\")
     lines.append(r"\hline")
+    rows = spec.grid_rows
+    first_text = len(spec.rows) if (spec.text_metrics and not spec.is_models_layout) else None
     for i, row in enumerate(body):
-        if spec.rows[i][1] in (AVERAGE, OVERALL) and (i == 0 or spec.rows[i - 1][1] not in (AVERAGE, OVERALL)):
+        if (rows[i][1] in (AVERAGE, OVERALL) and (i == 0 or rows[i - 1][1] not in (AVERAGE, OVERALL))) or i == first_text:
             lines.append(r"\hline")
         lines.append(" & ".join(esc(c) for c in row) + r" \\")
     lines += [r"\hline", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
+LOG_SCALE = ("parameters", "size_kb")  # the paper's and a narrow reproduction's sizes differ by orders of magnitude
+
+
+def _panels(spec: TableSpec, table: pd.DataFrame) -> list[tuple[str, pd.DataFrame, tuple[float, float] | None, str, bool]]:
+    """(title, rows of one panel in display order, x limits or None, x label, log x) for each bar-chart panel."""
+    def rows_of(column: str, labels: Sequence[str]) -> pd.DataFrame:
+        return table[table["column"] == column].set_index("row").reindex(labels)
+
+    if spec.is_models_layout:
+        labels = [label for label, _ in spec.grid_rows]
+        return [(spec.column_header(c), rows_of(c, labels), None, spec.column_header(c), c in LOG_SCALE)
+                for c in spec.grid_columns]
+    labels = [label for label, _ in spec.rows]  # text rows mix units: they are in the table only
+    if not spec.models:
+        return [(spec.column_header(c), rows_of(c, labels), None, spec.column_header(c), False) for c in spec.stats]
+    xlabel = "segment-based F1 (%)" if spec.f1_scale == 1 else "F1"
+    return [(f"{header} ({model})", rows_of(model, labels), (0, 100 * spec.f1_scale), xlabel, False)
+            for header, model in spec.model_columns]
+
+
 def plot(spec: TableSpec, table: pd.DataFrame, path: str | Path) -> None:
-    """One horizontal bar chart per model column: per row, the paper's F1 beside the reproduced mean (± std)."""
+    """One horizontal bar chart per model column (statistic column, or metric column of a models table): per row,
+    the paper's value beside the reproduced mean (± std)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [label for label, _ in spec.rows]
-    n_models = len(spec.models)
-    ncols = 2 if n_models > 1 else 1
-    nrows = math.ceil(n_models / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 0.32 * len(labels) * nrows + 1.5), squeeze=False, sharex=True)
-    y = np.arange(len(labels))
+    panels = _panels(spec, table)
+    n_rows_max = max(len(sub) for _, sub, _, _, _ in panels)
+    ncols = 2 if len(panels) > 1 else 1
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 0.32 * n_rows_max * nrows + 1.5), squeeze=False,
+                             sharex=not spec.is_models_layout and bool(spec.models))
     h = 0.4
-    for ax, (header, model) in zip(axes.flat, spec.model_columns, strict=False):
-        sub = table[table["column"] == model].set_index("row").reindex(labels)
+    for ax, (title, sub, xlim, xlabel, log_x) in zip(axes.flat, panels, strict=False):
+        y = np.arange(len(sub))
         ax.barh(y - h / 2, sub["paper"], height=h, color="#4c72b0", label="paper")
         rep = sub["reproduced"].fillna(0.0)
         ax.barh(y + h / 2, rep, height=h, color="#dd8452", label="reproduced (mean ± std)",
                 xerr=sub["std"].fillna(0.0), error_kw={"elinewidth": 0.8, "capsize": 2})
-        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_yticks(y, list(sub.index), fontsize=8)
         ax.invert_yaxis()
-        ax.set_xlim(0, 100)
-        ax.set_title(f"{header} ({model})", fontsize=10)
+        if xlim is not None:
+            ax.set_xlim(*xlim)
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_title(title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-    for ax in list(axes.flat)[n_models:]:
+        if xlim is None:
+            ax.set_xlabel(xlabel, fontsize=8)
+    for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("segment-based F1 (%)")
+    if panels[0][2] is not None:  # shared F1 axis: label the bottom row only
+        for ax in axes[-1]:
+            ax.set_xlabel(panels[0][3])
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="upper right", fontsize=8, ncols=2)
     fig.suptitle(f"{spec.name} ({spec.dataset}): paper vs reproduced", fontsize=11, x=0.02, ha="left")
@@ -309,13 +505,14 @@ def plot(spec: TableSpec, table: pd.DataFrame, path: str | Path) -> None:
     plt.close(fig)
 
 
-# --------------------------------------------------------------------------------------------- CLI
-
 def build_parser():
     p = cli.parser("Render a paper table with the reproduced numbers beside the published ones.")
     p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.NAMES)}")
     p.add_argument("--table", required=True, help="table name in the paper module, e.g. table1")
-    p.add_argument("--metrics", nargs="+", required=True, help="metrics.json files (model and seed are read from them)")
+    p.add_argument("--metrics", nargs="*", default=[],
+                   help="metrics.json files (model and seed are read from them); none for a dataset-statistics table")
+    p.add_argument("--train", nargs="*", default=[],
+                   help="train.json files of the same runs (training time, parameters, checkpoint size, epochs)")
     p.add_argument("--index", help="dataset index directory; needed only for statistic columns")
     p.add_argument("--paper-values", required=True, help="transcribed paper-values TSV")
     p.add_argument("--data-note", required=True, help="which data the numbers come from (embedded synthetic or real)")
@@ -332,15 +529,17 @@ def main(args) -> None:
     pv = load_paper_values(args.paper_values)
     metrics = load_metrics(args.metrics)
     stats = dataset_stats(spec.dataset, args.index) if (args.index and spec.stats) else None
-    table = build_table(spec, metrics, pv, stats)
+    train = load_train(args.train, metrics)
+    table = build_table(spec, metrics, pv, stats, train)
     summary = summarize_runs(spec, metrics)
-    note_lines = notes(spec, summary, args.data_note, getattr(mod, "NOTES", ()), have_stats=stats is not None)
+    note_lines = notes(spec, summary, args.data_note, getattr(mod, "NOTES", ()), have_stats=stats is not None,
+                       hardware=hardware_notes(spec, train, metrics))
     out_md = Path(args.out_md)
     write_text(out_md, markdown(spec, table, note_lines))
     write_text(args.out_csv, csv_text(table))
     write_text(args.out_tex, latex(spec, table))
     plot(spec, table, args.out_png)
-    inputs = list(args.metrics) + [args.paper_values]
+    inputs = list(args.metrics) + list(args.train) + [args.paper_values]
     if stats is not None:
         inputs.append(str(Path(args.index) / "events.tsv"))
     config = {"paper": args.paper, "table": args.table, "data_note": args.data_note,

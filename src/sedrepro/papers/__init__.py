@@ -16,10 +16,17 @@ from ..io import fail
 if TYPE_CHECKING:
     import pandas as pd
 
-NAMES = ("hypernetworks",)
+NAMES = ("hypernetworks", "dessed")
 
 AVERAGE = "Average"
 OVERALL = "Overall"
+TEXT = "text"  # paper-values table name of numbers stated in the paper's text
+CLASSES_LAYOUT = "classes"  # rows are dataset classes (+ Average/Overall), columns are statistics and models
+MODELS_LAYOUT = "models"  # rows are models, columns are run metrics (the dessed paper's Table 4)
+# Run metrics a "models" table (or a text row) can show: scores of metrics.json, or facts of train.json.
+SCORE_METRICS = ("accuracy", "loss", "micro_f1")
+TRAIN_METRICS = ("train_time_min", "parameters", "size_kb", "epochs")
+RUN_METRICS = SCORE_METRICS + TRAIN_METRICS
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,20 @@ class TableSpec:
     model_columns: (header as printed, config model name) in the paper's column order.
     stat_columns: (header as printed, statistic name) for dataset-statistic columns, in order.
     rows: (row label as printed, key in the metrics f1 dict: a dataset label, "Average" or "Overall").
+
+    Optional, for papers that print more than per-class F1 (defaults keep the hypernetworks tables as they were):
+    layout: CLASSES_LAYOUT, or MODELS_LAYOUT where model_columns are the table's rows and metric_columns its
+        columns (header as printed, one of RUN_METRICS); `rows` is then empty.
+    metric_columns: see layout.
+    f1_scale: factor from the metrics' F1 (%) to the paper's unit (0.01 for F1 printed on a 0-1 scale).
+    text_metrics: (label, run metric) of numbers the paper states in its text rather than in the table, shown
+        as extra rows (classes layout) or columns (models layout); their published values are transcribed under
+        table "text" with row = label and column = model.
+    unprinted: (row label, column) cells of the grid the paper leaves empty (shown as "–" on the paper side).
+    ratio_columns: (header, key, metric) derived columns of a models table: metric / metric of ratio_reference,
+        for the paper's values and the reproduced ones alike.
+    ratio_reference: the model the ratio columns divide by.
+    units: the sentence under the title saying what the numbers are.
     """
 
     name: str
@@ -40,6 +61,24 @@ class TableSpec:
     model_columns: tuple[tuple[str, str], ...]
     stat_columns: tuple[tuple[str, str], ...]
     rows: tuple[tuple[str, str], ...]
+    layout: str = CLASSES_LAYOUT
+    metric_columns: tuple[tuple[str, str], ...] = ()
+    f1_scale: float = 1.0
+    text_metrics: tuple[tuple[str, str], ...] = ()
+    unprinted: tuple[tuple[str, str], ...] = ()
+    ratio_columns: tuple[tuple[str, str, str], ...] = ()
+    ratio_reference: str | None = None
+    units: str = "F1 in %, durations in s."
+
+    def __post_init__(self) -> None:
+        where = f"TableSpec {self.name}"
+        if self.layout not in (CLASSES_LAYOUT, MODELS_LAYOUT):
+            raise fail(where, f"layout {CLASSES_LAYOUT!r} or {MODELS_LAYOUT!r}", repr(self.layout))
+        for _, metric in self.metric_columns + self.text_metrics + tuple((h, m) for h, _, m in self.ratio_columns):
+            if metric not in RUN_METRICS:
+                raise fail(where, f"run metrics among {', '.join(RUN_METRICS)}", repr(metric))
+        if self.ratio_columns and self.ratio_reference not in self.models:
+            raise fail(where, "a ratio_reference among the model columns", repr(self.ratio_reference))
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -54,11 +93,58 @@ class TableSpec:
         """Rows that are dataset classes (not Average/Overall)."""
         return tuple(r for r in self.rows if r[1] not in (AVERAGE, OVERALL))
 
+    @property
+    def is_models_layout(self) -> bool:
+        return self.layout == MODELS_LAYOUT
+
+    @property
+    def grid_rows(self) -> tuple[tuple[str, str], ...]:
+        """(label, key) of the rendered rows: models (models layout) or rows then text rows (classes layout)."""
+        if self.is_models_layout:
+            return self.model_columns
+        return self.rows + tuple((label, label) for label, _ in self.text_metrics)
+
+    @property
+    def grid_columns(self) -> tuple[str, ...]:
+        """Column keys of the rendered grid in order."""
+        if self.is_models_layout:
+            return tuple(m for _, m in self.metric_columns) + tuple(lab for lab, _ in self.text_metrics) \
+                + tuple(k for _, k, _ in self.ratio_columns)
+        return self.stats + self.models
+
     def column_header(self, column: str) -> str:
-        for header, key in self.stat_columns + self.model_columns:
+        for header, key in self.stat_columns + self.model_columns + self.metric_columns:
             if key == column:
                 return header
+        for header, key, _ in self.ratio_columns:
+            if key == column:
+                return header
+        for label, _ in self.text_metrics:
+            if label == column:
+                return label
         raise KeyError(column)
+
+    def printed_cells(self) -> set[tuple[str, str]]:
+        """(row label, column) of every number the paper prints in this table (not its text numbers)."""
+        want = set()
+        if self.is_models_layout:
+            want = {(label, metric) for label, _ in self.model_columns for _, metric in self.metric_columns}
+        else:
+            for label, key in self.rows:
+                want |= {(label, col) for col in self.models}
+                if key not in (AVERAGE, OVERALL):
+                    want |= {(label, col) for col in self.stats}
+        return want - set(self.unprinted)
+
+    def text_cells(self) -> set[tuple[str, str]]:
+        """(text label, model) of the numbers stated in the text that this table shows, less unprinted ones."""
+        unprinted, out = set(self.unprinted), set()
+        for row_label, model in self.model_columns:
+            for label, _ in self.text_metrics:
+                grid = (row_label, label) if self.is_models_layout else (label, model)
+                if grid not in unprinted:
+                    out.add((label, model))
+        return out
 
 
 def get(name: str) -> ModuleType:
@@ -126,18 +212,27 @@ def load_paper_values(path) -> pd.DataFrame:
 
 
 def check_paper_values(spec: TableSpec, paper_values, where: str = "paper values") -> None:
-    """Every cell of the spec is transcribed, and nothing else is transcribed under the spec's table name."""
+    """Every cell the spec says the paper prints is transcribed, nothing else is transcribed under the spec's
+    table name, and every text number the table shows is transcribed under table "text"."""
     pv = paper_values[paper_values["table"] == spec.name]
     have = set(zip(pv["row"], pv["column"], strict=True))
-    want = set()
-    for label, key in spec.rows:
-        for col in spec.models:
-            want.add((label, col))
-        if key not in (AVERAGE, OVERALL):
-            for col in spec.stats:
-                want.add((label, col))
+    want = spec.printed_cells()
     missing, extra = sorted(want - have), sorted(have - want)
     if missing:
         raise fail(where, f"a value for every cell of {spec.name}", f"none for row {missing[0][0]!r}, column {missing[0][1]!r} ({len(missing)} missing)")
     if extra:
         raise fail(where, f"only cells of {spec.name}'s rows and columns", f"row {extra[0][0]!r}, column {extra[0][1]!r}")
+    text = paper_values[paper_values["table"] == TEXT]
+    have_text = set(zip(text["row"], text["column"], strict=True))
+    missing = sorted(spec.text_cells() - have_text)
+    if missing:
+        raise fail(where, f"the text value {missing[0][0]!r} of {missing[0][1]!r} shown in {spec.name} under table {TEXT!r}",
+                   f"no such line ({len(missing)} missing)")
+
+
+def paper_value(paper_values, table: str, row: str, column: str, where: str = "paper values") -> float:
+    """One transcribed value; a missing line stops with one line naming it."""
+    hit = paper_values[(paper_values["table"] == table) & (paper_values["row"] == row) & (paper_values["column"] == column)]
+    if hit.empty:
+        raise fail(where, f"a transcribed value ({table}, {row}, {column})", "no such line")
+    return float(hit["value"].iloc[0])

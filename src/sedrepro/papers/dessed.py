@@ -1,0 +1,179 @@
+"""Prinzivalle, "Implementation of SED with Depthwise Separable and Dilated Convolutions" (Sapienza, 2021).
+
+A replication report of Drossos et al. 2020 ("dessed"): monophonic SED on UrbanSound8K (Tables 1 and 3, Figures 1,
+9, 10) and polyphonic SED on TUT-SED Synthetic 2016 (Tables 2 and 4, Figures 4, 11-15). Scores are of the one
+checkpoint with the lowest validation loss (Section 4); accuracies, losses and F1 are printed on a 0-1 scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import MODELS_LAYOUT, TableSpec
+
+MONO = "urbansound8k"
+POLY = "tut_sed_synthetic_2016"
+
+MONO_MODELS = (("Baseline", "mono_baseline"), ("Proposed", "mono_proposed"))
+POLY_MODELS = (
+    ("Baseline", "dnd_baseline"),
+    ("Dilated", "dnd_dilated"),
+    ("Dessed", "dnd_dessed"),
+    ("Proposed Model 1x1 Convolution", "dnd_proposed_conv1x1"),
+    ("Proposed Model avg pooling", "dnd_proposed_maxpool"),
+)
+
+MONO_CLASSES = (
+    "air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
+    "engine_idling", "gun_shot", "jackhammer", "siren", "street_music",
+)
+# Table 2 as printed (two column pairs read left pair first, i.e. by decreasing count)
+POLY_CLASSES = (
+    "footsteps", "horsewalk", "bird_singing", "baby_crying", "dog_barking", "gun_shot", "crowd_applause", "cat_meowing",
+    "motorcycle", "thunder", "glass_smash", "crowd_cheering", "alarms_and_sirens", "mixer", "rain", "bus",
+)
+
+TABLE1 = TableSpec(
+    name="table1",
+    caption="Monophonic dataset label distribution (UrbanSound8K clips per class).",
+    dataset=MONO,
+    model_columns=(),
+    stat_columns=(("number of elements", "n_events"),),
+    rows=tuple((c, c) for c in MONO_CLASSES),
+    units="Counts of clips (one whole-clip event per clip) over all folds of the dataset index.",
+)
+
+TABLE2 = TableSpec(
+    name="table2",
+    caption="TUT-SED Synthetic 2016 label distribution (printed with Table 1's caption, 'Monophonic dataset label "
+            "distribution').",
+    dataset=POLY,
+    model_columns=(),
+    stat_columns=(("number of elements", "n_events"),),
+    rows=tuple((c, c) for c in POLY_CLASSES),
+    units="Counts of annotated events over all splits of the dataset index.",
+)
+
+MONO_TEXT = (
+    ("test accuracy (Section 4.1)", "accuracy"),
+    ("test loss (Section 4.1)", "loss"),
+    ("epochs (Section 4.1)", "epochs"),
+)
+
+TABLE3 = TableSpec(
+    name="table3",
+    caption="Monophonic baseline f1-score per class (plus the test accuracy, loss and epochs stated in Section 4.1).",
+    dataset=MONO,
+    model_columns=(("f1-score (Baseline)", "mono_baseline"), ("Proposed", "mono_proposed")),
+    stat_columns=(),
+    rows=tuple((c, c) for c in MONO_CLASSES),
+    f1_scale=0.01,
+    text_metrics=MONO_TEXT,
+    # the paper prints per-class F1 of the baseline only
+    unprinted=tuple((c, "mono_proposed") for c in MONO_CLASSES),
+    units="Clip F1, accuracy on a 0-1 scale; loss = mean categorical cross-entropy on the test clips.",
+)
+
+TABLE4 = TableSpec(
+    name="table4",
+    caption="Polyphonic model results (TUT-SED Synthetic 2016).",
+    dataset=POLY,
+    model_columns=POLY_MODELS,
+    stat_columns=(),
+    rows=(),
+    layout=MODELS_LAYOUT,
+    metric_columns=(
+        ("Accuracy", "accuracy"),
+        ("Loss", "loss"),
+        ("Training time (min)", "train_time_min"),
+        ("f1-score", "micro_f1"),
+        ("Number of parameters", "parameters"),
+        ("Dimension (KB)", "size_kb"),
+    ),
+    text_metrics=(("epochs (Section 4.2)", "epochs"),),
+    # Section 4.2 gives no epoch count for the max-pooling variant
+    unprinted=(("Proposed Model avg pooling", "epochs (Section 4.2)"),),
+    ratio_columns=(("Training time / Baseline's", "time_ratio", "train_time_min"),),
+    ratio_reference="dnd_baseline",
+    units="Accuracy = binary accuracy over (frame, class) cells, loss = mean binary cross-entropy, f1-score = "
+          "frame-level micro F1, all on the test split; training time in minutes; dimension = size on disk of the "
+          "saved model in KB (1 KB = 1024 bytes).",
+)
+
+TABLES = (TABLE1, TABLE2, TABLE3, TABLE4)
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of the paper, rebuilt from data.
+
+    kind: "clip_durations" (histogram of the index's file durations), "event_durations" (histogram of the index's
+    event lengths), "curves" (training history of each model: metrics train and validation, one panel per metric),
+    "compare" (one metric of several models, train and validation, in one panel).
+    metrics: history metrics drawn, from "accuracy" and "loss" (history.csv's train_<m> and val_<m> columns).
+    """
+
+    name: str
+    caption: str
+    kind: str
+    dataset: str
+    models: tuple[tuple[str, str], ...] = ()
+    metrics: tuple[str, ...] = ()
+
+
+FIGURES = (
+    FigureSpec("figure1", "Audio duration distribution (UrbanSound8K)", "clip_durations", MONO),
+    FigureSpec("figure4", "Histogram of event durations (TUT-SED Synthetic 2016; the paper's caption, 'Decision "
+               "trees assembly only confusion matrix', is a copy error, the text calls it the histogram of lengths)",
+               "event_durations", POLY),
+    FigureSpec("figure9", "Baseline training graphs (monophonic)", "curves", MONO, (MONO_MODELS[0],), ("accuracy", "loss")),
+    FigureSpec("figure10", "Proposed model training graphs (monophonic)", "curves", MONO, (MONO_MODELS[1],),
+               ("accuracy", "loss")),
+    FigureSpec("figure11", "Baseline training graphs (polyphonic)", "curves", POLY, (POLY_MODELS[0],), ("accuracy", "loss")),
+    FigureSpec("figure12", "Dilated model training graphs", "curves", POLY, (POLY_MODELS[1],), ("accuracy", "loss")),
+    FigureSpec("figure13", "Dessed model training graphs", "curves", POLY, (POLY_MODELS[2],), ("accuracy", "loss")),
+    FigureSpec("figure14", "Proposed model accuracy comparison", "compare", POLY, POLY_MODELS[3:], ("accuracy",)),
+    FigureSpec("figure15", "Proposed model loss comparison", "compare", POLY, POLY_MODELS[3:], ("loss",)),
+)
+
+# Audit (sedrepro.audit): table -> (table, row, column) of the total the text states for the table's count column.
+COUNT_TOTALS = {
+    "table1": ("text", "UrbanSound8K clips", "count"),
+    "table2": ("text", "TUT-SED Synthetic 2016 events", "count"),
+}
+# Table 2's event counts against the hypernetworks paper's Table 1 durations (same dataset): that paper's
+# (table, count table of this paper).
+CROSS_PAPER_EVENTS = ("hypernetworks", "table1", "table2")
+# The table whose parameter counts and on-disk sizes are checked against each other.
+SIZE_TABLE = ("table4", "parameters", "size_kb")
+# Claims of the text recomputed from Table 4: (claim text row, claim column, kind, numerator (row, column),
+# denominator (row, column)); kind "ratio" = a / b, "reduction" = 100 (1 - a / b) in %.
+CLAIMS = (
+    ("dilated training time vs baseline", "ratio", "ratio", ("Dilated", "train_time_min"), ("Baseline", "train_time_min")),
+    ("depth-wise separable training time vs baseline", "ratio", "ratio", ("Dessed", "train_time_min"),
+     ("Baseline", "train_time_min")),
+    ("depth-wise separable training time vs baseline", "ratio", "ratio", ("Proposed Model 1x1 Convolution", "train_time_min"),
+     ("Baseline", "train_time_min")),
+    ("depth-wise separable training time vs baseline", "ratio", "ratio", ("Proposed Model avg pooling", "train_time_min"),
+     ("Baseline", "train_time_min")),
+    ("parameter reduction of the proposed approach", "ratio", "ratio", ("Baseline", "parameters"),
+     ("Proposed Model avg pooling", "parameters")),
+    ("dimension reduction", "percent", "reduction", ("Proposed Model avg pooling", "size_kb"), ("Baseline", "size_kb")),
+    ("performance loss", "percent", "reduction", ("Proposed Model avg pooling", "micro_f1"), ("Baseline", "micro_f1")),
+    ("performance loss", "percent", "reduction", ("Dessed", "micro_f1"), ("Baseline", "micro_f1")),
+)
+
+HARDWARE = ("Paper: Keras, trained on Google Colab and on a Ryzen 7 3700X with an AMD RX 5700 GPU (PlaidML), "
+            "Section 4; the paper does not say which machine each Table 4 time comes from.")
+
+NOTES = (
+    "Split: the paper's 60/20/20 over clips for UrbanSound8K (not the official 10-fold protocol, so slices of one "
+    "recording can be in train and test); for TUT-SED Synthetic 2016 the official train/validate/test lists.",
+    "Framework: PyTorch re-implementation of the paper's Keras models (src/sedrepro/models/dnd.py); the dilated "
+    "convolution with (1,3) stride follows the paper's workaround (1x1 convolution or max pooling after it).",
+    "Monophonic input: librosa MFCCs padded to 174 frames as the paper says, although librosa yields at most 173 "
+    "frames for 4 s at 22,050 Hz with hop 512 (the 174th is padding).",
+    "Model size: reproduced 'Dimension' is the file size of the best epoch's PyTorch state_dict (float32 weights), "
+    "not a Keras .h5 file; KB = 1024 bytes.",
+    HARDWARE,
+)
