@@ -228,6 +228,8 @@ def bench_features(tmp: Path, n_clips: int, reps: int, threads: int) -> None:
     import functools
     import multiprocessing
 
+    from threadpoolctl import threadpool_limits  # a dependency of librosa's (via scikit-learn)
+
     from sedrepro.audio import resample_dataset
     from sedrepro.features import FeatureConfig, extract_dataset
     from sedrepro.io import write_tsv
@@ -254,11 +256,15 @@ def bench_features(tmp: Path, n_clips: int, reps: int, threads: int) -> None:
         return run
 
     def librosa_loop() -> None:
-        for rec in files.itertuples(index=False):
-            librosa_clip(raw / rec.audio, outs["librosa_1"] / f"{rec.file_id}.npy", settings)
+        # BLAS on one thread too: numpy's default (a thread per core) makes librosa's mel matmul several times slower
+        # on a loaded machine, which would flatter us; the loop is then single-threaded, like ours on 1 thread
+        with threadpool_limits(1, user_api="blas"):
+            for rec in files.itertuples(index=False):
+                librosa_clip(raw / rec.audio, outs["librosa_1"] / f"{rec.file_id}.npy", settings)
 
     # one pool for the whole benchmark, started and warmed up untimed (favours librosa: our threads start per call)
-    pool = concurrent.futures.ProcessPoolExecutor(threads, mp_context=multiprocessing.get_context("fork"))
+    pool = concurrent.futures.ProcessPoolExecutor(threads, mp_context=multiprocessing.get_context("spawn"),
+                                                  initializer=_one_blas_thread)
 
     def librosa_pool() -> None:
         jobs = [(raw / r.audio, outs["librosa_n"] / f"{r.file_id}.npy") for r in files.itertuples(index=False)]
@@ -282,8 +288,10 @@ def bench_features(tmp: Path, n_clips: int, reps: int, threads: int) -> None:
     t = threads
     add("features_clips_per_s_ours_1thread", n_clips / med["ours_1"], "clips/s (1 thread)")
     add(f"features_clips_per_s_ours_{t}threads", n_clips / med["ours_n"], f"clips/s ({t} clips at once, 1 torch thread each)")
-    add("features_clips_per_s_librosa_1process", n_clips / med["librosa_1"], "clips/s (plain loop, one process)")
-    add(f"features_clips_per_s_librosa_{t}processes", n_clips / med["librosa_n"], f"clips/s (process pool of {t})")
+    add("features_clips_per_s_librosa_1process", n_clips / med["librosa_1"],
+        "clips/s (plain loop, one process, BLAS on 1 thread)")
+    add(f"features_clips_per_s_librosa_{t}processes", n_clips / med["librosa_n"],
+        f"clips/s (process pool of {t}, 1 BLAS thread each)")
     add("features_ours_1thread_over_librosa_1process_throughput", med["librosa_1"] / med["ours_1"], "ratio")
     add("features_ours_over_librosa_throughput", med["librosa_1"] / med["ours_n"],
         f"ratio (ours {t} threads / librosa plain loop in 1 process; goal >= 2)")
@@ -298,6 +306,17 @@ def bench_features(tmp: Path, n_clips: int, reps: int, threads: int) -> None:
     loud = ref[:n] > -60  # bins well above the floor
     add("features_parity_median_abs_db_resampled", float(np.median(diff[loud])), "dB (torchaudio sinc vs soxr_hq)")
     add("features_parity_p99_abs_db_resampled", float(np.percentile(diff[loud], 99)), "dB (bins > -60 dB)")
+
+
+def _one_blas_thread() -> None:
+    """In each librosa pool worker: BLAS on one thread, so that `threads` workers use `threads` cores, not more."""
+    from threadpoolctl import threadpool_limits  # a dependency of librosa's (via scikit-learn)
+
+    global _BLAS_LIMIT
+    _BLAS_LIMIT = threadpool_limits(1, user_api="blas")
+
+
+_BLAS_LIMIT = None
 
 
 def _librosa_job(job: tuple[Path, Path], cfg_dict: dict) -> None:
