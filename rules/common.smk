@@ -49,13 +49,14 @@ def paper_tables(paper):
 
 
 def paper_runs():
-    """(dataset, model) pairs that the enabled papers' tables need, in a stable order."""
+    """(dataset, model) pairs that the enabled papers' tables and figures need, in a stable order."""
     runs = []
     for paper in PAPERS:
-        for table in paper_tables(paper):
-            for model in table.models:
-                if (table.dataset, model) not in runs:
-                    runs.append((table.dataset, model))
+        needed = [(t.dataset, m) for t in paper_tables(paper) for m in t.models]
+        needed += [(f.dataset, m) for f in paper_figures(paper) for _, m in f.models]
+        for run in needed:
+            if run not in runs:
+                runs.append(run)
     return runs
 
 
@@ -206,6 +207,18 @@ def table_metrics(wildcards):
     ]
 
 
+def table_train(wildcards):
+    """train.json of every run of a table that shows training facts (time, parameters, size, epochs)."""
+    table = table_spec(wildcards)
+    if not table_needs_train(table):
+        return []
+    return [
+        f"results/runs/{table.dataset}/{model}/seed{seed}/train.json"
+        for model in table.models
+        for seed in SEEDS
+    ]
+
+
 def table_index(wildcards):
     """The index of the table's dataset (statistic columns such as Table 1's durations come from it)."""
     dataset = table_spec(wildcards).dataset
@@ -216,7 +229,16 @@ def table_index(wildcards):
 
 
 def data_note(wildcards):
-    cfg = config["datasets"][table_spec(wildcards).dataset]
+    """Which data a table or figure comes from (its dataset's source)."""
+    if "figure" in wildcards.keys():
+        dataset = figure_spec(wildcards).dataset
+    else:
+        dataset = table_spec(wildcards).dataset
+    return dataset_note(dataset)
+
+
+def dataset_note(dataset):
+    cfg = config["datasets"][dataset]
     return {
         "embedded": "embedded synthetic stand-in data (not the real dataset: numbers are not comparable with the paper's)",
         "download": "the real dataset, downloaded and checksum-verified",
@@ -230,6 +252,7 @@ def paper_targets(paper):
         out += expand(
             f"results/{paper}/{table.name}.{{ext}}", ext=["md", "csv", "tex", "png"]
         )
+    out += [f"results/{paper}/{figure.name}.png" for figure in paper_figures(paper)]
     out.append(f"results/{paper}/audit.md")
     return out
 
@@ -250,3 +273,79 @@ def all_targets():
         "results/datasets/{dataset}.{ext}", dataset=datasets_used(), ext=["md", "csv"]
     )
     return out
+
+
+def paper_figures(paper):
+    return getattr(sed_papers.get(paper), "FIGURES", ())
+
+
+def table_needs_train(table):
+    """Whether a table shows facts of train.json (time, parameters, size, epochs) rather than only scores."""
+    shown = {m for _, m in table.metric_columns + table.text_metrics}
+    return bool(shown & set(sed_papers.TRAIN_METRICS))
+
+
+def figure_spec(wildcards):
+    for figure in paper_figures(wildcards.paper):
+        if figure.name == wildcards.figure:
+            return figure
+    raise WorkflowError(
+        f"figure {wildcards.figure!r} of paper {wildcards.paper!r}: expected one of "
+        + ", ".join(f.name for f in paper_figures(wildcards.paper))
+    )
+
+
+def figure_inputs(wildcards):
+    """The index (histograms) or the history.csv of every run (training curves) a figure is drawn from."""
+    figure = figure_spec(wildcards)
+    if not figure.models:
+        return {
+            "index": [
+                data_path(f"index/{figure.dataset}/files.tsv"),
+                data_path(f"index/{figure.dataset}/events.tsv"),
+            ]
+        }
+    return {
+        "history": [
+            f"results/runs/{figure.dataset}/{model}/seed{seed}/history.csv"
+            for _, model in figure.models
+            for seed in SEEDS
+        ]
+    }
+
+
+def figure_args(wildcards, input):
+    if "index" in input.keys():
+        return f"--index {shlex.quote(os.path.dirname(input.index[0]))}"
+    return "--history " + " ".join(shlex.quote(p) for p in input.history)
+
+
+def audit_inputs(wildcards):
+    """The paper values, plus what a paper's declared audit checks read: another paper's values, an index."""
+    mod = sed_papers.get(wildcards.paper)
+    out = {"paper_values": f"config/paper_values/{wildcards.paper}.tsv"}
+    cross = getattr(mod, "CROSS_PAPER_EVENTS", None)
+    if cross:
+        out["cross"] = f"config/paper_values/{cross[0]}.tsv"
+    counts = getattr(mod, "ANNOTATION_COUNTS", None)
+    if counts:
+        dataset = sed_papers.table(wildcards.paper, counts).dataset
+        out["index"] = [
+            data_path(f"index/{dataset}/files.tsv"),
+            data_path(f"index/{dataset}/events.tsv"),
+        ]
+    return out
+
+
+def audit_args(wildcards, input):
+    """Arguments of `python -m sedrepro.audit` for the declared checks' inputs (none for most papers)."""
+    args = []
+    if "cross" in input.keys():
+        args.append(f"--cross-paper-values {shlex.quote(input.cross)}")
+    if "index" in input.keys():
+        dataset = sed_papers.table(
+            wildcards.paper, sed_papers.get(wildcards.paper).ANNOTATION_COUNTS
+        ).dataset
+        args.append(f"--index {shlex.quote(os.path.dirname(input.index[0]))}")
+        args.append(f"--data-note {shlex.quote(dataset_note(dataset))}")
+    return " ".join(args)

@@ -6,6 +6,7 @@ PAPER_VALUES = "config/paper_values/{paper}.tsv"
 rule render_table:
     input:
         metrics=table_metrics,
+        train=table_train,
         index=table_index,
         paper_values=PAPER_VALUES,
     output:
@@ -32,6 +33,7 @@ rule render_table:
         note=data_note,
     shell:
         "python -m sedrepro.render --paper {wildcards.paper} --table {wildcards.table} --metrics {input.metrics:q}"
+        " --train {input.train:q}"
         " --index {params.index:q} --paper-values {input.paper_values:q} --data-note {params.note:q}"
         " --out-md {output.md:q} --out-csv {output.csv:q} --out-tex {output.tex:q} --out-png {output.png:q}"
         " --log {log:q}"
@@ -39,7 +41,7 @@ rule render_table:
 
 rule audit_paper:
     input:
-        paper_values=PAPER_VALUES,
+        unpack(audit_inputs),
     output:
         report(
             "results/{paper}/audit.md",
@@ -51,6 +53,8 @@ rule audit_paper:
         "logs/audit_paper/{paper}.log",
     conda:
         "../envs/eval.yaml"
+    params:
+        checks=audit_args,
     shell:
-        "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q} --out {output:q}"
-        " --log {log:q}"
+        "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q} {params.checks}"
+        " --out {output:q} --log {log:q}"

@@ -144,6 +144,8 @@ COUNT_TOTALS = {
 # Table 2's event counts against the hypernetworks paper's Table 1 durations (same dataset): that paper's
 # (table, count table of this paper).
 CROSS_PAPER_EVENTS = ("hypernetworks", "table1", "table2")
+# The table whose counts are compared with the annotations of its dataset's index (sedrepro.audit --index).
+ANNOTATION_COUNTS = "table2"
 # The table whose parameter counts and on-disk sizes are checked against each other.
 SIZE_TABLE = ("table4", "parameters", "size_kb")
 # Claims of the text recomputed from Table 4: (claim text row, claim column, kind, numerator (row, column),
@@ -176,4 +178,11 @@ NOTES = (
     "Model size: reproduced 'Dimension' is the file size of the best epoch's PyTorch state_dict (float32 weights), "
     "not a Keras .h5 file; KB = 1024 bytes.",
     HARDWARE,
+)
+
+# What the audit cannot check from the paper.
+NOT_CHECKABLE = (
+    "Table 3 and Table 4 scores: no per-class counts or confusion matrices are printed, so no aggregate can be "
+    "recomputed; Table 3 has no average row.",
+    "Which machine (Colab or the local RX 5700) each Table 4 training time comes from.",
 )
