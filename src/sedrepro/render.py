@@ -266,9 +266,11 @@ def _decimals(spec: TableSpec, table: pd.DataFrame) -> dict[tuple[str, str], int
     text_rows = {label for label, _ in spec.text_metrics} if not spec.is_models_layout else set()
     derived = {key for _, key, _ in spec.ratio_columns}
     group = table["row"].where(table["row"].isin(text_rows), table["column"])
+    # a column the paper leaves empty is shown like the table's printed class cells
+    fallback = [_printed_decimals(float(v)) for v in table.loc[~table["row"].isin(text_rows), "paper"] if not math.isnan(v)]
     out = {}
     for _, g in table.groupby(group, sort=False):
-        printed = [_printed_decimals(float(v)) for v in g["paper"] if not math.isnan(v)]
+        printed = [_printed_decimals(float(v)) for v in g["paper"] if not math.isnan(v)] or fallback
         for _, r in g.iterrows():
             base = 0 if (r["column"] in derived or not printed) else max(printed)
             out[(r["row"], r["column"])] = max(base, MIN_DECIMALS.get(r["column"], 0))
@@ -301,12 +303,12 @@ def _grid(spec: TableSpec, table: pd.DataFrame, minus: str = MINUS) -> tuple[lis
     return header, body
 
 
-def _fmt_list(vals: Sequence[float]) -> str:
+def _fmt_list(vals: Sequence[float], d: int = 1) -> str:
     if not vals:
         return "n/a"
     if len(vals) == 1:
-        return f"{vals[0]:.1f}"
-    return f"{min(vals):.1f}-{max(vals):.1f} (differs between metrics files)"
+        return f"{vals[0]:.{d}f}"
+    return f"{min(vals):.{d}f}-{max(vals):.{d}f} (differs between metrics files)"
 
 
 def _scoring_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
@@ -328,9 +330,9 @@ def _trivial_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
     t = summary["trivial"]
     if summary["target"] == "clip":
         scaled = {k: [v * spec.f1_scale for v in t[k]] for k in t}
+        d = 1 + max(0, round(-math.log10(spec.f1_scale)))  # one decimal of a percentage, on the table's scale
         return (f"Trivial majority-class predictor (always the test set's most frequent class) on the same test set: "
-                f"Overall (micro) F1 {_fmt_list(scaled[OVERALL])}, Average (macro) F1 {_fmt_list(scaled[AVERAGE])}"
-                + (" (0-1 scale, 1 decimal)." if spec.f1_scale != 1 else "."))
+                f"Overall (micro) F1 {_fmt_list(scaled[OVERALL], d)}, Average (macro) F1 {_fmt_list(scaled[AVERAGE], d)}.")
     return (f"Trivial all-active predictor (every class on over every test file) on the same test set: "
             f"Overall F1 {_fmt_list(t[OVERALL])}, Average F1 {_fmt_list(t[AVERAGE])}.")
 
@@ -402,18 +404,24 @@ def markdown(spec: TableSpec, table: pd.DataFrame, note_lines: Sequence[str]) ->
     return "\n".join(lines) + "\n"
 
 
-def _csv_num(x: float) -> str:
+CSV_DECIMALS = 2  # at least; more where the paper prints more (0.9532 on a 0-1 scale)
+
+
+def _csv_num(x: float, d: int = CSV_DECIMALS) -> str:
     if x is None or math.isnan(x):
         return ""
-    text = f"{x:.2f}"
-    return "0.00" if float(text) == 0 else text
+    text = f"{x:.{d}f}"
+    return f"{0:.{d}f}" if float(text) == 0 else text
 
 
-def csv_text(table: pd.DataFrame) -> str:
-    """The tidy table as CSV: fixed columns, numbers with 2 decimals, empty for missing, '\\n' line ends."""
+def csv_text(table: pd.DataFrame, spec: TableSpec | None = None) -> str:
+    """The tidy table as CSV: fixed columns, numbers with 2 decimals (or as many as the paper prints in the cell's
+    group, given the spec), empty for missing, '\\n' line ends."""
+    dec = _decimals(spec, table) if spec is not None else {}
     lines = [",".join(TIDY_COLUMNS)]
     for _, r in table.iterrows():
-        fields = [str(r["row"]), str(r["column"])] + [_csv_num(r[c]) for c in TIDY_COLUMNS[2:]]
+        d = max(CSV_DECIMALS, dec.get((r["row"], r["column"]), 0))
+        fields = [str(r["row"]), str(r["column"])] + [_csv_num(r[c], d) for c in TIDY_COLUMNS[2:]]
         lines.append(",".join(f'"{f}"' if ("," in f or '"' in f) else f for f in fields))
     return "\n".join(lines) + "\n"
 
@@ -536,7 +544,7 @@ def main(args) -> None:
                        hardware=hardware_notes(spec, train, metrics))
     out_md = Path(args.out_md)
     write_text(out_md, markdown(spec, table, note_lines))
-    write_text(args.out_csv, csv_text(table))
+    write_text(args.out_csv, csv_text(table, spec))
     write_text(args.out_tex, latex(spec, table))
     plot(spec, table, args.out_png)
     inputs = list(args.metrics) + list(args.train) + [args.paper_values]
