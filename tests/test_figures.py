@@ -1,0 +1,77 @@
+"""Figures from data: every dessed figure is written from a synthetic index and synthetic history.csv files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sedrepro import figures, papers
+from sedrepro.io import InputError
+
+MOD = papers.get("dessed")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def write_index(d, durations=(4.0, 4.0, 3.5, 1.2), events=(("a", 0.0, 0.5, "rain"), ("a", 1.0, 9.0, "rain"), ("b", 2.0, 2.2, "footsteps"))):
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "files.tsv").write_text("file_id\tsplit\taudio\tannotation\tduration_s\n" + "".join(
+        f"c{i}\tfold1\tc{i}.wav\tm.csv\t{x}\n" for i, x in enumerate(durations)))
+    (d / "events.tsv").write_text("file_id\tonset\toffset\tlabel\n" + "".join(f"{f}\t{a}\t{b}\t{c}\n" for f, a, b, c in events))
+    return d
+
+
+def write_history(root, dataset, model, seed, n=6):
+    run = root / "runs" / dataset / model / f"seed{seed}"
+    run.mkdir(parents=True)
+    epochs = np.arange(1, n + 1)
+    val_loss = 1.0 / epochs + (epochs == n) * 0.5  # lowest at epoch n - 1
+    pd.DataFrame({"epoch": epochs, "train_loss": 1.0 / epochs, "val_loss": val_loss, "train_accuracy": epochs / n,
+                  "val_accuracy": epochs / (n + 1), "val_frame_f1": epochs, "epoch_time_s": 1.0}).to_csv(run / "history.csv", index=False)
+    return run / "history.csv"
+
+
+@pytest.mark.parametrize("spec", MOD.FIGURES, ids=lambda s: s.name)
+def test_every_figure_is_written(tmp_path, spec):
+    out = tmp_path / f"{spec.name}.png"
+    argv = ["--paper", "dessed", "--figure", spec.name, "--data-note", "synthetic test data", "--out", str(out)]
+    if spec.models:
+        paths = [write_history(tmp_path, spec.dataset, m, s) for _, m in spec.models for s in (0, 1)]
+        argv += ["--history", *map(str, paths)]
+    else:
+        argv += ["--index", str(write_index(tmp_path / "index"))]
+    figures.main(figures.build_parser().parse_args(argv))
+    assert out.read_bytes()[:8] == PNG and out.stat().st_size > 10_000
+
+
+def test_histogram_inputs(tmp_path):
+    idx = write_index(tmp_path / "i")
+    assert sorted(figures.clip_durations(idx)) == [1.2, 3.5, 4.0, 4.0]
+    ev = figures.event_durations(idx)
+    assert list(ev["duration"].round(6)) == [0.5, 8.0, 0.2]
+    # an index built without audio: durations come from the clips' events
+    nan_idx = write_index(tmp_path / "j", durations=("", ""), events=(("c0", 0.0, 2.5, "siren"), ("c1", 0.0, 4.0, "siren")))
+    assert list(figures.clip_durations(nan_idx)) == [2.5, 4.0]
+
+
+def test_histories_are_checked(tmp_path):
+    good = write_history(tmp_path, "tut_sed_synthetic_2016", "dnd_baseline", 3)
+    assert figures.run_of(good) == ("dnd_baseline", 3)
+    with pytest.raises(InputError, match="seed<N>/history.csv"):
+        figures.run_of(tmp_path / "history.csv")
+    df = pd.read_csv(good).drop(columns=["val_accuracy"])
+    bad = tmp_path / "x" / "dnd_dilated" / "seed0" / "history.csv"
+    bad.parent.mkdir(parents=True)
+    df.to_csv(bad, index=False)
+    with pytest.raises(InputError, match="without val_accuracy"):
+        figures.read_histories([bad], ("accuracy", "loss"))
+    assert figures._best_epoch(pd.read_csv(good)) == 5
+
+
+def test_curves_need_exactly_the_figures_models(tmp_path):
+    spec = figures.figure_spec("dessed", "figure11")
+    other = figures.read_histories([write_history(tmp_path, spec.dataset, "dnd_dilated", 0)], spec.metrics)
+    with pytest.raises(InputError, match="histories of exactly dnd_baseline"):
+        figures.draw(spec, "note", tmp_path / "f.png", histories=other)
+    with pytest.raises(InputError, match="one of figure1"):
+        figures.figure_spec("dessed", "figure2")
