@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from sedrepro.config import REPO, deep_merge, load, model_config, model_pipeline, model_training, validate
-from sedrepro.models import build_from_config, count_parameters
 from sedrepro.io import InputError
+from sedrepro.models import build_from_config, count_parameters
 
 DEFAULT = REPO / "config.yaml"
 
