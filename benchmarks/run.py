@@ -88,7 +88,7 @@ def interleaved(fns: dict[str, Callable[[], None]], reps: int,
 
 def paper_models() -> dict[str, dict]:
     cfg = sconfig.load([REPO / "config.yaml", REPO / "config" / "paper.yaml"])
-    return {m: cfg["models"][m] for m in MODELS}
+    return {m: sconfig.model_config(cfg, m) for m in MODELS}
 
 
 def train_step_fn(model_cfg: dict, device: torch.device, batch: int = BATCH) -> Callable[[], None]:
@@ -351,6 +351,7 @@ def synthetic_setup(root: Path, n_train: int, n_validate: int, n_test: int, seco
     frames_df, events_df = pd.DataFrame(frames), pd.DataFrame(events)
     save_npy(feat / "features.npy", rng.normal(-40, 15, size=(start, MELS)).astype(np.float32))
     write_tsv(feat / "frames.tsv", frames_df)
+    write_tsv(split_dir / "assignment.tsv", frames_df[["file_id", "split"]])
     write_tsv(index / "files.tsv", pd.DataFrame(files))
     write_tsv(index / "events.tsv", events_df)
     save_npy(split_dir / "labels.npy", frame_labels(events_df, frames_df, tuple(classes), hop_s))
@@ -403,8 +404,8 @@ def bench_eval(tmp: Path, reps: int) -> None:
     cfg = sconfig.load([REPO / "config.yaml"])
     ds = cfg["datasets"]["urban_sed"]["embedded"]
     feat, split_dir, index = synthetic_setup(tmp / "eval", ds["n_train"] // 2, ds["n_validate"] // 2, ds["n_test"] // 2)
-    model_cfg = cfg["models"]["hcrnn128"]
-    training = {**cfg["training"], "max_epochs": 1, "device": "cpu"}
+    model_cfg = sconfig.model_config(cfg, "hcrnn128")
+    training = {**sconfig.model_training(cfg, "hcrnn128"), "max_epochs": 1, "device": "cpu"}
     run = tmp / "eval" / "run"
     (run / "checkpoints").mkdir(parents=True)
     for e in range(1, 11):  # ten checkpoints (random weights: scoring cost does not depend on training)

@@ -5,6 +5,7 @@ rendered tables, the nothing-to-do rerun, the single-table target and the rerun 
 hyperparameter changes.
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -58,6 +59,38 @@ def test_single_table_needs_only_its_dataset(tmp_path):
     assert jobs["train_model"] == 4  # four models on URBAN-SED only
     assert jobs["generate_embedded"] == 1 and jobs["extract_dataset"] == 1
     assert "audit_paper" not in jobs and "describe_dataset" not in jobs
+
+
+def test_single_dessed_table_needs_only_its_runs(tmp_path):
+    workdir = fresh_copy(tmp_path / "repo")
+    jobs = planned_jobs(workdir, "results/dessed/table4.md")
+    assert jobs["train_model"] == 5  # the five polyphonic models on TUT-SED, nothing on UrbanSound8K or for hypernetworks
+    assert jobs["extract_features"] == 1 and jobs["make_splits"] == 1  # one dataset, one pipeline (mfcc40_poly)
+    jobs = planned_jobs(workdir, "results/dessed/table1.md")
+    assert "train_model" not in jobs and "extract_features" not in jobs  # label counts need the index only
+
+
+def test_dessed_outputs_come_from_both_pipelines(built):
+    from sedrepro.papers import dessed
+
+    out = built / "results" / "dessed"
+    for spec in dessed.TABLES:
+        csv = pd.read_csv(out / f"{spec.name}.csv")
+        assert list(csv.columns) == ["row", "column", "paper", "reproduced", "std", "delta"]
+        assert csv.paper.notna().all() and csv.reproduced.notna().any()
+        assert (out / f"{spec.name}.md").read_text().count("|") > 10
+    for figure in dessed.FIGURES:
+        assert (out / f"{figure.name}.png").stat().st_size > 1000
+    assert (out / "audit.md").exists()
+    mono = json.loads((built / "results" / "runs" / "urbansound8k" / "mono_baseline" / "seed0" / "metrics.json").read_text())
+    poly = json.loads((built / "results" / "runs" / "tut_sed_synthetic_2016" / "dnd_dilated" / "seed0" / "metrics.json").read_text())
+    assert mono["target"] == "clip" and poly["target"] == "frames"
+    assert len(mono["per_checkpoint"]) == 1  # the dessed paper evaluates the best checkpoint only
+    features = json.loads((built / "data" / "features" / "tut_sed_synthetic_2016" / "mfcc40_poly" / "features.json").read_text())
+    assert (features["kind"], features["n_mfcc"], features["n_fft"], features["hop_length"]) == ("mfcc", 40, 440, 220)
+    split = json.loads((built / "data" / "splits" / "urbansound8k" / "mfcc40_mono" / "splits.json").read_text())
+    assert split["split"]["protocol"] == "paper" and split["chunk_frames"] == 174
+    assert split["files"]["train"] == 12 and split["files"]["test"] == 4  # 60/20/20 of the 20 tiny clips
 
 
 def test_tables_hold_paper_and_reproduced_values(built):
