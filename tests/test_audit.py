@@ -110,6 +110,7 @@ def test_dessed_audit_findings(tmp_path):
     assert size["Baseline"].recomputed == pytest.approx(3_700_000 * 4 / 1024)
     claims = [(f.column, round(f.recomputed, 2), f.flagged) for f in by["claim"]]
     assert ("dilated training time vs baseline", 14.06, False) in claims
+    assert ("dessed training time in words", 59.0, False) in claims  # Table 4 prints 0:59, the text "an hour"
     assert ("depth-wise separable training time vs baseline", 1.84, True) in claims  # Dessed: 59 / 32, not 6x
     assert ("depth-wise separable training time vs baseline", 6.06, False) in claims  # the 1x1 variant: 194 / 32
     assert [c for c in claims if c[2]] == [("depth-wise separable training time vs baseline", 1.84, True)]
@@ -131,7 +132,7 @@ def test_dessed_audit_cli(tmp_path):
     md = out.read_text()
     assert "5 of 5 rows cannot hold their parameters" in md and "0 of 16 classes agree" in md
     assert "Printed counts sum to 36326" in md and "Annotations: synthetic test index. 1 of 16 classes match" in md
-    assert "1 of 8 flagged" in md and "Which machine" in md and "Overall rows" not in md
+    assert "1 of 13 flagged" in md and "Which machine" in md and "Overall rows" not in md
     with pytest.raises(InputError, match="--cross-paper-values"):
         audit.declared_findings(papers.get("dessed"), load_paper_values(DESSED_TSV), None, str(idx))
 

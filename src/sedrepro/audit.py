@@ -26,7 +26,7 @@ Checks for papers whose module declares them (the dessed paper):
 * ``count_sum`` (``COUNT_TOTALS``): the sum of a count table against the total the text states.
 * ``bytes_per_parameter`` (``SIZE_TABLE``): the printed on-disk size over the printed parameter count, against
   the 4 bytes a float32 weight needs (below 1 byte per parameter no weight format can hold the model).
-* ``claim`` (``CLAIMS``): ratios and reductions the text claims, recomputed from the table they summarise;
+* ``claim`` (``CLAIMS``): ratios, reductions and values the text claims, recomputed from the table they summarise;
   flagged beyond ``CLAIM_TOLERANCE`` (prose says "about", "times").
 * ``cross_paper_events`` (``CROSS_PAPER_EVENTS``): a per-class event count against another paper's
   total / mean event duration of the same dataset, with the interval that paper's rounding allows.
@@ -182,15 +182,20 @@ def claim_findings(spec: TableSpec, paper_values: pd.DataFrame, claims: Sequence
     """Each claim of the text (ratio or % reduction) against the same quantity computed from the table."""
     pv = _cells(spec, paper_values)
     out = []
-    for text_row, text_col, kind, (num_row, num_col), (den_row, den_col) in claims:
+    for text_row, text_col, kind, (num_row, num_col), den in claims:
         claimed = paper_value(paper_values, "text", text_row, text_col)
-        a, b = float(pv[(num_row, num_col)]), float(pv[(den_row, den_col)])
-        value = a / b if kind == "ratio" else 100.0 * (1.0 - a / b)
-        how = (f"{num_row} {num_col} / {den_row} {den_col} = {a:g} / {b:g} = {value:.2f}" if kind == "ratio"
-               else f"1 - {num_row} {num_col} / {den_row} {den_col} = 1 - {a:g} / {b:g} = {value:.1f} %")
+        a = float(pv[(num_row, num_col)])
+        if kind == "value":  # a number the text restates, e.g. a training time in words
+            value, how = a, f"{num_row} {num_col} = {a:g}"
+        else:
+            den_row, den_col = den
+            b = float(pv[(den_row, den_col)])
+            value = a / b if kind == "ratio" else 100.0 * (1.0 - a / b)
+            how = (f"{num_row} {num_col} / {den_row} {den_col} = {a:g} / {b:g} = {value:.2f}" if kind == "ratio"
+                   else f"1 - {num_row} {num_col} / {den_row} {den_col} = 1 - {a:g} / {b:g} = {value:.1f} %")
         off = abs(value - claimed) / claimed
         out.append(Finding(spec.name, "claim", text_row, claimed, value, claimed - value, off > CLAIM_TOLERANCE,
-                           f"{how}; the text says {claimed:g}" + (" %" if kind != "ratio" else "")
+                           f"{how}; the text says {claimed:g}" + (" %" if kind == "reduction" else "")
                            + (f": off by {off:.0%}" if off > CLAIM_TOLERANCE else ": consistent")))
     return out
 
