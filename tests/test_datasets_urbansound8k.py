@@ -244,7 +244,7 @@ def test_real_metadata_counts_and_paper_table1() -> None:
     # Table 1 of the paper: clips per class. Computed from the index, compared with the transcribed values.
     ours = index.events["label"].value_counts()
     paper = load_paper_values(REPO / "config" / "paper_values" / "dessed.tsv")
-    paper = paper[(paper["table"] == "table1") & (paper["column"] == "n_elements")].set_index("row")["value"]
+    paper = paper[(paper["table"] == "table1") & (paper["column"] == "n_events")].set_index("row")["value"]
     assert set(paper.index) == set(SPEC.classes)
     diff = {c: (int(ours.get(c, 0)), int(paper[c])) for c in SPEC.classes if ours.get(c, 0) != paper[c]}
     assert not diff, f"Table 1 differs from the real metadata (ours, paper): {diff}"
