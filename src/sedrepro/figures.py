@@ -90,9 +90,13 @@ def read_histories(paths: Sequence[str | Path], metrics: Sequence[str]) -> dict[
     return out
 
 
-def _title(spec, data_note: str, detail: str) -> str:
+def _title(spec, data_note: str, detail: str, width: int = 95) -> str:
+    """Wrapped so that no line runs past a single-panel figure's edge."""
+    import textwrap
+
     number = spec.name.replace("figure", "Figure ")
-    return f"Reproduction of {number}: {spec.caption}\n{detail}; data: {data_note}"
+    lines = [f"Reproduction of {number}: {spec.caption}", f"{detail}; data: {data_note}"]
+    return "\n".join(textwrap.fill(line, width) for line in lines)
 
 
 def _best_epoch(df: pd.DataFrame) -> int:
