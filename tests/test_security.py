@@ -102,6 +102,9 @@ SAFE_UNQUOTED = {
     "{wildcards.seed}": r"wildcard_constraints: \d+",
     "{wildcards.paper}": "wildcard_constraints: one of sedrepro.papers.NAMES",
     "{wildcards.table}": r"wildcard_constraints: table\d+",
+    "{wildcards.figure}": r"wildcard_constraints (rules/dessed.smk): figure\d+",
+    "{params.sources}": "common.smk figure_args: shlex.quote on every path",
+    "{params.checks}": "common.smk audit_args: shlex.quote on every path and note",
     "{params.sample_rate}": "config audio/sample_rate: schema integer",
     "{params.n}": "config evaluation/n_checkpoints or a model's override: schema integer",
     "{params.batch_size}": "config training/batch_size or a model's override: schema integer",
@@ -167,6 +170,13 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
         assert all(word.match(v) for v in props[section]["properties"][key]["enum"])
     assert all(word.match(v) for v in defs["evaluation_override"]["properties"]["selection"]["enum"])
     assert all(word.match(n) for n in props["pipelines"]["propertyNames"]["enum"])
+    assert re.search(r'^\s+figure=r"figure\\d\+",', (REPO / "rules" / "dessed.smk").read_text(encoding="utf-8"), re.M)
+    for fn, nxt in (("def figure_args", "def audit_inputs"), ("def audit_args", None)):
+        body = common[common.index(fn):common.index(nxt) if nxt else None].split("\n\n\n")[0]
+        fields = re.findall(r'f"[^"]*?\{([^{}]*(?:\([^()]*(?:\([^()]*\))?[^()]*\))?)\}', body)
+        assert fields and all(f.startswith("shlex.quote(") for f in fields), f"{fn}: every f-string field quoted"
+        joins = [line for line in body.splitlines() if ".join(" in line and "join(args)" not in line]
+        assert all("shlex.quote" in line for line in joins), f"{fn}: joined paths quoted"
     source_args = common[common.index("def source_args"):common.index("def dataset_root_inputs")]
     assert "shlex.quote(url)" in source_args and "shlex.quote(input.manifest)" in source_args
     assert schema["$defs"]["archive"]["properties"]["md5"]["pattern"] == "^[0-9a-f]{32}$"
