@@ -46,14 +46,16 @@ def test_tables_built_through_slurm(slurm_run):
     workdir, _ = slurm_run
     for name in ["table1.md", "table1.csv", "table2.md", "table2.csv", "table1.png", "table2.png", "audit.md"]:
         assert (workdir / "results" / "hypernetworks" / name).stat().st_size > 0
+    for name in ["table3.md", "table4.md", "figure1.png", "figure15.png", "audit.md"]:
+        assert (workdir / "results" / "dessed" / name).stat().st_size > 0
 
 
 def test_jobs_ran_as_slurm_jobs(slurm_run):
     workdir, output = slurm_run
     logs = workdir / ".snakemake" / "slurm_logs"
     by_rule = {d.name.removeprefix("rule_"): sorted(d.rglob("*.log")) for d in logs.glob("rule_*")}
-    assert len(by_rule.get("train_model", [])) == 8, sorted(by_rule)
-    for rule in ["extract_features", "predict_checkpoints", "score_predictions", "render_table"]:
+    assert len(by_rule.get("train_model", [])) == 8 + 7, sorted(by_rule)  # both papers' models
+    for rule in ["extract_features", "predict_checkpoints", "score_predictions", "render_table", "plot_figure"]:
         assert by_rule.get(rule), f"no Slurm job log for {rule}"
     assert "download_archive" not in by_rule  # a localrule runs on the submit host
     assert "Falling back to 'sacct'" not in output  # squeue, as the profile says (sacct would hang here)
