@@ -185,6 +185,7 @@ def _compare(plt, spec, histories):
                 for split, style in SPLIT_STYLE.items():
                     ax.plot(df["epoch"], df[f"{split}_{metric}"], style, color=colours[i % len(colours)],
                             label=f"{header}: {SPLIT_NAME[split]} (seed {seed})")
+                ax.axvline(_best_epoch(df), color=colours[i % len(colours)], linestyle=":", linewidth=1)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
