@@ -13,7 +13,7 @@ rule resample_audio:
         "results/benchmarks/resample_audio/{dataset}.tsv"
     conda:
         "../envs/data.yaml"
-    threads: available_cores()  # clips in parallel, same bytes as one thread (tests/test_features_threads.py)
+    threads: config["audio"]["threads"]  # clips at once, same bytes as one (tests/test_features_threads.py)
     params:
         root=dataset_root,
         sample_rate=config["audio"]["sample_rate"],

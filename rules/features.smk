@@ -14,7 +14,7 @@ rule extract_features:
         "results/benchmarks/extract_features/{dataset}/{pipeline}.tsv"
     conda:
         "../envs/data.yaml"
-    threads: available_cores()  # clips in parallel, same bytes as one thread (tests/test_features_threads.py)
+    threads: config["audio"]["threads"]  # clips at once, same bytes as one (tests/test_features_threads.py)
     params:
         features=features_json,
         out=lambda wc, output: os.path.dirname(output.feats),
