@@ -84,6 +84,43 @@ def interleaved(fns: dict[str, Callable[[], None]], reps: int,
             times[k].append(time.perf_counter() - tic)
     return {k: statistics.median(v) for k, v in times.items()}
 
+# ------------------------------------------------------------------- 5. the dessed paper's models (opt-in: --dessed)
+
+DND_MODELS = ("dnd_baseline", "dnd_dilated", "dnd_dessed", "dnd_proposed_conv1x1", "dnd_proposed_maxpool")
+
+
+def bench_dnd_steps(reps: int, batch: int, device: torch.device) -> None:
+    """Training step (forward + backward + Adam) of the dessed paper's polyphonic models at config/paper.yaml's widths
+    (256 channels, GRU 256), 1024 frames x 40 MFCCs, 16 classes: the per-step cost behind Table 4's training times,
+    as ratios to the baseline (the paper's own: dilated 14x, DESSED 1.8x in wall time, epochs counts differing)."""
+    cfg = sconfig.load([REPO / "config.yaml", REPO / "config" / "paper.yaml"])
+    steps = {}
+    for name in DND_MODELS:
+        from sedrepro.models import build_from_config
+
+        torch.manual_seed(0)
+        model = build_from_config(sconfig.model_config(cfg, name), 40, 16).to(device).train()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        x = torch.randn(batch, 1024, 40, device=device)  # (B, T, MFCC)
+        y = (torch.rand(batch, 1024, 16, device=device) < 0.1).float()  # (B, T, C)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+
+        def step(model=model, opt=opt, x=x, y=y, loss_fn=loss_fn) -> None:
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(x), y).backward()
+            opt.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+
+        step()  # warm-up
+        steps[name] = step
+    med = interleaved(steps, reps)
+    for name in DND_MODELS:
+        add(f"train_step_s_{name}_paper_width", med[name], f"s (batch {batch}, 1024 frames)")
+    for name in DND_MODELS[1:]:
+        add(f"{name}_over_dnd_baseline_train_step", med[name] / med["dnd_baseline"], "ratio (paper's Table 4 times: 14.06, 1.84, 6.06, 6.44)")
+
+
 # ----------------------------------------------------------------------------------------------- 1. training step
 
 def paper_models() -> dict[str, dict]:
@@ -463,6 +500,9 @@ def main() -> None:
     p.add_argument("--clips", type=int, default=16, help="10 s clips for the feature benchmark")
     p.add_argument("--quick", action="store_true", help="fewer reps and clips (a smoke run; noisier numbers)")
     p.add_argument("--skip", nargs="*", default=[], choices=["train", "rnn", "features", "loader", "eval", "gpu"])
+    p.add_argument("--dessed", action="store_true",
+                   help="also time the dessed paper's polyphonic models at paper width (about 2 more minutes on 2 cores)")
+    p.add_argument("--dessed-batch", type=int, default=2, help="batch of the dessed step timing (the paper trained with 16)")
     args = p.parse_args()
     if args.quick:
         args.reps, args.reps_pool, args.reps_small, args.reps_eval, args.clips = 1, 2, 3, 1, 8
@@ -482,6 +522,8 @@ def main() -> None:
             step = bench_train_steps({"pool_time": args.reps_pool, "no_pool_time": args.reps}, cpu, "")
         if "loader" not in args.skip and step is not None:
             bench_loader(tmp, step, args.reps_small)
+        if args.dessed:
+            bench_dnd_steps(args.reps, args.dessed_batch, cpu)
         if torch.cuda.is_available() and "gpu" not in args.skip:
             gpu = torch.device("cuda")
             bench_recurrent(20, gpu, "gpu_")
