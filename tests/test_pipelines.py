@@ -35,6 +35,15 @@ def test_split_protocols():
     official = assign_splits("urbansound8k", us8k, {"protocol": "official", "seed": 0, "test_fold": 3})
     assert set(official[us8k.file_id[us8k.split == "fold3"]]) == {"test"}
     assert set(official[us8k.file_id[us8k.split == "fold4"]]) == {"validate"}
+    # the paper protocol on a dataset with its own split: the same seeded draw, ignoring that split
+    ten = pd.DataFrame({"file_id": [f"f{i}" for i in range(10)], "split": "train"})
+    drawn = assign_splits("tut_sed_synthetic_2016", ten, {"protocol": "paper", "seed": 3, "test_fold": 10})
+    assert drawn.value_counts().to_dict() == {"train": 6, "validate": 2, "test": 2}
+    ten_us8k = ten.assign(split="fold1")
+    assert drawn.equals(assign_splits("urbansound8k", ten_us8k, {"protocol": "paper", "seed": 3, "test_fold": 10}))
+    shuffled = ten.sample(frac=1.0, random_state=0)
+    assert shuffled.file_id.map(drawn).tolist() == assign_splits(
+        "tut_sed_synthetic_2016", shuffled, {"protocol": "paper", "seed": 3, "test_fold": 10}).tolist()  # order-free
     tut = pd.DataFrame({"file_id": ["a", "b", "c"], "split": ["train", "validate", "test"]})
     assert assign_splits("tut_sed_synthetic_2016", tut, {"protocol": "official", "seed": 0, "test_fold": 10}).tolist() == [
         "train", "validate", "test"]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import cli
 from .datasets import get as get_dataset
+from .datasets.base import seeded_split
 from .io import atomic_path, fail, read_json, read_tsv, save_npy, write_json, write_tsv
 
 log = logging.getLogger(__name__)
@@ -83,13 +84,16 @@ def assign_splits(dataset: str, files: pd.DataFrame, split: dict) -> pd.Series:
     ids = files["file_id"].astype(str)
     if dataset == urbansound8k.SPEC.name:
         return urbansound8k.assign_splits(files, protocol, seed=seed, test_fold=test_fold)
-    if protocol == "official":
+    if protocol == "official":  # the dataset's own train / validate / test
         bad = files[~files["split"].isin(SPLITS)]
         if not bad.empty:
             raise fail("files.tsv", f"splits {', '.join(SPLITS)}", repr(bad["split"].iloc[0]))
-        return pd.Series(files["split"].to_numpy(), index=pd.Index(ids.to_numpy(), name="file_id"), name="split")
-    folds = files.assign(split="fold1")  # one pseudo-fold: the paper protocol ignores any existing split
-    return urbansound8k.assign_splits(folds, protocol, seed=seed, test_fold=test_fold)
+        out = files["split"]
+    elif protocol == "paper":  # the existing split is ignored
+        out = ids.map(seeded_split(ids.to_numpy(), urbansound8k.PAPER_FRACTIONS, seed))
+    else:
+        raise fail("split/protocol", "official or paper", repr(protocol))
+    return pd.Series(out.to_numpy(), index=pd.Index(ids.to_numpy(), name="file_id"), name="split")
 
 
 def normalisation(features: np.ndarray, frames: pd.DataFrame, mode: str) -> dict:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import soundfile
 
@@ -198,3 +199,13 @@ def parse_annotation(path: Path, classes: Sequence[str], duration_s: float | Non
 
 
 __all__ = ["DatasetIndex", "DatasetSpec", "InputError", "parse_annotation", "SPLITS", "FILE_COLUMNS", "EVENT_COLUMNS"]
+
+
+def seeded_split(ids: Sequence[str], fractions: tuple[float, float, float], seed: int) -> dict[str, str]:
+    """file_id -> train / validate / test: a seeded shuffle of the ids sorted, the first round(f0 n) train, the next
+    round(f1 n) validate, the rest test. The same ids and seed always give the same split, whatever their order."""
+    order = np.sort(np.asarray(ids, dtype=str))
+    shuffled = order[np.random.default_rng(seed).permutation(len(order))]
+    n_train, n_validate = round(fractions[0] * len(order)), round(fractions[1] * len(order))
+    return {fid: ("train" if i < n_train else "validate" if i < n_train + n_validate else "test")
+            for i, fid in enumerate(shuffled)}

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import fail
-from .base import DatasetSpec, require_dir
+from .base import DatasetSpec, require_dir, seeded_split
 from .urban_sed import CLASSES  # the same 10 classes, in classID order (URBAN-SED was built from UrbanSound8K)
 
 log = logging.getLogger(__name__)
@@ -158,13 +158,7 @@ def assign_splits(files: pd.DataFrame, protocol: str = "paper", seed: int = 0, t
         raise fail("files.split", f"UrbanSound8K folds {FOLDS[0]}..{FOLDS[-1]}", repr(bad))
     ids = files["file_id"].astype(str)
     if protocol == "paper":
-        order = np.sort(ids.to_numpy())
-        shuffled = order[np.random.default_rng(seed).permutation(len(order))]
-        n_train = round(PAPER_FRACTIONS[0] * len(order))
-        n_validate = round(PAPER_FRACTIONS[1] * len(order))
-        split_of = {fid: ("train" if i < n_train else "validate" if i < n_train + n_validate else "test")
-                    for i, fid in enumerate(shuffled)}
-        out = ids.map(split_of)
+        out = ids.map(seeded_split(ids.to_numpy(), PAPER_FRACTIONS, seed))
     elif protocol == "official":
         if not (isinstance(test_fold, (int, np.integer)) and 1 <= test_fold <= N_FOLDS):
             raise fail("test_fold", f"an integer 1-{N_FOLDS}", repr(test_fold))
