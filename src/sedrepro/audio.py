@@ -11,6 +11,7 @@ import collections
 import concurrent.futures
 import functools
 import logging
+import math
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -55,10 +56,17 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int) -> Itera
         torch.set_num_threads(outer)
 
 
+# Integer PCM subtypes read as integers and scaled here: libsndfile's float path converts them several times slower.
+# PCM_24 arrives in int32 shifted left by 8 bits, so its scale is that of 32 bits.
+_INTEGER_READS = {"PCM_16": ("int16", 2.0 ** -15), "PCM_24": ("int32", 2.0 ** -31), "PCM_32": ("int32", 2.0 ** -31)}
+
+
 def load_mono(path: Path) -> tuple[np.ndarray, int, int]:
     """Decode a file; returns (samples float32 (n,), sample_rate, channels). Bad files stop with one line."""
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)  # (n, channels)
+        with sf.SoundFile(str(path)) as f:
+            sr, integer = f.samplerate, _INTEGER_READS.get(f.subtype)
+            data = f.read(dtype=integer[0] if integer else "float32", always_2d=True)  # (n, channels)
     except (sf.LibsndfileError, RuntimeError, ValueError) as err:
         raise fail(path, "an audio file readable by libsndfile", str(err).splitlines()[0]) from None
     if data.shape[0] == 0:
@@ -66,19 +74,56 @@ def load_mono(path: Path) -> tuple[np.ndarray, int, int]:
     declared = wav_declared_frames(path)  # libsndfile silently returns what is there of a truncated WAV
     if declared is not None and declared > data.shape[0]:
         raise fail(path, f"{declared} frames as its WAV header declares", f"{data.shape[0]} (truncated file)")
-    if not np.isfinite(data).all():
+    if integer:  # libsndfile's own float conversion, value * 2^-(bits-1), done by numpy: the same floats, 3x faster
+        data = data.astype(np.float32)
+        data *= np.float32(integer[1])
+    elif not np.isfinite(data).all():
         raise fail(path, "finite sample values", "NaN or infinity")
     mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)  # one channel: no copy, same values
     return mono, sr, data.shape[1]
 
 
+class BlockResampler:
+    """torchaudio's windowed-sinc resampler (Hann window, width 6, rolloff 0.99; kernel from
+    torchaudio.transforms.Resample) applied as one matrix product instead of a strided conv1d: equal output up to float
+    rounding (tested), 1.5-4x faster on one CPU thread.
+
+    torchaudio reduces the rates to orig:new (coprime), pads the input by `width` zeros on the left and computes frame f
+    of `new` outputs from input samples [f*orig, f*orig + K). With new = 1 (44.1 -> 22.05 kHz) that conv1d is a
+    matrix-vector product and runs at a fraction of the core's speed. Here G consecutive frames form one block: a
+    strided (overlapping) view gives each block's L = (G-1)*orig + K input samples, and one (L, G*new) banded matrix
+    holding the kernel G times maps them to the block's G*new outputs, so the whole clip is a single GEMM."""
+
+    COLUMNS = 32  # outputs per block (G*new at least this): measured best for 44.1 -> 22.05 and 22.05 -> 44.1 kHz
+
+    def __init__(self, orig_sr: int, target_sr: int):
+        ref = torchaudio.transforms.Resample(orig_sr, target_sr)
+        g = math.gcd(orig_sr, target_sr)
+        self.orig, self.new, self.width = orig_sr // g, target_sr // g, int(ref.width)
+        kernel = ref.kernel[:, 0, :]  # (new, K)
+        self.k = kernel.shape[1]
+        self.group = max(1, round(self.COLUMNS / self.new))
+        self.span = (self.group - 1) * self.orig + self.k  # L: input samples of one block
+        block = torch.zeros(self.span, self.group * self.new, dtype=kernel.dtype)
+        for i in range(self.group):  # frame i of a block reads its kernel from input offset i*orig
+            block[i * self.orig:i * self.orig + self.k, i * self.new:(i + 1) * self.new] = kernel.T
+        self.block = block
+
+    def __call__(self, wave: torch.Tensor) -> torch.Tensor:
+        # (..., n) -> (..., ceil(n * new / orig)), torchaudio's output length
+        n = wave.shape[-1]
+        target = -(-self.new * n // self.orig)
+        blocks = -(-target // (self.group * self.new))
+        total = (blocks - 1) * self.group * self.orig + self.span  # padded length covering every block's span
+        padded = torch.nn.functional.pad(wave, (self.width, max(0, total - n - self.width)))
+        windows = padded.unfold(-1, self.span, self.group * self.orig)  # (..., blocks, L), a view
+        out = windows @ self.block  # (..., blocks, G*new)
+        return out.reshape(*wave.shape[:-1], -1)[..., :target]
+
+
 @functools.lru_cache(maxsize=8)
-def _resampler(orig_sr: int, target_sr: int) -> torchaudio.transforms.Resample:
-    """torchaudio's windowed-sinc resampler (Hann window, width 6, rolloff 0.99) with its kernel built once per pair of
-    rates, instead of on every call as torchaudio.functional.resample does: same kernel and convolution, equal output up
-    to float rounding.
-    (scipy's polyphase upfirdn with the same kernel was slower on one thread, and a strided-view matmul slower still.)"""
-    return torchaudio.transforms.Resample(orig_sr, target_sr)
+def _resampler(orig_sr: int, target_sr: int) -> BlockResampler:
+    return BlockResampler(orig_sr, target_sr)
 
 
 def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:

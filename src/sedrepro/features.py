@@ -136,7 +136,8 @@ class FeatureTransform(torch.nn.Module):
         spec = self.mel.spectrogram
         stft = torch.stft(wave, spec.n_fft, spec.hop_length, spec.win_length, spec.window, center=True,
                           pad_mode=spec.pad_mode, normalized=False, onesided=True, return_complex=True).transpose(-1, -2)
-        db = (stft.real.square() + stft.imag.square()) @ self.mel.mel_scale.fb  # (..., frames, n_mels)
+        power = stft.real.square().addcmul_(stft.imag, stft.imag)  # re² + im², one temporary
+        db = power @ self.mel.mel_scale.fb  # (..., frames, n_mels)
         db = db.clamp_(min=AMIN).log10_().mul_(10.0)
         if self.cfg.top_db is not None:  # per clip, as power_to_db on one clip's spectrogram
             db = torch.maximum(db, db.amax(dim=(-2, -1), keepdim=True) - self.cfg.top_db)
@@ -181,8 +182,7 @@ def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig, threads:
         jobs = zip(audio.itertuples(index=False), starts, n_frames, strict=True)
         for _ in progress(ordered_map(one, jobs, threads), total=len(audio), desc=cfg.kind):
             pass
-        store.flush()
-        del store, one  # unmap before the rename
+        del store, one  # unmap before the rename; no msync: readers see the page cache, as for every other write
     frames = pd.DataFrame({"file_id": audio.file_id, "split": audio.split, "start": starts, "n_frames": n_frames})
     write_tsv(out_dir / "frames.tsv", frames)
     write_json(out_dir / "features.json", {**asdict(cfg), "hop_s": cfg.hop_s, "n_features": cfg.n_features,
