@@ -174,7 +174,7 @@ def bench_train_steps(reps: dict[str, int], device: torch.device, tag: str) -> d
     return out["pool_time"]
 
 
-def bench_recurrent(reps: int, device: torch.device, tag: str) -> None:
+def bench_recurrent(reps: int, device: torch.device, tag: str, goal: bool = True) -> None:
     """The recurrent layer alone, 512 -> 256, T = 172 (time pooling off), batch 64, forward + backward."""
     from sedrepro.models.hyperlstm import HyperLSTM
 
@@ -206,8 +206,8 @@ def bench_recurrent(reps: int, device: torch.device, tag: str) -> None:
         add(f"{tag}rnn_layer_s_{k}", s, "s")
     for k in layers:
         if k != "lstm":
-            goal = " (goal <= 2.0)" if k == "hyper128_rnn" else ""
-            add(f"{tag}{k}_over_lstm_rnn_layer", med[k] / med["lstm"], "ratio" + goal)
+            unit = "ratio (goal <= 2.0)" if goal and k == "hyper128_rnn" else "ratio"
+            add(f"{tag}{k}_over_lstm_rnn_layer", med[k] / med["lstm"], unit)
 
 
 # ----------------------------------------------------------------------------------------------- 2. features
@@ -514,6 +514,10 @@ def main() -> None:
         tmp = Path(t)
         if "rnn" not in args.skip:
             bench_recurrent(args.reps_small, cpu, "")
+            if args.threads > 1:  # also on one thread: nn.LSTM (one fused oneDNN kernel) gains more from threads
+                torch.set_num_threads(1)
+                bench_recurrent(args.reps_small, cpu, "1thread_", goal=False)
+                torch.set_num_threads(args.threads)
         if "features" not in args.skip:
             bench_features(tmp, args.clips, args.reps_small, args.threads)
         if "eval" not in args.skip:
