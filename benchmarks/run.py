@@ -174,8 +174,9 @@ def bench_train_steps(reps: dict[str, int], device: torch.device, tag: str) -> d
     return out["pool_time"]
 
 
-def bench_recurrent(reps: int, device: torch.device, tag: str, goal: bool = True) -> None:
-    """The recurrent layer alone, 512 -> 256, T = 172 (time pooling off), batch 64, forward + backward."""
+def bench_recurrent(reps: int, device: torch.device, tag: str, goal: bool = True, variants: bool = True) -> None:
+    """The recurrent layer alone, 512 -> 256, T = 172 (time pooling off), batch 64, forward + backward.
+    variants False: only nn.LSTM and the paper's HyperLSTMs (rnn hyper cell, no layer norm)."""
     from sedrepro.models.hyperlstm import HyperLSTM
 
     x = torch.randn(BATCH, FRAMES, 512, device=device, requires_grad=True)
@@ -194,13 +195,14 @@ def bench_recurrent(reps: int, device: torch.device, tag: str, goal: bool = True
         "lstm": torch.nn.LSTM(512, 256, batch_first=True),
         "hyper64_rnn": HyperLSTM(512, 256, 64, 8, "rnn", "previous", False, 1.0),
         "hyper128_rnn": HyperLSTM(512, 256, 128, 8, "rnn", "previous", False, 1.0),
-        "hyper128_lstm": HyperLSTM(512, 256, 128, 8, "lstm", "previous", False, 1.0),
-        "hyper128_lstm_ln": HyperLSTM(512, 256, 128, 8, "lstm", "previous", True, 1.0),
     }
+    if variants:
+        layers["hyper128_lstm"] = HyperLSTM(512, 256, 128, 8, "lstm", "previous", False, 1.0)
+        layers["hyper128_lstm_ln"] = HyperLSTM(512, 256, 128, 8, "lstm", "previous", True, 1.0)
     fns = {k: fb(v.to(device)) for k, v in layers.items()}
     for fn in fns.values():
         fn()  # warm-up
-    log(f"recurrent layer alone, {reps} interleaved reps on {device}")
+    log(f"recurrent layer alone, {reps} interleaved reps on {device} ({torch.get_num_threads()} threads)")
     med = interleaved(fns, reps)
     for k, s in med.items():
         add(f"{tag}rnn_layer_s_{k}", s, "s")
@@ -516,7 +518,7 @@ def main() -> None:
             bench_recurrent(args.reps_small, cpu, "")
             if args.threads > 1:  # also on one thread: nn.LSTM (one fused oneDNN kernel) gains more from threads
                 torch.set_num_threads(1)
-                bench_recurrent(args.reps_small, cpu, "1thread_", goal=False)
+                bench_recurrent(args.reps_small, cpu, "1thread_", goal=False, variants=False)
                 torch.set_num_threads(args.threads)
         if "features" not in args.skip:
             bench_features(tmp, args.clips, args.reps_small, args.threads)
