@@ -93,11 +93,11 @@ def bench_dnd_steps(reps: int, batch: int, device: torch.device) -> None:
     """Training step (forward + backward + Adam) of the dessed paper's polyphonic models at config/paper.yaml's widths
     (256 channels, GRU 256), 1024 frames x 40 MFCCs, 16 classes: the per-step cost behind Table 4's training times,
     as ratios to the baseline (the paper's own: dilated 14x, DESSED 1.8x in wall time, epochs counts differing)."""
+    from sedrepro.models import build_from_config
+
     cfg = sconfig.load([REPO / "config.yaml", REPO / "config" / "paper.yaml"])
     steps = {}
     for name in DND_MODELS:
-        from sedrepro.models import build_from_config
-
         torch.manual_seed(0)
         model = build_from_config(sconfig.model_config(cfg, name), 40, 16).to(device).train()
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)

@@ -28,8 +28,9 @@ A hand-written backward (a ``torch.autograd.Function`` saving states and gate ac
 GEMM over all T*B rows) was also tried: it matched the reference to 1e-10 but was no faster on 1 or 2 threads (the
 per-step GEMMs and elementwise ops cost the same either way), so autograd stays. Nor did running batch halves in two
 threads (1 torch thread each, the backward hand-written so that it could run in them too): the forward loop ran only
-1.25x faster than the whole batch on one thread and the layer as a whole no faster than autograd on 2 threads. ``nn.LSTM`` on CPU is one fused oneDNN kernel and gains from a second
-thread, so the layer ratio is about 1.6-1.7 on 1 thread and 2.0-2.4 on 2 (2 cores, 2026-11-27).
+1.25x faster than the whole batch on one thread and the layer as a whole no faster than autograd on 2 threads.
+``nn.LSTM`` on CPU is one fused oneDNN kernel and gains from a second thread, so the layer ratio is about 1.6-1.7 on
+1 thread and 2.0-2.4 on 2 (2 cores, 2026-11-27).
 """
 
 from __future__ import annotations
