@@ -175,17 +175,22 @@ def bench_train_steps(reps: dict[str, int], device: torch.device, tag: str) -> d
 
 
 def bench_recurrent(reps: int, device: torch.device, tag: str, goal: bool = True, variants: bool = True) -> None:
-    """The recurrent layer alone, 512 -> 256, T = 172 (time pooling off), batch 64, forward + backward.
-    variants False: only nn.LSTM and the paper's HyperLSTMs (rnn hyper cell, no layer norm)."""
-    from sedrepro.models.hyperlstm import HyperLSTM
+    """The recurrent layer alone, 512 -> 256, T = 172 (time pooling off), batch 64, forward + backward + Adam.
+    variants False: only nn.LSTM and the paper's HyperLSTMs (rnn hyper cell, no layer norm). The paper's HyperLSTM-128
+    is timed eagerly and with its cell through torch.compile (training.compile: true), same weights."""
+    from sedrepro.models.hyperlstm import HyperLSTM, set_compiled
 
     x = torch.randn(BATCH, FRAMES, 512, device=device, requires_grad=True)
 
     def fb(layer: torch.nn.Module) -> Callable[[], None]:
+        opt = torch.optim.Adam(layer.parameters(), lr=1e-6)  # a tiny rate: the layers stay near their init
+
         def run() -> None:
+            opt.zero_grad(set_to_none=True)
             out = layer(x)
             out = out[0] if isinstance(out, tuple) else out
             out.sum().backward()
+            opt.step()
             if device.type == "cuda":
                 torch.cuda.synchronize()
         return run
@@ -195,20 +200,31 @@ def bench_recurrent(reps: int, device: torch.device, tag: str, goal: bool = True
         "lstm": torch.nn.LSTM(512, 256, batch_first=True),
         "hyper64_rnn": HyperLSTM(512, 256, 64, 8, "rnn", "previous", False, 1.0),
         "hyper128_rnn": HyperLSTM(512, 256, 128, 8, "rnn", "previous", False, 1.0),
+        "hyper128_rnn_compiled": HyperLSTM(512, 256, 128, 8, "rnn", "previous", False, 1.0),
     }
+    layers["hyper128_rnn_compiled"].load_state_dict(layers["hyper128_rnn"].state_dict())
+    set_compiled(layers["hyper128_rnn_compiled"], True)
     if variants:
         layers["hyper128_lstm"] = HyperLSTM(512, 256, 128, 8, "lstm", "previous", False, 1.0)
         layers["hyper128_lstm_ln"] = HyperLSTM(512, 256, 128, 8, "lstm", "previous", True, 1.0)
     fns = {k: fb(v.to(device)) for k, v in layers.items()}
-    for fn in fns.values():
-        fn()  # warm-up
+    for k, fn in fns.items():
+        tic = time.perf_counter()
+        fn()  # warm-up (and the compile)
+        if k == "hyper128_rnn_compiled" and goal:
+            add(f"{tag}hyper128_rnn_first_call_with_compile_s", time.perf_counter() - tic,
+                "s (torch.compile, cache cold or warm)")
     log(f"recurrent layer alone, {reps} interleaved reps on {device} ({torch.get_num_threads()} threads)")
     med = interleaved(fns, reps)
     for k, s in med.items():
         add(f"{tag}rnn_layer_s_{k}", s, "s")
     for k in layers:
         if k != "lstm":
-            unit = "ratio (goal <= 2.0)" if goal and k == "hyper128_rnn" else "ratio"
+            unit = "ratio"
+            if goal and k == "hyper128_rnn":
+                unit = "ratio (goal <= 2.0; eager, the default)"
+            elif goal and k == "hyper128_rnn_compiled":
+                unit = "ratio (goal <= 2.0; training.compile: true)"
             add(f"{tag}{k}_over_lstm_rnn_layer", med[k] / med["lstm"], unit)
 
 

@@ -32,6 +32,11 @@ except InputError as err:
     raise WorkflowError(str(err)) from None
 validate(config, schema="../config/schema.yaml")
 
+# training.compile changes speed, not results (like threads): it reaches the training jobs as an environment variable
+# rather than a params entry, so that switching it reruns nothing.
+if config["training"]["compile"]:
+    shell.prefix(f"{_prefix}export SEDREPRO_COMPILE=1; ")
+
 DATA = config["data_root"]
 
 
@@ -155,8 +160,9 @@ def model_evaluation(wildcards):
 
 
 def training_json(wildcards):
-    """The model's training settings without threads (they change speed, not results)."""
-    training = {k: v for k, v in model_training(wildcards).items() if k != "threads"}
+    """The model's training settings without threads and compile (they change speed, not results)."""
+    settings = model_training(wildcards)
+    training = {k: settings[k] for k in settings if k not in sed_config.EXECUTION_KEYS}
     return json.dumps(training, sort_keys=True)
 
 

@@ -20,7 +20,8 @@ rule train_model:
         gpu=1,
     params:
         model=model_json,
-        # threads change speed, not results: keep them out of the params that trigger reruns
+        # threads and compile change speed, not results: they stay out of the params that trigger reruns (compile
+        # comes as SEDREPRO_COMPILE, see common.smk)
         training=training_json,
         run_dir=run_dir,
         features=lambda wc, input: os.path.dirname(input.feats),

@@ -13,7 +13,8 @@ from sedrepro.models import build_from_config, count_parameters
 DEFAULT = REPO / "config.yaml"
 
 
-@pytest.mark.parametrize("extra", [None, "config/tiny.yaml", "config/paper.yaml", "config/realdata.yaml"])
+@pytest.mark.parametrize("extra", [None, "config/tiny.yaml", "config/paper.yaml", "config/realdata.yaml",
+                                   "config/compile.yaml"])
 def test_shipped_configs_validate(extra):
     paths = [DEFAULT] + ([REPO / extra] if extra else [])
     cfg = load(paths)

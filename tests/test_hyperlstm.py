@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).parent))
 from reference_hyperlstm import reference_forward  # noqa: E402
 
-from sedrepro.models import HyperConfig, HyperLSTM  # noqa: E402
+from sedrepro.models import HyperConfig, HyperLSTM, hyperlstm, set_compiled  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -123,3 +125,58 @@ def test_z_from_modes_differ(hyper_cell: str) -> None:
     b.load_state_dict(a.state_dict())
     x = torch.randn(2, 4, 5, generator=gen, dtype=torch.float64)
     assert (a(x) - b(x)).abs().max() > 1e-3
+
+
+def _outputs_and_grads(m: nn.Module, x: torch.Tensor, gy: torch.Tensor) -> list[torch.Tensor]:
+    y = m(x)
+    return [y, *torch.autograd.grad(y, [x, *m.parameters()], gy, allow_unused=True, materialize_grads=True)]
+
+
+# The paper's configuration and the one with every optional part (lstm hyper cell, z from ĥ_t, LN); one compile each.
+@pytest.mark.skipif(shutil.which("g++") is None, reason="no C++ compiler: torch.compile's CPU backend needs g++")
+@pytest.mark.parametrize("hyper_cell,z_from,layer_norm", [("rnn", "previous", False), ("lstm", "current", True)])
+def test_compiled_step_matches_eager(hyper_cell: str, z_from: str, layer_norm: bool) -> None:
+    gen = torch.Generator().manual_seed(11)
+    m = HyperLSTM(5, 6, 4, 3, hyper_cell, z_from, layer_norm, 1.0).double()
+    _randomise(m, gen)
+    x = torch.randn(3, 7, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    gy = torch.randn(3, 7, 6, generator=gen, dtype=torch.float64)
+    eager = _outputs_and_grads(m, x, gy)
+    assert set_compiled(m, True) == 1 and m.compiled
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a silent fallback to eager would make this test vacuous
+        compiled = _outputs_and_grads(m, x, gy)
+    assert hyperlstm._COMPILED.get("step") is not None and "failed" not in hyperlstm._COMPILED
+    for a, b in zip(compiled, eager, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_compiled_layer_stays_eager_without_grad(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Evaluation (no_grad) never compiles: scoring checkpoints must not wait for a compiler."""
+    m = HyperLSTM(5, 6, 4, 3, "rnn", "previous", False, 1.0)
+    set_compiled(m, True)
+    monkeypatch.setattr(hyperlstm, "_compiled_step", lambda: pytest.fail("compiled under no_grad"))
+    with torch.no_grad():
+        assert m(torch.randn(2, 4, 5)).shape == (2, 4, 6)
+
+
+def test_compile_failure_falls_back_to_eager_with_one_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("no C++ compiler found\nsecond line")
+
+    monkeypatch.setattr(hyperlstm, "_COMPILED", {"step": broken})
+    gen = torch.Generator().manual_seed(5)
+    m = HyperLSTM(5, 6, 4, 3, "lstm", "previous", False, 1.0).double()
+    _randomise(m, gen)
+    x = torch.randn(2, 5, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    gy = torch.randn(2, 5, 6, generator=gen, dtype=torch.float64)
+    eager = _outputs_and_grads(m, x, gy)
+    set_compiled(m, True)
+    with pytest.warns(RuntimeWarning, match="running eagerly: RuntimeError: no C\\+\\+ compiler found$"):
+        fallback = _outputs_and_grads(m, x, gy)
+    for a, b in zip(fallback, eager, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once failed, later calls go straight to eager, silently
+        _outputs_and_grads(m, x, gy)
+    assert set_compiled(m, False) == 1 and not m.compiled

@@ -148,6 +148,29 @@ def test_changing_one_model_reruns_only_its_jobs(built):
     assert counts == {"train_model": 2, "predict_checkpoints": 2, "score_predictions": 2, "render_table": 2, "all": 1}
 
 
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="no C++ compiler: torch.compile's CPU backend needs g++")
+def test_compile_changes_speed_not_what_reruns(built, tmp_path):
+    """training.compile is an execution choice like threads: switching it reruns nothing, and a training job run with
+    it compiles the HyperLSTM cell (checked on a copy, so that the shared run stays up to date)."""
+    work = tmp_path / "repo"
+    shutil.copytree(built, work, symlinks=True)  # copy2 keeps the mtimes Snakemake compares
+    tiny = yaml.safe_load((work / "config" / "tiny.yaml").read_text())
+    tiny.setdefault("training", {})["compile"] = True
+    (work / "config" / "tiny_compile.yaml").write_text(yaml.safe_dump(tiny))
+    base = [sys.executable, "-m", "snakemake", "--cores", "2"]
+    proc = subprocess.run([*base, "-n", "--configfile", "config/tiny_compile.yaml"], cwd=work, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-3000:]
+    target = "results/runs/urban_sed/hcrnn64/seed0/train.json"
+    proc = subprocess.run([*base, target, "--forcerun", target, "--configfile", "config/tiny_compile.yaml"], cwd=work,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    log = (work / "logs" / "train_model" / "urban_sed" / "hcrnn64" / "seed0.log").read_text()
+    assert "HyperLSTM cell compiled with torch.compile" in log
+    assert "running eagerly" not in log + proc.stderr  # the compile itself worked
+
+
 def _edges_from_mermaid(text: str) -> set[tuple[str, str]]:
     edges = set()
     for line in text.splitlines():

@@ -58,6 +58,8 @@ def load(paths: Iterable[str | Path]) -> dict:
 
 # Keys of a model entry that are not its architecture: where its data comes from and how it is trained/evaluated.
 MODEL_CONTEXT_KEYS = ("pipeline", "training", "evaluation")
+# Training keys that change how fast a run goes, not what it computes: kept out of rerun triggers and resume keys.
+EXECUTION_KEYS = ("threads", "compile")
 
 
 def _model(config: dict, model: str) -> dict:

@@ -27,9 +27,10 @@ import pandas as pd
 import torch
 
 from . import cli, provenance
+from .config import EXECUTION_KEYS
 from .data import SplitData
 from .io import InputError, atomic_path, write_csv, write_json
-from .models import build_from_config, count_parameters
+from .models import build_from_config, count_parameters, set_compiled
 from .progress import progress
 
 log = logging.getLogger(__name__)
@@ -131,9 +132,11 @@ def evaluate_loss(model: torch.nn.Module, data: SplitData, split: str, batch_siz
     return loss_sum / max(total, 1), 100.0 * f1, correct / max(total, 1)
 
 
-def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, training: dict, seed: int) -> dict:
-    # threads change speed, not results: they stay out of the settings a resume must match
-    settings = {"model": model_cfg, "training": {k: v for k, v in training.items() if k != "threads"}, "seed": seed}
+def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, training: dict, seed: int,
+          compile_recurrence: bool = False) -> dict:
+    # threads and compile change speed, not results: they stay out of the settings a resume must match
+    settings = {"model": model_cfg, "training": {k: v for k, v in training.items() if k not in EXECUTION_KEYS},
+                "seed": seed}
     digest = config_hash(settings)
     work = run_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -142,6 +145,8 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
 
     torch.manual_seed(seed)
     model = build_from_config(model_cfg, data.n_mels, data.n_classes).to(device)
+    if compile_recurrence and set_compiled(model, True):
+        log.info("HyperLSTM cell compiled with torch.compile (training.compile: true)")
     optimiser = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
     objective = Objective(data.target)
 
@@ -235,7 +240,8 @@ def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, setti
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     try:
-        summary = train(Path(args.run_dir), Path(args.features), Path(args.splits), args.model, args.training, args.seed)
+        summary = train(Path(args.run_dir), Path(args.features), Path(args.splits), args.model, args.training, args.seed,
+                        args.compile)
     except TrainingDiverged as err:  # one line and exit 2, like bad input; the work folder keeps the good epochs
         raise InputError(str(err)) from None
     log.info("trained %d epochs (best %d), %d parameters on %s", summary["epochs"], summary["best_epoch"],
@@ -251,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--training", type=cli.json_arg, required=True, help="the training config section as JSON")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--compile", action="store_true", default=os.environ.get("SEDREPRO_COMPILE") == "1",
+                   help="run the HyperLSTM cell through torch.compile (speed only; the workflow sets SEDREPRO_COMPILE=1 "
+                   "for config training.compile: true)")
     return p
 
 

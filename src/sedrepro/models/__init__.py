@@ -19,7 +19,7 @@ from torch import nn
 from .cnn import CNN, CNNConfig
 from .crnn import CRNN, RNNConfig
 from .dnd import DnDConfig, DnDModel, build_dnd_model, dnd_preset
-from .hyperlstm import HyperConfig, HyperLSTM
+from .hyperlstm import HyperConfig, HyperLSTM, set_compiled
 
 __all__ = [
     "MODEL_CLASSES",
@@ -38,6 +38,7 @@ __all__ = [
     "CNN",
     "CRNN",
     "HyperLSTM",
+    "set_compiled",
 ]
 
 MODEL_CLASSES = ("crnn",)

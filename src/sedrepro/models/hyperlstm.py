@@ -17,28 +17,27 @@ matmul). Only the h_{t-1}/ĥ_{t-1}-dependent work stays in the per-step loop.
 
 All gate-stacked tensors use the paper's gate order (i, g, f, o), *not* PyTorch's (i, f, g, o).
 
-Performance notes (CPU, 1 thread, B 64, T 172, 512 -> 256, N_ĥ 128, forward + backward): about
-1.5x (rnn hyper cell) to 2.5x (lstm hyper cell with LN) the time of ``torch.nn.LSTM``. The
-precomputed tensors are time-major and the loop walks ``unbind(0)`` views (indexing a (B, T, ...)
-tensor per step makes backward quadratic in T); per-step GEMM outputs are ``split`` rather than
-sliced (a slice's backward zero-fills the whole output). ``_recurrence`` is TorchScript-able,
-but ``torch.jit.script`` of it was not faster on CPU (1-thread A/B, within 5 %), and
-``torch.compile`` of one step took ~2 min to compile with no clear gain, so it runs as plain Python.
-A hand-written backward (a ``torch.autograd.Function`` saving states and gate activations, weight gradients as one
-GEMM over all T*B rows) was also tried: it matched the reference to 1e-10 but was no faster on 1 or 2 threads (the
-per-step GEMMs and elementwise ops cost the same either way), so autograd stays. Nor did running batch halves in two
-threads (1 torch thread each, the backward hand-written so that it could run in them too): the forward loop ran only
-1.25x faster than the whole batch on one thread and the layer as a whole no faster than autograd on 2 threads.
-``nn.LSTM`` on CPU is one fused oneDNN kernel and gains from a second thread, so the layer ratio is about 1.6-1.7 on
-1 thread and 2.0-2.4 on 2 (2 cores, 2026-11-27).
+Performance notes (CPU, B 64, T 172, 512 -> 256, N_ĥ 128; 2 cores, 2026-11-27/28). The precomputed tensors are
+time-major and the loop walks ``unbind(0)`` views (indexing a (B, T, ...) tensor per step makes backward quadratic in
+T); per-step GEMM outputs are ``split`` rather than sliced (a slice's backward zero-fills the whole output). With the
+rnn hyper cell the layer costs about 1.8-2.1x ``torch.nn.LSTM`` (forward + backward + Adam; 1.6-1.8x on 1 thread),
+the LSTM hyper cell 2.6x, with LN 3.3x. A Python-loop LSTM with the same GEMMs costs only 1.1x ``nn.LSTM``: the
+extra cost is the hypernetwork's own work, mostly memory traffic of the (12, B, N_h) scaling vectors and their
+gradients, not the loop. ``_step`` can run through ``torch.compile`` (``set_compiled``; config
+``training.compile``): one compile per process (about 20 s on 2 cores with a warm cache), the elementwise work fused
+into a few C++ kernels, 3-12 % off the layer in interleaved runs. Tried and dropped, each no faster within the
+noise: ``torch.jit.script`` of the loop; a hand-written BPTT ``autograd.Function`` (matched the reference to 1e-10);
+batch halves in two threads; deferring W's gradient to one GEMM over all T*B rows (a custom Function per step plus
+a tap on W); folding b into the d projection as a constant-1 embedding column (no broadcast offset in ``baddbmm``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -46,12 +45,12 @@ from torch import Tensor, nn
 
 from .checks import boolean, check_keys, one_of, positive_int
 
-__all__ = ["HyperConfig", "HyperLSTM", "HYPER_CELLS", "Z_FROM", "GATES"]
+__all__ = ["HyperConfig", "HyperLSTM", "HYPER_CELLS", "Z_FROM", "GATES", "set_compiled"]
 
 HYPER_CELLS = ("rnn", "lstm")
 Z_FROM = ("previous", "current")
 GATES = ("i", "g", "f", "o")  # paper order, eqs 1-4
-LN_EPS = 1e-3  # as in Ha's supercell layer_norm (written as a literal below: TorchScript-able)
+LN_EPS = 1e-3  # as in Ha's supercell layer_norm
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ class HyperConfig:
 
 def _ln_gates(pre: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
     """Per-gate LayerNorm of gate-major pre-activations: pre (G, B, N) -> (G, B, N)."""
-    return F.layer_norm(pre, [pre.shape[-1]], eps=1e-3) * gamma.unsqueeze(1) + beta.unsqueeze(1)
+    return F.layer_norm(pre, [pre.shape[-1]], eps=LN_EPS) * gamma.unsqueeze(1) + beta.unsqueeze(1)
 
 
 class HyperLSTM(nn.Module):
@@ -155,6 +154,9 @@ class HyperLSTM(nn.Module):
         self.z_from = z_from
         self.layer_norm = layer_norm
         self.scale_init = float(scale_init)
+        # Run the per-step cell through torch.compile in training (``set_compiled``): an execution choice, not a
+        # parameter; evaluation (no_grad) stays eager, so scoring checkpoints never waits for a compile.
+        self.compiled = False
 
         nx, nh, nhh, nz = input_size, hidden_size, hyper_hidden_size, embedding_size
         g = 4 if hyper_cell == "lstm" else 1
@@ -280,9 +282,7 @@ class HyperLSTM(nn.Module):
         d_off = torch.cat([self.bias.new_zeros(8, 1, nh), self.bias.view(4, 1, nh)], 0)  # (12, 1, N_h)
 
         empty = x.new_empty(0)  # stands in for LN parameters that do not exist
-        return _recurrence(
-            u_seq,
-            uhat_seq,
+        weights = _LoopWeights(
             w_h_cat,
             w_hh_cat,
             w_z,
@@ -297,85 +297,133 @@ class HyperLSTM(nn.Module):
             self.hyper_ln_beta if ln and hyper_lstm else empty,
             self.hyper_ln_c_gamma if ln and hyper_lstm else empty,
             self.hyper_ln_c_beta if ln and hyper_lstm else empty,
-            hyper_lstm,
-            previous,
-            ln,
         )
+        compiled = _compiled_step() if self.compiled and torch.is_grad_enabled() else None
+        h = u_seq[0].new_zeros(B, nh)
+        c = u_seq[0].new_zeros(B, nh)
+        hh = u_seq[0].new_zeros(B, nhh)  # ĥ
+        ch = u_seq[0].new_zeros(B, nhh)  # ĉ (lstm hyper cell only; stays 0 for the rnn cell)
+        outs: list[Tensor] = []
+        for t in range(T):
+            # Step 0 runs eagerly: its zero states need no gradient, which would be a second graph to compile.
+            if compiled is not None and t > 0:
+                try:
+                    h, c, hh, ch = compiled(u_seq[t], uhat_seq[t], h, c, hh, ch, weights, hyper_lstm, previous, ln)
+                    outs.append(h)
+                    continue
+                except Exception as err:  # no C++ compiler, recompile limit, ...: this step and the rest eagerly
+                    compiled = _compile_failed(err)
+            h, c, hh, ch = _step(u_seq[t], uhat_seq[t], h, c, hh, ch, weights, hyper_lstm, previous, ln)
+            outs.append(h)
+        return torch.stack(outs, 1)  # (B, T, N_h)
 
 
-def _recurrence(
-    u_seq: list[Tensor],
-    uhat_seq: list[Tensor],
-    w_h_cat: Tensor,
-    w_hh_cat: Tensor,
-    w_z: Tensor,
-    b_z: Tensor,
-    w_d: Tensor,
-    d_off: Tensor,
-    ln_gamma: Tensor,
-    ln_beta: Tensor,
-    ln_c_gamma: Tensor,
-    ln_c_beta: Tensor,
-    hyper_ln_gamma: Tensor,
-    hyper_ln_beta: Tensor,
-    hyper_ln_c_gamma: Tensor,
-    hyper_ln_c_beta: Tensor,
+def set_compiled(model: nn.Module, enabled: bool) -> int:
+    """Switch the torch.compile'd per-step cell on or off in every HyperLSTM of ``model``; returns how many.
+
+    Same mathematics (float64: within 1e-14 of eager; float32: rounding-level differences from the fused kernels).
+    Costs one compile per process (about 20-40 s on 2 CPU cores; needs a C++ compiler on CPU) and a second one when
+    the batch size first changes; if compiling fails, the layer warns once and runs eagerly.
+    """
+    layers = [m for m in model.modules() if isinstance(m, HyperLSTM)]
+    for m in layers:
+        m.compiled = bool(enabled)
+    return len(layers)
+
+
+class _LoopWeights(NamedTuple):
+    """The tensors every step of the recurrence reads (concatenated once per forward); empty LN entries without LN."""
+
+    w_h_cat: Tensor  # (4N_h + G N_ĥ, N_h): main W_h and the hyper cell's W_x̂h, both acting on h_{t-1}
+    w_hh_cat: Tensor  # (G N_ĥ [+ 12 N_z], N_ĥ): W_ĥ [and the z projections when z comes from ĥ_{t-1}]
+    w_z: Tensor  # (12 N_z, N_ĥ): z projections (eqs 12-14)
+    b_z: Tensor  # (12 N_z,): their biases (z_b has none: zeros)
+    w_d: Tensor  # (12, N_z, N_h): d projections (eq 15), (x, h, b) x 4 gates
+    d_off: Tensor  # (12, 1, N_h): 0 for d_x, d_h; the static bias b for the d_b part
+    ln_gamma: Tensor
+    ln_beta: Tensor
+    ln_c_gamma: Tensor
+    ln_c_beta: Tensor
+    hyper_ln_gamma: Tensor
+    hyper_ln_beta: Tensor
+    hyper_ln_c_gamma: Tensor
+    hyper_ln_c_beta: Tensor
+
+
+def _step(
+    u_t: Tensor,
+    uhat_t: Tensor,
+    h: Tensor,
+    c: Tensor,
+    hh: Tensor,
+    ch: Tensor,
+    w: _LoopWeights,
     hyper_lstm: bool,
     previous: bool,
     ln: bool,
-) -> Tensor:
-    """The sequential part of HyperLSTM.forward (eqs 5-6, 10-15), from zero initial states.
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """One step of the recurrence (eqs 5-6, 10-15): (h, c, ĥ, ĉ)_{t-1} -> (h, c, ĥ, ĉ)_t.
 
-    u_seq: T x (4, B, N_h) precomputed W_x x_t per gate; uhat_seq: T x (B, G N_ĥ) precomputed
-    W_x̂x x_t + b̂. Only h_{t-1}/ĥ_{t-1}-dependent products are computed here. Returns (B, T, N_h).
+    u_t: (4, B, N_h) precomputed W_x x_t per gate; uhat_t: (B, G N_ĥ) precomputed W_x̂x x_t + b̂. Only the
+    h_{t-1}/ĥ_{t-1}-dependent products are computed here.
     """
-    B, nh = u_seq[0].shape[1], u_seq[0].shape[2]
-    gnhh = uhat_seq[0].shape[1]  # G N_ĥ
-    nhh = w_hh_cat.shape[1]
-    nz = w_d.shape[1]
-    h = u_seq[0].new_zeros(B, nh)
-    c = u_seq[0].new_zeros(B, nh)
-    hh = u_seq[0].new_zeros(B, nhh)  # ĥ
-    ch = u_seq[0].new_zeros(B, nhh)  # ĉ (lstm hyper cell only)
-    z = b_z
-    outs: list[Tensor] = []
-    for t in range(len(u_seq)):
-        u_t = u_seq[t]  # (4, B, N_h) = W_x x_t per gate
-        uhat_t = uhat_seq[t]  # (B, G N_ĥ) = W_x̂x x_t + b̂
-        # split() rather than slicing: one slice's backward zero-fills the whole GEMM output.
-        parts = torch.mm(h, w_h_cat.t()).split([4 * nh, gnhh], 1)  # (B, 4N_h), (B, G N_ĥ)
-        v = parts[0]
-        rhh = torch.mm(hh, w_hh_cat.t())  # (B, G N_ĥ [+ 12 N_z])
-        if previous:
-            zparts = rhh.split([gnhh, 12 * nz], 1)
-            rhh = zparts[0]
-            z = zparts[1] + b_z  # (B, 12 N_z), eqs 12-14 with ĥ_{t-1}
-        # Hyper cell (eq 11 / Ha's LSTM), input x̂_t = [h_{t-1}; x_t] (eq 10).
-        hpre = uhat_t + parts[1] + rhh  # (B, G N_ĥ)
-        if hyper_lstm:
-            hg = hpre.view(B, 4, nhh).transpose(0, 1)  # (4, B, N_ĥ)
-            if ln:
-                hg = _ln_gates(hg, hyper_ln_gamma, hyper_ln_beta)
-            hi, hgg, hf, ho = hg.unbind(0)
-            ch = torch.sigmoid(hf) * ch + torch.sigmoid(hi) * torch.tanh(hgg)
-            cn = F.layer_norm(ch, [nhh], hyper_ln_c_gamma, hyper_ln_c_beta, 1e-3) if ln else ch
-            hh = torch.sigmoid(ho) * torch.tanh(cn)
-        else:
-            hh = torch.tanh(hpre)
-        if not previous:
-            z = torch.addmm(b_z, hh, w_z.t())  # (B, 12 N_z), z from ĥ_t
-        # Scaling vectors d_k^y = W^{k,y} z_k^y (eq 15): (12, B, N_z) @ (12, N_z, N_h); the static
-        # bias b rides along as the offset of the d_b part (d_off), since b and d_b are just added.
-        d = torch.baddbmm(d_off, z.view(B, 12, nz).transpose(0, 1), w_d)  # (12, B, N_h)
-        dd = d.chunk(3, 0)  # d_x, d_h, b + d_b: 3 x (4, B, N_h)
-        v = v.view(B, 4, nh).transpose(0, 1)  # (4, B, N_h) = W_h h_{t-1}
-        # Gate pre-activations (eqs 1-4 with 7-9, 15): d_x ⊙ W_x x + d_h ⊙ W_h h + b + d_b.
-        pre = torch.addcmul(torch.addcmul(dd[2], dd[0], u_t), dd[1], v)  # (4, B, N_h)
+    B, nh = h.shape
+    nhh = hh.shape[1]
+    gnhh = uhat_t.shape[1]  # G N_ĥ
+    nz = w.w_d.shape[1]
+    # split() rather than slicing: one slice's backward zero-fills the whole GEMM output.
+    parts = torch.mm(h, w.w_h_cat.t()).split([4 * nh, gnhh], 1)  # (B, 4N_h), (B, G N_ĥ)
+    rhh = torch.mm(hh, w.w_hh_cat.t())  # (B, G N_ĥ [+ 12 N_z])
+    if previous:
+        zparts = rhh.split([gnhh, 12 * nz], 1)
+        rhh = zparts[0]
+        z = zparts[1] + w.b_z  # (B, 12 N_z), eqs 12-14 with ĥ_{t-1}
+    # Hyper cell (eq 11 / Ha's LSTM), input x̂_t = [h_{t-1}; x_t] (eq 10).
+    hpre = uhat_t + parts[1] + rhh  # (B, G N_ĥ)
+    if hyper_lstm:
+        hg = hpre.view(B, 4, nhh).transpose(0, 1)  # (4, B, N_ĥ)
         if ln:
-            pre = _ln_gates(pre, ln_gamma, ln_beta)
-        i, gg, f, o = pre.unbind(0)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)  # eq 5
-        cn = F.layer_norm(c, [nh], ln_c_gamma, ln_c_beta, 1e-3) if ln else c
-        h = torch.sigmoid(o) * torch.tanh(cn)  # eq 6
-        outs.append(h)
-    return torch.stack(outs, 1)  # (B, T, N_h)
+            hg = _ln_gates(hg, w.hyper_ln_gamma, w.hyper_ln_beta)
+        hi, hgg, hf, ho = hg.unbind(0)
+        ch = torch.sigmoid(hf) * ch + torch.sigmoid(hi) * torch.tanh(hgg)
+        cn = F.layer_norm(ch, [nhh], w.hyper_ln_c_gamma, w.hyper_ln_c_beta, LN_EPS) if ln else ch
+        hh = torch.sigmoid(ho) * torch.tanh(cn)
+    else:
+        hh = torch.tanh(hpre)
+    if not previous:
+        z = torch.addmm(w.b_z, hh, w.w_z.t())  # (B, 12 N_z), z from ĥ_t
+    # Scaling vectors d_k^y = W^{k,y} z_k^y (eq 15): (12, B, N_z) @ (12, N_z, N_h); the static
+    # bias b rides along as the offset of the d_b part (d_off), since b and d_b are just added.
+    d = torch.baddbmm(w.d_off, z.view(B, 12, nz).transpose(0, 1), w.w_d)  # (12, B, N_h)
+    dd = d.chunk(3, 0)  # d_x, d_h, b + d_b: 3 x (4, B, N_h)
+    v = parts[0].view(B, 4, nh).transpose(0, 1)  # (4, B, N_h) = W_h h_{t-1}
+    # Gate pre-activations (eqs 1-4 with 7-9, 15): d_x ⊙ W_x x + d_h ⊙ W_h h + b + d_b.
+    pre = torch.addcmul(torch.addcmul(dd[2], dd[0], u_t), dd[1], v)  # (4, B, N_h)
+    if ln:
+        pre = _ln_gates(pre, w.ln_gamma, w.ln_beta)
+    i, gg, f, o = pre.unbind(0)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)  # eq 5
+    cn = F.layer_norm(c, [nh], w.ln_c_gamma, w.ln_c_beta, LN_EPS) if ln else c
+    h = torch.sigmoid(o) * torch.tanh(cn)  # eq 6
+    return h, c, hh, ch
+
+
+_COMPILED: dict[str, Any] = {}  # "step": the compiled _step; "failed": why compiling it failed, once it has
+
+
+def _compiled_step() -> Callable[..., tuple[Tensor, Tensor, Tensor, Tensor]] | None:
+    """``_step`` through torch.compile, built on first use (one per process; dynamo compiles once per flag set and
+    again once the batch size changes). None once compiling has failed in this process."""
+    if "failed" in _COMPILED:
+        return None
+    if "step" not in _COMPILED:
+        _COMPILED["step"] = torch.compile(_step, fullgraph=True)
+    return _COMPILED["step"]
+
+
+def _compile_failed(err: Exception) -> None:
+    """Record a compile failure and warn once: the layer then runs eagerly (same mathematics, slower)."""
+    if "failed" not in _COMPILED:
+        _COMPILED["failed"] = err
+        warnings.warn(f"HyperLSTM: torch.compile of the per-step cell failed, running eagerly: {type(err).__name__}: "
+                      f"{str(err).splitlines()[0] if str(err) else ''}", RuntimeWarning, stacklevel=3)
