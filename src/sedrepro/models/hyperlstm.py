@@ -25,7 +25,7 @@ the LSTM hyper cell 2.6x, with LN 3.3x. A Python-loop LSTM with the same GEMMs c
 extra cost is the hypernetwork's own work, mostly memory traffic of the (12, B, N_h) scaling vectors and their
 gradients, not the loop. ``_step`` can run through ``torch.compile`` (``set_compiled``; config
 ``training.compile``): one compile per process (about 20 s on 2 cores with a warm cache), the elementwise work fused
-into a few C++ kernels, 3-12 % off the layer in interleaved runs. Tried and dropped, each no faster within the
+into a few C++ kernels, 6-13 % off the layer in interleaved runs. Tried and dropped, each no faster within the
 noise: ``torch.jit.script`` of the loop; a hand-written BPTT ``autograd.Function`` (matched the reference to 1e-10);
 batch halves in two threads; deferring W's gradient to one GEMM over all T*B rows (a custom Function per step plus
 a tap on W); folding b into the d projection as a constant-1 embedding column (no broadcast offset in ``baddbmm``).
