@@ -156,8 +156,11 @@ def test_compiled_layer_stays_eager_without_grad(monkeypatch: pytest.MonkeyPatch
     m = HyperLSTM(5, 6, 4, 3, "rnn", "previous", False, 1.0)
     set_compiled(m, True)
     monkeypatch.setattr(hyperlstm, "_compiled_step", lambda: pytest.fail("compiled under no_grad"))
+    x = torch.randn(2, 4, 5)
     with torch.no_grad():
-        assert m(torch.randn(2, 4, 5)).shape == (2, 4, 6)
+        assert m(x).shape == (2, 4, 6)
+    with pytest.raises(pytest.fail.Exception, match="compiled under no_grad"):  # the trap is armed: with grad it fires
+        m(x)
 
 
 def test_compile_failure_falls_back_to_eager_with_one_warning(monkeypatch: pytest.MonkeyPatch) -> None:
