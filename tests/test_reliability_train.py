@@ -41,28 +41,34 @@ def test_truncated_epoch_checkpoint_is_one_line_naming_the_file(prepared):  # no
 
 
 def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):  # noqa: F811
-    """Epoch 1 trains normally (then a simulated kill); the features turn NaN; the rerun resumes and diverges in epoch 2."""
+    """Epoch 1 trains normally (then a simulated kill); the loaded features turn NaN (the files stay as they are, so
+    the rerun resumes) and the rerun diverges in epoch 2. Then the same through the CLI with NaN written into the
+    feature file: the changed input starts training from scratch, which diverges at once."""
     tmp, fdir, sdir = prepared
     run = tmp / "nan"
     import sedrepro.train as tr
 
-    real_save = tr.save_atomic
+    real_save, real_load = tr.save_atomic, tr.SplitData.load
 
     def stop_after_first_state(obj, path):
         real_save(obj, path)
         if path.name == "state.pt":
             raise KeyboardInterrupt("simulated kill after epoch 1")
 
+    def load_nan(feature_dir, split_dir, in_memory=True):
+        data = real_load(feature_dir, split_dir, in_memory)
+        data.features = np.full_like(data.features, np.nan)
+        return data
+
     monkeypatch.setattr(tr, "save_atomic", stop_after_first_state)
     with pytest.raises(KeyboardInterrupt):
         train(run, fdir, sdir, MODEL, TRAINING, seed=0)
     monkeypatch.setattr(tr, "save_atomic", real_save)
     good = torch.load(run / "work" / "checkpoints" / "epoch001.pt", weights_only=True)
-    feats = np.load(fdir / "features.npy")
-    feats[:] = np.nan
-    save_npy(fdir / "features.npy", feats)
+    monkeypatch.setattr(tr.SplitData, "load", load_nan)
     with pytest.raises(TrainingDiverged) as err:
         train(run, fdir, sdir, MODEL, TRAINING, seed=0)
+    monkeypatch.setattr(tr.SplitData, "load", real_load)
     assert "at epoch 2, batch 1; the last good checkpoint is epoch 1" in str(err.value)
     assert "\n" not in str(err.value)
     ckpts = sorted(p.name for p in (run / "work" / "checkpoints").iterdir())
@@ -72,13 +78,17 @@ def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):  # noqa
     state = torch.load(run / "work" / "state.pt", weights_only=True)
     assert state["epoch"] == 1 and all(np.isfinite(v) for v in (state["best_val_loss"],))
     assert not (run / "history.csv").exists()  # a diverged run is never published as finished
-    # through the CLI: one `error:` line, exit 2, no traceback
+    # through the CLI, with the NaN in the file: one `error:` line, exit 2, no traceback
+    feats = np.load(fdir / "features.npy")
+    feats[:] = np.nan
+    save_npy(fdir / "features.npy", feats)
     proc = subprocess.run([sys.executable, "-m", "sedrepro.train", "--run-dir", str(run), "--features", str(fdir),
                            "--splits", str(sdir), "--model", json.dumps(MODEL), "--training", json.dumps(TRAINING),
-                           "--seed", "0"], capture_output=True, text=True, timeout=120)
+                           "--pipeline", "{}", "--seed", "0"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "made from other inputs or settings (changed: input features/features.npy, pipeline)" in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: {run}: loss is nan at epoch 2, batch 1; the last good checkpoint is epoch 1 "
+    assert errors == [f"error: {run}: loss is nan at epoch 1, batch 1; no checkpoint was written "
                       "(lower training/learning_rate or check the features for NaN)"]
 
 

@@ -112,21 +112,78 @@ def test_predictions_cover_every_test_frame(prepared):
     assert ((z["probs"] >= 0) & (z["probs"] <= 1)).all()
 
 
-def test_damaged_state_falls_back_to_the_previous_epoch(prepared, caplog):
+def test_damaged_state_falls_back_to_the_previous_epoch(prepared, caplog, monkeypatch):
     tmp, fdir, sdir = prepared
     train(tmp / "clean", fdir, sdir, MODEL, TRAINING, seed=2)
-    short = {**TRAINING, "max_epochs": 3}
     run = tmp / "damaged"
-    train(run, fdir, sdir, MODEL, short, seed=2)
+    import sedrepro.train as tr
+
+    real_save = tr.save_atomic
+
+    def stop_after_last_state(obj, path):  # killed after epoch 3's state, before publishing
+        real_save(obj, path)
+        if path.name == "state.pt" and obj["epoch"] == TRAINING["max_epochs"]:
+            raise KeyboardInterrupt("simulated kill")
+
+    monkeypatch.setattr(tr, "save_atomic", stop_after_last_state)
+    with pytest.raises(KeyboardInterrupt):
+        train(run, fdir, sdir, MODEL, TRAINING, seed=2)
+    monkeypatch.setattr(tr, "save_atomic", real_save)
     state = run / "work" / "state.pt"
     state.write_bytes(state.read_bytes()[:100])  # truncated: as if the disk lost its tail
-    (run / "history.csv").unlink()
-    with caplog.at_level("WARNING"):
-        train(run, fdir, sdir, MODEL, short, seed=2)
-    assert "cannot be read" in caplog.text
+    with caplog.at_level("INFO"):
+        train(run, fdir, sdir, MODEL, TRAINING, seed=2)
+    assert "cannot be read" in caplog.text and "resuming after epoch 2" in caplog.text
     clean = pd.read_csv(tmp / "clean" / "history.csv").drop(columns="epoch_time_s")
     again = pd.read_csv(run / "history.csv").drop(columns="epoch_time_s")
     assert clean.equals(again)
+
+
+def test_resume_key_names_the_changed_part_and_a_finished_run_retrains(prepared, caplog, monkeypatch):
+    """A state made from other inputs or settings is never resumed (the log names what changed); a finished,
+    published run trains again from scratch when its job runs again; an interrupted one resumes."""
+    tmp, fdir, sdir = prepared
+    run = tmp / "run"
+    import sedrepro.train as tr
+
+    real_save = tr.save_atomic
+
+    def stop_after_epoch_two(obj, path):
+        real_save(obj, path)
+        if path.name == "state.pt" and obj["epoch"] == 2:
+            raise KeyboardInterrupt("simulated kill")
+
+    def interrupted(settings=TRAINING, pipeline=None):
+        monkeypatch.setattr(tr, "save_atomic", stop_after_epoch_two)
+        with pytest.raises(KeyboardInterrupt):
+            train(run, fdir, sdir, MODEL, settings, seed=0, pipeline=pipeline)
+        monkeypatch.setattr(tr, "save_atomic", real_save)
+
+    def log_of(**kwargs):
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            train(run, fdir, sdir, MODEL, kwargs.pop("settings", TRAINING), seed=0, **kwargs)
+        return caplog.text
+
+    interrupted(pipeline={"normalisation": "global"})
+    assert "resuming after epoch 2" in log_of(pipeline={"normalisation": "global"})
+    first = pd.read_csv(run / "history.csv")
+    assert not (run / "work" / "state.pt").exists()  # publishing retires the resume state
+    text = log_of(pipeline={"normalisation": "global"})
+    assert "finished and was published" in text and "(same inputs and settings)" in text
+    assert "resuming" not in text
+    interrupted(pipeline={"normalisation": "global"})
+    text = log_of(pipeline={"normalisation": "per_band"})
+    assert "(changed: pipeline)" in text and "resuming" not in text
+    interrupted(pipeline={"normalisation": "per_band"})
+    assert "(changed: training)" in log_of(pipeline={"normalisation": "per_band"},
+                                           settings={**TRAINING, "learning_rate": 0.02})
+    interrupted(pipeline={"normalisation": "per_band"})
+    labels = np.load(sdir / "labels.npy")
+    save_npy(sdir / "labels.npy", 1 - labels)
+    text = log_of(pipeline={"normalisation": "per_band"})
+    assert "(changed: input splits/labels.npy)" in text and "resuming" not in text
+    assert not pd.read_csv(run / "history.csv").drop(columns="epoch_time_s").equals(first.drop(columns="epoch_time_s"))
 
 
 def test_kill_9_during_training_resumes_exactly(prepared):
@@ -141,7 +198,8 @@ def test_kill_9_during_training_resumes_exactly(prepared):
     cfg = {**TRAINING, "max_epochs": 6}
     train(tmp / "clean", fdir, sdir, MODEL, cfg, seed=5)
     cmd = [sys.executable, "-m", "sedrepro.train", "--run-dir", str(tmp / "killed"), "--features", str(fdir),
-           "--splits", str(sdir), "--model", json.dumps(MODEL), "--training", json.dumps(cfg), "--seed", "5"]
+           "--splits", str(sdir), "--model", json.dumps(MODEL), "--training", json.dumps(cfg), "--pipeline", "{}",
+           "--seed", "5"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ckpts = tmp / "killed" / "work" / "checkpoints"

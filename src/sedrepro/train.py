@@ -8,6 +8,13 @@ Work happens in `<run>/work/` (not a Snakemake output, so it survives Snakemake'
 per-epoch weights, and after every epoch `state.pt` with everything needed to resume exactly (model, optimizer,
 early-stopping state, history, torch RNG). The declared outputs (`checkpoints/`, `history.csv`, `train.json`) are
 published only when training has finished.
+
+A resume state is used only when it was made from the same inputs and settings: its key holds the sha256 of every
+feature and split file the training reads (content, not paths or mtimes), the pipeline, model and training settings
+and the seed, one digest per part, so that a mismatch names the part that changed and training starts from scratch.
+Publishing a finished run retires its resume state (`work/published.json` remembers the key): a job that Snakemake
+runs again after that (`--forcerun train_model`, or a changed input or parameter) always trains from scratch, while an
+interrupted job (kill -9, node failure, `--rerun-incomplete`) resumes after its last finished epoch.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import torch
 from . import cli, provenance
 from .config import EXECUTION_KEYS
 from .data import SplitData
-from .io import InputError, atomic_path, write_csv, write_json
+from .io import InputError, atomic_path, read_json, write_csv, write_json
 from .models import build_from_config, count_parameters, set_compiled
 from .progress import progress
 
@@ -50,6 +57,25 @@ def config_hash(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def input_files(folders: dict[str, Path]) -> dict[str, Path]:
+    """Every file a training reads, keyed "<role>/<name>" (features/..., splits/...); hidden temp files left by a
+    killed stage are not inputs."""
+    return {f"{role}/{p.name}": p for role, folder in folders.items()
+            for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
+
+
+def resume_key(inputs: dict[str, str], settings: dict) -> dict[str, str]:
+    """One digest per part a resume must match: each input file, then each settings section."""
+    return {**{f"input {name}": digest for name, digest in inputs.items()},
+            **{part: config_hash({part: value}) for part, value in settings.items()}}
+
+
+def changed_parts(old: dict[str, str] | None, new: dict[str, str]) -> list[str]:
+    if not isinstance(old, dict):
+        return ["everything (the state has no key of this version)"]
+    return [part for part in sorted(set(old) | set(new)) if old.get(part) != new.get(part)]
+
+
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """Shuffle order of an epoch depends only on (seed, epoch), so a resumed run sees the same data order."""
     return np.random.default_rng([seed, epoch]).permutation(n)
@@ -60,8 +86,9 @@ def save_atomic(obj: dict, path: Path) -> None:
         torch.save(obj, tmp)
 
 
-def load_state(work: Path, expected_hash: str) -> dict | None:
-    """The newest readable resume state: state.pt, else the one before it (state.prev.pt), else None."""
+def load_state(work: Path, key: dict[str, str]) -> dict | None:
+    """The newest readable resume state made with this key: state.pt, else state.prev.pt; None (and the log says
+    why) when there is none to resume."""
     for path in (work / "state.pt", work / "state.prev.pt"):
         if not path.exists():
             continue
@@ -70,10 +97,21 @@ def load_state(work: Path, expected_hash: str) -> dict | None:
         except Exception as err:  # truncated or foreign: never trust it
             log.warning("%s: cannot be read (%s); trying an older state", path, str(err).splitlines()[0])
             continue
-        if state.get("config_hash") != expected_hash:
-            log.warning("%s: made with other settings; training starts from scratch", path)
+        changed = changed_parts(state.get("resume_key"), key)
+        if changed:
+            log.warning("%s: made from other inputs or settings (changed: %s); training starts from scratch", path,
+                        ", ".join(changed))
             return None
         return state
+    published = work / "published.json"
+    if published.exists():
+        record = read_json(published)
+        changed = changed_parts(record.get("resume_key"), key)
+        log.info("this run's last training finished and was published (%s); training again from scratch%s",
+                 record.get("published_utc", "time unknown"),
+                 f" (changed since: {', '.join(changed)})" if changed else " (same inputs and settings)")
+    else:
+        log.info("no resume state: training from scratch")
     return None
 
 
@@ -133,11 +171,15 @@ def evaluate_loss(model: torch.nn.Module, data: SplitData, split: str, batch_siz
 
 
 def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, training: dict, seed: int,
-          compile_recurrence: bool = False) -> dict:
+          pipeline: dict | None = None, compile_recurrence: bool = False) -> dict:
+    """Train (or resume) one run; `pipeline` is recorded in the resume key and provenance (None: called outside the
+    workflow, where the feature and split files' digests still pin the data)."""
     # threads and compile change speed, not results: they stay out of the settings a resume must match
-    settings = {"model": model_cfg, "training": {k: v for k, v in training.items() if k not in EXECUTION_KEYS},
-                "seed": seed}
-    digest = config_hash(settings)
+    settings = {"pipeline": pipeline, "model": model_cfg,
+                "training": {k: v for k, v in training.items() if k not in EXECUTION_KEYS}, "seed": seed}
+    inputs = input_files({"features": feature_dir, "splits": split_dir})
+    key = resume_key({name: provenance.sha256_file(path) for name, path in inputs.items()}, settings)
+    digest = config_hash(key)
     work = run_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     device = pick_device(training["device"])
@@ -150,7 +192,7 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
     optimiser = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
     objective = Objective(data.target)
 
-    state = load_state(work, digest)
+    state = load_state(work, key)
     if state is None:
         shutil.rmtree(work / "checkpoints", ignore_errors=True)
         history: list[dict] = []
@@ -201,7 +243,7 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
         save_atomic(model.state_dict(), work / "checkpoints" / f"epoch{epoch:03d}.pt")
         if (work / "state.pt").exists():  # keep one older state in case the newest is ever damaged
             os.replace(work / "state.pt", work / "state.prev.pt")
-        save_atomic({"config_hash": digest, "epoch": epoch, "model": model.state_dict(),
+        save_atomic({"config_hash": digest, "resume_key": key, "epoch": epoch, "model": model.state_dict(),
                      "optimiser": optimiser.state_dict(), "torch_rng": torch.get_rng_state(), "history": history,
                      "best_val_loss": best, "bad_epochs": bad}, work / "state.pt")
         log.info("epoch %d: train loss %.4f, val loss %.4f, val frame F1 %.1f%%, %.1f s%s", epoch, total / count,
@@ -218,12 +260,14 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
         "checkpoint_bytes": (work / "checkpoints" / f"epoch{best_epoch:03d}.pt").stat().st_size,
         "train_chunks": n_train, "validate_chunks": len(data.chunks["validate"]), "config_hash": digest,
     }
-    publish(run_dir, work, history, summary, settings)
+    publish(run_dir, work, history, summary, settings, key, [str(p) for p in inputs.values()])
     return summary
 
 
-def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, settings: dict) -> None:
-    """Expose the finished run as the rule's outputs; checkpoints are hard links (no copy) where possible."""
+def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, settings: dict, key: dict[str, str],
+            inputs: list[str]) -> None:
+    """Expose the finished run as the rule's outputs (checkpoints are hard links, no copy, where possible), then
+    retire the resume state so that a later job of this run never resumes a finished training."""
     out = run_dir / "checkpoints"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -233,15 +277,18 @@ def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, setti
         except OSError:
             shutil.copy2(src, out / src.name)
     write_csv(run_dir / "history.csv", pd.DataFrame(history), float_format="%.6f")
-    write_json(run_dir / "train.provenance.json", provenance.collect(settings, seed=settings["seed"]))
+    provenance.write_sidecar(run_dir / "train.json", settings, inputs=inputs, seed=settings["seed"])
     write_json(run_dir / "train.json", summary)
+    write_json(work / "published.json", {"resume_key": key, "published_utc": provenance.utc_now()})
+    for name in ("state.pt", "state.prev.pt"):
+        (work / name).unlink(missing_ok=True)
 
 
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     try:
         summary = train(Path(args.run_dir), Path(args.features), Path(args.splits), args.model, args.training, args.seed,
-                        args.compile)
+                        pipeline=args.pipeline, compile_recurrence=args.compile)
     except TrainingDiverged as err:  # one line and exit 2, like bad input; the work folder keeps the good epochs
         raise InputError(str(err)) from None
     log.info("trained %d epochs (best %d), %d parameters on %s", summary["epochs"], summary["best_epoch"],
@@ -255,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--splits", required=True)
     p.add_argument("--model", type=cli.json_arg, required=True, help="the model's config section as JSON")
     p.add_argument("--training", type=cli.json_arg, required=True, help="the training config section as JSON")
+    p.add_argument("--pipeline", type=cli.json_arg, required=True,
+                   help="the model's pipeline section (features with the audio rate, chunks, target, split) as JSON")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--compile", action="store_true", default=os.environ.get("SEDREPRO_COMPILE") == "1",
