@@ -34,6 +34,7 @@ import soundfile as sf
 import torch
 
 from sedrepro import config as sconfig
+from sedrepro import provenance
 from sedrepro.config import REPO
 from sedrepro.io import write_csv, write_text
 
@@ -505,6 +506,8 @@ def write_summary(out: Path, started: float) -> None:
         *[f"| {r['metric']} | {r['value']} | {r['unit']} |" for r in rows], "",
     ]
     write_text(out / "summary.md", "\n".join(lines))
+    provenance.write_sidecar(out / "summary.md", {"argv": sys.argv[1:], "metrics": [r["metric"] for r in rows]},
+                             inputs=[Path(__file__)])
 
 
 def main() -> None:

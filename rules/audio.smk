@@ -8,9 +8,9 @@ rule resample_audio:
     output:
         directory(data_path("audio/{dataset}")),
     log:
-        "logs/resample_audio/{dataset}.log",
+        log_path("resample_audio/{dataset}.log"),
     benchmark:
-        "results/benchmarks/resample_audio/{dataset}.tsv"
+        results_path("benchmarks/resample_audio/{dataset}.tsv")
     conda:
         "../envs/data.yaml"
     threads: config["audio"]["threads"]  # clips at once, same bytes as one (tests/test_features_threads.py)

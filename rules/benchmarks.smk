@@ -6,10 +6,11 @@ rule run_benchmarks:
     input:
         script="benchmarks/run.py",
     output:
-        csv="results/benchmarks/summary.csv",
-        md="results/benchmarks/summary.md",
+        csv=results_path("benchmarks/summary.csv"),
+        md=results_path("benchmarks/summary.md"),
+        provenance=results_path("benchmarks/summary.provenance.json"),
     log:
-        "logs/run_benchmarks/run.log",
+        log_path("run_benchmarks/run.log"),
     conda:
         "../envs/bench.yaml"
     threads: available_cores()

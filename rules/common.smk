@@ -17,11 +17,11 @@ sys.path.insert(0, SRC)
 _prefix = f"export PYTHONPATH={shlex.quote(SRC)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
 if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
     _prefix += f"export PATH={shlex.quote(os.path.dirname(sys.executable))}:$PATH; "
-shell.prefix(_prefix)
 
 from sedrepro import datasets as sed_datasets  # noqa: E402
 from sedrepro import papers as sed_papers  # noqa: E402
 from sedrepro import config as sed_config  # noqa: E402
+from sedrepro import provenance as sed_provenance  # noqa: E402
 from sedrepro.config import validate as validate_one_line  # noqa: E402
 from sedrepro.io import InputError  # noqa: E402
 
@@ -32,17 +32,39 @@ except InputError as err:
     raise WorkflowError(str(err)) from None
 validate(config, schema="../config/schema.yaml")
 
-# training.compile changes speed, not results (like threads): it reaches the training jobs as an environment variable
-# rather than a params entry, so that switching it reruns nothing.
+# Which configuration this is (config files with digests, --config overrides, results root): every job records it in
+# its outputs' provenance. Like training.compile (speed, not results), both reach the jobs as environment variables
+# rather than params entries, so that neither reruns anything.
+CONFIGURATION = sed_config.configuration_record(
+    config, workflow.configfiles, dict(workflow.config_settings.config)
+)
+_configuration_json = json.dumps(CONFIGURATION, sort_keys=True, default=str)
+_prefix += (
+    f"export {sed_provenance.CONFIGURATION_ENV}="
+    + shlex.quote(_configuration_json).replace("{", "{{").replace("}", "}}")
+    + "; "
+)
 if config["training"]["compile"]:
-    shell.prefix(f"{_prefix}export SEDREPRO_COMPILE=1; ")
+    _prefix += "export SEDREPRO_COMPILE=1; "
+shell.prefix(_prefix)
 
 DATA = config["data_root"]
+RESULTS = config["results_root"]
 
 
 def data_path(path):
     """A path under the configurable data root (archives, datasets, features: shareable between runs)."""
     return os.path.join(DATA, path)
+
+
+def results_path(path):
+    """A path under this configuration's results root (runs, tables, figures, audits, dataset pages, benchmarks)."""
+    return os.path.join(RESULTS, path)
+
+
+def log_path(path):
+    """Job logs live under the results root too, so two configurations never write one log."""
+    return os.path.join(RESULTS, "logs", path)
 
 
 SEEDS = [str(s) for s in config["seeds"]]
@@ -178,6 +200,13 @@ def features_json(wildcards):
     )
 
 
+def pipeline_json(wildcards):
+    """The model's whole pipeline (features with their audio rate, chunks, target, split): part of its resume key."""
+    pipeline = config["pipelines"][model_pipeline(wildcards)]
+    features = {**pipeline["features"], "sample_rate": config["audio"]["sample_rate"]}
+    return json.dumps({**pipeline, "features": features}, sort_keys=True)
+
+
 def split_json(wildcards):
     """What the split stage depends on: the pipeline without its features (those come in as files)."""
     pipeline = config["pipelines"][wildcards.pipeline]
@@ -197,7 +226,7 @@ def run_inputs(wildcards):
 
 
 def run_dir(wildcards):
-    return f"results/runs/{wildcards.dataset}/{wildcards.model}/seed{wildcards.seed}"
+    return results_path(f"runs/{wildcards.dataset}/{wildcards.model}/seed{wildcards.seed}")
 
 
 def table_spec(wildcards):
@@ -207,7 +236,7 @@ def table_spec(wildcards):
 def table_metrics(wildcards):
     table = table_spec(wildcards)
     return [
-        f"results/runs/{table.dataset}/{model}/seed{seed}/metrics.json"
+        results_path(f"runs/{table.dataset}/{model}/seed{seed}/metrics.json")
         for model in table.models
         for seed in SEEDS
     ]
@@ -219,7 +248,7 @@ def table_train(wildcards):
     if not table_needs_train(table):
         return []
     return [
-        f"results/runs/{table.dataset}/{model}/seed{seed}/train.json"
+        results_path(f"runs/{table.dataset}/{model}/seed{seed}/train.json")
         for model in table.models
         for seed in SEEDS
     ]
@@ -256,10 +285,10 @@ def paper_targets(paper):
     out = []
     for table in paper_tables(paper):
         out += expand(
-            f"results/{paper}/{table.name}.{{ext}}", ext=["md", "csv", "tex", "png"]
+            results_path(f"{paper}/{table.name}.{{ext}}"), ext=["md", "csv", "tex", "png"]
         )
-    out += [f"results/{paper}/{figure.name}.png" for figure in paper_figures(paper)]
-    out.append(f"results/{paper}/audit.md")
+    out += [results_path(f"{paper}/{figure.name}.png") for figure in paper_figures(paper)]
+    out.append(results_path(f"{paper}/audit.md"))
     return out
 
 
@@ -276,7 +305,7 @@ def all_targets():
     for paper in PAPERS:
         out += paper_targets(paper)
     out += expand(
-        "results/datasets/{dataset}.{ext}", dataset=datasets_used(), ext=["md", "csv"]
+        results_path("datasets/{dataset}.{ext}"), dataset=datasets_used(), ext=["md", "csv"]
     )
     return out
 
@@ -313,7 +342,7 @@ def figure_inputs(wildcards):
         }
     return {
         "history": [
-            f"results/runs/{figure.dataset}/{model}/seed{seed}/history.csv"
+            results_path(f"runs/{figure.dataset}/{model}/seed{seed}/history.csv")
             for _, model in figure.models
             for seed in SEEDS
         ]
@@ -355,3 +384,30 @@ def audit_args(wildcards, input):
         args.append(f"--index {shlex.quote(os.path.dirname(input.index[0]))}")
         args.append(f"--data-note {shlex.quote(dataset_note(dataset))}")
     return " ".join(args)
+
+
+def output_sidecars():
+    """Provenance sidecars of everything the default target shows: tables, figures, audits, dataset pages, runs."""
+    outputs = all_targets()
+    outputs += [
+        results_path(f"runs/{dataset}/{model}/seed{seed}/{name}.json")
+        for dataset, model in paper_runs()
+        for seed in SEEDS
+        for name in ("metrics", "train")
+    ]
+    return sorted({str(sed_provenance.sidecar_path(p)) for p in outputs})
+
+
+def check_report_tree():
+    """A report shows one configuration's outputs: refuse a tree whose provenance names another (or several)."""
+    existing = [p for p in output_sidecars() if os.path.exists(p)]
+    try:
+        warnings = sed_provenance.check_one_configuration(existing, CONFIGURATION)
+    except InputError as err:
+        raise WorkflowError(f"report refused: {err}") from None
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+if any(arg == "--report" or arg.startswith("--report=") for arg in sys.argv):
+    check_report_tree()

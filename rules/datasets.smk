@@ -5,9 +5,9 @@ rule generate_embedded:
     output:
         manifest=data_path("embedded/{dataset}/manifest.json"),
     log:
-        "logs/generate_embedded/{dataset}.log",
+        log_path("generate_embedded/{dataset}.log"),
     benchmark:
-        "results/benchmarks/generate_embedded/{dataset}.tsv"
+        results_path("benchmarks/generate_embedded/{dataset}.tsv")
     conda:
         "../envs/data.yaml"
     params:
@@ -26,7 +26,7 @@ rule download_archive:
     output:
         data_path("archives/{dataset}/{archive}"),
     log:
-        "logs/download_archive/{dataset}/{archive}.log",
+        log_path("download_archive/{dataset}/{archive}.log"),
     retries: 3
     localrule: True
     conda:
@@ -47,7 +47,7 @@ rule extract_dataset:
     output:
         directory(data_path("datasets/{dataset}/extracted")),
     log:
-        "logs/extract_dataset/{dataset}.log",
+        log_path("extract_dataset/{dataset}.log"),
     conda:
         "../envs/data.yaml"
     shell:
@@ -61,7 +61,7 @@ rule index_dataset:
         files=data_path("index/{dataset}/files.tsv"),
         events=data_path("index/{dataset}/events.tsv"),
     log:
-        "logs/index_dataset/{dataset}.log",
+        log_path("index_dataset/{dataset}.log"),
     conda:
         "../envs/data.yaml"
     params:
@@ -79,14 +79,15 @@ rule describe_dataset:
         events=data_path("index/{dataset}/events.tsv"),
     output:
         md=report(
-            "results/datasets/{dataset}.md",
+            results_path("datasets/{dataset}.md"),
             caption="../report/dataset.rst",
             category="Datasets",
             labels={"dataset": "{dataset}"},
         ),
-        csv="results/datasets/{dataset}.csv",
+        csv=results_path("datasets/{dataset}.csv"),
+        provenance=results_path("datasets/{dataset}.provenance.json"),
     log:
-        "logs/describe_dataset/{dataset}.log",
+        log_path("describe_dataset/{dataset}.log"),
     conda:
         "../envs/data.yaml"
     params:

@@ -10,14 +10,15 @@ rule plot_figure:
     input:
         unpack(figure_inputs),
     output:
-        report(
-            "results/{paper}/{figure}.png",
+        png=report(
+            results_path("{paper}/{figure}.png"),
             caption="../report/paper_figure.rst",
             category="Figures",
             labels={"paper": "{paper}", "figure": "{figure}"},
         ),
+        provenance=results_path("{paper}/{figure}.provenance.json"),
     log:
-        "logs/plot_figure/{paper}/{figure}.log",
+        log_path("plot_figure/{paper}/{figure}.log"),
     conda:
         "../envs/eval.yaml"
     params:
@@ -25,4 +26,4 @@ rule plot_figure:
         note=data_note,
     shell:
         "python -m sedrepro.figures --paper {wildcards.paper} --figure {wildcards.figure} {params.sources}"
-        " --data-note {params.note:q} --out {output:q} --log {log:q}"
+        " --data-note {params.note:q} --out {output.png:q} --log {log:q}"

@@ -5,12 +5,12 @@
 rule predict_checkpoints:
     input:
         unpack(run_inputs),
-        history="results/runs/{dataset}/{model}/seed{seed}/history.csv",
-        checkpoints="results/runs/{dataset}/{model}/seed{seed}/checkpoints",
+        history=results_path("runs/{dataset}/{model}/seed{seed}/history.csv"),
+        checkpoints=results_path("runs/{dataset}/{model}/seed{seed}/checkpoints"),
     output:
-        directory("results/runs/{dataset}/{model}/seed{seed}/predictions"),
+        directory(results_path("runs/{dataset}/{model}/seed{seed}/predictions")),
     log:
-        "logs/predict_checkpoints/{dataset}/{model}/seed{seed}.log",
+        log_path("predict_checkpoints/{dataset}/{model}/seed{seed}.log"),
     conda:
         "../envs/torch.yaml"
     threads: config["training"]["threads"]
@@ -32,14 +32,15 @@ rule predict_checkpoints:
 
 rule score_predictions:
     input:
-        predictions="results/runs/{dataset}/{model}/seed{seed}/predictions",
+        predictions=results_path("runs/{dataset}/{model}/seed{seed}/predictions"),
         files=data_path("index/{dataset}/files.tsv"),
         events=data_path("index/{dataset}/events.tsv"),
         assignment=lambda wc: run_inputs(wc)["splits"][0],
     output:
-        "results/runs/{dataset}/{model}/seed{seed}/metrics.json",
+        metrics=results_path("runs/{dataset}/{model}/seed{seed}/metrics.json"),
+        provenance=results_path("runs/{dataset}/{model}/seed{seed}/metrics.provenance.json"),
     log:
-        "logs/score_predictions/{dataset}/{model}/seed{seed}.log",
+        log_path("score_predictions/{dataset}/{model}/seed{seed}.log"),
     conda:
         "../envs/eval.yaml"
     params:
@@ -49,5 +50,5 @@ rule score_predictions:
     shell:
         "python -m sedrepro.evaluate score --predictions {input.predictions:q} --index {params.index:q}"
         " --assignment {input.assignment:q} --threshold {params.threshold} --segment-s {params.segment_s}"
-        " --dataset {wildcards.dataset} --model {wildcards.model} --seed {wildcards.seed} --out {output:q}"
+        " --dataset {wildcards.dataset} --model {wildcards.model} --seed {wildcards.seed} --out {output.metrics:q}"
         " --log {log:q}"

@@ -9,9 +9,9 @@ rule extract_features:
         frames=data_path("features/{dataset}/{pipeline}/frames.tsv"),
         info=data_path("features/{dataset}/{pipeline}/features.json"),
     log:
-        "logs/extract_features/{dataset}/{pipeline}.log",
+        log_path("extract_features/{dataset}/{pipeline}.log"),
     benchmark:
-        "results/benchmarks/extract_features/{dataset}/{pipeline}.tsv"
+        results_path("benchmarks/extract_features/{dataset}/{pipeline}.tsv")
     conda:
         "../envs/data.yaml"
     threads: config["audio"]["threads"]  # clips at once, same bytes as one (tests/test_features_threads.py)

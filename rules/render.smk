@@ -11,21 +11,22 @@ rule render_table:
         paper_values=PAPER_VALUES,
     output:
         md=report(
-            "results/{paper}/{table}.md",
+            results_path("{paper}/{table}.md"),
             caption="../report/table.rst",
             category="Tables",
             labels={"paper": "{paper}", "table": "{table}"},
         ),
-        csv="results/{paper}/{table}.csv",
-        tex="results/{paper}/{table}.tex",
+        csv=results_path("{paper}/{table}.csv"),
+        tex=results_path("{paper}/{table}.tex"),
+        provenance=results_path("{paper}/{table}.provenance.json"),
         png=report(
-            "results/{paper}/{table}.png",
+            results_path("{paper}/{table}.png"),
             caption="../report/figure.rst",
             category="Figures",
             labels={"paper": "{paper}", "figure": "{table}"},
         ),
     log:
-        "logs/render_table/{paper}/{table}.log",
+        log_path("render_table/{paper}/{table}.log"),
     conda:
         "../envs/eval.yaml"
     params:
@@ -43,18 +44,19 @@ rule audit_paper:
     input:
         unpack(audit_inputs),
     output:
-        report(
-            "results/{paper}/audit.md",
+        md=report(
+            results_path("{paper}/audit.md"),
             caption="../report/audit.rst",
             category="Audit",
             labels={"paper": "{paper}"},
         ),
+        provenance=results_path("{paper}/audit.provenance.json"),
     log:
-        "logs/audit_paper/{paper}.log",
+        log_path("audit_paper/{paper}.log"),
     conda:
         "../envs/eval.yaml"
     params:
         checks=audit_args,
     shell:
         "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q} {params.checks}"
-        " --out {output:q} --log {log:q}"
+        " --out {output.md:q} --log {log:q}"

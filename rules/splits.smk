@@ -13,7 +13,7 @@ rule make_splits:
     output:
         expand(data_path("splits/{{dataset}}/{{pipeline}}/{f}"), f=SPLIT_FILES),
     log:
-        "logs/make_splits/{dataset}/{pipeline}.log",
+        log_path("make_splits/{dataset}/{pipeline}.log"),
     conda:
         "../envs/data.yaml"
     params:

@@ -6,13 +6,14 @@ rule train_model:
     input:
         unpack(run_inputs),
     output:
-        history="results/runs/{dataset}/{model}/seed{seed}/history.csv",
-        summary="results/runs/{dataset}/{model}/seed{seed}/train.json",
-        checkpoints=directory("results/runs/{dataset}/{model}/seed{seed}/checkpoints"),
+        history=results_path("runs/{dataset}/{model}/seed{seed}/history.csv"),
+        summary=results_path("runs/{dataset}/{model}/seed{seed}/train.json"),
+        provenance=results_path("runs/{dataset}/{model}/seed{seed}/train.provenance.json"),
+        checkpoints=directory(results_path("runs/{dataset}/{model}/seed{seed}/checkpoints")),
     log:
-        "logs/train_model/{dataset}/{model}/seed{seed}.log",
+        log_path("train_model/{dataset}/{model}/seed{seed}.log"),
     benchmark:
-        "results/benchmarks/train_model/{dataset}/{model}/seed{seed}.tsv"
+        results_path("benchmarks/train_model/{dataset}/{model}/seed{seed}.tsv")
     conda:
         "../envs/torch.yaml"
     threads: config["training"]["threads"]
@@ -23,10 +24,12 @@ rule train_model:
         # threads and compile change speed, not results: they stay out of the params that trigger reruns (compile
         # comes as SEDREPRO_COMPILE, see common.smk)
         training=training_json,
+        pipeline=pipeline_json,
         run_dir=run_dir,
         features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),
     shell:
         "python -m sedrepro.train --run-dir {params.run_dir:q} --features {params.features:q}"
         " --splits {params.splits:q} --model {params.model:q} --training {params.training:q}"
+        " --pipeline {params.pipeline:q}"
         " --seed {wildcards.seed} --threads {threads} --log {log:q}"

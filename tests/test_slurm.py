@@ -45,9 +45,9 @@ def slurm_run(tmp_path_factory):
 def test_tables_built_through_slurm(slurm_run):
     workdir, _ = slurm_run
     for name in ["table1.md", "table1.csv", "table2.md", "table2.csv", "table1.png", "table2.png", "audit.md"]:
-        assert (workdir / "results" / "hypernetworks" / name).stat().st_size > 0
+        assert (workdir / "results" / "tiny" / "hypernetworks" / name).stat().st_size > 0
     for name in ["table3.md", "table4.md", "figure1.png", "figure15.png", "audit.md"]:
-        assert (workdir / "results" / "dessed" / name).stat().st_size > 0
+        assert (workdir / "results" / "tiny" / "dessed" / name).stat().st_size > 0
 
 
 def test_jobs_ran_as_slurm_jobs(slurm_run):

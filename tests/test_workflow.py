@@ -20,6 +20,8 @@ from sedrepro.config import REPO
 
 pytestmark = pytest.mark.workflow
 
+TINY = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
+RESULTS, DATA = TINY["results_root"], TINY["data_root"]  # the tiny run's own roots
 TRACKED = ["Snakefile", "config.yaml", "config", "rules", "src", "envs", "profiles", "report"]
 
 
@@ -55,7 +57,7 @@ def fresh_copy(dest: Path) -> Path:
 
 def test_single_table_needs_only_its_dataset(tmp_path):
     workdir = fresh_copy(tmp_path / "repo")
-    jobs = planned_jobs(workdir, "results/hypernetworks/table2.md")
+    jobs = planned_jobs(workdir, f"{RESULTS}/hypernetworks/table2.md")
     assert jobs["train_model"] == 4  # four models on URBAN-SED only
     assert jobs["generate_embedded"] == 1 and jobs["extract_dataset"] == 1
     assert "audit_paper" not in jobs and "describe_dataset" not in jobs
@@ -63,17 +65,17 @@ def test_single_table_needs_only_its_dataset(tmp_path):
 
 def test_single_dessed_table_needs_only_its_runs(tmp_path):
     workdir = fresh_copy(tmp_path / "repo")
-    jobs = planned_jobs(workdir, "results/dessed/table4.md")
+    jobs = planned_jobs(workdir, f"{RESULTS}/dessed/table4.md")
     assert jobs["train_model"] == 5  # the five polyphonic models on TUT-SED, nothing on UrbanSound8K or for hypernetworks
     assert jobs["extract_features"] == 1 and jobs["make_splits"] == 1  # one dataset, one pipeline (mfcc40_poly)
-    jobs = planned_jobs(workdir, "results/dessed/table1.md")
+    jobs = planned_jobs(workdir, f"{RESULTS}/dessed/table1.md")
     assert "train_model" not in jobs and "extract_features" not in jobs  # label counts need the index only
 
 
 def test_dessed_outputs_come_from_both_pipelines(built):
     from sedrepro.papers import dessed
 
-    out = built / "results" / "dessed"
+    out = built / RESULTS / "dessed"
     for spec in dessed.TABLES:
         csv = pd.read_csv(out / f"{spec.name}.csv")
         assert list(csv.columns) == ["row", "column", "paper", "reproduced", "std", "delta"]
@@ -82,13 +84,13 @@ def test_dessed_outputs_come_from_both_pipelines(built):
     for figure in dessed.FIGURES:
         assert (out / f"{figure.name}.png").stat().st_size > 1000
     assert (out / "audit.md").exists()
-    mono = json.loads((built / "results" / "runs" / "urbansound8k" / "mono_baseline" / "seed0" / "metrics.json").read_text())
-    poly = json.loads((built / "results" / "runs" / "tut_sed_synthetic_2016" / "dnd_dilated" / "seed0" / "metrics.json").read_text())
+    mono = json.loads((built / RESULTS / "runs" / "urbansound8k" / "mono_baseline" / "seed0" / "metrics.json").read_text())
+    poly = json.loads((built / RESULTS / "runs" / "tut_sed_synthetic_2016" / "dnd_dilated" / "seed0" / "metrics.json").read_text())
     assert mono["target"] == "clip" and poly["target"] == "frames"
     assert len(mono["per_checkpoint"]) == 1  # the dessed paper evaluates the best checkpoint only
-    features = json.loads((built / "data" / "features" / "tut_sed_synthetic_2016" / "mfcc40_poly" / "features.json").read_text())
+    features = json.loads((built / DATA / "features" / "tut_sed_synthetic_2016" / "mfcc40_poly" / "features.json").read_text())
     assert (features["kind"], features["n_mfcc"], features["n_fft"], features["hop_length"]) == ("mfcc", 40, 440, 220)
-    split = json.loads((built / "data" / "splits" / "urbansound8k" / "mfcc40_mono" / "splits.json").read_text())
+    split = json.loads((built / DATA / "splits" / "urbansound8k" / "mfcc40_mono" / "splits.json").read_text())
     assert split["split"]["protocol"] == "paper" and split["chunk_frames"] == 174
     assert split["files"]["train"] == 12 and split["files"]["test"] == 4  # 60/20/20 of the 20 tiny clips
 
@@ -99,12 +101,12 @@ def test_tables_hold_paper_and_reproduced_values(built):
 
     for name, n_rows in [("table1", 18), ("table2", 12)]:
         spec = table_spec("hypernetworks", name)
-        csv = pd.read_csv(built / "results" / "hypernetworks" / f"{name}.csv")
+        csv = pd.read_csv(built / RESULTS / "hypernetworks" / f"{name}.csv")
         assert list(csv.columns) == ["row", "column", "paper", "reproduced", "std", "delta"]
         models = csv[csv.column.isin(["crnn_bi", "crnn_uni", "hcrnn128", "hcrnn64"])]
         assert len(models) == n_rows * 4 and models.paper.notna().all()
         # A class with no event in the tiny test split has no F1; every other cell must hold a computed value.
-        index = built / "data" / "index" / spec.dataset
+        index = built / DATA / "index" / spec.dataset
         files, events = read_tsv(index / "files.tsv"), read_tsv(index / "events.tsv")
         in_test = set(events[events.file_id.isin(files[files.split == "test"].file_id)].label)
         expected = {row for row, key in spec.rows if key in in_test or key in ("Average", "Overall")}
@@ -112,19 +114,19 @@ def test_tables_hold_paper_and_reproduced_values(built):
         assert set(filled.row) == expected and (filled.groupby("row").size() == 4).all()
         assert ((filled.reproduced >= 0) & (filled.reproduced <= 100)).all()
         assert (filled.delta - (filled.reproduced - filled.paper)).abs().max() < 0.011
-        md = (built / "results" / "hypernetworks" / f"{name}.md").read_text()
+        md = (built / RESULTS / "hypernetworks" / f"{name}.md").read_text()
         assert "Overall" in md and "Average" in md and "22,050" in md
-        assert (built / "results" / "hypernetworks" / f"{name}.png").stat().st_size > 1000
-    t1 = pd.read_csv(built / "results" / "hypernetworks" / "table1.csv")
+        assert (built / RESULTS / "hypernetworks" / f"{name}.png").stat().st_size > 1000
+    t1 = pd.read_csv(built / RESULTS / "hypernetworks" / "table1.csv")
     durations = t1[t1.column.isin(["avg_dur_s", "total_dur_s"])]
     assert len(durations) == 32 and durations[durations.column == "total_dur_s"].reproduced.notna().all()
-    assert (built / "results" / "hypernetworks" / "audit.md").exists()
+    assert (built / RESULTS / "hypernetworks" / "audit.md").exists()
     for dataset in ["tut_sed_synthetic_2016", "urban_sed"]:
-        assert (built / "results" / "datasets" / f"{dataset}.md").exists()
+        assert (built / RESULTS / "datasets" / f"{dataset}.md").exists()
 
 
 def test_provenance_beside_results(built):
-    run = built / "results" / "runs" / "urban_sed" / "hcrnn64" / "seed0"
+    run = built / RESULTS / "runs" / "urban_sed" / "hcrnn64" / "seed0"
     prov = yaml.safe_load((run / "metrics.provenance.json").read_text())
     assert prov["seed"] == 0 and "torch" in prov["packages"]
     assert len(list((run / "predictions").glob("epoch*.npz"))) == 2
@@ -162,11 +164,11 @@ def test_compile_changes_speed_not_what_reruns(built, tmp_path):
     proc = subprocess.run([*base, "-n", "--configfile", "config/tiny_compile.yaml"], cwd=work, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-3000:]
-    target = "results/runs/urban_sed/hcrnn64/seed0/train.json"
+    target = f"{RESULTS}/runs/urban_sed/hcrnn64/seed0/train.json"
     proc = subprocess.run([*base, target, "--forcerun", target, "--configfile", "config/tiny_compile.yaml"], cwd=work,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    log = (work / "logs" / "train_model" / "urban_sed" / "hcrnn64" / "seed0.log").read_text()
+    log = (work / RESULTS / "logs" / "train_model" / "urban_sed" / "hcrnn64" / "seed0.log").read_text()
     assert "HyperLSTM cell compiled with torch.compile" in log
     assert "running eagerly" not in log + proc.stderr  # the compile itself worked
 
@@ -197,3 +199,134 @@ def test_bad_config_stops_the_workflow_with_the_key_named(tmp_path):
                           timeout=300)
     assert proc.returncode != 0
     assert "config key 'training/learning_rate': -1 is less than or equal to the minimum of 0" in proc.stdout + proc.stderr
+
+
+def _config_copy(workdir: Path, name: str, edit) -> str:
+    """config/tiny.yaml with `edit` applied, saved as config/<name>.yaml; returns its path for --configfile."""
+    cfg = yaml.safe_load((workdir / "config" / "tiny.yaml").read_text())
+    edit(cfg)
+    (workdir / "config" / f"{name}.yaml").write_text(yaml.safe_dump(cfg))
+    return f"config/{name}.yaml"
+
+
+def _train_log(workdir: Path, dataset: str, model: str) -> str:
+    return (workdir / RESULTS / "logs" / "train_model" / dataset / model / "seed0.log").read_text()
+
+
+def test_changed_inputs_and_forcerun_train_from_scratch(built, tmp_path):
+    """Issue 13.1 through the workflow: more clips, another normalisation, and `--forcerun train_model` each train
+    again from scratch (never `resuming`), the log says why, and where the inputs changed the history differs."""
+    work = tmp_path / "repo"
+    shutil.copytree(built, work, symlinks=True)  # copy2 keeps the mtimes Snakemake compares
+    base = [sys.executable, "-m", "snakemake", "--cores", "2"]
+
+    def run(target, *args):
+        proc = subprocess.run([*base, target, *args], cwd=work, capture_output=True, text=True, timeout=1200)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+
+    # 1. more UrbanSound8K clips per fold: new split, so the old model must not be resumed
+    mono = f"{RESULTS}/runs/urbansound8k/mono_baseline/seed0"
+    old = pd.read_csv(work / mono / "history.csv")
+    more = _config_copy(work, "tiny_more_clips", lambda c: c["datasets"]["urbansound8k"]["embedded"].update(
+        clips_per_fold=4))
+    run(f"{mono}/train.json", "--configfile", more)
+    log = _train_log(work, "urbansound8k", "mono_baseline")
+    assert "resuming" not in log and "training again from scratch (changed since: input " in log
+    new = pd.read_csv(work / mono / "history.csv")
+    assert not new.drop(columns="epoch_time_s").equals(old.drop(columns="epoch_time_s"))
+    assert json.loads((work / mono / "train.json").read_text())["train_chunks"] > 0
+    # 2. per-band normalisation of the log-mel pipeline: the pipeline and the split files changed
+    hyper = f"{RESULTS}/runs/urban_sed/hcrnn64/seed0"
+    old = pd.read_csv(work / hyper / "history.csv")
+    band = _config_copy(work, "tiny_per_band", lambda c: c.setdefault("pipelines", {}).setdefault(
+        "logmel96", {}).update(normalisation="per_band"))
+    run(f"{hyper}/train.json", "--configfile", band)
+    log = _train_log(work, "urban_sed", "hcrnn64")
+    assert "resuming" not in log and "input splits/norm.json" in log and "pipeline" in log
+    assert not pd.read_csv(work / hyper / "history.csv").drop(columns="epoch_time_s").equals(
+        old.drop(columns="epoch_time_s"))
+    # 3. the documented retrain command: same inputs and settings, a fresh training with the same result
+    before = pd.read_csv(work / hyper / "history.csv")
+    run(f"{hyper}/train.json", "--configfile", band, "--forcerun", "train_model")
+    log = _train_log(work, "urban_sed", "hcrnn64")
+    assert "resuming" not in log and "training again from scratch (same inputs and settings)" in log
+    after = pd.read_csv(work / hyper / "history.csv")
+    assert after.drop(columns="epoch_time_s").equals(before.drop(columns="epoch_time_s"))  # CPU: deterministic
+
+
+def _tree_digests(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_each_configuration_writes_its_own_tree(built, tmp_path):
+    """Issue 13.2: a realdata run and the tiny run in one checkout leave each other's files byte-identical, and a
+    report over a root that two configurations wrote into is refused, naming both."""
+    from conftest import REALDATA
+
+    if not (REALDATA / "URBAN-SED_v1.0").is_dir():
+        pytest.skip(f"no real metadata at {REALDATA}")
+    work = tmp_path / "repo"
+    shutil.copytree(built, work, symlinks=True)
+    real = yaml.safe_load((work / "config" / "realdata.yaml").read_text())
+    real["datasets"]["urban_sed"]["local_path"] = str(REALDATA / "URBAN-SED_v1.0")
+    real["datasets"]["urbansound8k"]["local_path"] = str(REALDATA / "UrbanSound8K")
+    (work / "config" / "realdata_here.yaml").write_text(yaml.safe_dump(real))
+    tiny_before = {**_tree_digests(work / RESULTS), **_tree_digests(work / DATA)}
+    base = [sys.executable, "-m", "snakemake", "--cores", "2"]
+    targets = [f"{real['results_root']}/datasets/urban_sed.md", f"{real['results_root']}/dessed/table1.md"]
+    proc = subprocess.run([*base, *targets, "--configfile", "config/realdata_here.yaml"], cwd=work,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert {**_tree_digests(work / RESULTS), **_tree_digests(work / DATA)} == tiny_before
+    real_before = {**_tree_digests(work / real["results_root"]), **_tree_digests(work / real["data_root"])}
+    proc = subprocess.run([*base, "--configfile", "config/tiny.yaml", "--forcerun", "describe_dataset",
+                           "render_table"], cwd=work, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert {**_tree_digests(work / real["results_root"]), **_tree_digests(work / real["data_root"])} == real_before
+    # the same two configurations pointed at one root: the report refuses the mixed tree
+    proc = subprocess.run([*base, targets[1].replace(real["results_root"], RESULTS), "--configfile",
+                           "config/realdata_here.yaml", "--config", f"results_root={RESULTS}"], cwd=work,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    proc = snakemake(work, "--report", "mixed.html", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and not (work / "mixed.html").exists()
+    assert "report refused: expected the outputs of one configuration in this results tree, found 2" in out
+    assert "config/realdata_here.yaml" in out and "config/tiny.yaml" in out
+
+
+def test_every_output_has_a_provenance_sidecar(built):
+    """Issue 13.5: one sidecar of each kind names the config files (with digests), inputs with their sha256, the
+    commit and whether the tree was dirty, package versions and the machine."""
+    import hashlib
+
+    sidecars = {
+        "table": RESULTS + "/hypernetworks/table1.provenance.json",
+        "figure": RESULTS + "/dessed/figure1.provenance.json",
+        "audit": RESULTS + "/dessed/audit.provenance.json",
+        "dataset page": RESULTS + "/datasets/urban_sed.provenance.json",
+        "metrics": RESULTS + "/runs/urban_sed/hcrnn64/seed0/metrics.provenance.json",
+        "training": RESULTS + "/runs/urban_sed/hcrnn64/seed0/train.provenance.json",
+    }
+    tiny_sha = hashlib.sha256((built / "config" / "tiny.yaml").read_bytes()).hexdigest()
+    for kind, rel in sidecars.items():
+        prov = json.loads((built / rel).read_text())
+        files = {f["path"]: f["sha256"] for f in prov["configuration"]["files"]}
+        assert files.get("config/tiny.yaml") == tiny_sha and "config.yaml" in files, kind
+        assert prov["configuration"]["identity"]["results_root"] == RESULTS, kind
+        assert prov["inputs"], f"{kind}: no inputs listed"
+        for record in prov["inputs"]:
+            path = built / record["path"]
+            if path.is_file():
+                assert hashlib.sha256(path.read_bytes()).hexdigest() == record["sha256"], (kind, record["path"])
+            else:
+                assert path.is_dir() and record["files"] > 0, (kind, record["path"])
+        assert set(prov["git"]) == {"commit", "dirty"} and "torch" in prov["packages"], kind
+        assert prov["machine"]["cpus"] and prov["machine"]["cpu"], kind
+    train_inputs = json.loads((built / sidecars["training"]).read_text())["inputs"]
+    assert {Path(r["path"]).name for r in train_inputs} >= {"features.npy", "labels.npy", "assignment.tsv"}
+    md = (built / RESULTS / "hypernetworks" / "table1.md").read_text()
+    assert "Configuration: config" in md and "config/tiny.yaml" in md

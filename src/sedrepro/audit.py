@@ -44,7 +44,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import cli, papers
+from . import cli, papers, provenance
 from .io import fail, write_text
 from .papers import AVERAGE, OVERALL, TableSpec, check_paper_values, load_paper_values, paper_value
 
@@ -365,6 +365,7 @@ def main(args) -> None:
         sources.append(str(Path(args.index) / "events.tsv"))
     write_text(args.out, markdown(findings, mod.TABLES, args.paper, "`, `".join(sources),
                                   getattr(mod, "NOT_CHECKABLE", NOT_CHECKABLE), args.data_note))
+    provenance.write_sidecar(args.out, {"paper": args.paper, "data_note": args.data_note}, inputs=sources)
     n = sum(f.flagged for f in findings if f.check == "average_row")
     log.info("wrote %s: %d findings, %d Average rows flagged", args.out, len(findings), n)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +95,38 @@ def model_training(config: dict, model: str) -> dict:
 def model_evaluation(config: dict, model: str) -> dict:
     """The evaluation section with the model's own overrides applied."""
     return {**config["evaluation"], **_model(config, model).get("evaluation", {})}
+
+
+# Keys that choose what to build or how fast, not what a result is: left out of a configuration's identity and digest.
+SELECTION_KEYS = ("papers",)
+
+
+def without_execution_keys(config: dict) -> dict:
+    """The config without the keys that change speed only (threads, compile; per model too) or what is built."""
+    out = {k: copy.deepcopy(v) for k, v in config.items() if k not in SELECTION_KEYS}
+    for section in [out.get("training", {})] + [m.get("training", {}) for m in out.get("models", {}).values()]:
+        for key in EXECUTION_KEYS:
+            section.pop(key, None)
+    out.get("audio", {}).pop("threads", None)
+    return out
+
+
+def _shown(path: str | Path) -> str:
+    """A config file's path relative to the working directory when inside it (a moved checkout stays the same)."""
+    p = Path(path).absolute()
+    try:
+        return p.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def configuration_record(config: dict, configfiles: Iterable[str | Path], overrides: Mapping) -> dict:
+    """Which configuration a workflow run is: its config files (paths as given, with sha256), the `--config`
+    overrides, its results root, and a digest of the effective settings. `identity` is what two outputs must share
+    to be shown together (files, overrides and root; contents may have been edited in between)."""
+    files = [{"path": _shown(p), "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()} for p in configfiles]
+    kept = {k: v for k, v in overrides.items() if k not in SELECTION_KEYS}
+    settings = json.dumps(without_execution_keys(config), sort_keys=True, default=str)
+    identity = {"files": [f["path"] for f in files], "overrides": kept, "results_root": config["results_root"]}
+    return {"identity": identity, "files": files, "overrides": dict(overrides),
+            "settings_sha256": hashlib.sha256(settings.encode()).hexdigest()}

@@ -413,7 +413,7 @@ def main(args) -> None:
               "frame_to_event": "run of frames i..j -> [i*hop_s, (j+1)*hop_s)", "metric": "sed_eval SegmentBasedMetrics",
               "empty_system_output_handling": EMPTY_SYSTEM_OUTPUT}
     write_json(out, doc)
-    write_json(out.with_name(out.stem + ".provenance.json"), provenance.collect(config, seed=args.seed, inputs=inputs))
+    provenance.write_sidecar(out, config, inputs=inputs, seed=args.seed)
     log.info("wrote %s (mean Overall %s over %d checkpoints)", out, _show(doc["mean"]["Overall"]), len(doc["epochs"]))
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import cli, papers
+from . import cli, papers, provenance
 from .io import atomic_path, fail, read_tsv
 
 log = logging.getLogger("sedrepro.figures")
@@ -208,6 +208,9 @@ def main(args) -> None:
     spec = figure_spec(args.paper, args.figure)
     histories = read_histories(args.history, spec.metrics) if args.history else None
     draw(spec, args.data_note, args.out, args.index, histories)
+    inputs = list(args.history) or [str(Path(args.index) / name) for name in ("files.tsv", "events.tsv")]
+    provenance.write_sidecar(args.out, {"paper": args.paper, "figure": args.figure, "data_note": args.data_note},
+                             inputs=inputs)
     log.info("wrote %s", args.out)
 
 

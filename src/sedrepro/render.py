@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import cli, papers, provenance
-from .io import atomic_path, fail, read_json, write_json, write_text
+from .io import atomic_path, fail, read_json, write_text
 from .papers import AVERAGE, OVERALL, SCORE_METRICS, TEXT, TableSpec, check_paper_values, load_paper_values
 
 log = logging.getLogger("sedrepro.render")
@@ -357,6 +357,14 @@ def hardware_notes(spec: TableSpec, train: Mapping[tuple[str, int], dict], metri
     return out
 
 
+def configuration_note(configuration: dict[str, Any] | None) -> str:
+    """Which configuration made the table (the report and a reader see it without opening the provenance)."""
+    if not configuration:
+        return "Configuration: not recorded (rendered outside the workflow)."
+    return (f"Configuration: {provenance.describe_configuration(configuration['identity'])}; effective settings "
+            f"sha256 {configuration['settings_sha256'][:12]} (full record in the provenance file beside this table).")
+
+
 def notes(spec: TableSpec, summary: dict[str, Any], data_note: str, paper_notes: Sequence[str] = (), have_stats: bool = True,
           hardware: Sequence[str] = ()) -> list[str]:
     out = []
@@ -542,6 +550,7 @@ def main(args) -> None:
     summary = summarize_runs(spec, metrics)
     note_lines = notes(spec, summary, args.data_note, getattr(mod, "NOTES", ()), have_stats=stats is not None,
                        hardware=hardware_notes(spec, train, metrics))
+    note_lines.append(configuration_note(provenance.configuration()))
     out_md = Path(args.out_md)
     write_text(out_md, markdown(spec, table, note_lines))
     write_text(args.out_csv, csv_text(table, spec))
@@ -552,7 +561,7 @@ def main(args) -> None:
         inputs.append(str(Path(args.index) / "events.tsv"))
     config = {"paper": args.paper, "table": args.table, "data_note": args.data_note,
               "threshold": summary["threshold"], "segment_s": summary["segment_s"]}
-    write_json(out_md.with_name(out_md.stem + ".provenance.json"), provenance.collect(config, inputs=inputs))
+    provenance.write_sidecar(out_md, config, inputs=inputs)
     log.info("wrote %s, %s, %s, %s", args.out_md, args.out_csv, args.out_tex, args.out_png)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import cli
+from .. import cli, provenance
 from ..io import write_csv, write_text
 from . import get
 from .base import DatasetIndex, DatasetSpec
@@ -120,6 +120,8 @@ def main(args: argparse.Namespace) -> None:
     df = describe(spec, index)
     write_csv(args.csv, df, float_format="%.6f")
     write_text(args.md, render_markdown(spec, df))
+    provenance.write_sidecar(args.md, {"dataset": args.dataset},
+                             inputs=[Path(args.index) / "files.tsv", Path(args.index) / "events.tsv"])
     log.info("wrote %s and %s", args.csv, args.md)
 
 
