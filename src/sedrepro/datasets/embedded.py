@@ -468,7 +468,7 @@ def _check_clip_params(clips_per_fold: int, duration_s: tuple[float, float], sam
     if int(clips_per_fold) != clips_per_fold or clips_per_fold < 1:
         raise fail("params.clips_per_fold", "an integer >= 1", repr(clips_per_fold))
     lo, hi = duration_s
-    # The metadata's start and end are written to 1 us: a clip much shorter than 10 ms could get end == start.
+    # The metadata's start and end are written to 1 us: a 10 ms floor keeps end > start whatever the sample rate.
     if not CLIP_MIN_DURATION_S <= lo <= hi <= CLIP_MAX_DURATION_S:
         raise fail("params.duration_s", f"[min, max] with {CLIP_MIN_DURATION_S:g} <= min <= max <= "
                    f"{CLIP_MAX_DURATION_S:g} (clips are <= 4 s)", repr(list(duration_s)))
