@@ -113,7 +113,23 @@ def test_bad_params(tmp_path: Path) -> None:
         generate("urban_sed", tmp_path, 1, 1, 1, (5.0, 10.0), (1, 2), 2, SR, 0)
     with pytest.raises(InputError, match=r"params.n_test: expected an integer >= 1, found 0"):
         generate("tut_sed_synthetic_2016", tmp_path, 1, 1, 0, (5.0, 10.0), (1, 2), 2, SR, 0)
+    with pytest.raises(InputError, match=r"params.duration_s: expected \[min, max\] with 0.1 <= min <= max \(dur"):
+        generate("tut_sed_synthetic_2016", tmp_path, 1, 1, 1, (0.01, 0.04), (1, 2), 2, SR, 0)  # drawn to 0.0 s
     proc = subprocess.run([sys.executable, "-m", "sedrepro.datasets.embedded", "--dataset", "urban_sed", "--out",
                            str(tmp_path / "x"), "--params", '{"n_train": 1}'], capture_output=True, text=True)
     assert proc.returncode == 2 and "missing n_validate" in proc.stderr
     assert not (tmp_path / "x" / "manifest.json").exists()
+
+
+def test_shortest_files_get_no_zero_length_event(tmp_path: Path) -> None:
+    """At the shortest durations allowed every event is cut to its file's length and still has offset > onset as
+    written (the index stage, which refuses onset == offset, reads them all)."""
+    assert min(s.length_s[0] for sounds in SOUNDS.values() for s in sounds.values()) > 0
+    generate("tut_sed_synthetic_2016", tmp_path / "emb", n_train=6, n_validate=2, n_test=2, duration_s=(0.1, 0.2),
+             events_per_file=(1, 4), max_polyphony=1, sample_rate=8000, seed=5)
+    spec = datasets.get("tut_sed_synthetic_2016")
+    extract([tmp_path / "emb" / name for name in spec.embedded_archives], tmp_path / "data")
+    index = spec.index(tmp_path / "data")
+    assert len(index.files) == 10 and len(index.events) >= 10
+    assert (index.events["offset"] > index.events["onset"]).all()
+    assert (index.files["duration_s"] >= 0.1).all()

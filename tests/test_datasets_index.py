@@ -62,14 +62,15 @@ def _tut_tree(root: Path) -> Path:
     ("1.0 2.0", "3 fields", "2 field(s)"),
     ("abc\t2.0\tsiren", "a number for the onset", "'abc'"),
     ("1.0\tx2\tsiren", "a number for the offset", "'x2'"),
-    ("2.0\t1.0\tsiren", "offset >= onset", "onset 2.0 and offset 1.0"),
+    ("2.0\t1.0\tsiren", "offset > onset", "onset 2.0 and offset 1.0"),
+    ("1.5\t1.5\tsiren", "offset > onset", "onset 1.5 and offset 1.5"),
     ("0.0\t1.0\tlawn_mower", "a label of the 10 classes", "'lawn_mower'"),
     ("3.0\t3.5\tsiren", "onset before the end of the audio (2.000000 s)", "onset 3.0"),
     ("1.0\t2.5\tsiren", "offset within the audio (2.000000 s)", "offset 2.5"),
     ("-1.0\t1.0\tsiren", "onset >= 0", "'-1.0'"),
     ("nan\t1.0\tsiren", "a finite number for the onset", "'nan'"),
-], ids=["few-fields", "onset-text", "offset-text", "offset-before-onset", "label", "onset-past-end", "offset-past-end",
-        "negative", "nan"])
+], ids=["few-fields", "onset-text", "offset-text", "offset-before-onset", "zero-length", "label", "onset-past-end",
+        "offset-past-end", "negative", "nan"])
 def test_annotation_errors_are_one_line_with_file_and_line(tmp_path: Path, line: str, expected: str, found: str) -> None:
     path = tmp_path / "a.txt"
     path.write_text(f"0.1\t0.2\tsiren\n\n{line}\n")

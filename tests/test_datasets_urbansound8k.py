@@ -90,7 +90,8 @@ def test_embedded_archive_is_reproducible(embedded, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"duration_s": (1.0, 5.0)}, "params.duration_s: expected [min, max] with 0 < min <= max <= 4"),
+    ({"duration_s": (1.0, 5.0)}, "params.duration_s: expected [min, max] with 0.01 <= min <= max <= 4"),
+    ({"duration_s": (0.001, 1.0)}, "params.duration_s: expected [min, max] with 0.01 <= min <= max <= 4"),
     ({"subtypes": ["PCM_12"]}, "params.subtypes: expected a non-empty list of sample formats"),
     ({"channels": [3]}, "params.channels: expected a non-empty list of channel counts 1 or 2"),
     ({"sample_rates": []}, "params.sample_rates: expected a non-empty list of sample rates"),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import sed_eval
 
-from sedrepro import evaluate
+from sedrepro import datasets, evaluate
 from sedrepro.io import InputError
 
 CLASSES = ["a", "b", "c"]
@@ -161,3 +163,44 @@ def test_score_rejects_predictions_for_other_files(tmp_path):
     _write_npz(tmp_path / "epoch001.npz", {"t1": np.zeros((8, 2)), "tr": np.zeros((10, 2))})
     with pytest.raises(InputError, match="test files"):
         evaluate.score_checkpoint(tmp_path / "epoch001.npz", idx, 0.5, 1.0)
+
+
+def test_class_average_rules():
+    """The three rules of README's evaluation conventions; each assertion fails if its rule changes."""
+    # 4 s file, 1 s segments. a: ref {0,1}, est {0,1} -> 100.  b: predicted in {2}, absent from the reference ->
+    # undefined, left out of the Average.  c: ref {3}, never predicted -> 0 (zero_score), counted.  d: nothing -> None.
+    ref = {"f": [ev(0.0, 2.0, "a"), ev(3.0, 4.0, "c")]}
+    est = {"f": [ev(0.0, 2.0, "a"), ev(2.0, 3.0, "b")]}
+    out = evaluate.segment_f1(ref, est, {"f": 4.0}, ["a", "b", "c", "d"], 1.0)
+    assert (out["a"], out["b"], out["c"], out["d"]) == (pytest.approx(100.0), None, pytest.approx(0.0), None)
+    assert out["Average"] == pytest.approx(50.0)  # (100 + 0) / 2: b and d left out
+    # b's false alarm still counts in Overall: TP 2, FP 1, FN 1 -> P = R = 2/3
+    assert out["Overall"] == pytest.approx(100 * 2 / 3)
+    # Clip targets differ: a class predicted but never true scores 0 and counts in the macro Average.
+    f1, _ = evaluate.clip_scores(np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0]]), ["a", "a"], ["a", "b", "c"])
+    assert (f1["a"], f1["b"], f1["c"]) == (pytest.approx(100 * 2 / 3), 0.0, None)
+    assert f1["Average"] == pytest.approx(100 / 3)
+
+
+def test_class_list_check_is_never_skipped(tmp_path, monkeypatch):
+    idx = _index(tmp_path)
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    _write_npz(pred / "epoch001.npz", {"t1": np.zeros((8, 2)), "t2": np.zeros((6, 2))})
+    args = ["--predictions", str(pred), "--index", str(idx), "--model", "crnn_bi", "--seed", "1", "--out",
+            str(tmp_path / "m" / "metrics.json")]
+    proc = subprocess.run([sys.executable, "-m", "sedrepro.evaluate", "score", "--dataset", "urban_sed", *args],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: {pred / 'epoch001.npz'}: expected the 10 classes of dataset 'urban_sed', "
+        "found 2 classes ['a', 'b']..."]
+    assert not (tmp_path / "m").exists()
+    # a dataset the registry does not know is an error, not a skipped check
+    with pytest.raises(InputError, match="^dataset: expected one of tut_sed_synthetic_2016, urban_sed, urbansound8k, "
+                                         "found 'toy'"):
+        evaluate.score_predictions(pred, idx, 0.5, 1.0, "toy", "crnn_bi", 1)
+    # and if the registry itself ever breaks, scoring breaks with it instead of scoring unchecked
+    monkeypatch.delattr(datasets, "get")
+    with pytest.raises(AttributeError):
+        evaluate.score_predictions(pred, idx, 0.5, 1.0, "urban_sed", "crnn_bi", 1)

@@ -122,7 +122,7 @@ MONO = {"name": "mono_baseline", "architecture": "dnd", "kind": "mono_baseline",
 
 
 def test_clip_target_trains_predicts_and_scores(clips, monkeypatch):
-    monkeypatch.setattr("sedrepro.evaluate._dataset_classes", lambda name: None)  # a toy dataset
+    monkeypatch.setattr("sedrepro.evaluate._dataset_classes", lambda name: ["a", "b", "c"])  # a toy dataset
     tmp, fdir, sdir, idx, _, _ = clips
     training = {"max_epochs": 25, "batch_size": 4, "learning_rate": 0.02, "patience": 25, "device": "cpu"}
     summary = train(tmp / "run", fdir, sdir, MONO, training, seed=0)

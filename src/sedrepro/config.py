@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .io import InputError
+from .io import InputError, read_text
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "config" / "schema.yaml"
@@ -53,8 +53,7 @@ def validate(config: dict, schema_path: Path = SCHEMA) -> dict:
 def load(paths: Iterable[str | Path]) -> dict:
     config: dict[str, Any] = {}
     for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            config = deep_merge(config, yaml.safe_load(fh) or {})
+        config = deep_merge(config, yaml.safe_load(read_text(path)) or {})
     return validate(config)
 
 

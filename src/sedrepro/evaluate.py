@@ -10,8 +10,9 @@ Conventions
   in which neither the reference nor the system has an event still count as true negatives and are not
   silently dropped (sed_eval would otherwise stop at the last offset in either list).
 * All F1 values are in percent. "Average" is sed_eval's class-wise average (the nan-mean of the per-class F1,
-  a class with no reference and no system segment has F1 = nan and is skipped); "Overall" is sed_eval's
-  overall (micro-averaged) F1 over all (segment, class) pairs.
+  a class with no reference and no system segment has F1 = nan and is skipped, and so is a class with system
+  segments but no reference segment: its recall is 0/0); "Overall" is sed_eval's overall (micro-averaged) F1
+  over all (segment, class) pairs, where such a class's false positives do count.
 * A class that has reference segments but no system output scores F1 = 0 (sed_eval's
   ``empty_system_output_handling = "zero_score"``). sed_eval's default would make its precision, hence its
   F1, nan, and the class-wise Average would then silently skip exactly the classes a model never detects.
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import cli, provenance
+from . import cli, datasets, provenance
 from .io import fail, read_tsv, write_json
 
 log = logging.getLogger("sedrepro.evaluate")
@@ -191,14 +192,9 @@ def _load_predictions(npz_path: str | Path) -> dict[str, Any]:
     }
 
 
-def _dataset_classes(name: str) -> list[str] | None:
-    """Classes from sedrepro.datasets once that module provides get(name).classes; None before that."""
-    try:
-        from . import datasets  # imported lazily: written by another stage
-        getter = datasets.get
-    except (ImportError, AttributeError):
-        return None
-    return [str(c) for c in getter(name).classes]
+def _dataset_classes(name: str) -> list[str]:
+    """The classes of dataset `name`; an unknown name is an InputError (the check below never turns itself off)."""
+    return [str(c) for c in datasets.get(name).classes]
 
 
 def score_checkpoint(npz_path: str | Path, index_dir: str | Path, threshold: float = 0.5, segment_s: float = 1.0,
@@ -346,7 +342,7 @@ def score_predictions(
         f1, scores = score_checkpoint(path, index_dir, threshold, segment_s, test_ids)
         these = [k for k in f1 if k not in ("Average", "Overall")]
         if classes is None:
-            if expected is not None and sorted(expected) != sorted(these):
+            if sorted(expected) != sorted(these):
                 raise fail(path, f"the {len(expected)} classes of dataset {dataset!r}", f"{len(these)} classes {these[:3]}...")
             classes = these
         elif these != classes:

@@ -47,6 +47,22 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
             tmp_path.unlink()
 
 
+def read_text(path: str | os.PathLike) -> str:
+    """A text input file decoded as UTF-8; a leading byte-order mark is dropped (real metadata files carry them).
+
+    An undecodable byte is a one-line InputError naming the file, the line (counted as str.splitlines counts, like
+    the parsers' line numbers) and the byte. A missing file raises FileNotFoundError for the caller to name.
+    """
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        # err.object is what was decoded (after a BOM, if any); the valid text before the byte gives its line
+        lineno = len((err.object[:err.start].decode("utf-8") + "x").splitlines())
+        raise fail(f"{path}:{lineno}", "UTF-8 text",
+                   f"the byte 0x{err.object[err.start]:02x} ({err.reason})") from None
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import soundfile
 
-from ..io import InputError, fail, read_tsv, wav_declared_frames, write_tsv
+from ..io import InputError, fail, read_text, read_tsv, wav_declared_frames, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class DatasetIndex:
 
     def write(self, out_dir: Path) -> None:
         out_dir = Path(out_dir)
+        self.check(out_dir)
         write_tsv(out_dir / "files.tsv", self.files.loc[:, list(FILE_COLUMNS)])
         write_tsv(out_dir / "events.tsv", self.events.loc[:, list(EVENT_COLUMNS)])
 
@@ -53,7 +54,26 @@ class DatasetIndex:
             if missing:
                 raise fail(f"{path}:1", f"columns {', '.join(columns)}", f"header without {', '.join(missing)}")
             tables[name] = df.loc[:, list(columns)]
-        return cls(files=tables["files"], events=tables["events"])
+        index = cls(files=tables["files"], events=tables["events"])
+        index.check(out_dir)
+        return index
+
+    def check(self, out_dir: Path) -> None:
+        """Each file once in files.tsv, and every event on a file of it: an event on no listed file would count in
+        the statistics' "all" rows but in no split. Line numbers are those of the tables as written to out_dir."""
+        files_path, events_path = Path(out_dir) / "files.tsv", Path(out_dir) / "events.tsv"
+        ids = self.files["file_id"].to_numpy()
+        dup = self.files["file_id"].duplicated().to_numpy()
+        if dup.any():
+            row = int(dup.argmax())
+            first = int((ids == ids[row]).argmax())
+            raise fail(f"{files_path}:{row + 2}", "each file_id once",
+                       f"{ids[row]!r} again (first on line {first + 2})")
+        unknown = ~self.events["file_id"].isin(set(ids)).to_numpy()
+        if unknown.any():
+            row = int(unknown.argmax())
+            raise fail(f"{events_path}:{row + 2}", "a file_id listed in files.tsv",
+                       f"{self.events['file_id'].iloc[row]!r} (in no split)")
 
 
 @dataclass(frozen=True)
@@ -97,6 +117,8 @@ class DatasetSpec:
                 if declared is not None and declared > info.frames:
                     raise fail(audio_path, f"{declared} frames as its WAV header declares",
                                f"{info.frames} (truncated file)")
+                if info.frames == 0:  # else the annotation's first onset would be blamed for being past the end
+                    raise fail(audio_path, "at least one audio sample", "an empty audio file (0 frames)")
                 duration = info.frames / info.samplerate
             if item["split"] not in self.splits:
                 raise fail(root / item["audio"], f"a split of {', '.join(self.splits)}", repr(item["split"]))
@@ -150,17 +172,16 @@ def require_dir(path: Path, what: str) -> None:
 def parse_annotation(path: Path, classes: Sequence[str], duration_s: float | None) -> list[tuple[float, float, str]]:
     """Parse `onset offset label` lines (whitespace separated, no header); each bad line is a one-line InputError.
 
-    With a known `duration_s`, onsets at or past the end are errors and offsets past the end by at most
-    DURATION_TOLERANCE_S are clipped to it (float noise in the real data). Overlapping events are kept as they are.
+    Events must have offset > onset. With a known `duration_s`, onsets at or past the end are errors and offsets past
+    the end by at most DURATION_TOLERANCE_S are clipped to it (float noise in the real data), so a clipped event keeps
+    a positive length. Overlapping events are kept as they are. A leading UTF-8 byte-order mark is read.
     """
     known = set(classes)
     events: list[tuple[float, float, str]] = []
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         raise fail(path, "an annotation file", "no such file") from None
-    except UnicodeDecodeError as err:
-        raise fail(path, "a UTF-8 text annotation file", f"undecodable byte at offset {err.start}") from None
     for lineno, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
@@ -184,8 +205,9 @@ def parse_annotation(path: Path, classes: Sequence[str], duration_s: float | Non
         label = fields[2]
         if onset < 0:
             raise fail(where, "onset >= 0", repr(fields[0]))
-        if offset < onset:
-            raise fail(where, "offset >= onset", f"onset {fields[0]} and offset {fields[1]}")
+        # A zero-length event marks no frame or segment; scoring refuses it (evaluate.py), so refuse it before training.
+        if offset <= onset:
+            raise fail(where, "offset > onset", f"onset {fields[0]} and offset {fields[1]}")
         if label not in known:
             raise fail(where, f"a label of the {len(classes)} classes ({', '.join(classes)})", repr(label))
         if duration_s is not None and not math.isnan(duration_s):

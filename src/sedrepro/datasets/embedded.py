@@ -47,6 +47,8 @@ PARAM_KEYS = ("n_train", "n_validate", "n_test", "duration_s", "events_per_file"
 CLIP_PARAM_KEYS = ("clips_per_fold", "duration_s", "sample_rates", "subtypes", "channels", "seed")  # urbansound8k
 CLIP_DATASETS = ("urbansound8k",)
 CLIP_MAX_DURATION_S = 4.0  # every real UrbanSound8K clip is at most 4 s
+CLIP_MIN_DURATION_S = 0.01
+MIN_DURATION_S = 0.1  # SED files: with it every event (drawn, or the fallback) has offset > onset after rounding
 CLIP_SUBTYPES = ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "IMA_ADPCM")  # 4 to 32 bit, as in the real data
 SALIENCE_SNR_DB = {1: (12.0, 24.0), 2: (0.0, 6.0)}  # UrbanSound8K salience: 1 foreground, 2 background
 
@@ -112,8 +114,11 @@ def _check_params(name: str, n_train: int, n_validate: int, n_test: int, duratio
         if int(value) != value or value < 1:
             raise fail(f"params.{key}", "an integer >= 1", repr(value))
     lo, hi = duration_s
-    if not 0 < lo <= hi:
-        raise fail("params.duration_s", "[min, max] with 0 < min <= max", repr(list(duration_s)))
+    # Durations are drawn to 0.1 s, so a smaller min could give a 0 s file whose fallback event has onset == offset.
+    if not MIN_DURATION_S <= lo <= hi:
+        raise fail("params.duration_s",
+                   f"[min, max] with {MIN_DURATION_S:g} <= min <= max (durations are drawn to 0.1 s)",
+                   repr(list(duration_s)))
     if name == "urban_sed" and (lo, hi) != (URBAN_DURATION_S, URBAN_DURATION_S):
         raise fail("params.duration_s", "[10, 10] for urban_sed (every real URBAN-SED file is 10 s)", repr(list(duration_s)))
     e_lo, e_hi = events_per_file
@@ -186,6 +191,7 @@ def _plan(spec: DatasetSpec, counts: dict[str, int], duration_s: tuple[float, fl
                         events.append((onset, offset, label, snr))
                         break
             if not events:  # the split lists of TUT name files through their events: never leave a file empty
+                # dur >= MIN_DURATION_S and every class's events last >= 0.3 s, so this event has offset > onset
                 length = min(float(rng.uniform(*sounds[spec.classes[0]].length_s)), dur)
                 events.append((0.0, round(length, 6), spec.classes[0], SNR_DB[1]))
             events.sort()
@@ -462,9 +468,10 @@ def _check_clip_params(clips_per_fold: int, duration_s: tuple[float, float], sam
     if int(clips_per_fold) != clips_per_fold or clips_per_fold < 1:
         raise fail("params.clips_per_fold", "an integer >= 1", repr(clips_per_fold))
     lo, hi = duration_s
-    if not 0 < lo <= hi <= CLIP_MAX_DURATION_S:
-        raise fail("params.duration_s", f"[min, max] with 0 < min <= max <= {CLIP_MAX_DURATION_S:g} (clips are <= 4 s)",
-                   repr(list(duration_s)))
+    # The metadata's start and end are written to 1 us: a 10 ms floor keeps end > start whatever the sample rate.
+    if not CLIP_MIN_DURATION_S <= lo <= hi <= CLIP_MAX_DURATION_S:
+        raise fail("params.duration_s", f"[min, max] with {CLIP_MIN_DURATION_S:g} <= min <= max <= "
+                   f"{CLIP_MAX_DURATION_S:g} (clips are <= 4 s)", repr(list(duration_s)))
     for key, values, ok, what in (
             ("sample_rates", sample_rates, lambda v: isinstance(v, int) and v >= 8000, "sample rates >= 8000 Hz"),
             ("subtypes", subtypes, lambda v: v in CLIP_SUBTYPES, f"sample formats of {', '.join(CLIP_SUBTYPES)}"),

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..io import fail
+from ..io import fail, read_text
 from .base import DatasetSpec, require_dir
 
 ROOT_NAME = "TUT-SED-synthetic-2016"
@@ -36,7 +36,7 @@ class TutSedSynthetic2016Spec(DatasetSpec):
         if not path.is_file():
             raise fail(path, f"the split list evaluation_setup/{name}", "no such file")
         seen: dict[str, None] = {}
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for lineno, line in enumerate(read_text(path).splitlines(), start=1):
             fields = line.split()
             if not fields:
                 continue

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import fail
+from ..io import fail, read_text
 from .base import DatasetSpec, require_dir, seeded_split
 from .urban_sed import CLASSES  # the same 10 classes, in classID order (URBAN-SED was built from UrbanSound8K)
 
@@ -58,11 +58,9 @@ def read_metadata(path: Path, classes: tuple[str, ...] = CLASSES) -> list[dict]:
     salience 1/2, fold 1-10, classID in range and agreeing with class, a plain .wav file name seen once.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_text(path)
     except FileNotFoundError:
         raise fail(path, f"the metadata file {METADATA}", "no such file") from None
-    except UnicodeDecodeError as err:
-        raise fail(path, "a UTF-8 CSV file", f"undecodable byte at offset {err.start}") from None
     rows = list(csv.reader(text.splitlines()))
     if not rows or tuple(h.strip() for h in rows[0]) != HEADER:
         raise fail(f"{path}:1", f"the header {','.join(HEADER)}", repr(",".join(rows[0])) if rows else "an empty file")

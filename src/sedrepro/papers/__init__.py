@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from ..io import fail
+from ..io import fail, read_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -181,7 +181,7 @@ def load_paper_values(path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise fail(path, "a paper-values TSV", "no such file")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(path).splitlines()
     if not lines or lines[0].split("\t") != list(PAPER_VALUE_COLUMNS):
         raise fail(f"{path}:1", "header " + "\\t".join(PAPER_VALUE_COLUMNS), repr(lines[0] if lines else ""))
     records, seen = [], {}
