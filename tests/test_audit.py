@@ -75,8 +75,8 @@ def test_duration_reference_must_exist():
 
 def test_real_paper_audit(tmp_path):
     out = tmp_path / "audit.md"
-    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV), "--out", str(out),
-                                                *_index_args(tmp_path)]))
+    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV),
+                                                "--out", str(out), *_index_args(tmp_path)]))
     md = out.read_text()
     mod = papers.get("hypernetworks")
     findings = audit.audit(mod.TABLES, load_paper_values(TSV), mod.DATASET_DURATIONS)
@@ -104,7 +104,8 @@ def _write_index(folder, files, events):
 
 
 def _dessed_index(tmp_path):
-    return _write_index(tmp_path / "index", [("m", "train", 30)], [("m", 0, 1, "bus")] * 456 + [("m", 0, 2, "rain")] * 3)
+    events = [("m", 0, 1, "bus")] * 456 + [("m", 0, 2, "rain")] * 3
+    return _write_index(tmp_path / "index", [("m", "train", 30)], events)
 
 
 def _small_indexes(tmp_path):
@@ -156,8 +157,8 @@ def test_dessed_audit_findings(tmp_path):
     # the other statements of the text: those on the tables and by arithmetic do not depend on the index
     text = {(f.column, f.source): f for f in by["text_claim"]}
     flagged = sorted(f.column for f in by["text_claim"] if f.flagged and f.source != "dataset index")
-    assert flagged == ["1x1 variant test accuracy", "MFCC frames of a 4 s clip", "baseline f1-score", "baseline test loss",
-                       "depth-wise separable f1-score loss", "dilated f1-score advancement"]
+    assert flagged == ["1x1 variant test accuracy", "MFCC frames of a 4 s clip", "baseline f1-score",
+                       "baseline test loss", "depth-wise separable f1-score loss", "dilated f1-score advancement"]
     adv = text[("dilated f1-score advancement", "tables")]
     assert adv.recomputed == pytest.approx(0.7299 - 0.71566) and adv.printed == 0.015
     assert "= 0.7299 - 0.71566 = 0.01424" in adv.detail and adv.tolerance.startswith("±0.0005")
@@ -179,12 +180,13 @@ def test_dessed_audit_cli(tmp_path):
     assert "5 of 5 rows cannot hold their parameters" in md and "0 of 16 classes agree" in md
     assert "Printed counts sum to 36326" in md and "Annotations: synthetic test index. 1 of 16 classes match" in md
     assert "1 of 13 flagged" in md and "Which machine" in md and "Overall rows" not in md
-    assert ("| dilated training time vs baseline | 15 | 14.06 | Dilated train_time_min / Baseline train_time_min = 450 / "
-            "32 = 14.06; the text says 15: consistent |  |") in md  # the first audit's rows, unchanged
+    assert ("| dilated training time vs baseline | 15 | 14.06 | Dilated train_time_min / Baseline train_time_min "
+            "= 450 / 32 = 14.06; the text says 15: consistent |  |") in md  # the first audit's rows, unchanged
     assert "Indexes read: tut_sed_synthetic_2016: tiny test index; urban_sed: tiny test index" in md
-    assert ("| Section 2.2 | the smaller recordings are padded with zeros to reach the dimension of the longer audio, which "
-            "has a length of 174 frames | 174 | 173 | -1 | exact | **flag** | 1 + floor(4 * 22050 / 512) = 173; reading:") in md
-    assert "- Section 4: \"I tested training on CPU but it was too much slow, about 6 times vs a GPU\" (6): no CPU" in md
+    assert ("| Section 2.2 | the smaller recordings are padded with zeros to reach the dimension of the longer audio, "
+            "which has a length of 174 frames | 174 | 173 | -1 | exact | **flag** | 1 + floor(4 * 22050 / 512) = 173; "
+            "reading:") in md
+    assert '- Section 4: "I tested training on CPU but it was too much slow, about 6 times vs a GPU" (6): no CPU' in md
     with pytest.raises(InputError, match="--cross-paper-values"):
         audit.declared_findings(papers.get("dessed"), load_paper_values(DESSED_TSV), None, str(idx))
     with pytest.raises(InputError, match="--claims: expected the claims TSV config/paper_values/dessed_claims.tsv"):
@@ -200,9 +202,10 @@ def test_hypernetworks_audit_declares_only_text_claims(tmp_path):
         "hypernetworks"]), dataset_indexes=indexes)
     assert {f.check for f in findings} == {"text_claim"}
     flagged = sorted(f.column for f in findings if f.flagged and f.source != "dataset index")
-    assert flagged == ["LSTM input size", "improvement ≈3 % over the Uni-baseline", "improvement ≈3-4 %, TUT-SED, Uni-baseline",
-                       "improvement ≈3-4 %, URBAN-SED, Bi-baseline", "long average duration of those classes",
-                       "many samples of those classes", "mel range vs sample rate", "short classes worse than Bi-baseline",
+    assert flagged == ["LSTM input size", "improvement ≈3 % over the Uni-baseline",
+                       "improvement ≈3-4 %, TUT-SED, Uni-baseline", "improvement ≈3-4 %, URBAN-SED, Bi-baseline",
+                       "long average duration of those classes", "many samples of those classes",
+                       "mel range vs sample rate", "short classes worse than Bi-baseline",
                        "short classes worse than Uni-baseline"]
     by = {f.column: f for f in findings}
     assert by["improvement ≈3 % over the Bi-baseline"].recomputed == pytest.approx((4.3 + 1.4) / 2)
@@ -210,8 +213,8 @@ def test_hypernetworks_audit_declares_only_text_claims(tmp_path):
     assert "not in: Dog_bark)" in by["all classes but Dog_bark vs Uni-baseline"].detail
     assert by["mel range vs sample rate"].recomputed == 11250 and by["mel range vs sample rate"].difference == -225
     out = tmp_path / "audit.md"
-    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV), "--out", str(out),
-                                                *_index_args(tmp_path)]))
+    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV),
+                                                "--out", str(out), *_index_args(tmp_path)]))
     md = out.read_text()
     headings = [line for line in md.splitlines() if line.startswith("#")]
     assert headings == ["# Audit of the published tables: hypernetworks",
@@ -222,7 +225,7 @@ def test_hypernetworks_audit_declares_only_text_claims(tmp_path):
                         "### Recomputed from the dataset index", "### Recomputed by arithmetic",
                         "## Not checkable from the paper"]
     assert f"computed from `{TSV}`, `{CLAIMS['hypernetworks']}`, `" in md
-    assert "- Section 4: \"the bidirectional baseline has more trainable parameters as compared to HCRNN-128\": the paper" in md
+    assert '- Section 4: "the bidirectional baseline has more trainable parameters as compared to HCRNN-128": the' in md
 
 
 # ----------------------------------------------------------------------------------------- claims of the text
@@ -243,7 +246,8 @@ def _claims_file(tmp_path, rows, name="claims.tsv"):
 
 
 def _evaluate(path, indexes=None):
-    ctx = claims.Context({"t": SPEC}, fake_values(), {k: (lambda v=v: DatasetIndex.read(v)) for k, v in (indexes or {}).items()})
+    loaders = {k: (lambda v=v: DatasetIndex.read(v)) for k, v in (indexes or {}).items()}
+    ctx = claims.Context({"t": SPEC}, fake_values(), loaders)
     return [claims.evaluate(c, ctx) for c in claims.load_claims(path) if c.checkable]
 
 
@@ -253,7 +257,8 @@ def test_claim_tolerances_and_relations(tmp_path):
         ("566", "=", "rounded", "566.4"): False, ("566", "=", "rounded", "566.6"): True,  # ±0.5
         ("3", "=", "exact", "n(1, 2, 3)"): False, ("4", "=", "exact", "n(1, 2, 3)"): True,
         ("10", "=", "about", "12.4"): False, ("10", "=", "about", "12.6"): True,  # ±25 %
-        ("3..4", "in", "about", "3.5"): False, ("3..4", "in", "about", "2.3"): False, ("3..4", "in", "about", "2.2"): True,
+        ("3..4", "in", "about", "3.5"): False, ("3..4", "in", "about", "2.3"): False,
+        ("3..4", "in", "about", "2.2"): True,
         ("3..4", "in", "about", "4.9"): False, ("3..4", "in", "about", "5.1"): True,
         ("0", ">", "exact", "0"): True, ("0", ">=", "exact", "0"): False, ("5", "<", "exact", "5"): True,
         ("5", "<=", "exact", "5"): False, ("0", ">", "exact", "0.001"): False,
@@ -288,8 +293,8 @@ def test_claim_table_functions_recompute_and_flag_when_perturbed(tmp_path):
     how = {r.claim.check: r.how for r in results}
     assert how['wins(t, "rounded", "good")'] == ('wins(t, "rounded", "good") = 1 (rounded > good in 1 of 3 rows; '
                                                  'not in: A, C)')
-    assert how['mean(t["A", "good"], t["B", "good"]) - floor(2 ** 3 / 3) + 1 // 2'].startswith(
-        'mean(t["A", "good"], t["B", "good"]) - floor(2 ** 3 / 3) + 1 // 2 = mean(10, 20) - floor(2 ** 3 / 3) + 1 // 2 = 13')
+    check = 'mean(t["A", "good"], t["B", "good"]) - floor(2 ** 3 / 3) + 1 // 2'
+    assert how[check] == f"{check} = mean(10, 20) - floor(2 ** 3 / 3) + 1 // 2 = 13"
 
 
 def test_claim_dataset_functions_recompute_and_flag_when_perturbed(tmp_path):
@@ -313,6 +318,10 @@ def test_claim_dataset_functions_recompute_and_flag_when_perturbed(tmp_path):
                         {"toy": idx})
     assert missing[0].flagged and "no events of class zebra in the index" in missing[0].how  # NaN is never a pass
     assert claims.datasets_needed(claims.load_claims(tmp_path / "claims.tsv")) == ["toy"]
+    bare = _write_index(tmp_path / "bare", [("f1", "train", "")], [("f1", 0, 1, "a")])  # annotations only: no duration
+    rows = [("0", "=", "exact", 'files_shorter("bare", 1)')]
+    (short,) = _evaluate(_claims_file(tmp_path, rows, "b.tsv"), {"bare": bare})
+    assert short.flagged and "1 files without a duration in the index (annotations only)" in short.how
 
 
 @pytest.mark.parametrize("paper", ["hypernetworks", "dessed"])
@@ -335,19 +344,25 @@ def test_every_transcribed_claim_is_flagged_when_its_number_moves(paper, tmp_pat
 
 
 BAD_CLAIMS = {
-    "header": ("label\twhere\n", r":1: expected header label\twhere\tquote\tclaimed\trelation\ttolerance\tkind\tcheck\tnote, "
-                                    r"found 'label\twhere'"),
+    "header": ("label\twhere\n", r":1: expected header label\twhere\tquote\tclaimed\trelation\ttolerance\tkind"
+                                    r"\tcheck\tnote, found 'label\twhere'"),
     "fields": ("a\tb\tc\n", ":2: expected 9 tab-separated fields, found 3"),
-    "number": ("x\tS1\tq\t1,614\t=\texact\texpr\t1614\t\n", ":2: expected a plain number or lo..hi in 'claimed' (1,614 -> 1614), found '1,614'"),
+    "number": ("x\tS1\tq\t1,614\t=\texact\texpr\t1614\t\n",
+               ":2: expected a plain number or lo..hi in 'claimed' (1,614 -> 1614), found '1,614'"),
     "relation": ("x\tS1\tq\t1\t~\texact\texpr\t1\t\n", ":2: expected a relation among = < <= > >= in, found '~'"),
-    "range": ("x\tS1\tq\t3..4\t=\tabout\texpr\t3\t\n", ":2: expected a lo..hi claim exactly with relation 'in', found '3..4' with '='"),
-    "tolerance": ("x\tS1\tq\t1\t=\tloose\texpr\t1\t\n", ":2: expected a tolerance among exact, rounded, about, found 'loose'"),
-    "legacy": ("x\tS1\tq\t1\t=\trounded\tratio\t1\t\n", ":2: expected tolerance 'about' and relation '=' for kind 'ratio', found 'rounded' and '='"),
-    "syntax": ("x\tS1\tq\t1\t=\texact\texpr\t1 +\t\n", ":2: expected a Python-syntax expression in 'check', found '1 +' (invalid syntax)"),
+    "range": ("x\tS1\tq\t3..4\t=\tabout\texpr\t3\t\n",
+              ":2: expected a lo..hi claim exactly with relation 'in', found '3..4' with '='"),
+    "tolerance": ("x\tS1\tq\t1\t=\tloose\texpr\t1\t\n",
+                  ":2: expected a tolerance among exact, rounded, about, found 'loose'"),
+    "legacy": ("x\tS1\tq\t1\t=\trounded\tratio\t1\t\n",
+               ":2: expected tolerance 'about' and relation '=' for kind 'ratio', found 'rounded' and '='"),
+    "syntax": ("x\tS1\tq\t1\t=\texact\texpr\t1 +\t\n",
+               ":2: expected a Python-syntax expression in 'check', found '1 +' (invalid syntax)"),
     "code": ("x\tS1\tq\t0\t=\texact\texpr\t__import__('os').system('true')\t\n",
              ":2: expected numbers, + - * / // **, table cells and the functions of sedrepro.claims, found "
              "\"__import__('os').system('true')\""),
-    "note": ("x\tS1\tq\t-\t-\t-\t-\t-\t\n", ":2: expected a note saying why the statement cannot be checked, found an empty note"),
+    "note": ("x\tS1\tq\t-\t-\t-\t-\t-\t\n",
+             ":2: expected a note saying why the statement cannot be checked, found an empty note"),
 }
 
 
@@ -362,20 +377,21 @@ def test_bad_claims_line_is_one_line(case, tmp_path):
 
 
 def test_bad_claim_references_are_one_line(tmp_path):
-    with pytest.raises(InputError, match=r"paper values: expected a transcribed value \(t, Nope, good\), found no such line"):
+    with pytest.raises(InputError, match=r"paper values: expected a transcribed value \(t, Nope, good\), found no"):
         _evaluate(_claims_file(tmp_path, [("1", "=", "exact", 't["Nope", "good"]')]))
     with pytest.raises(InputError, match=r"c.tsv:2: expected the arguments of wins\(\) \(see sedrepro.claims\), found "
                                          r"'wins\(t\)'"):
         _evaluate(_claims_file(tmp_path, [("1", "=", "exact", "wins(t)")], "c.tsv"))
-    with pytest.raises(InputError, match="--dataset-index: expected the index of 'toy' .* that a claim reads, found none"):
+    with pytest.raises(InputError, match="--dataset-index: expected the index of 'toy' .* a claim reads, found none"):
         _evaluate(_claims_file(tmp_path, [("1", "=", "exact", 'files("toy")')], "d.tsv"))
 
 
 def test_audit_cli_stops_on_a_bad_claims_file_with_one_line(tmp_path):
     bad = tmp_path / "claims.tsv"
     bad.write_text(HEADER + "\n" + BAD_CLAIMS["code"][0])
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.audit", "--paper", "hypernetworks", "--paper-values", str(TSV),
-                           "--claims", str(bad), "--out", str(tmp_path / "audit.md")], capture_output=True, text=True)
+    cmd = [sys.executable, "-m", "sedrepro.audit", "--paper", "hypernetworks", "--paper-values", str(TSV),
+           "--claims", str(bad), "--out", str(tmp_path / "audit.md")]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 2 and not (tmp_path / "audit.md").exists()
     assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [
         f"error: {bad}{BAD_CLAIMS['code'][1]}"]

@@ -332,8 +332,8 @@ def _text_claim_section(findings: Sequence[Finding], index_notes: Mapping[str, s
         if source == "dataset index":
             lines += ["Indexes read: " + ("; ".join(f"{d}: {n}" for d, n in index_notes.items()) or "none") + ".",
                       ""]
-        lines += ["| where | statement | claimed | computed | computed - claimed | tolerance | verdict | computed from |",
-                  "|:---|:---|---:|---:|---:|:---|:---|:---|"]
+        lines += ["| where | statement | claimed | computed | computed - claimed | tolerance | verdict "
+                  "| computed from |", "|:---|:---|---:|---:|---:|:---|:---|:---|"]
         for f in group:
             claimed = f.claimed if f.relation in ("=", "in") else f"{f.relation} {f.claimed}"
             lines.append(f"| {_cell(f.table)} | {_cell(f.quote)} | {claimed} | {text_claims.fmt(f.recomputed)} | "

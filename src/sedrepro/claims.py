@@ -264,21 +264,32 @@ def _length_rank_share(index, label):
         return math.nan, f"no events of class {label} in the index"
     others = means.drop(label)
     smaller = int((others < means[label]).sum())
-    return smaller / len(others), f"{label} mean event length {means[label]:.2f} s: longer than {smaller} of the {len(others)} other classes"
+    return smaller / len(others), (f"{label} mean event length {means[label]:.2f} s: longer than {smaller} of the "
+                                   f"{len(others)} other classes")
+
+
+def _on_durations(f: Callable[[pd.Series], float]) -> Callable:
+    """A fact of the files' durations; NaN (never a pass) where the index has none (an annotations-only index)."""
+    def g(ix, *args):
+        durations = ix.files["duration_s"].astype(float)
+        if durations.isna().any():
+            return math.nan, f"{int(durations.isna().sum())} files without a duration in the index (annotations only)"
+        return f(durations, *args)
+    return g
 
 
 # dataset functions: index -> value (or (value, note))
 DATASET_FUNCTIONS: dict[str, Callable] = {
     "files": lambda ix: len(ix.files),
-    "duration_min": lambda ix: float(ix.files["duration_s"].sum()) / 60.0,
+    "duration_min": _on_durations(lambda d: float(d.sum()) / 60.0),
     "events": lambda ix: len(ix.events),
     "labels": lambda ix: ix.events["label"].nunique(),
     "max_polyphony": lambda ix: _max_polyphony(ix),
     "split_percent": lambda ix, split: 100.0 * float((ix.files["split"] == split).mean()),
-    "min_duration_s": lambda ix: float(ix.files["duration_s"].min()),
-    "max_duration_s": lambda ix: float(ix.files["duration_s"].max()),
-    "files_shorter": lambda ix, s: int((ix.files["duration_s"] < s).sum()),
-    "percent_files_at_least": lambda ix, s: 100.0 * float((ix.files["duration_s"] >= s).mean()),
+    "min_duration_s": _on_durations(lambda d: float(d.min())),
+    "max_duration_s": _on_durations(lambda d: float(d.max())),
+    "files_shorter": _on_durations(lambda d, s: int((d < s).sum())),
+    "percent_files_at_least": _on_durations(lambda d, s: 100.0 * float((d >= s).mean())),
     "events_per_file_min": lambda ix: int(_events_per_file(ix).min()),
     "events_per_file_max": lambda ix: int(_events_per_file(ix).max()),
     "count_length_spearman": _spearman,
@@ -362,7 +373,7 @@ class _Evaluator:
             table = node.value.id
             self.sources.add("tables")
             v = self.ctx.cell(table, key.elts[0].value, key.elts[1].value)
-            return v, ast.Constant(v)
+            return v, _constant(v)
         if isinstance(node, ast.Call) and _is_known_call(node):
             name = node.func.id
             if name in ARITHMETIC_FUNCTIONS:
@@ -386,8 +397,12 @@ class _Evaluator:
             v, note = result if isinstance(result, tuple) else (result, "")
             if note:
                 self.notes.append((node, float(v), note))
-            return float(v), ast.Constant(float(v))
+            return float(v), _constant(float(v))
         raise self.bad(node, "numbers, + - * / // **, table cells and the functions of sedrepro.claims")
+
+
+def _constant(v: float) -> ast.AST:
+    return ast.Constant(v) if math.isfinite(v) else ast.Name(str(v))  # unparse writes nan as (1e309-1e309)
 
 
 def _round_constants(node: ast.AST) -> ast.AST:
@@ -429,8 +444,9 @@ def evaluate(claim: Claim, ctx: Context) -> Result:
     ev = _Evaluator(ctx, claim.line)
     value, substituted = ev.visit(tree)
     source = "dataset index" if "dataset index" in ev.sources else "tables" if ev.sources else "arithmetic"
-    cells = tuple((n.value.id, n.slice.elts[0].value, n.slice.elts[1].value, ctx.cell(
-        n.value.id, n.slice.elts[0].value, n.slice.elts[1].value)) for n in ast.walk(tree) if isinstance(n, ast.Subscript))
+    refs = [(n.value.id, n.slice.elts[0].value, n.slice.elts[1].value)
+            for n in ast.walk(tree) if isinstance(n, ast.Subscript)]
+    cells = tuple((*ref, ctx.cell(*ref)) for ref in refs)
     shown = ast.unparse(_round_constants(substituted))
     if ev.notes and ev.notes[0][0] is tree.body:  # the whole check is one function: its finding says the rest
         how = f"{claim.check} = {fmt(value)} ({ev.notes[0][2]})"
@@ -479,4 +495,5 @@ def legacy_detail(result: Result) -> tuple[str, float]:
             + (f": off by {off:.0%}" if off > CLAIM_TOLERANCE else ": consistent")), value
 
 
-__all__ = ["Claim", "Context", "Result", "load_claims", "evaluate", "legacy_detail", "not_checkable", "datasets_needed", "fmt"]
+__all__ = ["Claim", "Context", "Result", "load_claims", "evaluate", "legacy_detail", "not_checkable", "datasets_needed",
+           "fmt"]
