@@ -370,10 +370,10 @@ def audit_args(wildcards, input):
     if "claims" in input.keys():
         args.append(f"--claims {shlex.quote(input.claims)}")
         for dataset in claim_datasets(input.claims):
-            folder = os.path.dirname(getattr(input, f"index_{dataset}")[0])
-            args.append(f"--dataset-index {shlex.quote(f'{dataset}={folder}')}")
+            folder = os.path.dirname(getattr(input, "index_" + dataset)[0])
+            args.append(f"--dataset-index {shlex.quote(dataset + '=' + folder)}")
             args.append(
-                f"--dataset-note {shlex.quote(f'{dataset}={dataset_note(dataset)}')}"
+                f"--dataset-note {shlex.quote(dataset + '=' + dataset_note(dataset))}"
             )
     if "cross" in input.keys():
         args.append(f"--cross-paper-values {shlex.quote(input.cross)}")
