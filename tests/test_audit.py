@@ -396,3 +396,31 @@ def test_audit_cli_stops_on_a_bad_claims_file_with_one_line(tmp_path):
     assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [
         f"error: {bad}{BAD_CLAIMS['code'][1]}"]
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.realdata
+def test_real_metadata_claims():
+    """The dataset claims on the real annotations (shared/realdata): counts hold; clip durations are not in an
+    annotations-only index, so those claims are NaN and flagged, never passed."""
+    from conftest import REALDATA
+
+    from sedrepro import datasets
+
+    roots = {"urban_sed": REALDATA / "URBAN-SED_v1.0", "urbansound8k": REALDATA / "UrbanSound8K"}
+    if not all(p.is_dir() for p in roots.values()):
+        pytest.skip(f"real metadata not found under {REALDATA} (set SEDREPRO_REALDATA)")
+    indexes = {name: datasets.get(name).index(root, annotations_only=True) for name, root in roots.items()}
+    found = {}
+    for paper in ("hypernetworks", "dessed"):
+        mod = papers.get(paper)
+        ctx = claims.Context({s.name: s for s in mod.TABLES}, load_paper_values(TSV.with_name(f"{paper}.tsv")),
+                             {k: (lambda v=v: v) for k, v in indexes.items()})
+        for claim in claims.load_claims(CLAIMS[paper]):
+            if claim.checkable and any(f'("{name}"' in claim.check for name in indexes):
+                found[claim.label] = claims.evaluate(claim, ctx)
+    passed = {label: r.computed for label, r in found.items() if not r.flagged}
+    assert passed == {"URBAN-SED soundscapes in the index": 10000, "URBAN-SED fewest events per recording": 1,
+                      "URBAN-SED most events per recording": 9, "URBAN-SED classes in the index": 10,
+                      "UrbanSound8K clips in the index": 8732, "UrbanSound8K classes in the index": 10}
+    assert all(r.computed != r.computed and "annotations only" in r.how for label, r in found.items()
+               if label not in passed)
