@@ -262,6 +262,7 @@ def test_claim_tolerances_and_relations(tmp_path):
         ("3..4", "in", "about", "4.9"): False, ("3..4", "in", "about", "5.1"): True,
         ("0", ">", "exact", "0"): True, ("0", ">=", "exact", "0"): False, ("5", "<", "exact", "5"): True,
         ("5", "<=", "exact", "5"): False, ("0", ">", "exact", "0.001"): False,
+        ("0", "<=", "exact", "1 / (2 - 2)"): True, ("0", "<", "exact", "min(1 / 0, -1)"): True,  # nan is never a pass
     }
     results = _evaluate(_claims_file(tmp_path, list(cases)))
     assert [r.flagged for r in results] == list(cases.values())
@@ -382,6 +383,8 @@ def test_bad_claim_references_are_one_line(tmp_path):
     with pytest.raises(InputError, match=r"c.tsv:2: expected the arguments of wins\(\) \(see sedrepro.claims\), found "
                                          r"'wins\(t\)'"):
         _evaluate(_claims_file(tmp_path, [("1", "=", "exact", "wins(t)")], "c.tsv"))
+    with pytest.raises(InputError, match=r"e.tsv:2: expected a table name among t, found 'table9'"):
+        _evaluate(_claims_file(tmp_path, [("1", "=", "exact", "rows(table9)")], "e.tsv"))
     with pytest.raises(InputError, match="--dataset-index: expected the index of 'toy' .* a claim reads, found none"):
         _evaluate(_claims_file(tmp_path, [("1", "=", "exact", 'files("toy")')], "d.tsv"))
 

@@ -343,6 +343,8 @@ class _Evaluator:
     def arg(self, node):
         """A function argument: a table name (bare name), a string, or a number."""
         if isinstance(node, ast.Name):
+            if node.id not in self.ctx.tables:
+                raise fail(self.where, f"a table name among {', '.join(self.ctx.tables)}", repr(node.id))
             return node.id
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return node.value
@@ -362,9 +364,11 @@ class _Evaluator:
             return (-v if isinstance(node.op, ast.USub) else v), ast.UnaryOp(node.op, sub)
         if isinstance(node, ast.BinOp):
             (a, sa), (b, sb) = self.visit(node.left), self.visit(node.right)
-            if isinstance(node.op, ast.Div | ast.FloorDiv) and b == 0:
-                raise self.bad(node, "a non-zero divisor")
-            return _BINARY[type(node.op)](a, b), ast.BinOp(sa, node.op, sb)
+            try:
+                v = _BINARY[type(node.op)](a, b)
+            except (ZeroDivisionError, OverflowError, ValueError):  # e.g. a count of 0 in a small stand-in index
+                v = math.nan  # a value that cannot be computed is never a pass
+            return v, ast.BinOp(sa, node.op, sb)
         if isinstance(node, ast.Subscript):
             key = node.slice
             if not (isinstance(node.value, ast.Name) and isinstance(key, ast.Tuple) and len(key.elts) == 2
@@ -380,8 +384,9 @@ class _Evaluator:
                 parts = [self.visit(a) for a in node.args]
                 if not parts:
                     raise self.bad(node, "at least one argument")
-                return float(ARITHMETIC_FUNCTIONS[name](*[p[0] for p in parts])), ast.Call(
-                    node.func, [p[1] for p in parts], [])
+                values = [p[0] for p in parts]
+                v = math.nan if any(math.isnan(x) for x in values) else float(ARITHMETIC_FUNCTIONS[name](*values))
+                return v, ast.Call(node.func, [p[1] for p in parts], [])
             args = [self.arg(a) for a in node.args]
             try:
                 if name == "n":
