@@ -72,7 +72,7 @@ NOT_CHECKABLE = (
 
 @dataclass(frozen=True)
 class Finding:
-    table: str
+    table: str  # for a text_claim: where the statement is in the paper
     check: str  # average_row | duration_sum | implied_events | count_sum | bytes_per_parameter | claim | ...
     column: str
     printed: float | None
@@ -434,7 +434,9 @@ def main(args) -> None:
     write_text(args.out, markdown(findings, mod.TABLES, args.paper, "`, `".join(sources), unchecked, args.data_note,
                                   {d: notes.get(d, "no note given") for d in indexes}))
     n = sum(f.flagged for f in findings if f.check == "average_row")
-    log.info("wrote %s: %d findings, %d Average rows flagged", args.out, len(findings), n)
+    text = [f for f in findings if f.check == "text_claim"]
+    log.info("wrote %s: %d findings, %d Average rows flagged, %d of %d statements of the text flagged", args.out,
+             len(findings), n, sum(f.flagged for f in text), len(text))
 
 
 def _read_index(folder):
