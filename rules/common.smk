@@ -369,12 +369,14 @@ def audit_args(wildcards, input):
     args = []
     if "claims" in input.keys():
         args.append(f"--claims {shlex.quote(input.claims)}")
-        for dataset in claim_datasets(input.claims):
-            folder = os.path.dirname(getattr(input, "index_" + dataset)[0])
-            args.append(f"--dataset-index {shlex.quote(dataset + '=' + folder)}")
-            args.append(
-                f"--dataset-note {shlex.quote(dataset + '=' + dataset_note(dataset))}"
-            )
+        # audit_inputs names one input index_<dataset> per dataset the claims read
+        for name, files in input.items():
+            if name.startswith("index_"):
+                dataset = name.removeprefix("index_")
+                pair = (dataset, os.path.dirname(files[0]))
+                args.append(f"--dataset-index {shlex.quote('='.join(pair))}")
+                note = (dataset, dataset_note(dataset))
+                args.append(f"--dataset-note {shlex.quote('='.join(note))}")
     if "cross" in input.keys():
         args.append(f"--cross-paper-values {shlex.quote(input.cross)}")
     if "index" in input.keys():
