@@ -383,6 +383,9 @@ def test_bad_claim_references_are_one_line(tmp_path):
     with pytest.raises(InputError, match=r"c.tsv:2: expected the arguments of wins\(\) \(see sedrepro.claims\), found "
                                          r"'wins\(t\)'"):
         _evaluate(_claims_file(tmp_path, [("1", "=", "exact", "wins(t)")], "c.tsv"))
+    plain = type("Paper", (), {"TABLES": (SPEC,)})  # a paper module without TEXT_CLAIMS
+    with pytest.raises(InputError, match="--claims: expected no claims file .* found 'c.tsv'"):
+        audit.declared_findings(plain, fake_values(), claims_path="c.tsv")
     with pytest.raises(InputError, match=r"e.tsv:2: expected a table name among t, found 'table9'"):
         _evaluate(_claims_file(tmp_path, [("1", "=", "exact", "rows(table9)")], "e.tsv"))
     with pytest.raises(InputError, match="--dataset-index: expected the index of 'toy' .* a claim reads, found none"):

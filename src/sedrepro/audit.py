@@ -21,7 +21,7 @@ Checks
 * Not checkable from the paper: the "Overall" (micro) rows, which need per-class segment counts that the
   paper does not print.
 
-Checks for papers whose module declares them (the dessed paper):
+Checks for papers whose module declares them (the dessed paper; ``text_claim`` both papers):
 
 * ``count_sum`` (``COUNT_TOTALS``): the sum of a count table against the total the text states.
 * ``bytes_per_parameter`` (``SIZE_TABLE``): the printed on-disk size over the printed parameter count, against
@@ -467,6 +467,8 @@ def declared_findings(mod, paper_values: pd.DataFrame, cross_values_path: str | 
         if not index_dir:
             raise fail("--index", f"the index of {specs[name].dataset} (its events.tsv)", "none")
         out += annotation_findings(specs[name], paper_values, _read_index(index_dir).events)
+    if claims_path and not getattr(mod, "TEXT_CLAIMS", None):
+        raise fail("--claims", "no claims file (the paper module declares no TEXT_CLAIMS)", repr(claims_path))
     if getattr(mod, "TEXT_CLAIMS", None):
         if not claims_path:
             raise fail("--claims", f"the claims TSV {mod.TEXT_CLAIMS}", "none")
