@@ -20,6 +20,7 @@ if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
 
 from sedrepro import datasets as sed_datasets  # noqa: E402
 from sedrepro import papers as sed_papers  # noqa: E402
+from sedrepro import claims as sed_claims  # noqa: E402
 from sedrepro import config as sed_config  # noqa: E402
 from sedrepro import provenance as sed_provenance  # noqa: E402
 from sedrepro.config import validate as validate_one_line  # noqa: E402
@@ -356,9 +357,19 @@ def figure_args(wildcards, input):
 
 
 def audit_inputs(wildcards):
-    """The paper values, plus what a paper's declared audit checks read: another paper's values, an index."""
+    """The paper values, plus what a paper's declared audit checks read: another paper's values, an index, the
+    claims of the text and the indexes of the datasets those claims read (inputs `index_<dataset>`).
+    """
     mod = sed_papers.get(wildcards.paper)
     out = {"paper_values": f"config/paper_values/{wildcards.paper}.tsv"}
+    claims = getattr(mod, "TEXT_CLAIMS", None)
+    if claims:
+        out["claims"] = claims
+        for dataset in claim_datasets(claims):
+            out[f"index_{dataset}"] = [
+                data_path(f"index/{dataset}/files.tsv"),
+                data_path(f"index/{dataset}/events.tsv"),
+            ]
     cross = getattr(mod, "CROSS_PAPER_EVENTS", None)
     if cross:
         out["cross"] = f"config/paper_values/{cross[0]}.tsv"
@@ -372,9 +383,29 @@ def audit_inputs(wildcards):
     return out
 
 
+def claim_datasets(path):
+    """Datasets whose index the claims TSV reads; a bad claims file stops the DAG with its one-line message."""
+    try:
+        return sed_claims.datasets_needed(
+            sed_claims.load_claims(Path(workflow.basedir) / path)
+        )
+    except InputError as err:
+        raise WorkflowError(str(err)) from None
+
+
 def audit_args(wildcards, input):
     """Arguments of `python -m sedrepro.audit` for the declared checks' inputs (none for most papers)."""
     args = []
+    if "claims" in input.keys():
+        args.append(f"--claims {shlex.quote(input.claims)}")
+        # audit_inputs names one input index_<dataset> per dataset the claims read
+        for name, files in input.items():
+            if name.startswith("index_"):
+                dataset = name.removeprefix("index_")
+                pair = (dataset, os.path.dirname(files[0]))
+                args.append(f"--dataset-index {shlex.quote('='.join(pair))}")
+                note = (dataset, dataset_note(dataset))
+                args.append(f"--dataset-note {shlex.quote('='.join(note))}")
     if "cross" in input.keys():
         args.append(f"--cross-paper-values {shlex.quote(input.cross)}")
     if "index" in input.keys():

@@ -13,7 +13,10 @@ def built(tmp_path_factory):
     """The workflow run once on config/tiny.yaml in a fresh copy of the repository, shared by every test module."""
     from test_workflow import fresh_copy, snakemake
 
-    workdir = fresh_copy(tmp_path_factory.mktemp("wf") / "repo")
+    # SEDREPRO_BUILT: reuse a copy made by an earlier session (finished or not; snakemake completes it), to rerun the
+    # checks without a new tiny run
+    reuse = os.environ.get("SEDREPRO_BUILT")
+    workdir = Path(reuse) if reuse else fresh_copy(tmp_path_factory.mktemp("wf") / "repo")
     snakemake(workdir)
     return workdir
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import os
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from sedrepro import papers, render
+from sedrepro import claims, papers, render
 from sedrepro.io import InputError
 from sedrepro.papers import TableSpec, check_paper_values, load_paper_values
 
@@ -187,3 +190,47 @@ def test_train_json_must_sit_beside_a_metrics_file(tmp_path):
     metrics = render.load_metrics([run / "metrics.json"])
     with pytest.raises(InputError, match="beside one of the given metrics.json"):
         render.load_train([stray], metrics)
+
+
+# ---- claims of the text (config/paper_values/<paper>_claims.tsv) ----------------------------------------------------
+
+PAPER_TEXTS = Path(os.environ.get("SEDREPRO_PAPERS") or REPO.parent / "shared" / "papers")
+TEXT_FILES = {"hypernetworks": "hypernetworks-sed.md", "dessed": "dessed-dilated-replication.md"}
+
+
+@pytest.mark.parametrize("paper", papers.NAMES)
+def test_claims_read_only_the_papers_own_tables_and_datasets(paper):
+    mod = papers.get(paper)
+    found = claims.load_claims(REPO / mod.TEXT_CLAIMS)
+    assert set(claims.datasets_needed(found)) <= {t.dataset for t in mod.TABLES}  # indexes the workflow builds anyway
+    names = {t.name for t in mod.TABLES}
+    for claim in found:
+        if claim.checkable:
+            tree = ast.parse(claim.check, mode="eval")
+            functions = {"n", *claims.TABLE_FUNCTIONS, *claims.DATASET_FUNCTIONS, *claims.ARITHMETIC_FUNCTIONS}
+            used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in functions}
+            assert used <= names | {papers.TEXT}, claim
+    if paper == "dessed":  # the first audit's claims, now lines of the claims file
+        legacy = [c for c in found if c.kind in claims.LEGACY_KINDS]
+        assert len(legacy) == 13 and all(c.check.count('table4["') == (1 if c.kind == "value" else 2) for c in legacy)
+        assert not hasattr(mod, "CLAIMS")
+
+
+@pytest.mark.parametrize("paper", papers.NAMES)
+def test_claim_quotes_are_the_papers_words(paper):
+    """Every quoted piece (pieces joined by ' [...] ') occurs in the paper's text, up to its markup (LaTeX, italics,
+    a word hyphenated across lines)."""
+    path = PAPER_TEXTS / TEXT_FILES[paper]
+    if not path.is_file():
+        pytest.skip(f"paper text not found at {path} (set SEDREPRO_PAPERS)")
+
+    def plain(text):
+        for a, b in (("\\_", "_"), ("$", ""), ("\\approx ", "≈"), ("\\%", "%"), ("\\times", "×"), ("e^{-5}", "e-5"),
+                     ("3 - 4", "3 − 4"), ("*", ""), ("\\{", "{"), ("\\}", "}")):
+            text = text.replace(a, b)
+        return re.sub(r"(\w)- (\w)", r"\1\2", re.sub(r"\s+", " ", text))
+
+    text = plain(path.read_text(encoding="utf-8"))
+    missing = [(c.line, piece) for c in claims.load_claims(REPO / papers.get(paper).TEXT_CLAIMS)
+               for piece in c.quote.split(" [...] ") if plain(piece) not in text]
+    assert not missing

@@ -21,17 +21,21 @@ Checks
 * Not checkable from the paper: the "Overall" (micro) rows, which need per-class segment counts that the
   paper does not print.
 
-Checks for papers whose module declares them (the dessed paper):
+Checks for papers whose module declares them (the dessed paper; ``text_claim`` both papers):
 
 * ``count_sum`` (``COUNT_TOTALS``): the sum of a count table against the total the text states.
 * ``bytes_per_parameter`` (``SIZE_TABLE``): the printed on-disk size over the printed parameter count, against
   the 4 bytes a float32 weight needs (below 1 byte per parameter no weight format can hold the model).
-* ``claim`` (``CLAIMS``): ratios, reductions and values the text claims, recomputed from the table they summarise;
-  flagged beyond ``CLAIM_TOLERANCE`` (prose says "about", "times").
+* ``claim`` (kinds value / ratio / reduction of ``TEXT_CLAIMS``): ratios, reductions and values the text claims,
+  recomputed from the table they summarise; flagged beyond ``CLAIM_TOLERANCE`` (prose says "about", "times").
 * ``cross_paper_events`` (``CROSS_PAPER_EVENTS``): a per-class event count against another paper's
   total / mean event duration of the same dataset, with the interval that paper's rounding allows.
 * ``annotation_events`` (``ANNOTATION_COUNTS``): the printed counts against the events of the dataset index
   this run uses (the embedded stand-in by default: then the comparison only shows the check runs).
+* ``text_claim`` (``TEXT_CLAIMS``, a claims TSV: see sedrepro.claims): every other numeric statement of the text and
+  captions, recomputed from the tables, from the dataset indexes this run uses, or by arithmetic; claimed vs
+  computed, the difference and the tolerance. Statements that cannot be checked join the "not checkable" list with
+  the reason transcribed beside them.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import claims as text_claims
 from . import cli, papers, provenance
 from .io import fail, write_text
 from .papers import AVERAGE, OVERALL, TableSpec, check_paper_values, load_paper_values, paper_value
@@ -56,7 +61,7 @@ COMBINED_TOL = 0.10 + EPS
 FLOAT32_BYTES = 4  # a trained weight as Keras and PyTorch store it
 MIN_BYTES_PER_PARAMETER = 1  # even 8-bit quantised weights need a byte each
 KB = 1024
-CLAIM_TOLERANCE = 0.25  # relative; prose claims ("about 7 times") are rough, so only a gross mismatch is flagged
+CLAIM_TOLERANCE = text_claims.CLAIM_TOLERANCE
 NOT_CHECKABLE = (
     f"{OVERALL} rows: micro-averaged F1 needs per-class segment counts (reference and system), which "
     "are not printed.",
@@ -67,7 +72,7 @@ NOT_CHECKABLE = (
 
 @dataclass(frozen=True)
 class Finding:
-    table: str
+    table: str  # for a text_claim: where the statement is in the paper
     check: str  # average_row | duration_sum | implied_events | count_sum | bytes_per_parameter | claim | ...
     column: str
     printed: float | None
@@ -75,6 +80,12 @@ class Finding:
     difference: float | None  # printed - recomputed
     flagged: bool
     detail: str
+    # text_claim findings only: the statement and how it was judged
+    quote: str = ""
+    claimed: str = ""  # as printed ("0.015", "3..4")
+    relation: str = ""
+    source: str = ""  # tables | dataset index | arithmetic
+    tolerance: str = ""
 
 
 def _average_findings(spec: TableSpec, pv: pd.Series) -> list[Finding]:
@@ -178,25 +189,23 @@ def size_findings(spec: TableSpec, paper_values: pd.DataFrame, params_col: str, 
     return out
 
 
-def claim_findings(spec: TableSpec, paper_values: pd.DataFrame, claims: Sequence[tuple]) -> list[Finding]:
-    """Each claim of the text (ratio or % reduction) against the same quantity computed from the table."""
-    pv = _cells(spec, paper_values)
+def claim_findings(claims: Sequence[text_claims.Claim], ctx: text_claims.Context) -> list[Finding]:
+    """Each checkable statement of the text recomputed: value / ratio / reduction claims in the first audit's
+    format (check "claim"), every other one as a text_claim with claimed vs computed and the tolerance."""
     out = []
-    for text_row, text_col, kind, (num_row, num_col), den in claims:
-        claimed = paper_value(paper_values, "text", text_row, text_col)
-        a = float(pv[(num_row, num_col)])
-        if kind == "value":  # a number the text restates, e.g. a training time in words
-            value, how = a, f"{num_row} {num_col} = {a:g}"
-        else:
-            den_row, den_col = den
-            b = float(pv[(den_row, den_col)])
-            value = a / b if kind == "ratio" else 100.0 * (1.0 - a / b)
-            how = (f"{num_row} {num_col} / {den_row} {den_col} = {a:g} / {b:g} = {value:.2f}" if kind == "ratio"
-                   else f"1 - {num_row} {num_col} / {den_row} {den_col} = 1 - {a:g} / {b:g} = {value:.1f} %")
-        off = abs(value - claimed) / claimed
-        out.append(Finding(spec.name, "claim", text_row, claimed, value, claimed - value, off > CLAIM_TOLERANCE,
-                           f"{how}; the text says {claimed:g}" + (" %" if kind == "reduction" else "")
-                           + (f": off by {off:.0%}" if off > CLAIM_TOLERANCE else ": consistent")))
+    for claim in claims:
+        if not claim.checkable:
+            continue
+        r = text_claims.evaluate(claim, ctx)
+        lo = claim.bounds[0]
+        if claim.kind in text_claims.LEGACY_KINDS:
+            detail, value = text_claims.legacy_detail(r)
+            out.append(Finding(r.cells[0][0], "claim", claim.label, lo, value, lo - value, r.flagged, detail))
+            continue
+        detail = r.how + (f"; reading: {claim.note}" if claim.note else "")
+        out.append(Finding(claim.where, "text_claim", claim.label, lo, r.computed, -r.delta, r.flagged, detail,
+                           quote=claim.quote, claimed=claim.claimed, relation=claim.relation, source=r.source,
+                           tolerance=r.tolerance_text))
     return out
 
 
@@ -258,7 +267,8 @@ def _f(x: float | None, d: int = 2, sign: bool = False) -> str:
 
 
 def markdown(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], paper: str, source: str,
-             not_checkable: Sequence[str] = NOT_CHECKABLE, data_note: str | None = None) -> str:
+             not_checkable: Sequence[str] = NOT_CHECKABLE, data_note: str | None = None,
+             index_notes: Mapping[str, str] | None = None) -> str:
     headers = {s.name: s for s in spec_tables}
     lines = [f"# Audit of the published tables: {paper}", "",
              f"Every number below is computed from `{source}`; nothing is typed in by hand.", ""]
@@ -292,8 +302,45 @@ def markdown(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], pape
             rng = f.detail.split("rounding allows ")[1]
             lines.append(f"| {f.table} | {f.column} | {f.recomputed:.1f} | {rng} |")
         lines.append("")
+    lines += _text_claim_section(findings, index_notes or {})
     lines += ["## Not checkable from the paper", ""] + [f"- {n}" for n in not_checkable] + [""]
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _text_claim_section(findings: Sequence[Finding], index_notes: Mapping[str, str]) -> list[str]:
+    """The numeric statements of the text, recomputed, grouped by what they are recomputed from."""
+    found = [f for f in findings if f.check == "text_claim"]
+    if not found:
+        return []
+    lines = ["## Numeric statements of the text and captions, recomputed", "",
+             f"{len(found)} statements recomputed, {sum(f.flagged for f in found)} flagged (ratios, reductions and "
+             "restated values summarising a table are in the claims section above, if any). Tolerance: exact for "
+             "counts; half a unit of the last printed digit for a number printed to that precision; "
+             f"{CLAIM_TOLERANCE:.0%} of the claimed number for a rough one (\"about\", \"≈\", in words). A stated "
+             "bound (<, >) or range is flagged when the computed value falls outside it by more than that "
+             "tolerance. \"computed - claimed\" is the distance outside the range for a range.", ""]
+    for source in text_claims.SOURCES:
+        group = [f for f in found if f.source == source]
+        if not group:
+            continue
+        lines += [f"### Recomputed from the {source}" if source != "arithmetic" else "### Recomputed by arithmetic",
+                  ""]
+        if source == "dataset index":
+            lines += ["Indexes read: " + ("; ".join(f"{d}: {n}" for d, n in index_notes.items()) or "none") + ".",
+                      ""]
+        lines += ["| where | statement | claimed | computed | computed - claimed | tolerance | verdict "
+                  "| computed from |", "|:---|:---|---:|---:|---:|:---|:---|:---|"]
+        for f in group:
+            claimed = f.claimed if f.relation in ("=", "in") else f"{f.relation} {f.claimed}"
+            lines.append(f"| {_cell(f.table)} | {_cell(f.quote)} | {claimed} | {text_claims.fmt(f.recomputed)} | "
+                         f"{text_claims.fmt(-f.difference)} | {f.tolerance} | {'**flag**' if f.flagged else 'pass'} | "
+                         f"{_cell(f.detail)} |")
+        lines.append("")
+    return lines
 
 
 def _extra_sections(findings: Sequence[Finding], data_note: str | None) -> list[str]:
@@ -352,36 +399,64 @@ def build_parser():
     p.add_argument("--cross-paper-values", help="paper-values TSV of the paper named in the module's CROSS_PAPER_EVENTS")
     p.add_argument("--index", help="dataset index folder whose events.tsv the ANNOTATION_COUNTS table is checked against")
     p.add_argument("--data-note", help="which data the index holds (embedded synthetic stand-in or real)")
+    p.add_argument("--claims", help="claims TSV of the module's TEXT_CLAIMS (numeric statements of the text)")
+    p.add_argument("--dataset-index", action="append", default=[], metavar="DATASET=DIR",
+                   help="index folder of a dataset the claims read (repeatable)")
+    p.add_argument("--dataset-note", action="append", default=[], metavar="DATASET=NOTE",
+                   help="which data that index holds (repeatable)")
     return p
+
+
+def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
+    out = {}
+    for text in values:
+        key, sep, value = text.partition("=")
+        if not sep or not key or not value:
+            raise fail(option, "DATASET=VALUE", repr(text))
+        out[key] = value
+    return out
 
 
 def main(args) -> None:
     mod = papers.get(args.paper)
     pv = load_paper_values(args.paper_values)
+    indexes = _pairs(args.dataset_index, "--dataset-index")
     findings = audit(mod.TABLES, pv, getattr(mod, "DATASET_DURATIONS", None))
-    findings += declared_findings(mod, pv, args.cross_paper_values, args.index)
-    sources = [str(Path(p)) for p in (args.paper_values, args.cross_paper_values) if p]
+    findings += declared_findings(mod, pv, args.cross_paper_values, args.index, args.claims, indexes)
+    sources = [str(Path(p)) for p in (args.paper_values, args.cross_paper_values, args.claims) if p]
     if args.index and getattr(mod, "ANNOTATION_COUNTS", None):
         sources.append(str(Path(args.index) / "events.tsv"))
-    write_text(args.out, markdown(findings, mod.TABLES, args.paper, "`, `".join(sources),
-                                  getattr(mod, "NOT_CHECKABLE", NOT_CHECKABLE), args.data_note))
+    sources += [str(Path(d) / n) for d in indexes.values() for n in ("files.tsv", "events.tsv")]
+    unchecked = list(getattr(mod, "NOT_CHECKABLE", NOT_CHECKABLE))
+    if args.claims:
+        unchecked += text_claims.not_checkable(text_claims.load_claims(args.claims))
+    notes = _pairs(args.dataset_note, "--dataset-note")
+    write_text(args.out, markdown(findings, mod.TABLES, args.paper, "`, `".join(sources), unchecked, args.data_note,
+                                  {d: notes.get(d, "no note given") for d in indexes}))
     provenance.write_sidecar(args.out, {"paper": args.paper, "data_note": args.data_note}, inputs=sources)
     n = sum(f.flagged for f in findings if f.check == "average_row")
-    log.info("wrote %s: %d findings, %d Average rows flagged", args.out, len(findings), n)
+    text = [f for f in findings if f.check == "text_claim"]
+    log.info("wrote %s: %d findings, %d Average rows flagged, %d of %d statements of the text flagged", args.out,
+             len(findings), n, sum(f.flagged for f in text), len(text))
+
+
+def _read_index(folder):
+    from .datasets.base import DatasetIndex  # late: only the checks that read an index need the dataset layer
+
+    return DatasetIndex.read(Path(folder))
 
 
 def declared_findings(mod, paper_values: pd.DataFrame, cross_values_path: str | None = None,
-                      index_dir: str | None = None) -> list[Finding]:
-    """Findings of the checks a paper module declares (COUNT_TOTALS, SIZE_TABLE, CLAIMS, CROSS_PAPER_EVENTS,
-    ANNOTATION_COUNTS); the cross-paper and annotation checks need their inputs."""
+                      index_dir: str | None = None, claims_path: str | None = None,
+                      dataset_indexes: Mapping[str, str] | None = None) -> list[Finding]:
+    """Findings of the checks a paper module declares (COUNT_TOTALS, SIZE_TABLE, TEXT_CLAIMS, CROSS_PAPER_EVENTS,
+    ANNOTATION_COUNTS); the cross-paper, claims and annotation checks need their inputs (claims that read a
+    dataset: dataset_indexes, name -> index folder)."""
     specs = {s.name: s for s in mod.TABLES}
     out = count_sum_findings(specs, paper_values, getattr(mod, "COUNT_TOTALS", {}))
     size = getattr(mod, "SIZE_TABLE", None)
     if size:
         out += size_findings(specs[size[0]], paper_values, size[1], size[2])
-        claims = getattr(mod, "CLAIMS", ())
-        if claims:
-            out += claim_findings(specs[size[0]], paper_values, claims)
     cross = getattr(mod, "CROSS_PAPER_EVENTS", None)
     if cross:
         if not cross_values_path:
@@ -392,9 +467,14 @@ def declared_findings(mod, paper_values: pd.DataFrame, cross_values_path: str | 
     if name:
         if not index_dir:
             raise fail("--index", f"the index of {specs[name].dataset} (its events.tsv)", "none")
-        from .datasets.base import DatasetIndex  # late: only this check needs the dataset layer
-
-        out += annotation_findings(specs[name], paper_values, DatasetIndex.read(Path(index_dir)).events)
+        out += annotation_findings(specs[name], paper_values, _read_index(index_dir).events)
+    if claims_path and not getattr(mod, "TEXT_CLAIMS", None):
+        raise fail("--claims", "no claims file (the paper module declares no TEXT_CLAIMS)", repr(claims_path))
+    if getattr(mod, "TEXT_CLAIMS", None):
+        if not claims_path:
+            raise fail("--claims", f"the claims TSV {mod.TEXT_CLAIMS}", "none")
+        loaders = {dataset: (lambda d=d: _read_index(d)) for dataset, d in (dataset_indexes or {}).items()}
+        out += claim_findings(text_claims.load_claims(claims_path), text_claims.Context(specs, paper_values, loaders))
     return out
 
 

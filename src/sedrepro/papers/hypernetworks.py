@@ -71,6 +71,8 @@ TABLES = (TABLE1, TABLE2)
 # The audit compares the sum of a table's "total_dur_s" column with the dataset duration stated in the text:
 # table name -> (table, row, column) of that transcribed value (in minutes).
 DATASET_DURATIONS = {"table1": ("text", "TUT-SED Synthetic 2016 total duration", "duration_min")}
+# Numeric statements of the text and captions, each with the check that recomputes it (sedrepro.claims).
+TEXT_CLAIMS = "config/paper_values/hypernetworks_claims.tsv"
 
 NOTES = (
     "Features are computed at 22,050 Hz: the paper's \"22.5 kHz\" (Section 3.3) is a typo, since its mel "
