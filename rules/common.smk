@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 from snakemake.settings.types import DeploymentMethod
 
 SRC = os.path.join(workflow.basedir, "src")
@@ -23,11 +23,17 @@ from sedrepro import datasets as sed_datasets  # noqa: E402
 from sedrepro import papers as sed_papers  # noqa: E402
 from sedrepro import config as sed_config  # noqa: E402
 from sedrepro.config import validate as validate_one_line  # noqa: E402
-from sedrepro.io import InputError  # noqa: E402
+from sedrepro.io import InputError, fail  # noqa: E402
+
+SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
 
 # A bad config stops with one line naming the key; snakemake's validate then fills the schema's defaults.
+# --config values come in as strings below the top level: they get the schema's types first.
 try:
-    validate_one_line(config, Path(workflow.basedir) / "config" / "schema.yaml")
+    update_config(
+        config, sed_config.coerce_overrides(workflow.config_settings.config, SCHEMA)
+    )
+    validate_one_line(config, SCHEMA)
 except InputError as err:
     raise WorkflowError(str(err)) from None
 validate(config, schema="../config/schema.yaml")
@@ -201,6 +207,7 @@ def run_dir(wildcards):
 
 
 def table_spec(wildcards):
+    checked_names(wildcards)
     return sed_papers.table(wildcards.paper, wildcards.table)
 
 
@@ -292,6 +299,7 @@ def table_needs_train(table):
 
 
 def figure_spec(wildcards):
+    checked_names(wildcards)
     for figure in paper_figures(wildcards.paper):
         if figure.name == wildcards.figure:
             return figure
@@ -328,6 +336,7 @@ def figure_args(wildcards, input):
 
 def audit_inputs(wildcards):
     """The paper values, plus what a paper's declared audit checks read: another paper's values, an index."""
+    checked_names(wildcards)
     mod = sed_papers.get(wildcards.paper)
     out = {"paper_values": f"config/paper_values/{wildcards.paper}.tsv"}
     cross = getattr(mod, "CROSS_PAPER_EVENTS", None)
@@ -355,3 +364,22 @@ def audit_args(wildcards, input):
         args.append(f"--index {shlex.quote(os.path.dirname(input.index[0]))}")
         args.append(f"--data-note {shlex.quote(dataset_note(dataset))}")
     return " ".join(args)
+
+
+# Rules that make a target from a paper's or dataset's name accept any name there, and checked_names stops a misspelt
+# one with the valid names (Snakemake would only say that no rule produces the file). Shell commands see only names
+# that passed.
+ANY_NAME = r"[^/]+"
+
+
+def checked_names(wildcards):
+    """No input files: stops a paper or dataset name not in the registry (called first by the input functions of those
+    rules; table and figure numbers: table_spec, figure_spec)."""
+    for key, names in (("paper", sed_papers.NAMES), ("dataset", sed_datasets.NAMES)):
+        if key in wildcards.keys() and wildcards[key] not in names:
+            raise fail(
+                f"the target's {key}",
+                f"one of {', '.join(names)}",
+                repr(wildcards[key]),
+            )
+    return []

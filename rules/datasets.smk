@@ -75,6 +75,7 @@ rule index_dataset:
 
 rule describe_dataset:
     input:
+        names=checked_names,
         files=data_path("index/{dataset}/files.tsv"),
         events=data_path("index/{dataset}/events.tsv"),
     output:
@@ -87,6 +88,8 @@ rule describe_dataset:
         csv="results/datasets/{dataset}.csv",
     log:
         "logs/describe_dataset/{dataset}.log",
+    wildcard_constraints:
+        dataset=ANY_NAME,  # checked first, listing the datasets
     conda:
         "../envs/data.yaml"
     params:

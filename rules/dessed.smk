@@ -18,6 +18,8 @@ rule plot_figure:
         ),
     log:
         "logs/plot_figure/{paper}/{figure}.log",
+    wildcard_constraints:
+        paper=ANY_NAME,  # checked by figure_inputs, listing the papers
     conda:
         "../envs/eval.yaml"
     params:

@@ -26,6 +26,8 @@ rule render_table:
         ),
     log:
         "logs/render_table/{paper}/{table}.log",
+    wildcard_constraints:
+        paper=ANY_NAME,  # checked by the input functions, listing the papers
     conda:
         "../envs/eval.yaml"
     params:
@@ -51,6 +53,8 @@ rule audit_paper:
         ),
     log:
         "logs/audit_paper/{paper}.log",
+    wildcard_constraints:
+        paper=ANY_NAME,  # checked by the input functions, listing the papers
     conda:
         "../envs/eval.yaml"
     params:
