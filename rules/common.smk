@@ -22,6 +22,7 @@ shell.prefix(_prefix)
 from sedrepro import datasets as sed_datasets  # noqa: E402
 from sedrepro import papers as sed_papers  # noqa: E402
 from sedrepro import config as sed_config  # noqa: E402
+from sedrepro import page as sed_page  # noqa: E402
 from sedrepro.config import validate as validate_one_line  # noqa: E402
 from sedrepro.io import InputError, fail  # noqa: E402
 
@@ -263,10 +264,11 @@ def paper_targets(paper):
     out = []
     for table in paper_tables(paper):
         out += expand(
-            f"results/{paper}/{table.name}.{{ext}}", ext=["md", "csv", "tex", "png"]
+            f"results/{paper}/{table.name}.{{ext}}",
+            ext=["md", "html", "csv", "tex", "png"],
         )
     out += [f"results/{paper}/{figure.name}.png" for figure in paper_figures(paper)]
-    out.append(f"results/{paper}/audit.md")
+    out += [f"results/{paper}/audit.md", f"results/{paper}/audit.html"]
     return out
 
 
@@ -283,7 +285,9 @@ def all_targets():
     for paper in PAPERS:
         out += paper_targets(paper)
     out += expand(
-        "results/datasets/{dataset}.{ext}", dataset=datasets_used(), ext=["md", "csv"]
+        "results/datasets/{dataset}.{ext}",
+        dataset=datasets_used(),
+        ext=["md", "html", "csv"],
     )
     return out
 
@@ -317,21 +321,22 @@ def figure_inputs(wildcards):
             "index": [
                 data_path(f"index/{figure.dataset}/files.tsv"),
                 data_path(f"index/{figure.dataset}/events.tsv"),
-            ]
+            ],
+            "history": [],
         }
     return {
+        "index": [],
         "history": [
             f"results/runs/{figure.dataset}/{model}/seed{seed}/history.csv"
             for _, model in figure.models
             for seed in SEEDS
-        ]
+        ],
     }
 
 
-def figure_args(wildcards, input):
-    if "index" in input.keys():
-        return f"--index {shlex.quote(os.path.dirname(input.index[0]))}"
-    return "--history " + " ".join(shlex.quote(p) for p in input.history)
+def index_folder(wildcards, input):
+    """The folder of the index files among the inputs (plain, as the report shows params); empty without them."""
+    return os.path.dirname(input.index[0]) if input.get("index") else ""
 
 
 def audit_inputs(wildcards):
@@ -352,18 +357,19 @@ def audit_inputs(wildcards):
     return out
 
 
-def audit_args(wildcards, input):
-    """Arguments of `python -m sedrepro.audit` for the declared checks' inputs (none for most papers)."""
-    args = []
-    if "cross" in input.keys():
-        args.append(f"--cross-paper-values {shlex.quote(input.cross)}")
-    if "index" in input.keys():
-        dataset = sed_papers.table(
-            wildcards.paper, sed_papers.get(wildcards.paper).ANNOTATION_COUNTS
-        ).dataset
-        args.append(f"--index {shlex.quote(os.path.dirname(input.index[0]))}")
-        args.append(f"--data-note {shlex.quote(dataset_note(dataset))}")
-    return " ".join(args)
+def audit_cross(wildcards, input):
+    """Another paper's values for the cross-paper check; empty where the paper declares none."""
+    return input.get("cross", "")
+
+
+def audit_note(wildcards, input):
+    """Which data the index of the annotation check holds; empty where the paper declares no such check."""
+    if not input.get("index"):
+        return ""
+    mod = sed_papers.get(wildcards.paper)
+    return dataset_note(
+        sed_papers.table(wildcards.paper, mod.ANNOTATION_COUNTS).dataset
+    )
 
 
 # Rules that make a target from a paper's or dataset's name accept any name there, and checked_names stops a misspelt
@@ -383,3 +389,11 @@ def checked_names(wildcards):
                 repr(wildcards[key]),
             )
     return []
+
+
+def report_labels(column, wildcard):
+    """Report labels of a table or figure, its name as 'Figure  4': the report sorts labels as strings."""
+    return lambda wildcards: {
+        "paper": wildcards.paper,
+        column: sed_page.number_label(wildcards[wildcard]),
+    }

@@ -79,8 +79,9 @@ rule describe_dataset:
         files=data_path("index/{dataset}/files.tsv"),
         events=data_path("index/{dataset}/events.tsv"),
     output:
-        md=report(
-            "results/datasets/{dataset}.md",
+        md="results/datasets/{dataset}.md",
+        html=report(
+            "results/datasets/{dataset}.html",
             caption="../report/dataset.rst",
             category="Datasets",
             labels={"dataset": "{dataset}"},
@@ -96,4 +97,4 @@ rule describe_dataset:
         index=lambda wc, input: os.path.dirname(input.files),
     shell:
         "python -m sedrepro.datasets.stats --dataset {wildcards.dataset} --index {params.index:q}"
-        " --md {output.md:q} --csv {output.csv:q} --log {log:q}"
+        " --md {output.md:q} --html {output.html:q} --csv {output.csv:q} --log {log:q}"

@@ -14,7 +14,7 @@ rule plot_figure:
             "results/{paper}/{figure}.png",
             caption="../report/paper_figure.rst",
             category="Figures",
-            labels={"paper": "{paper}", "figure": "{figure}"},
+            labels=report_labels("figure", "figure"),
         ),
     log:
         "logs/plot_figure/{paper}/{figure}.log",
@@ -23,8 +23,8 @@ rule plot_figure:
     conda:
         "../envs/eval.yaml"
     params:
-        sources=figure_args,
+        index=index_folder,
         note=data_note,
     shell:
-        "python -m sedrepro.figures --paper {wildcards.paper} --figure {wildcards.figure} {params.sources}"
-        " --data-note {params.note:q} --out {output:q} --log {log:q}"
+        "python -m sedrepro.figures --paper {wildcards.paper} --figure {wildcards.figure} --index={params.index:q}"
+        " --history {input.history:q} --data-note {params.note:q} --out {output:q} --log {log:q}"

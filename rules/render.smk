@@ -10,11 +10,12 @@ rule render_table:
         index=table_index,
         paper_values=PAPER_VALUES,
     output:
-        md=report(
-            "results/{paper}/{table}.md",
+        md="results/{paper}/{table}.md",
+        html=report(
+            "results/{paper}/{table}.html",
             caption="../report/table.rst",
             category="Tables",
-            labels={"paper": "{paper}", "table": "{table}"},
+            labels=report_labels("table", "table"),
         ),
         csv="results/{paper}/{table}.csv",
         tex="results/{paper}/{table}.tex",
@@ -22,7 +23,7 @@ rule render_table:
             "results/{paper}/{table}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels={"paper": "{paper}", "figure": "{table}"},
+            labels=report_labels("figure", "table"),
         ),
     log:
         "logs/render_table/{paper}/{table}.log",
@@ -37,7 +38,8 @@ rule render_table:
         "python -m sedrepro.render --paper {wildcards.paper} --table {wildcards.table} --metrics {input.metrics:q}"
         " --train {input.train:q}"
         " --index {params.index:q} --paper-values {input.paper_values:q} --data-note {params.note:q}"
-        " --out-md {output.md:q} --out-csv {output.csv:q} --out-tex {output.tex:q} --out-png {output.png:q}"
+        " --out-md {output.md:q} --out-html {output.html:q} --out-csv {output.csv:q} --out-tex {output.tex:q}"
+        " --out-png {output.png:q}"
         " --log {log:q}"
 
 
@@ -45,8 +47,9 @@ rule audit_paper:
     input:
         unpack(audit_inputs),
     output:
-        report(
-            "results/{paper}/audit.md",
+        md="results/{paper}/audit.md",
+        html=report(
+            "results/{paper}/audit.html",
             caption="../report/audit.rst",
             category="Audit",
             labels={"paper": "{paper}"},
@@ -58,7 +61,10 @@ rule audit_paper:
     conda:
         "../envs/eval.yaml"
     params:
-        checks=audit_args,
+        cross=audit_cross,
+        index=index_folder,
+        note=audit_note,
     shell:
-        "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q} {params.checks}"
-        " --out {output:q} --log {log:q}"
+        "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q}"
+        " --cross-paper-values={params.cross:q} --index={params.index:q} --data-note={params.note:q}"
+        " --out {output.md:q} --out-html {output.html:q} --log {log:q}"

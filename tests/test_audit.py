@@ -71,7 +71,8 @@ def test_duration_reference_must_exist():
 
 def test_real_paper_audit(tmp_path):
     out = tmp_path / "audit.md"
-    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV), "--out", str(out)]))
+    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV), "--out", str(out),
+                                                       "--out-html", str(out.with_suffix(".html"))]))
     md = out.read_text()
     mod = papers.get("hypernetworks")
     findings = audit.audit(mod.TABLES, load_paper_values(TSV), mod.DATASET_DURATIONS)
@@ -128,11 +129,14 @@ def test_dessed_audit_cli(tmp_path):
     idx = _dessed_index(tmp_path)
     audit.main(audit.build_parser().parse_args([
         "--paper", "dessed", "--paper-values", str(DESSED_TSV), "--cross-paper-values", str(TSV), "--index", str(idx),
-        "--data-note", "synthetic test index", "--out", str(out)]))
+        "--data-note", "synthetic test index", "--out", str(out), "--out-html", str(out.with_suffix(".html"))]))
     md = out.read_text()
     assert "5 of 5 rows cannot hold their parameters" in md and "0 of 16 classes agree" in md
     assert "Printed counts sum to 36326" in md and "Annotations: synthetic test index. 1 of 16 classes match" in md
     assert "1 of 13 flagged" in md and "Which machine" in md and "Overall rows" not in md
+    html = out.with_suffix(".html").read_text()  # the report's page: the same findings
+    assert "<h2>Model size on disk vs number of parameters</h2>" in html and "0 of 16 classes agree" in html
+    assert "<td>table4</td>\n      <td>Baseline</td>\n      <td>43</td>\n      <td>14453</td>" in html
     with pytest.raises(InputError, match="--cross-paper-values"):
         audit.declared_findings(papers.get("dessed"), load_paper_values(DESSED_TSV), None, str(idx))
 
@@ -140,7 +144,8 @@ def test_dessed_audit_cli(tmp_path):
 def test_hypernetworks_audit_has_no_declared_checks(tmp_path):
     assert audit.declared_findings(papers.get("hypernetworks"), load_paper_values(TSV)) == []
     out = tmp_path / "audit.md"
-    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV), "--out", str(out)]))
+    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV), "--out", str(out),
+                                                       "--out-html", str(out.with_suffix(".html"))]))
     md = out.read_text()
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == ["## Average rows vs mean of the printed class values",

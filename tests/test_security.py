@@ -103,8 +103,6 @@ SAFE_UNQUOTED = {
     "{wildcards.paper}": "wildcard_constraints: one of sedrepro.papers.NAMES",
     "{wildcards.table}": r"wildcard_constraints: table\d+",
     "{wildcards.figure}": r"wildcard_constraints (rules/dessed.smk): figure\d+",
-    "{params.sources}": "common.smk figure_args: shlex.quote on every path",
-    "{params.checks}": "common.smk audit_args: shlex.quote on every path and note",
     "{params.sample_rate}": "config audio/sample_rate: schema integer",
     "{params.n}": "config evaluation/n_checkpoints or a model's override: schema integer",
     "{params.batch_size}": "config training/batch_size or a model's override: schema integer",

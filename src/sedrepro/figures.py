@@ -207,7 +207,7 @@ def build_parser():
 def main(args) -> None:
     spec = figure_spec(args.paper, args.figure)
     histories = read_histories(args.history, spec.metrics) if args.history else None
-    draw(spec, args.data_note, args.out, args.index, histories)
+    draw(spec, args.data_note, args.out, args.index or None, histories)  # "" from the rule: no index
     log.info("wrote %s", args.out)
 
 
