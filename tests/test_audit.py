@@ -144,8 +144,9 @@ def test_dessed_audit_cli(tmp_path):
 def test_hypernetworks_audit_has_no_declared_checks(tmp_path):
     assert audit.declared_findings(papers.get("hypernetworks"), load_paper_values(TSV)) == []
     out = tmp_path / "audit.md"
-    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV), "--out", str(out),
-                                                       "--out-html", str(out.with_suffix(".html"))]))
+    audit.main(audit.build_parser().parse_args([  # as audit_paper passes it: empty values for the checks it lacks
+        "--paper", "hypernetworks", "--paper-values", str(TSV), "--cross-paper-values=", "--index=", "--data-note=",
+        "--out", str(out), "--out-html", str(out.with_suffix(".html"))]))
     md = out.read_text()
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == ["## Average rows vs mean of the printed class values",

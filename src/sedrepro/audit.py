@@ -367,6 +367,7 @@ def build_parser():
     p.add_argument("--paper-values", required=True, help="transcribed paper-values TSV")
     p.add_argument("--out", required=True, help="audit.md to write")
     p.add_argument("--out-html", required=True, help="the same audit as HTML (what the Snakemake report shows)")
+    # empty values (the rule passes --index= for a paper without the check) mean "none"
     p.add_argument("--cross-paper-values", help="paper-values TSV of the paper named in the module's CROSS_PAPER_EVENTS")
     p.add_argument("--index", help="dataset index folder whose events.tsv the ANNOTATION_COUNTS table is checked against")
     p.add_argument("--data-note", help="which data the index holds (embedded synthetic stand-in or real)")
