@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 from snakemake.settings.types import DeploymentMethod
 
 SRC = os.path.join(workflow.basedir, "src")
@@ -22,13 +22,20 @@ from sedrepro import datasets as sed_datasets  # noqa: E402
 from sedrepro import papers as sed_papers  # noqa: E402
 from sedrepro import claims as sed_claims  # noqa: E402
 from sedrepro import config as sed_config  # noqa: E402
+from sedrepro import page as sed_page  # noqa: E402
 from sedrepro import provenance as sed_provenance  # noqa: E402
 from sedrepro.config import validate as validate_one_line  # noqa: E402
-from sedrepro.io import InputError  # noqa: E402
+from sedrepro.io import InputError, fail  # noqa: E402
+
+SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
 
 # A bad config stops with one line naming the key; snakemake's validate then fills the schema's defaults.
+# --config values come in as strings below the top level: they get the schema's types first.
 try:
-    validate_one_line(config, Path(workflow.basedir) / "config" / "schema.yaml")
+    update_config(
+        config, sed_config.coerce_overrides(workflow.config_settings.config, SCHEMA)
+    )
+    validate_one_line(config, SCHEMA)
 except InputError as err:
     raise WorkflowError(str(err)) from None
 validate(config, schema="../config/schema.yaml")
@@ -231,6 +238,7 @@ def run_dir(wildcards):
 
 
 def table_spec(wildcards):
+    checked_names(wildcards)
     return sed_papers.table(wildcards.paper, wildcards.table)
 
 
@@ -286,10 +294,11 @@ def paper_targets(paper):
     out = []
     for table in paper_tables(paper):
         out += expand(
-            results_path(f"{paper}/{table.name}.{{ext}}"), ext=["md", "csv", "tex", "png"]
+            results_path(f"{paper}/{table.name}.{{ext}}"),
+            ext=["md", "html", "csv", "tex", "png"],
         )
     out += [results_path(f"{paper}/{figure.name}.png") for figure in paper_figures(paper)]
-    out.append(results_path(f"{paper}/audit.md"))
+    out += [results_path(f"{paper}/audit.md"), results_path(f"{paper}/audit.html")]
     return out
 
 
@@ -306,7 +315,9 @@ def all_targets():
     for paper in PAPERS:
         out += paper_targets(paper)
     out += expand(
-        results_path("datasets/{dataset}.{ext}"), dataset=datasets_used(), ext=["md", "csv"]
+        results_path("datasets/{dataset}.{ext}"),
+        dataset=datasets_used(),
+        ext=["md", "html", "csv"],
     )
     return out
 
@@ -322,6 +333,7 @@ def table_needs_train(table):
 
 
 def figure_spec(wildcards):
+    checked_names(wildcards)
     for figure in paper_figures(wildcards.paper):
         if figure.name == wildcards.figure:
             return figure
@@ -339,27 +351,29 @@ def figure_inputs(wildcards):
             "index": [
                 data_path(f"index/{figure.dataset}/files.tsv"),
                 data_path(f"index/{figure.dataset}/events.tsv"),
-            ]
+            ],
+            "history": [],
         }
     return {
+        "index": [],
         "history": [
             results_path(f"runs/{figure.dataset}/{model}/seed{seed}/history.csv")
             for _, model in figure.models
             for seed in SEEDS
-        ]
+        ],
     }
 
 
-def figure_args(wildcards, input):
-    if "index" in input.keys():
-        return f"--index {shlex.quote(os.path.dirname(input.index[0]))}"
-    return "--history " + " ".join(shlex.quote(p) for p in input.history)
+def index_folder(wildcards, input):
+    """The folder of the index files among the inputs (plain, as the report shows params); empty without them."""
+    return os.path.dirname(input.index[0]) if input.get("index") else ""
 
 
 def audit_inputs(wildcards):
     """The paper values, plus what a paper's declared audit checks read: another paper's values, an index, the
     claims of the text and the indexes of the datasets those claims read (inputs `index_<dataset>`).
     """
+    checked_names(wildcards)
     mod = sed_papers.get(wildcards.paper)
     out = {"paper_values": f"config/paper_values/{wildcards.paper}.tsv"}
     claims = getattr(mod, "TEXT_CLAIMS", None)
@@ -415,6 +429,33 @@ def audit_args(wildcards, input):
         args.append(f"--index {shlex.quote(os.path.dirname(input.index[0]))}")
         args.append(f"--data-note {shlex.quote(dataset_note(dataset))}")
     return " ".join(args)
+
+
+# Rules that make a target from a paper's or dataset's name accept any name there, and checked_names stops a misspelt
+# one with the valid names (Snakemake would only say that no rule produces the file). Shell commands see only names
+# that passed.
+ANY_NAME = r"[^/]+"
+
+
+def checked_names(wildcards):
+    """No input files: stops a paper or dataset name not in the registry (called first by the input functions of those
+    rules; table and figure numbers: table_spec, figure_spec)."""
+    for key, names in (("paper", sed_papers.NAMES), ("dataset", sed_datasets.NAMES)):
+        if key in wildcards.keys() and wildcards[key] not in names:
+            raise fail(
+                f"the target's {key}",
+                f"one of {', '.join(names)}",
+                repr(wildcards[key]),
+            )
+    return []
+
+
+def report_labels(column, wildcard):
+    """Report labels of a table or figure, its name as 'Figure  4': the report sorts labels as strings."""
+    return lambda wildcards: {
+        "paper": wildcards.paper,
+        column: sed_page.number_label(wildcards[wildcard]),
+    }
 
 
 def output_sidecars():

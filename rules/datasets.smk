@@ -75,11 +75,13 @@ rule index_dataset:
 
 rule describe_dataset:
     input:
+        names=checked_names,
         files=data_path("index/{dataset}/files.tsv"),
         events=data_path("index/{dataset}/events.tsv"),
     output:
-        md=report(
-            results_path("datasets/{dataset}.md"),
+        md=results_path("datasets/{dataset}.md"),
+        html=report(
+            results_path("datasets/{dataset}.html"),
             caption="../report/dataset.rst",
             category="Datasets",
             labels={"dataset": "{dataset}"},
@@ -88,10 +90,12 @@ rule describe_dataset:
         provenance=results_path("datasets/{dataset}.provenance.json"),
     log:
         log_path("describe_dataset/{dataset}.log"),
+    wildcard_constraints:
+        dataset=ANY_NAME,  # checked first, listing the datasets
     conda:
         "../envs/data.yaml"
     params:
         index=lambda wc, input: os.path.dirname(input.files),
     shell:
         "python -m sedrepro.datasets.stats --dataset {wildcards.dataset} --index {params.index:q}"
-        " --md {output.md:q} --csv {output.csv:q} --log {log:q}"
+        " --md {output.md:q} --html {output.html:q} --csv {output.csv:q} --log {log:q}"

@@ -14,16 +14,18 @@ rule plot_figure:
             results_path("{paper}/{figure}.png"),
             caption="../report/paper_figure.rst",
             category="Figures",
-            labels={"paper": "{paper}", "figure": "{figure}"},
+            labels=report_labels("figure", "figure"),
         ),
         provenance=results_path("{paper}/{figure}.provenance.json"),
     log:
         log_path("plot_figure/{paper}/{figure}.log"),
+    wildcard_constraints:
+        paper=ANY_NAME,  # checked by figure_inputs, listing the papers
     conda:
         "../envs/eval.yaml"
     params:
-        sources=figure_args,
+        index=index_folder,
         note=data_note,
     shell:
-        "python -m sedrepro.figures --paper {wildcards.paper} --figure {wildcards.figure} {params.sources}"
-        " --data-note {params.note:q} --out {output.png:q} --log {log:q}"
+        "python -m sedrepro.figures --paper {wildcards.paper} --figure {wildcards.figure} --index={params.index:q}"
+        " --history {input.history:q} --data-note {params.note:q} --out {output.png:q} --log {log:q}"

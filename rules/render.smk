@@ -10,11 +10,12 @@ rule render_table:
         index=table_index,
         paper_values=PAPER_VALUES,
     output:
-        md=report(
-            results_path("{paper}/{table}.md"),
+        md=results_path("{paper}/{table}.md"),
+        html=report(
+            results_path("{paper}/{table}.html"),
             caption="../report/table.rst",
             category="Tables",
-            labels={"paper": "{paper}", "table": "{table}"},
+            labels=report_labels("table", "table"),
         ),
         csv=results_path("{paper}/{table}.csv"),
         tex=results_path("{paper}/{table}.tex"),
@@ -23,10 +24,12 @@ rule render_table:
             results_path("{paper}/{table}.png"),
             caption="../report/figure.rst",
             category="Figures",
-            labels={"paper": "{paper}", "figure": "{table}"},
+            labels=report_labels("figure", "table"),
         ),
     log:
         log_path("render_table/{paper}/{table}.log"),
+    wildcard_constraints:
+        paper=ANY_NAME,  # checked by the input functions, listing the papers
     conda:
         "../envs/eval.yaml"
     params:
@@ -36,7 +39,8 @@ rule render_table:
         "python -m sedrepro.render --paper {wildcards.paper} --table {wildcards.table} --metrics {input.metrics:q}"
         " --train {input.train:q}"
         " --index {params.index:q} --paper-values {input.paper_values:q} --data-note {params.note:q}"
-        " --out-md {output.md:q} --out-csv {output.csv:q} --out-tex {output.tex:q} --out-png {output.png:q}"
+        " --out-md {output.md:q} --out-html {output.html:q} --out-csv {output.csv:q} --out-tex {output.tex:q}"
+        " --out-png {output.png:q}"
         " --log {log:q}"
 
 
@@ -44,8 +48,9 @@ rule audit_paper:
     input:
         unpack(audit_inputs),
     output:
-        md=report(
-            results_path("{paper}/audit.md"),
+        md=results_path("{paper}/audit.md"),
+        html=report(
+            results_path("{paper}/audit.html"),
             caption="../report/audit.rst",
             category="Audit",
             labels={"paper": "{paper}"},
@@ -53,10 +58,12 @@ rule audit_paper:
         provenance=results_path("{paper}/audit.provenance.json"),
     log:
         log_path("audit_paper/{paper}.log"),
+    wildcard_constraints:
+        paper=ANY_NAME,  # checked by the input functions, listing the papers
     conda:
         "../envs/eval.yaml"
     params:
         checks=audit_args,
     shell:
         "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q} {params.checks}"
-        " --out {output.md:q} --log {log:q}"
+        " --out {output.md:q} --out-html {output.html:q} --log {log:q}"

@@ -76,7 +76,8 @@ def test_duration_reference_must_exist():
 def test_real_paper_audit(tmp_path):
     out = tmp_path / "audit.md"
     audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV),
-                                                "--out", str(out), *_index_args(tmp_path)]))
+                                                "--out", str(out), "--out-html", str(out.with_suffix(".html")),
+                                                *_index_args(tmp_path)]))
     md = out.read_text()
     mod = papers.get("hypernetworks")
     findings = audit.audit(mod.TABLES, load_paper_values(TSV), mod.DATASET_DURATIONS)
@@ -175,7 +176,8 @@ def test_dessed_audit_cli(tmp_path):
     idx = _dessed_index(tmp_path)
     audit.main(audit.build_parser().parse_args([
         "--paper", "dessed", "--paper-values", str(DESSED_TSV), "--cross-paper-values", str(TSV), "--index", str(idx),
-        "--data-note", "synthetic test index", "--out", str(out), *_index_args(tmp_path, "dessed")]))
+        "--data-note", "synthetic test index", "--out", str(out), "--out-html", str(out.with_suffix(".html")),
+        *_index_args(tmp_path, "dessed")]))
     md = out.read_text()
     assert "5 of 5 rows cannot hold their parameters" in md and "0 of 16 classes agree" in md
     assert "Printed counts sum to 36326" in md and "Annotations: synthetic test index. 1 of 16 classes match" in md
@@ -187,6 +189,9 @@ def test_dessed_audit_cli(tmp_path):
             "which has a length of 174 frames | 174 | 173 | -1 | exact | **flag** | 1 + floor(4 * 22050 / 512) = 173; "
             "reading:") in md
     assert '- Section 4: "I tested training on CPU but it was too much slow, about 6 times vs a GPU" (6): no CPU' in md
+    html = out.with_suffix(".html").read_text()  # the report's page: the same findings
+    assert "<h2>Model size on disk vs number of parameters</h2>" in html and "0 of 16 classes agree" in html
+    assert "<td>table4</td>\n      <td>Baseline</td>\n      <td>43</td>\n      <td>14453</td>" in html
     with pytest.raises(InputError, match="--cross-paper-values"):
         audit.declared_findings(papers.get("dessed"), load_paper_values(DESSED_TSV), None, str(idx))
     with pytest.raises(InputError, match="--claims: expected the claims TSV config/paper_values/dessed_claims.tsv"):
@@ -213,8 +218,9 @@ def test_hypernetworks_audit_declares_only_text_claims(tmp_path):
     assert "not in: Dog_bark)" in by["all classes but Dog_bark vs Uni-baseline"].detail
     assert by["mel range vs sample rate"].recomputed == 11250 and by["mel range vs sample rate"].difference == -225
     out = tmp_path / "audit.md"
-    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV),
-                                                "--out", str(out), *_index_args(tmp_path)]))
+    audit.main(audit.build_parser().parse_args([  # as audit_paper passes it: empty values for the checks it lacks
+        "--paper", "hypernetworks", "--paper-values", str(TSV), "--cross-paper-values=", "--index=", "--data-note=",
+        "--out", str(out), "--out-html", str(out.with_suffix(".html")), *_index_args(tmp_path)]))
     md = out.read_text()
     headings = [line for line in md.splitlines() if line.startswith("#")]
     assert headings == ["# Audit of the published tables: hypernetworks",

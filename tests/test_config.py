@@ -2,19 +2,28 @@
 
 import copy
 import json
+import re
 
 import pytest
 import yaml
 
-from sedrepro.config import REPO, deep_merge, load, model_config, model_pipeline, model_training, validate
+from sedrepro.config import (
+    REPO,
+    coerce_overrides,
+    deep_merge,
+    load,
+    model_config,
+    model_pipeline,
+    model_training,
+    validate,
+)
 from sedrepro.io import InputError
 from sedrepro.models import build_from_config, count_parameters
 
 DEFAULT = REPO / "config.yaml"
 
 
-@pytest.mark.parametrize("extra", [None, "config/tiny.yaml", "config/paper.yaml", "config/realdata.yaml",
-                                   "config/compile.yaml"])
+@pytest.mark.parametrize("extra", [None, "config/tiny.yaml", "config/paper.yaml", "config/realdata.yaml"])
 def test_shipped_configs_validate(extra):
     paths = [DEFAULT] + ([REPO / extra] if extra else [])
     cfg = load(paths)
@@ -82,3 +91,31 @@ def test_deep_merge_replaces_lists_and_merges_dicts():
     out = deep_merge(a, b)
     assert out == {"x": {"y": 1, "z": [3]}, "w": 1} and a["x"]["z"] == [1, 2]
     assert copy.deepcopy(out) == out
+
+
+def test_command_line_strings_get_the_schemas_types():
+    # what Snakemake makes of --config seeds='[0, 1]' training='{compile: true, learning_rate: 4e-5}' ...
+    overrides = {"seeds": ["0", "1"], "training": {"compile": "true", "learning_rate": "4e-5"},
+                 "audio": {"sample_rate": "22050"}, "data_root": "123",
+                 "models": {"hcrnn64": {"rnn": {"hidden_size": "16", "hyper": {"layer_norm": "false"}}},
+                            "dnd_dilated": {"cnn": {"channels": "8"}, "dilated": {"dropout": "0.5"}}},
+                 "datasets": {"urbansound8k": {"embedded": {"channels": ["1", "2"]}}},
+                 "pipelines": {"logmel96": {"features": {"n_mfcc": "null", "top_db": "80"}}}}
+    assert coerce_overrides(overrides) == {
+        "seeds": [0, 1], "training": {"compile": True, "learning_rate": 4e-5}, "audio": {"sample_rate": 22050},
+        "data_root": "123",  # a string where the schema wants one
+        "models": {"hcrnn64": {"rnn": {"hidden_size": 16, "hyper": {"layer_norm": False}}},
+                   "dnd_dilated": {"cnn": {"channels": 8}, "dilated": {"dropout": 0.5}}},
+        "datasets": {"urbansound8k": {"embedded": {"channels": [1, 2]}}},
+        "pipelines": {"logmel96": {"features": {"n_mfcc": None, "top_db": 80}}}}
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"seeds": ["x"]}, "config key 'seeds/0': 'x' is not of type 'integer'"),
+    ({"training": {"compile": "1"}}, "config key 'training/compile': '1' is not of type 'boolean'"),
+    ({"audio": {"sample_rate": "22050.5"}}, "config key 'audio/sample_rate': '22050.5' is not of type 'integer'"),
+])
+def test_command_line_values_of_the_wrong_type_still_name_the_key(overrides, message):
+    cfg = deep_merge(base(), coerce_overrides(overrides))
+    with pytest.raises(InputError, match="^" + re.escape(message) + "$"):
+        validate(cfg)

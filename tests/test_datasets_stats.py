@@ -68,9 +68,13 @@ def test_render_markdown_has_both_tables() -> None:
 def test_stats_cli(tmp_path: Path) -> None:
     _index().write(tmp_path / "ix")
     proc = subprocess.run([sys.executable, "-m", "sedrepro.datasets.stats", "--dataset", "urban_sed", "--index",
-                           str(tmp_path / "ix"), "--md", str(tmp_path / "s.md"), "--csv", str(tmp_path / "s.csv")],
+                           str(tmp_path / "ix"), "--md", str(tmp_path / "s.md"), "--html", str(tmp_path / "s.html"),
+                           "--csv", str(tmp_path / "s.csv")],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     back = pd.read_csv(tmp_path / "s.csv")
     assert back.loc[(back["split"] == "all") & (back["class"] == "all"), "events"].item() == 7
     assert (tmp_path / "s.md").read_text().startswith("# Dataset statistics: urban_sed")
+    html = (tmp_path / "s.html").read_text()
+    assert "<h1>Dataset statistics: urban_sed</h1>" in html and "<code>URBAN-SED_v2.0.0</code>" in html
+    assert "<td>drilling</td>\n      <td>3 (1)</td>\n      <td>0 (0)</td>\n      <td>3 (1)</td>" in html

@@ -35,11 +35,11 @@ def write_history(root, dataset, model, seed, n=6):
 def test_every_figure_is_written(tmp_path, spec):
     out = tmp_path / f"{spec.name}.png"
     argv = ["--paper", "dessed", "--figure", spec.name, "--data-note", "synthetic test data", "--out", str(out)]
-    if spec.models:
+    if spec.models:  # what plot_figure passes: an empty --index, the histories
         paths = [write_history(tmp_path, spec.dataset, m, s) for _, m in spec.models for s in (0, 1)]
-        argv += ["--history", *map(str, paths)]
-    else:
-        argv += ["--index", str(write_index(tmp_path / "index"))]
+        argv += ["--index=", "--history", *map(str, paths)]
+    else:  # an index and an empty --history
+        argv += ["--index", str(write_index(tmp_path / "index")), "--history"]
     figures.main(figures.build_parser().parse_args(argv))
     assert out.read_bytes()[:8] == PNG and out.stat().st_size > 10_000
 

@@ -110,8 +110,9 @@ def render_cli(tmp_path, table, runs=(), index=None, train=True):
     argv = ["--paper", "dessed", "--table", table, "--metrics", *[str(r / "metrics.json") for r in runs],
             "--train", *([str(r / "train.json") for r in runs] if train else []),
             "--paper-values", str(TSV), "--data-note", "synthetic test files",
-            "--out-md", str(out / f"{table}.md"), "--out-csv", str(out / f"{table}.csv"),
-            "--out-tex", str(out / f"{table}.tex"), "--out-png", str(out / f"{table}.png")]
+            "--out-md", str(out / f"{table}.md"), "--out-html", str(out / f"{table}.html"),
+            "--out-csv", str(out / f"{table}.csv"), "--out-tex", str(out / f"{table}.tex"),
+            "--out-png", str(out / f"{table}.png")]
     if index is not None:
         argv += ["--index", str(index)]
     render.main(render.build_parser().parse_args(argv))

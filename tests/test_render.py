@@ -94,6 +94,10 @@ def test_outputs(tmp_path):
     assert "Frame threshold 0.5; segment-based F1 with 1 s segments" in md
     assert "Overall F1 33.2, Average F1 30.0" in md  # from the metrics' trivial scores
     assert "Data: embedded synthetic stand-in" in md and "Paper note." in md
+    html = render.html(SPEC, t, lines)  # the report's page: the same cells and notes, escaped
+    row = "<tr>\n      <td>Cat&amp;dog</td>\n      <td>2.0 / 2.2 (+0.2)</td>\n      <td>10 / 9 (\u22121)</td>\n"
+    assert row + "      <td>64.9 / 61.2 (\u22123.7)</td>" in html
+    assert "<li>Model A (ma): 2 seed(s) (1, 2) x 2 checkpoints each" in html and "<li>Paper note.</li>" in html
 
     csv1 = render.csv_text(t)
     assert csv1.splitlines()[0] == "row,column,paper,reproduced,std,delta"
@@ -145,7 +149,7 @@ def test_cli_on_real_table1_is_byte_stable(tmp_path):
         d = tmp_path / run
         argv = ["--paper", "hypernetworks", "--table", "table1", "--metrics", *paths, "--index", str(idx),
                 "--paper-values", str(TSV), "--data-note", "embedded synthetic", "--out-md", str(d / "t1.md"),
-                "--out-csv", str(d / "t1.csv"), "--out-tex", str(d / "t1.tex"), "--out-png", str(d / "t1.png")]
+                "--out-html", str(d / "t1.html"), "--out-csv", str(d / "t1.csv"), "--out-tex", str(d / "t1.tex"), "--out-png", str(d / "t1.png")]
         render.main(render.build_parser().parse_args(argv))
         outs.append(d)
     assert (outs[0] / "t1.csv").read_bytes() == (outs[1] / "t1.csv").read_bytes()
@@ -155,6 +159,9 @@ def test_cli_on_real_table1_is_byte_stable(tmp_path):
     md = (outs[0] / "t1.md").read_text()
     assert "22,050 Hz" in md and "22.5 kHz" in md and "Overall F1 25.0, Average F1 20.0" in md
     assert "| Horsewalk | 6.4 / 2.5 (\u22123.9) | 1614 / 2 (\u22121612) |" in md  # 2.5 shown with 0 decimals
+    html = (outs[0] / "t1.html").read_text()
+    assert "<td>Horsewalk</td>\n      <td>6.4 / 2.5 (\u22123.9)</td>\n      <td>1614 / 2 (\u22121612)</td>" in html
+    assert (outs[0] / "t1.html").read_bytes() == (outs[1] / "t1.html").read_bytes()
     prov = json.loads((outs[0] / "t1.provenance.json").read_text())
     assert len(prov["inputs"]) == len(paths) + 2 and prov["config"]["table"] == "table1"
     assert (outs[0] / "t1.png").stat().st_size > 10_000

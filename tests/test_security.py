@@ -103,8 +103,6 @@ SAFE_UNQUOTED = {
     "{wildcards.paper}": "wildcard_constraints: one of sedrepro.papers.NAMES",
     "{wildcards.table}": r"wildcard_constraints: table\d+",
     "{wildcards.figure}": r"wildcard_constraints (rules/dessed.smk): figure\d+",
-    "{params.sources}": "common.smk figure_args: shlex.quote on every path",
-    "{params.checks}": "common.smk audit_args: shlex.quote on every path and note",
     "{params.sample_rate}": "config audio/sample_rate: schema integer",
     "{params.n}": "config evaluation/n_checkpoints or a model's override: schema integer",
     "{params.batch_size}": "config training/batch_size or a model's override: schema integer",
@@ -171,12 +169,25 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
     assert all(word.match(v) for v in defs["evaluation_override"]["properties"]["selection"]["enum"])
     assert all(word.match(n) for n in props["pipelines"]["propertyNames"]["enum"])
     assert re.search(r'^\s+figure=r"figure\\d\+",', (REPO / "rules" / "dessed.smk").read_text(encoding="utf-8"), re.M)
-    for fn, nxt in (("def figure_args", "def audit_inputs"), ("def audit_args", None)):
-        body = common[common.index(fn):common.index(nxt) if nxt else None].split("\n\n\n")[0]
-        fields = re.findall(r'f"[^"]*?\{([^{}]*(?:\([^()]*(?:\([^()]*\))?[^()]*\))?)\}', body)
-        assert fields and all(f.startswith("shlex.quote(") for f in fields), f"{fn}: every f-string field quoted"
-        joins = [line for line in body.splitlines() if ".join(" in line and "join(args)" not in line]
-        assert all("shlex.quote" in line for line in joins), f"{fn}: joined paths quoted"
+    # a rule that takes any paper or dataset name in a target builds no job before checked_names has passed it: its
+    # first input function is checked_names or starts by calling it (perhaps through table_spec or figure_spec)
+    def checks_first(fn: str) -> bool:
+        if fn == "checked_names":
+            return True
+        body = [line.strip() for line in common[common.index(f"def {fn}("):].split("\n\n\n")[0].splitlines()[1:]]
+        first = next(line for line in body if line and not line.startswith(('"""', "#")))
+        called = re.search(r"\b(\w+)\(wildcards\)", first)
+        return called is not None and (called.group(1) == "checked_names" or checks_first(called.group(1)))
+
+    open_rules = 0
+    for smk in ("render.smk", "dessed.smk", "datasets.smk"):
+        for rule in re.split(r"^rule ", (REPO / "rules" / smk).read_text(encoding="utf-8"), flags=re.M)[1:]:
+            if "=ANY_NAME" in rule:
+                open_rules += 1
+                first_input = rule.split("input:\n", 1)[1].splitlines()[0]
+                fn = re.search(r"(?:=|unpack\()(\w+)", first_input).group(1)
+                assert checks_first(fn), f"rule {rule.split(':')[0]}: first input {first_input.strip()}"
+    assert open_rules == 4  # render_table, audit_paper, plot_figure, describe_dataset
     source_args = common[common.index("def source_args"):common.index("def dataset_root_inputs")]
     assert "shlex.quote(url)" in source_args and "shlex.quote(input.manifest)" in source_args
     assert schema["$defs"]["archive"]["properties"]["md5"]["pattern"] == "^[0-9a-f]{32}$"

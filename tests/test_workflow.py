@@ -330,3 +330,30 @@ def test_every_output_has_a_provenance_sidecar(built):
     assert {Path(r["path"]).name for r in train_inputs} >= {"features.npy", "labels.npy", "assignment.tsv"}
     md = (built / RESULTS / "hypernetworks" / "table1.md").read_text()
     assert "Configuration: config" in md and "config/tiny.yaml" in md
+
+
+@pytest.mark.parametrize("setting", ["seeds=[0, 1]", "training={compile: true}", "audio={sample_rate: 22050}"])
+def test_config_on_the_command_line_takes_numbers_lists_and_booleans(tmp_path, setting):
+    """Snakemake hands nested --config values over as strings; the schema's types apply to them before validation."""
+    workdir = fresh_copy(tmp_path / "repo")
+    jobs = planned_jobs(workdir, "--config", setting)
+    assert jobs["train_model"] == (2 if setting.startswith("seeds") else 1) * planned_jobs(workdir)["train_model"]
+
+
+def test_a_wrong_value_on_the_command_line_is_one_line_naming_the_key(tmp_path):
+    workdir = fresh_copy(tmp_path / "repo")
+    proc = snakemake(workdir, "-n", "--config", "seeds=[x]", check=False)
+    assert proc.returncode != 0
+    assert "config key 'seeds/0': 'x' is not of type 'integer'" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("target, message", [
+    (f"{RESULTS}/hypernetwork/table1.md", "the target's paper: expected one of hypernetworks, dessed, found 'hypernetwork'"),
+    (f"{RESULTS}/dessd/figure4.png", "the target's paper: expected one of hypernetworks, dessed, found 'dessd'"),
+    (f"{RESULTS}/datasets/urbansound.md",
+     "the target's dataset: expected one of tut_sed_synthetic_2016, urban_sed, urbansound8k, found 'urbansound'"),
+], ids=["table-paper", "figure-paper", "dataset"])
+def test_a_misspelt_name_in_a_target_lists_the_valid_names(tmp_path, target, message):
+    workdir = fresh_copy(tmp_path / "repo")
+    proc = snakemake(workdir, "-n", target, check=False)
+    assert proc.returncode != 0 and message in proc.stdout + proc.stderr, proc.stderr[-3000:]

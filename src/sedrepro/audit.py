@@ -49,7 +49,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import claims as text_claims
-from . import cli, papers, provenance
+from . import cli, page, papers, provenance
 from .io import fail, write_text
 from .papers import AVERAGE, OVERALL, TableSpec, check_paper_values, load_paper_values, paper_value
 
@@ -266,129 +266,143 @@ def _f(x: float | None, d: int = 2, sign: bool = False) -> str:
     return text.replace("+0.00", "0.00").replace("-0.00", "0.00") if float(text) == 0 else text
 
 
-def markdown(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], paper: str, source: str,
-             not_checkable: Sequence[str] = NOT_CHECKABLE, data_note: str | None = None,
-             index_notes: Mapping[str, str] | None = None) -> str:
+def audit_page(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], paper: str, source: str,
+               not_checkable: Sequence[str] = NOT_CHECKABLE, data_note: str | None = None,
+               index_notes: Mapping[str, str] | None = None) -> list[page.Block]:
+    """The audit's sections, for the Markdown and the HTML file alike."""
     headers = {s.name: s for s in spec_tables}
-    lines = [f"# Audit of the published tables: {paper}", "",
-             f"Every number below is computed from `{source}`; nothing is typed in by hand.", ""]
-    lines += _extra_sections(findings, data_note)
+    blocks: list[page.Block] = [
+        page.Heading(1, f"Audit of the published tables: {paper}"),
+        page.Paragraph(f"Every number below is computed from `{source}`; nothing is typed in by hand.")]
+    blocks += _extra_sections(findings, data_note)
     avg = [f for f in findings if f.check == "average_row"]
     if avg:
         flagged = [f for f in avg if f.flagged]
-        lines += ["## Average rows vs mean of the printed class values", "",
-                  f"Flagged when |printed - recomputed| > 0.05 (the printed value's own rounding); up to 0.10 can "
-                  f"still come from rounding both sides. {len(flagged)} of {len(avg)} flagged.", "",
-                  "| table | column | printed Average | mean of classes | printed - mean | flag |",
-                  "|:---|:---|---:|---:|---:|:---|"]
+        rows = []
         for f in avg:
             flag = ("> 0.10" if abs(f.difference) > COMBINED_TOL else "> 0.05") if f.flagged else ""
             col = f"{headers[f.table].column_header(f.column)} ({f.column})"
-            lines.append(f"| {f.table} | {col} | {f.printed:.1f} | {f.recomputed:.3f} | {_f(f.difference, 3, True)} | {flag} |")
-        lines.append("")
+            rows.append([f.table, col, f"{f.printed:.1f}", f"{f.recomputed:.3f}", _f(f.difference, 3, True), flag])
+        blocks += [page.Heading(2, "Average rows vs mean of the printed class values"),
+                   page.Paragraph(f"Flagged when |printed - recomputed| > 0.05 (the printed value's own rounding); up "
+                                  f"to 0.10 can still come from rounding both sides. {len(flagged)} of {len(avg)} "
+                                  "flagged."),
+                   page.Table(["table", "column", "printed Average", "mean of classes", "printed - mean", "flag"],
+                              rows, "llrrrl")]
     dur = [f for f in findings if f.check == "duration_sum"]
     if dur:
-        lines += ["## Total duration column vs the dataset duration stated in the text", ""]
-        lines += [f"- {f.table}: {f.detail}" for f in dur] + [""]
+        blocks += [page.Heading(2, "Total duration column vs the dataset duration stated in the text"),
+                   page.Bullets([f"{f.table}: {f.detail}" for f in dur])]
     imp = [f for f in findings if f.check == "implied_events"]
     if imp:
         total = sum(f.recomputed for f in imp)
-        lines += ["## Events implied by Total dur. / Avg. dur. per event", "",
-                  "The paper prints no event counts, so these cannot be checked against it; with one-decimal "
-                  "averages every class admits a range of integer counts. Listed for comparison with the "
-                  f"dataset's own annotations (sum of implied counts: {total:.0f}).", "",
-                  "| table | class | implied events | allowed by rounding |", "|:---|:---|---:|---:|"]
-        for f in imp:
-            rng = f.detail.split("rounding allows ")[1]
-            lines.append(f"| {f.table} | {f.column} | {f.recomputed:.1f} | {rng} |")
-        lines.append("")
-    lines += _text_claim_section(findings, index_notes or {})
-    lines += ["## Not checkable from the paper", ""] + [f"- {n}" for n in not_checkable] + [""]
-    return "\n".join(lines)
+        blocks += [page.Heading(2, "Events implied by Total dur. / Avg. dur. per event"),
+                   page.Paragraph("The paper prints no event counts, so these cannot be checked against it; with "
+                                  "one-decimal averages every class admits a range of integer counts. Listed for "
+                                  "comparison with the dataset's own annotations (sum of implied counts: "
+                                  f"{total:.0f})."),
+                   page.Table(["table", "class", "implied events", "allowed by rounding"],
+                              [[f.table, f.column, f"{f.recomputed:.1f}", f.detail.split("rounding allows ")[1]]
+                               for f in imp], "llrr")]
+    blocks += _text_claim_section(findings, index_notes or {})
+    blocks += [page.Heading(2, "Not checkable from the paper"), page.Bullets(not_checkable)]
+    return blocks
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+def markdown(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], paper: str, source: str,
+             not_checkable: Sequence[str] = NOT_CHECKABLE, data_note: str | None = None,
+             index_notes: Mapping[str, str] | None = None) -> str:
+    return page.markdown(audit_page(findings, spec_tables, paper, source, not_checkable, data_note, index_notes))
 
 
-def _text_claim_section(findings: Sequence[Finding], index_notes: Mapping[str, str]) -> list[str]:
+def html(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], paper: str, source: str,
+         not_checkable: Sequence[str] = NOT_CHECKABLE, data_note: str | None = None,
+         index_notes: Mapping[str, str] | None = None) -> str:
+    return page.html(audit_page(findings, spec_tables, paper, source, not_checkable, data_note, index_notes),
+                     f"Audit of the published tables: {paper}")
+
+
+def _text_claim_section(findings: Sequence[Finding], index_notes: Mapping[str, str]) -> list[page.Block]:
     """The numeric statements of the text, recomputed, grouped by what they are recomputed from."""
     found = [f for f in findings if f.check == "text_claim"]
     if not found:
         return []
-    lines = ["## Numeric statements of the text and captions, recomputed", "",
-             f"{len(found)} statements recomputed, {sum(f.flagged for f in found)} flagged (ratios, reductions and "
-             "restated values summarising a table are in the claims section above, if any). Tolerance: exact for "
-             "counts; half a unit of the last printed digit for a number printed to that precision; "
-             f"{CLAIM_TOLERANCE:.0%} of the claimed number for a rough one (\"about\", \"≈\", in words). A stated "
-             "bound (<, >) or range is flagged when the computed value falls outside it by more than that "
-             "tolerance. \"computed - claimed\" is the distance outside the range for a range.", ""]
+    blocks: list[page.Block] = [
+        page.Heading(2, "Numeric statements of the text and captions, recomputed"),
+        page.Paragraph(f"{len(found)} statements recomputed, {sum(f.flagged for f in found)} flagged (ratios, "
+                       "reductions and restated values summarising a table are in the claims section above, if any). "
+                       "Tolerance: exact for counts; half a unit of the last printed digit for a number printed to "
+                       f"that precision; {CLAIM_TOLERANCE:.0%} of the claimed number for a rough one (\"about\", "
+                       "\"≈\", in words). A stated bound (<, >) or range is flagged when the computed value falls "
+                       "outside it by more than that tolerance. \"computed - claimed\" is the distance outside the "
+                       "range for a range.")]
     for source in text_claims.SOURCES:
         group = [f for f in found if f.source == source]
         if not group:
             continue
-        lines += [f"### Recomputed from the {source}" if source != "arithmetic" else "### Recomputed by arithmetic",
-                  ""]
+        blocks.append(page.Heading(3, f"Recomputed from the {source}" if source != "arithmetic"
+                                   else "Recomputed by arithmetic"))
         if source == "dataset index":
-            lines += ["Indexes read: " + ("; ".join(f"{d}: {n}" for d, n in index_notes.items()) or "none") + ".",
-                      ""]
-        lines += ["| where | statement | claimed | computed | computed - claimed | tolerance | verdict "
-                  "| computed from |", "|:---|:---|---:|---:|---:|:---|:---|:---|"]
-        for f in group:
-            claimed = f.claimed if f.relation in ("=", "in") else f"{f.relation} {f.claimed}"
-            lines.append(f"| {_cell(f.table)} | {_cell(f.quote)} | {claimed} | {text_claims.fmt(f.recomputed)} | "
-                         f"{text_claims.fmt(-f.difference)} | {f.tolerance} | {'**flag**' if f.flagged else 'pass'} | "
-                         f"{_cell(f.detail)} |")
-        lines.append("")
-    return lines
+            blocks.append(page.Paragraph("Indexes read: " + ("; ".join(f"{d}: {n}" for d, n in index_notes.items())
+                                                             or "none") + "."))
+        rows = [[f.table, f.quote, f.claimed if f.relation in ("=", "in") else f"{f.relation} {f.claimed}",
+                 text_claims.fmt(f.recomputed), text_claims.fmt(-f.difference), str(f.tolerance),
+                 "**flag**" if f.flagged else "pass", f.detail] for f in group]
+        blocks.append(page.Table(["where", "statement", "claimed", "computed", "computed - claimed", "tolerance",
+                                  "verdict", "computed from"], rows, "llrrrlll"))
+    return blocks
 
 
-def _extra_sections(findings: Sequence[Finding], data_note: str | None) -> list[str]:
+def _extra_sections(findings: Sequence[Finding], data_note: str | None) -> list[page.Block]:
     """Sections of the checks declared by a paper module (none for the hypernetworks paper)."""
-    lines: list[str] = []
+    blocks: list[page.Block] = []
     sums = [f for f in findings if f.check == "count_sum"]
     if sums:
-        lines += ["## Count tables vs the totals stated in the text", ""] + [f"- {f.table}: {f.detail}" for f in sums] + [""]
+        blocks += [page.Heading(2, "Count tables vs the totals stated in the text"),
+                   page.Bullets([f"{f.table}: {f.detail}" for f in sums])]
     size = [f for f in findings if f.check == "bytes_per_parameter"]
     if size:
-        lines += ["## Model size on disk vs number of parameters", "",
-                  f"A trained weight takes {FLOAT32_BYTES} bytes as float32; below {MIN_BYTES_PER_PARAMETER} byte per "
-                  f"parameter no weight format can hold the model. {sum(f.flagged for f in size)} of {len(size)} rows "
-                  "cannot hold their parameters.", "",
-                  "| table | model | printed size (KB) | float32 size (KB) | finding |", "|:---|:---|---:|---:|:---|"]
-        lines += [f"| {f.table} | {f.column} | {f.printed:g} | {f.recomputed:.0f} | {f.detail} |" for f in size] + [""]
+        blocks += [page.Heading(2, "Model size on disk vs number of parameters"),
+                   page.Paragraph(f"A trained weight takes {FLOAT32_BYTES} bytes as float32; below "
+                                  f"{MIN_BYTES_PER_PARAMETER} byte per parameter no weight format can hold the model. "
+                                  f"{sum(f.flagged for f in size)} of {len(size)} rows cannot hold their parameters."),
+                   page.Table(["table", "model", "printed size (KB)", "float32 size (KB)", "finding"],
+                              [[f.table, f.column, f"{f.printed:g}", f"{f.recomputed:.0f}", f.detail] for f in size],
+                              "llrrl")]
     claims = [f for f in findings if f.check == "claim"]
     if claims:
-        lines += ["## Claims of the text recomputed from the table", "",
-                  f"Flagged when the recomputed value is more than {CLAIM_TOLERANCE:.0%} away from the claim. "
-                  f"{sum(f.flagged for f in claims)} of {len(claims)} flagged.", "",
-                  "| claim | stated | recomputed | how | flag |", "|:---|---:|---:|:---|:---|"]
-        lines += [f"| {f.column} | {f.printed:g} | {f.recomputed:.2f} | {f.detail} | {'yes' if f.flagged else ''} |"
-                  for f in claims] + [""]
+        blocks += [page.Heading(2, "Claims of the text recomputed from the table"),
+                   page.Paragraph(f"Flagged when the recomputed value is more than {CLAIM_TOLERANCE:.0%} away from "
+                                  f"the claim. {sum(f.flagged for f in claims)} of {len(claims)} flagged."),
+                   page.Table(["claim", "stated", "recomputed", "how", "flag"],
+                              [[f.column, f"{f.printed:g}", f"{f.recomputed:.2f}", f.detail, "yes" if f.flagged else ""]
+                               for f in claims], "lrrll")]
     cross = [f for f in findings if f.check == "cross_paper_events"]
     if cross:
         agree = sum(not f.flagged for f in cross)
         printed, implied = sum(f.printed for f in cross), sum(f.recomputed for f in cross)
-        lines += ["## Event counts vs another paper's durations of the same dataset", "",
-                  f"{agree} of {len(cross)} classes agree (count within the interval the other paper's rounding "
-                  f"allows). Printed counts sum to {printed:.0f}, implied counts to {implied:.0f} "
-                  f"(ratio {printed / implied:.2f}).", "",
-                  "| class | printed count | implied count | printed / implied | detail |", "|:---|---:|---:|---:|:---|"]
-        lines += [f"| {f.column} | {f.printed:.0f} | {f.recomputed:.1f} | {f.printed / f.recomputed:.2f} | {f.detail} |"
-                  for f in cross] + [""]
+        blocks += [page.Heading(2, "Event counts vs another paper's durations of the same dataset"),
+                   page.Paragraph(f"{agree} of {len(cross)} classes agree (count within the interval the other "
+                                  f"paper's rounding allows). Printed counts sum to {printed:.0f}, implied counts to "
+                                  f"{implied:.0f} (ratio {printed / implied:.2f})."),
+                   page.Table(["class", "printed count", "implied count", "printed / implied", "detail"],
+                              [[f.column, f"{f.printed:.0f}", f"{f.recomputed:.1f}", f"{f.printed / f.recomputed:.2f}",
+                                f.detail] for f in cross], "lrrrl")]
     ann = [f for f in findings if f.check == "annotation_events"]
     if ann:
         agree = sum(not f.flagged for f in ann)
-        lines += ["## Event counts vs the annotations of this run's dataset index", "",
-                  f"Annotations: {data_note or 'the dataset index given'}. {agree} of {len(ann)} classes match; "
-                  f"printed total {sum(f.printed for f in ann):.0f}, annotated total {sum(f.recomputed for f in ann):.0f}.",
-                  "", "| class | printed | annotated | printed - annotated |", "|:---|---:|---:|---:|"]
-        lines += [f"| {f.column} | {f.printed:.0f} | {f.recomputed:.0f} | {f.difference:+.0f} |" for f in ann] + [""]
+        blocks += [page.Heading(2, "Event counts vs the annotations of this run's dataset index"),
+                   page.Paragraph(f"Annotations: {data_note or 'the dataset index given'}. {agree} of {len(ann)} "
+                                  f"classes match; printed total {sum(f.printed for f in ann):.0f}, annotated total "
+                                  f"{sum(f.recomputed for f in ann):.0f}."),
+                   page.Table(["class", "printed", "annotated", "printed - annotated"],
+                              [[f.column, f"{f.printed:.0f}", f"{f.recomputed:.0f}", f"{f.difference:+.0f}"]
+                               for f in ann], "lrrr")]
         if cross:
             implied = {f.column: f.recomputed for f in cross}
-            lines += ["Annotated vs implied by the other paper's durations: " + ", ".join(
-                f"{f.column} {f.recomputed:.0f}/{implied[f.column]:.0f}" for f in ann if f.column in implied) + ".", ""]
-    return lines
+            blocks.append(page.Paragraph("Annotated vs implied by the other paper's durations: " + ", ".join(
+                f"{f.column} {f.recomputed:.0f}/{implied[f.column]:.0f}" for f in ann if f.column in implied) + "."))
+    return blocks
 
 
 def build_parser():
@@ -396,6 +410,8 @@ def build_parser():
     p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.NAMES)}")
     p.add_argument("--paper-values", required=True, help="transcribed paper-values TSV")
     p.add_argument("--out", required=True, help="audit.md to write")
+    p.add_argument("--out-html", required=True, help="the same audit as HTML (what the Snakemake report shows)")
+    # empty values (the rule passes --index= for a paper without the check) mean "none"
     p.add_argument("--cross-paper-values", help="paper-values TSV of the paper named in the module's CROSS_PAPER_EVENTS")
     p.add_argument("--index", help="dataset index folder whose events.tsv the ANNOTATION_COUNTS table is checked against")
     p.add_argument("--data-note", help="which data the index holds (embedded synthetic stand-in or real)")
@@ -431,8 +447,10 @@ def main(args) -> None:
     if args.claims:
         unchecked += text_claims.not_checkable(text_claims.load_claims(args.claims))
     notes = _pairs(args.dataset_note, "--dataset-note")
-    write_text(args.out, markdown(findings, mod.TABLES, args.paper, "`, `".join(sources), unchecked, args.data_note,
-                                  {d: notes.get(d, "no note given") for d in indexes}))
+    blocks = audit_page(findings, mod.TABLES, args.paper, "`, `".join(sources), unchecked, args.data_note,
+                        {d: notes.get(d, "no note given") for d in indexes})
+    write_text(args.out, page.markdown(blocks))
+    write_text(args.out_html, page.html(blocks, f"Audit of the published tables: {args.paper}"))
     provenance.write_sidecar(args.out, {"paper": args.paper, "data_note": args.data_note}, inputs=sources)
     n = sum(f.flagged for f in findings if f.check == "average_row")
     text = [f for f in findings if f.check == "text_claim"]
@@ -478,7 +496,7 @@ def declared_findings(mod, paper_values: pd.DataFrame, cross_values_path: str | 
     return out
 
 
-__all__ = ["Finding", "audit", "declared_findings", "markdown", "main"]
+__all__ = ["Finding", "audit", "audit_page", "declared_findings", "html", "markdown", "main"]
 
 if __name__ == "__main__":
     cli.run(main, build_parser())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,93 @@ def validate(config: dict, schema_path: Path = SCHEMA) -> dict:
         key = "/".join(str(p) for p in err.absolute_path) or "<top level>"
         raise InputError(f"config key '{key}': {message}")
     return config
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", type(None): "null", list: "array", dict: "object"}
+
+
+def _resolve(schema: Any, root: dict) -> dict:
+    while isinstance(schema, dict) and "$ref" in schema:  # the schema's refs are all local: "#/$defs/<name>"
+        target: Any = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema if isinstance(schema, dict) else {}
+
+
+def _branches(schema: Any, root: dict) -> list[dict]:
+    """The schema and every subschema a value may also have to match (allOf/anyOf/oneOf, if-then-else)."""
+    schema = _resolve(schema, root)
+    out = [schema]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for sub in schema.get(key, ()):
+            out += _branches(sub, root)
+    for key in ("then", "else"):
+        if key in schema:
+            out += _branches(schema[key], root)
+    return out
+
+
+def _key_schemas(schemas: list[dict], key: str, root: dict) -> list[dict]:
+    out = []
+    for schema in schemas:
+        subs = [schema.get("properties", {}).get(key)]
+        subs += [sub for pattern, sub in schema.get("patternProperties", {}).items() if re.search(pattern, key)]
+        if isinstance(schema.get("additionalProperties"), dict):
+            subs.append(schema["additionalProperties"])
+        for sub in subs:
+            if sub is not None:
+                out += _branches(sub, root)
+    return out
+
+
+def _allowed_types(schemas: list[dict]) -> set[str]:
+    types: set[str] = set()
+    for schema in schemas:
+        declared = schema.get("type", ())
+        types.update([declared] if isinstance(declared, str) else declared)
+        values = list(schema.get("enum", ())) + ([schema["const"]] if "const" in schema else [])
+        types.update(_JSON_TYPES.get(type(v), "string") for v in values)
+    if "number" in types:
+        types.add("integer")
+    return types
+
+
+def _coerce(value: Any, schemas: list[dict], root: dict) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _coerce(v, _key_schemas(schemas, str(k), root), root) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [sub for s in schemas if isinstance(s.get("items"), dict) for sub in _branches(s["items"], root)]
+        return [_coerce(v, items, root) for v in value]
+    if not isinstance(value, str):
+        return value
+    types = _allowed_types(schemas)
+    if not types or "string" in types:
+        return value
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    if _JSON_TYPES.get(type(parsed)) in types:
+        return parsed
+    if "number" in types:
+        try:
+            return float(value)  # "4e-5": a YAML 1.1 float needs a dot, Python's does not
+        except ValueError:
+            pass
+    return value  # left for validate to name the key: e.g. seeds='[x]'
+
+
+def coerce_overrides(overrides: Mapping, schema_path: Path = SCHEMA) -> dict:
+    """`--config` values with the types the schema asks for.
+
+    Snakemake parses a nested `--config` value with YAML's base loader, so `seeds='[0, 1]'` arrives as ['0', '1'];
+    each string where the schema allows no string is read as YAML (or as a float) and kept when the result has an
+    allowed type. A string that does not parse stays a string, so validate still names its key. Only the overrides
+    are coerced: a quoted number in a config file is an error there.
+    """
+    root = yaml.safe_load(schema_path.read_text())
+    return _coerce(overrides, _branches(root, root), root)
 
 
 def load(paths: Iterable[str | Path]) -> dict:

@@ -197,7 +197,7 @@ def build_parser():
     p = cli.parser("Rebuild one figure of a paper from the dataset index or training histories.")
     p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.NAMES)}")
     p.add_argument("--figure", required=True, help="figure name in the paper module, e.g. figure9")
-    p.add_argument("--index", help="dataset index folder (files.tsv, events.tsv) for histogram figures")
+    p.add_argument("--index", help="dataset index folder (files.tsv, events.tsv) for histogram figures; empty: none")
     p.add_argument("--history", nargs="*", default=[], help="history.csv files of the runs, for training-curve figures")
     p.add_argument("--data-note", required=True, help="which data the figure comes from (embedded synthetic or real)")
     p.add_argument("--out", required=True, help="PNG to write")
@@ -207,7 +207,7 @@ def build_parser():
 def main(args) -> None:
     spec = figure_spec(args.paper, args.figure)
     histories = read_histories(args.history, spec.metrics) if args.history else None
-    draw(spec, args.data_note, args.out, args.index, histories)
+    draw(spec, args.data_note, args.out, args.index or None, histories)  # "" from the rule: no index
     inputs = list(args.history) or [str(Path(args.index) / name) for name in ("files.tsv", "events.tsv")]
     provenance.write_sidecar(args.out, {"paper": args.paper, "figure": args.figure, "data_note": args.data_note},
                              inputs=inputs)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import cli, papers, provenance
+from . import cli, page, papers, provenance
 from .io import atomic_path, fail, read_json, write_text
 from .papers import AVERAGE, OVERALL, SCORE_METRICS, TEXT, TableSpec, check_paper_values, load_paper_values
 
@@ -47,7 +47,7 @@ KB = 1024  # bytes; the paper's "KB" (Keras file sizes in a file manager) is tak
 
 __all__ = [
     "TIDY_COLUMNS", "build_table", "dataset_stats", "summarize_runs", "load_metrics", "load_train", "load_paper_values",
-    "markdown", "csv_text", "latex", "plot", "main",
+    "markdown", "html", "csv_text", "latex", "plot", "main",
 ]
 
 
@@ -400,16 +400,22 @@ def notes(spec: TableSpec, summary: dict[str, Any], data_note: str, paper_notes:
     return out
 
 
-def markdown(spec: TableSpec, table: pd.DataFrame, note_lines: Sequence[str]) -> str:
+def table_page(spec: TableSpec, table: pd.DataFrame, note_lines: Sequence[str]) -> list[page.Block]:
+    """The table with its title, cell legend and notes, for the Markdown and the HTML file alike."""
     header, body = _grid(spec, table)
-    lines = [f"# {spec.name}: {spec.caption}", "",
-             f"Each cell: paper / reproduced (reproduced \u2212 paper). {spec.units} "
-             "Standard deviations are in the CSV.", ""]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in body]
-    lines += ["", "Notes:", ""] + [f"- {n}" for n in note_lines]
-    return "\n".join(lines) + "\n"
+    return [page.Heading(1, f"{spec.name}: {spec.caption}"),
+            page.Paragraph(f"Each cell: paper / reproduced (reproduced \u2212 paper). {spec.units} "
+                           "Standard deviations are in the CSV."),
+            page.Table(header, body, "l" + "r" * (len(header) - 1)),
+            page.Paragraph("Notes:"), page.Bullets(note_lines)]
+
+
+def markdown(spec: TableSpec, table: pd.DataFrame, note_lines: Sequence[str]) -> str:
+    return page.markdown(table_page(spec, table, note_lines))
+
+
+def html(spec: TableSpec, table: pd.DataFrame, note_lines: Sequence[str]) -> str:
+    return page.html(table_page(spec, table, note_lines), f"{spec.name}: {spec.caption}")
 
 
 CSV_DECIMALS = 2  # at least; more where the paper prints more (0.9532 on a 0-1 scale)
@@ -533,6 +539,7 @@ def build_parser():
     p.add_argument("--paper-values", required=True, help="transcribed paper-values TSV")
     p.add_argument("--data-note", required=True, help="which data the numbers come from (embedded synthetic or real)")
     p.add_argument("--out-md", required=True)
+    p.add_argument("--out-html", required=True, help="the same page as HTML (what the Snakemake report shows)")
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-tex", required=True)
     p.add_argument("--out-png", required=True)
@@ -553,6 +560,7 @@ def main(args) -> None:
     note_lines.append(configuration_note(provenance.configuration()))
     out_md = Path(args.out_md)
     write_text(out_md, markdown(spec, table, note_lines))
+    write_text(args.out_html, html(spec, table, note_lines))
     write_text(args.out_csv, csv_text(table, spec))
     write_text(args.out_tex, latex(spec, table))
     plot(spec, table, args.out_png)
@@ -562,7 +570,7 @@ def main(args) -> None:
     config = {"paper": args.paper, "table": args.table, "data_note": args.data_note,
               "threshold": summary["threshold"], "segment_s": summary["segment_s"]}
     provenance.write_sidecar(out_md, config, inputs=inputs)
-    log.info("wrote %s, %s, %s, %s", args.out_md, args.out_csv, args.out_tex, args.out_png)
+    log.info("wrote %s, %s, %s, %s, %s", args.out_md, args.out_html, args.out_csv, args.out_tex, args.out_png)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,18 @@
 """Per-split, per-class statistics of a dataset index (files, events, durations, polyphony) as CSV and Markdown.
 
-CLI: python -m sedrepro.datasets.stats --dataset NAME --index DIR --md OUT.md --csv OUT.csv [--log FILE]
+CLI: python -m sedrepro.datasets.stats --dataset NAME --index DIR --md OUT.md --html OUT.html --csv OUT.csv [--log FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .. import cli, provenance
+from .. import cli, page, provenance
 from ..io import write_csv, write_text
 from . import get
 from .base import DatasetIndex, DatasetSpec
@@ -78,40 +77,46 @@ def describe(spec: DatasetSpec, index: DatasetIndex) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(STATS_COLUMNS))
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return lines
-
-
 def _num(x: float, digits: int = 2) -> str:
     return "–" if pd.isna(x) else f"{x:,.{digits}f}"
 
 
-def render_markdown(spec: DatasetSpec, df: pd.DataFrame) -> str:
-    """Readable report: a per-split summary table, then a per-class table (events and mean length per split)."""
+def stats_page(spec: DatasetSpec, df: pd.DataFrame) -> list[page.Block]:
+    """A per-split summary table, then a per-class table (events and mean length per split)."""
     splits = [s for s in df["split"].unique() if s != "all"] + ["all"]
-    out = [f"# Dataset statistics: {spec.name}", "",
-           f"{len(spec.classes)} classes; archive root `{spec.root_name}`. Event lengths in seconds; polyphony = "
-           "maximum number of simultaneously active events in one file.", "", "## Per split", ""]
     summary = df[df["class"] == "all"].set_index("split")
-    out += _table(["split", "files", "events", "events/file", "mean event s", "total event h", "max polyphony"], [
+    split_rows = [
         [s, f"{summary.at[s, 'files']:,}", f"{summary.at[s, 'events']:,}",
          _num(summary.at[s, "events"] / summary.at[s, "files"] if summary.at[s, "files"] else float("nan")),
          _num(summary.at[s, "mean_event_s"]), _num(summary.at[s, "total_event_s"] / 3600, 3),
          str(summary.at[s, "max_polyphony"])]
-        for s in splits])
-    out += ["", "## Per class", "",
-            "Cells: events (files with the class); the last columns cover all splits.", ""]
+        for s in splits]
     per = df.set_index(["split", "class"])
-    header = ["class", *splits, "mean event s (all)", "max same-class overlap (all)"]
-    rows = []
+    class_rows = []
     for cls in [*spec.classes, "all"]:
         row = [cls] + [f"{per.at[(s, cls), 'events']:,} ({per.at[(s, cls), 'files']:,})" for s in splits]
         row += [_num(per.at[("all", cls), "mean_event_s"]), str(per.at[("all", cls), "max_polyphony"])]
-        rows.append(row)
-    out += _table(header, rows)
-    return "\n".join(out) + "\n"
+        class_rows.append(row)
+    return [
+        page.Heading(1, f"Dataset statistics: {spec.name}"),
+        page.Paragraph(f"{len(spec.classes)} classes; archive root `{spec.root_name}`. Event lengths in seconds; "
+                       "polyphony = maximum number of simultaneously active events in one file."),
+        page.Heading(2, "Per split"),
+        page.Table(["split", "files", "events", "events/file", "mean event s", "total event h", "max polyphony"],
+                   split_rows, "-rrrrrr"),
+        page.Heading(2, "Per class"),
+        page.Paragraph("Cells: events (files with the class); the last columns cover all splits."),
+        page.Table(["class", *splits, "mean event s (all)", "max same-class overlap (all)"], class_rows,
+                   "-" + "r" * (len(splits) + 2)),
+    ]
+
+
+def render_markdown(spec: DatasetSpec, df: pd.DataFrame) -> str:
+    return page.markdown(stats_page(spec, df))
+
+
+def render_html(spec: DatasetSpec, df: pd.DataFrame) -> str:
+    return page.html(stats_page(spec, df), f"Dataset statistics: {spec.name}")
 
 
 def main(args: argparse.Namespace) -> None:
@@ -120,9 +125,10 @@ def main(args: argparse.Namespace) -> None:
     df = describe(spec, index)
     write_csv(args.csv, df, float_format="%.6f")
     write_text(args.md, render_markdown(spec, df))
+    write_text(args.html, render_html(spec, df))
     provenance.write_sidecar(args.md, {"dataset": args.dataset},
                              inputs=[Path(args.index) / "files.tsv", Path(args.index) / "events.tsv"])
-    log.info("wrote %s and %s", args.csv, args.md)
+    log.info("wrote %s, %s and %s", args.csv, args.md, args.html)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True)
     p.add_argument("--index", required=True, help="folder with files.tsv and events.tsv")
     p.add_argument("--md", required=True)
+    p.add_argument("--html", required=True, help="the same page as HTML (what the Snakemake report shows)")
     p.add_argument("--csv", required=True)
     return p
 
