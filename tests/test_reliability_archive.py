@@ -57,7 +57,7 @@ def test_kill_9_during_extraction_then_rerun_equals_a_clean_run(tmp_path: Path, 
     assert sum(p.is_file() for p in partial[0].rglob("*")) == _files_among_first(archive, 200) > 0
     assert not out.exists()  # atomic: the final folder appears only complete
 
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)  # a hang guard only
     assert done.returncode == 0, done.stderr[-2000:]
     extract([archive], tmp_path / "clean")
     got, want = _tree_digest(out), _tree_digest(tmp_path / "clean")
