@@ -21,6 +21,7 @@ import torchaudio
 
 from . import cli
 from .audio import ordered_map
+from .faults import fault_point
 from .io import atomic_path, fail, read_tsv, write_json, write_tsv
 from .progress import progress
 
@@ -180,8 +181,8 @@ def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig, threads:
         store = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(int(n_frames.sum()), cfg.n_features))
         one = functools.partial(extract_clip, audio_dir=audio_dir, transform=transform, store=store)
         jobs = zip(audio.itertuples(index=False), starts, n_frames, strict=True)
-        for _ in progress(ordered_map(one, jobs, threads), total=len(audio), desc=cfg.kind):
-            pass
+        for i, _ in enumerate(progress(ordered_map(one, jobs, threads), total=len(audio), desc=cfg.kind), start=1):
+            fault_point("features.clip", i)
         del store, one  # unmap before the rename; no msync: readers see the page cache, as for every other write
     frames = pd.DataFrame({"file_id": audio.file_id, "split": audio.split, "start": starts, "n_frames": n_frames})
     write_tsv(out_dir / "frames.tsv", frames)

@@ -36,6 +36,7 @@ import torch
 from . import cli, provenance
 from .config import EXECUTION_KEYS
 from .data import SplitData
+from .faults import fault_point
 from .io import InputError, atomic_path, read_json, write_csv, write_json
 from .models import build_from_config, count_parameters, set_compiled
 from .progress import progress
@@ -248,6 +249,7 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
                      "best_val_loss": best, "bad_epochs": bad}, work / "state.pt")
         log.info("epoch %d: train loss %.4f, val loss %.4f, val frame F1 %.1f%%, %.1f s%s", epoch, total / count,
                  val_loss, val_f1, history[-1]["epoch_time_s"], " *" if improved else "")
+        fault_point("train.epoch", epoch)
         stopped = bad >= training["patience"]
 
     best_epoch = int(min(history, key=lambda r: r["val_loss"])["epoch"])

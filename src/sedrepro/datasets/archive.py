@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import logging
 import os
 import shutil
@@ -19,15 +20,19 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from .. import cli
+from ..faults import fault_point
 from ..io import InputError, atomic_path, fail
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
 SCHEMES = ("https", "http", "file")
 TIMEOUT_S = 60
+T = TypeVar("T")
 
 
 def file_digests(path: Path) -> tuple[str, str]:
@@ -165,6 +170,13 @@ def _kind(archive: Path) -> str:
     raise fail(archive, "a zip or tar(.gz) archive", "neither")
 
 
+def _counted(members: list[T], done: Iterator[int]) -> Iterator[T]:
+    """The members in order; the fault point "archive.member" sees each one's count once it has been extracted."""
+    for member in members:
+        yield member  # extractall writes it before asking for the next one
+        fault_point("archive.member", next(done))
+
+
 def extract(archives: list[Path], out_dir: Path) -> None:
     """Extract all `archives` into a temp folder beside out_dir, then rename it onto out_dir.
 
@@ -177,6 +189,7 @@ def extract(archives: list[Path], out_dir: Path) -> None:
         raise fail(out_dir, "no folder or an empty one to extract into", "an existing non-empty path (remove it first)")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
+    done = itertools.count(1)  # members extracted, over all archives
     try:
         for archive in map(Path, archives):
             if not archive.is_file():
@@ -186,12 +199,12 @@ def extract(archives: list[Path], out_dir: Path) -> None:
                 if kind == "zip":
                     with zipfile.ZipFile(archive) as zf:
                         _check_zip(archive, zf)
-                        zf.extractall(tmp)
+                        zf.extractall(tmp, _counted(zf.namelist(), done))
                 else:
                     with tarfile.open(archive, "r:*") as tf:
                         _check_tar(archive, tf)
                         # The data filter repeats the checks (and drops unsafe modes) as a second line of defence.
-                        tf.extractall(tmp, filter="data")
+                        tf.extractall(tmp, _counted(tf.getmembers(), done), filter="data")
             except tarfile.FilterError as err:
                 raise fail(archive, "safe members", f"{err}".replace("\n", " ")) from None
             except (zipfile.BadZipFile, tarfile.ReadError, EOFError) as err:
