@@ -172,7 +172,8 @@ def check_one_configuration(sidecars: Iterable[str | os.PathLike], current: dict
         if record["settings_sha256"] != current["settings_sha256"]:
             older.append(path)
     if len(groups) > 1:
-        parts = [f"{describe_configuration(json.loads(k))}: {len(v)} outputs, e.g. {v[0]}" for k, v in groups.items()]
+        parts = [f"{describe_configuration(json.loads(k))}: {len(v)} output{'' if len(v) == 1 else 's'}, e.g. {v[0]}"
+                 for k, v in groups.items()]
         raise InputError("expected the outputs of one configuration in this results tree, found "
                          f"{len(groups)}: " + "; ".join(parts))
     if groups and next(iter(groups)) != json.dumps(current["identity"], sort_keys=True):
