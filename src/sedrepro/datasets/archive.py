@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import logging
 import os
 import shutil
@@ -20,6 +21,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .. import cli
 from ..io import InputError, atomic_path, fail
@@ -80,8 +82,8 @@ def fetch(urls: list[str], dest: Path, md5: str | None, sha256: str | None) -> P
             with atomic_path(dest) as tmp:
                 hash_md5, hash_sha = hashlib.md5(), hashlib.sha256()
                 size = 0
-                with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, open(tmp, "wb") as out:
-                    while chunk := response.read(CHUNK):
+                with _open_mirror(url) as response, open(tmp, "wb") as out:
+                    while chunk := _read_mirror(response, url):
                         out.write(chunk)
                         hash_md5.update(chunk)
                         hash_sha.update(chunk)
@@ -94,16 +96,47 @@ def fetch(urls: list[str], dest: Path, md5: str | None, sha256: str | None) -> P
             mismatch = str(err)
             log.warning("%s", err)
             continue
-        except (urllib.error.URLError, OSError, ValueError) as err:
-            reason = getattr(err, "reason", err)
-            failures.append(f"{url} ({reason})")
-            log.warning("%s: %s", url, reason)
+        except _MirrorFailed as err:
+            failures.append(str(err))
+            log.warning("%s", err)
             continue
+        except OSError as err:
+            # Everything but the mirror's reads is local (folder, temp file, write, rename): another mirror cannot help.
+            found = f"{err.strerror or err} ({_local_step(err, dest)}; no other mirror tried)"
+            raise fail(dest, "to write the download to disk", found) from None
         log.info("%s: %d bytes from %s, md5 %s", dest.name, size, url, hash_md5.hexdigest())
         return dest
     if mismatch is not None:
         raise InputError(mismatch)
     raise fail(dest, f"a download from one of {len(urls)} URL(s)", "; ".join(failures))
+
+
+class _MirrorFailed(Exception):
+    """A mirror did not answer or broke off mid-way; the next mirror is tried."""
+
+
+_REMOTE_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)
+
+
+def _open_mirror(url: str) -> Any:  # urllib's response type differs by scheme
+    try:
+        return urllib.request.urlopen(url, timeout=TIMEOUT_S)
+    except _REMOTE_ERRORS as err:
+        raise _MirrorFailed(f"{url} ({getattr(err, 'reason', err)})") from None
+
+
+def _read_mirror(response: Any, url: str) -> bytes:
+    try:
+        return response.read(CHUNK)
+    except _REMOTE_ERRORS as err:
+        raise _MirrorFailed(f"{url} ({getattr(err, 'reason', err)})") from None
+
+
+def _local_step(err: OSError, dest: Path) -> str:
+    """Which local step failed, for the message: the path the OS named, or the write into the temp file beside dest."""
+    if err.filename:
+        return f"at {err.filename}"
+    return f"writing a temp file in {dest.parent}"
 
 
 def _is_outside(parts_base: PurePosixPath, target: str) -> bool:
