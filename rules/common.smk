@@ -35,7 +35,14 @@ validate(config, schema="../config/schema.yaml")
 # training.compile changes speed, not results (like threads): it reaches the training jobs as an environment variable
 # rather than a params entry, so that switching it reruns nothing.
 if config["training"]["compile"]:
-    shell.prefix(f"{_prefix}export SEDREPRO_COMPILE=1; ")
+    _prefix += "export SEDREPRO_COMPILE=1; "
+# download.retries and backoff_s change how an archive is fetched, not what: environment variables too, so that changing
+# them never downloads an archive again.
+_prefix += (
+    f"export SEDREPRO_DOWNLOAD_RETRIES={int(config['download']['retries'])}"
+    f" SEDREPRO_DOWNLOAD_BACKOFF_S={float(config['download']['backoff_s'])}; "
+)
+shell.prefix(_prefix)
 
 DATA = config["data_root"]
 
