@@ -12,7 +12,7 @@ import torch
 from sedrepro import config as sconfig
 from sedrepro.data import SplitData
 from sedrepro.io import save_npy, write_json, write_tsv
-from sedrepro.models import build_from_config
+from sedrepro.models import CNN, CNNConfig, build_from_config
 from sedrepro.predict import predict_clips, predict_run
 from sedrepro.splits import chunk_starts
 
@@ -111,3 +111,22 @@ def test_batched_prediction_equals_one_clip_at_a_time(tmp_path: Path, model_name
     assert got.shape == want.shape
     assert np.abs(got - want).max() <= 1e-5
     assert np.std(want) > 1e-3  # the model's output depends on its input: the comparison is not of constants
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_eval_cnn_pools_first_with_the_same_result(layout: torch.memory_format) -> None:
+    """The eval-mode blocks (pool, then ReLU and batch norm) against the blocks as built, with gammas of both signs,
+    zero among them, and a time axis that leaves partial pooling windows (ceil mode)."""
+    cnn = CNN(CNNConfig((4, 6, 5), 3, (2, 3, 2), (2, 2, 1), "mean", 0.0))
+    randomise(cnn)
+    with torch.no_grad():
+        for block in cnn.blocks:
+            block[2].weight.copy_(torch.linspace(-1.0, 1.0, block[2].weight.numel()))  # negative, zero, positive
+    cnn = cnn.to(memory_format=layout).eval()
+    x = torch.randn(3, 37, 20, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        got = cnn(x)
+        want = cnn.blocks(x.unsqueeze(1))  # the plain order, as in training
+        want = want.mean(dim=3).transpose(1, 2)
+    assert got.shape == want.shape == (3, 4, 5)
+    assert torch.equal(got, want)  # monotone maps commute with max exactly, rounding included
