@@ -90,7 +90,9 @@ class CNN(nn.Module):
     recurrent outputs cover all T input frames); with the paper's 96 mel bands and 2× frequency
     pooling this changes nothing on the frequency axis.
 
-    forward: x (B, T, F) -> (B, T', channels[-1]) with T' = T pooled by ceil-division per block.
+    forward: x (B, T, F) -> (B, T', channels[-1]) with T' = T pooled by ceil-division per block. In eval mode each
+    block pools first and applies ReLU and batch norm to the pooled values (``_pool_first``: the same numbers, a
+    quarter of the work for those two).
     """
 
     def __init__(self, cfg: CNNConfig) -> None:
