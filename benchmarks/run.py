@@ -480,8 +480,8 @@ def bench_eval(tmp: Path, reps: int) -> None:
     def score_all() -> None:
         pred = tmp / "eval" / "pred"
         shutil.rmtree(pred, ignore_errors=True)
-        predict_run(run, feat, split_dir, pred, model_cfg, ev["n_checkpoints"], ev["selection"],
-                    cfg["training"]["batch_size"], "cpu")
+        predict_run(run, feat, split_dir, pred, model_cfg, ev["n_checkpoints"], ev["selection"], ev["batch_size"],
+                    "cpu")
         score_predictions(pred, index, ev["threshold"], ev["segment_s"], "urban_sed", "hcrnn128", 0)
 
     log(f"evaluation vs one epoch, {reps} interleaved reps")

@@ -54,6 +54,12 @@ _prefix += (
 )
 if config["training"]["compile"]:
     _prefix += "export SEDREPRO_COMPILE=1; "
+# download.retries and backoff_s change how an archive is fetched, not what: environment variables too, so that changing
+# them never downloads an archive again.
+_prefix += (
+    f"export SEDREPRO_DOWNLOAD_RETRIES={int(config['download']['retries'])}"
+    f" SEDREPRO_DOWNLOAD_BACKOFF_S={float(config['download']['backoff_s'])}; "
+)
 shell.prefix(_prefix)
 
 DATA = config["data_root"]

@@ -1,4 +1,11 @@
 # Datasets: embedded generation (default), checksummed download, safe extraction, layout check and index, statistics.
+from sedrepro import download as sed_download
+
+# A real download costs hours and disk and may need a licence: say so once per dataset when the workflow is parsed
+# (dry runs too), before anything is fetched; not again in the jobs a cluster executor starts (they parse it again).
+if workflow.is_main_process:
+    for _line in sed_download.notices(config, datasets_used(), DATA):
+        print(f"Download needed: {_line}", file=sys.stderr)
 
 
 rule generate_embedded:
@@ -27,14 +34,18 @@ rule download_archive:
         data_path("archives/{dataset}/{archive}"),
     log:
         log_path("download_archive/{dataset}/{archive}.log"),
-    retries: 3
+    # fetch retries failed rounds over the mirrors itself, with backoff (config download); a Snakemake retry would
+    # repeat every try at once and print each failure again
+    retries: 0
     localrule: True
     conda:
         "../envs/data.yaml"
     params:
         source=source_args,
+    # The stage writes only to its log (stderr redirected, no --log), which Snakemake prints once if the job fails
+    # (show-failed-logs): each try and the final error appear once, not also live on the terminal.
     shell:
-        "python -m sedrepro.download {params.source} --out {output:q} --log {log:q}"
+        "python -m sedrepro.download {params.source} --out {output:q} 2> {log:q}"
 
 
 rule extract_dataset:

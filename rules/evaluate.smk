@@ -19,7 +19,7 @@ rule predict_checkpoints:
         run_dir=run_dir,
         n=lambda wc: model_evaluation(wc)["n_checkpoints"],
         selection=lambda wc: model_evaluation(wc)["selection"],
-        batch_size=lambda wc: model_training(wc)["batch_size"],
+        batch_size=lambda wc: model_evaluation(wc)["batch_size"],
         device=config["training"]["device"],
         features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),

@@ -402,7 +402,7 @@ def test_audit_cli_stops_on_a_bad_claims_file_with_one_line(tmp_path):
     bad = tmp_path / "claims.tsv"
     bad.write_text(HEADER + "\n" + BAD_CLAIMS["code"][0])
     cmd = [sys.executable, "-m", "sedrepro.audit", "--paper", "hypernetworks", "--paper-values", str(TSV),
-           "--claims", str(bad), "--out", str(tmp_path / "audit.md")]
+           "--claims", str(bad), "--out", str(tmp_path / "audit.md"), "--out-html", str(tmp_path / "audit.html")]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 2 and not (tmp_path / "audit.md").exists()
     assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import os
 import subprocess
 import sys
 import tarfile
@@ -73,6 +75,71 @@ def test_fetch_cli_mismatch_exits_2_with_one_line(tmp_path: Path, source: Path) 
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "x.bin" in errors[0] and "1" * 32 in errors[0]
     assert not (tmp_path / "x.bin").exists()
+
+
+class _FullDisk(io.BufferedWriter):
+    """A file whose writes fail as on a full disk (ENOSPC), after the temp file was created like a real one."""
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def _full_disk_open(path: Path, mode: str = "r") -> io.BufferedWriter:
+    assert mode == "wb"
+    return _FullDisk(io.FileIO(path, mode))
+
+
+def test_fetch_local_write_error_stops_at_once_naming_the_file_and_cause(tmp_path: Path, source: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Disk full while writing: one line with dest and the OS's words; the second mirror is never tried."""
+    import sedrepro.datasets.archive as archive
+
+    out = tmp_path / "out"
+    out.mkdir()
+    opened: list[str] = []
+    real_urlopen = archive.urllib.request.urlopen
+
+    def urlopen(url: str, timeout: float) -> object:
+        opened.append(url)
+        return real_urlopen(url, timeout=timeout)
+
+    monkeypatch.setattr(archive.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(archive, "open", _full_disk_open, raising=False)
+    with pytest.raises(InputError) as err:
+        fetch([source.as_uri(), source.as_uri()], out / "archive.zip", md5=hashlib.md5(PAYLOAD).hexdigest(),
+              sha256=None)
+    msg = str(err.value)
+    assert "\n" not in msg and str(out / "archive.zip") in msg and "No space left on device" in msg
+    assert opened == [source.as_uri()]  # a local failure is not a mirror failure
+    assert list(out.iterdir()) == []  # neither dest nor the temp file
+
+
+def test_fetch_cli_permission_denied_exits_2_with_one_line(tmp_path: Path, source: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The target folder refuses the temp file (EACCES; simulated: tests may run as root, which chmod cannot stop)."""
+    import sedrepro.io
+    from sedrepro import cli
+    from sedrepro.datasets.archive import build_parser, main
+
+    tries: list[str] = []
+
+    def refuse(prefix: str, suffix: str, dir: Path) -> tuple[int, str]:
+        tries.append(prefix)
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(Path(dir) / f"{prefix}XXXX{suffix}"))
+
+    monkeypatch.setattr(sedrepro.io.tempfile, "mkstemp", refuse)
+    out = tmp_path / "locked"
+    out.mkdir()
+    argv = ["fetch", "--url", source.as_uri(), "--url", source.as_uri(), "--md5", hashlib.md5(PAYLOAD).hexdigest(),
+            "--out", str(out / "x.bin")]
+    with pytest.raises(SystemExit) as stop:
+        cli.run(main, build_parser(), argv)
+    assert stop.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and str(out / "x.bin") in errors[0] and "Permission denied" in errors[0]
+    assert "to write the download to disk" in errors[0] and len(tries) == 1  # not blamed on the mirror, not retried
+    assert list(out.iterdir()) == []
 
 
 # ---- extract -----------------------------------------------------------------------------------------------------

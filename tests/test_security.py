@@ -61,7 +61,7 @@ def test_schema_requires_exactly_one_pinned_checksum_per_archive() -> None:
     with pytest.raises(InputError) as err:
         validate(bad)
     assert str(err.value) == ("config key 'datasets/urban_sed/archives/0': expected: One archive of a dataset as its "
-                              "host publishes it. Exactly one of md5 or sha256 pins its content. Found keys name, urls")
+                              "host publishes it. Exactly one of md5 or sha256 pins its content. Found keys bytes, name, size_note, urls")
     assert entry["md5"]
     for extra in ([], ["config/paper.yaml"], ["config/tiny.yaml"]):
         merged = load([REPO / "config.yaml", *(REPO / e for e in extra)])

@@ -61,7 +61,9 @@ def _describe(path: str) -> str:
 def run(main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> None:
     """Parse args, log to stderr (and --log), time the stage; bad input exits 2 with one line."""
     args = p.parse_args(argv)
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.addFilter(lambda record: not getattr(record, "log_file_only", False))
+    handlers: list[logging.Handler] = [stderr]
     if args.log:
         handlers.append(logging.FileHandler(args.log, mode="a", encoding="utf-8"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True)
@@ -71,7 +73,7 @@ def run(main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser, 
     try:
         main(args)
     except InputError as err:
-        log.error("%s", err)
+        log.error("%s", err, extra={"log_file_only": True})  # stderr gets it once, as the `error:` line below
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     log.info("outputs: %s", ", ".join(_describe(path) for path in _paths(args, p, outputs=True)) or "none")

@@ -184,8 +184,9 @@ def model_evaluation(config: dict, model: str) -> dict:
     return {**config["evaluation"], **_model(config, model).get("evaluation", {})}
 
 
-# Keys that choose what to build or how fast, not what a result is: left out of a configuration's identity and digest.
-SELECTION_KEYS = ("papers",)
+# Keys that choose what to build or how it is fetched, not what a result is: left out of a configuration's identity
+# and digest.
+SELECTION_KEYS = ("papers", "download")
 
 
 def without_execution_keys(config: dict) -> dict:

@@ -2,15 +2,22 @@
 
 Real archives: URLs and checksums pinned in config (never fetched from the host that serves the archive).
 Embedded archives: the generator's manifest gives the checksum it computed, the URL is file:// into its folder.
-Both go through the same `datasets.archive.fetch`.
+Both go through the same `datasets.archive.fetch`. Real downloads retry failed rounds over the mirrors with
+exponential backoff (config download.retries / backoff_s, passed as SEDREPRO_DOWNLOAD_* by rules/common.smk).
+`notices` says, before anything is fetched, what each planned real download needs (sizes, licence or access
+condition, how to use a copy already on disk), from the facts kept beside the archive entries in config.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from . import cli
+from .datasets import get as get_dataset
 from .datasets.archive import fetch
 from .io import fail, read_json
 
@@ -27,6 +34,38 @@ def from_manifest(name: str, manifest: Path) -> tuple[list[str], str | None, str
     return [(manifest.resolve().parent / name).as_uri()], entry.get("md5"), None
 
 
+def notice(dataset: str, cfg: Mapping[str, Any]) -> str:
+    """One line on what downloading `dataset` needs: its archives with their sizes (and where a size comes from), its
+    licence or access condition, and how to use a copy already on disk. Every fact comes from the dataset's config
+    entry (`archives[].bytes`, `archives[].size_note`, `access`), none from code."""
+    parts = []
+    for a in cfg["archives"]:
+        size = [f"{a['bytes']:,} bytes"] if a.get("bytes") is not None else []
+        size += [a["size_note"]] if a.get("size_note") else []
+        parts.append(f"{a['name']} ({', '.join(size) or 'size not known'})")
+    known = [a["bytes"] for a in cfg["archives"] if a.get("bytes") is not None]
+    total = f", {sum(known):,} bytes in all" if 1 < len(known) == len(cfg["archives"]) else ""
+    root = get_dataset(dataset).root_name
+    return (f"{dataset}: {len(parts)} archive(s) to download: {'; '.join(parts)}{total}. "
+            f"Licence or access: {(cfg.get('access') or 'not stated in the config').rstrip('.')}. "
+            f"A copy already on disk: set datasets/{dataset}/source: local and datasets/{dataset}/local_path: the "
+            f"folder holding {root}/ (or that folder itself), and nothing is downloaded.")
+
+
+def notices(config: Mapping[str, Any], datasets: Iterable[str], data_root: str) -> list[str]:
+    """`notice` for each of `datasets` whose real archives a run would download: source download, not extracted
+    yet and an archive still missing under data_root (a run that already has them downloads nothing)."""
+    out = []
+    for name in datasets:
+        cfg = config["datasets"][name]
+        if cfg["source"] != "download" or os.path.isdir(os.path.join(data_root, "datasets", name, "extracted")):
+            continue
+        if all(os.path.isfile(os.path.join(data_root, "archives", name, a["name"])) for a in cfg["archives"]):
+            continue
+        out.append(notice(name, cfg))
+    return out
+
+
 def main(args: argparse.Namespace) -> None:
     if args.manifest:
         urls, md5, sha256 = from_manifest(Path(args.out).name, Path(args.manifest))
@@ -34,7 +73,23 @@ def main(args: argparse.Namespace) -> None:
         urls, md5, sha256 = args.url, args.md5, args.sha256
     if not urls:
         raise fail(args.out, "--manifest or at least one --url", "neither")
-    fetch(urls, Path(args.out), md5=md5, sha256=sha256)
+    retries = args.retries if args.retries is not None else int(_from_env("SEDREPRO_DOWNLOAD_RETRIES", int))
+    backoff_s = args.backoff_s if args.backoff_s is not None else _from_env("SEDREPRO_DOWNLOAD_BACKOFF_S", float)
+    if args.manifest:  # the generator's own file beside its manifest is there or not: retrying cannot change that
+        retries = 0
+    fetch(urls, Path(args.out), md5=md5, sha256=sha256, retries=retries, backoff_s=backoff_s)
+
+
+def _from_env(name: str, kind: type[int] | type[float]) -> float:
+    """A number set by the workflow (rules/common.smk) in the environment; 0 outside it."""
+    text = os.environ.get(name, "0")
+    try:
+        value = kind(text)
+    except ValueError:
+        raise fail(f"environment variable {name}", f"a non-negative {kind.__name__}", repr(text)) from None
+    if value < 0:
+        raise fail(f"environment variable {name}", f"a non-negative {kind.__name__}", repr(text))
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--md5")
     digest.add_argument("--sha256")
     p.add_argument("--out", required=True, help="where the archive goes; its file name names the archive")
+    p.add_argument("--retries", type=int, default=None,
+                   help="rounds over the mirrors after the first (default: $SEDREPRO_DOWNLOAD_RETRIES, else 0)")
+    p.add_argument("--backoff-s", type=float, default=None,
+                   help="wait before the first retry round, doubling (default: $SEDREPRO_DOWNLOAD_BACKOFF_S, else 0)")
     return p
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import itertools
 import logging
 import os
@@ -16,13 +17,14 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .. import cli
 from ..faults import fault_point
@@ -54,12 +56,16 @@ def _mismatch(name: str, md5: str | None, sha256: str | None, got_md5: str, got_
     return None
 
 
-def fetch(urls: list[str], dest: Path, md5: str | None, sha256: str | None) -> Path:
+def fetch(urls: list[str], dest: Path, md5: str | None, sha256: str | None, retries: int = 0,
+          backoff_s: float = 0.0) -> Path:
     """Download the first mirror in `urls` that answers and matches the digest to `dest`; return dest.
 
     Streams into a temp file beside dest and renames only after the digest matched, so dest is either complete and
     verified or absent. An existing dest that already matches is kept (no download). A mirror that serves the wrong
     bytes is skipped for the next one; if none matches, the InputError names file, expected and actual digest.
+    When every mirror failed to answer, the round is repeated up to `retries` times, after backoff_s, 2 backoff_s,
+    4 backoff_s ... seconds. Each failed try and each wait is logged once; the final error counts them.
+    A local error (writing dest) stops at once.
     """
     dest = Path(dest)
     if not urls:
@@ -68,6 +74,10 @@ def fetch(urls: list[str], dest: Path, md5: str | None, sha256: str | None) -> P
         raise fail(dest, "one checksum (md5 or sha256)", "both")
     if md5 is None and sha256 is None:
         log.warning("%s: no checksum given; the download is not verified", dest.name)
+    for url in urls:
+        scheme = urllib.parse.urlsplit(url).scheme
+        if scheme not in SCHEMES:
+            raise fail(url, f"a URL with scheme {', '.join(SCHEMES)}", repr(scheme or "none"))
     if dest.is_file():
         if _mismatch(dest.name, md5, sha256, *file_digests(dest)) is None and (md5 or sha256):
             log.info("%s: already present and verified", dest)
@@ -75,40 +85,91 @@ def fetch(urls: list[str], dest: Path, md5: str | None, sha256: str | None) -> P
         # An unverified leftover must not survive a failed download looking like a good file.
         log.warning("%s: present but not verified; downloading again", dest)
         dest.unlink()
-    failures: list[str] = []
-    mismatch: str | None = None
-    for url in urls:
-        scheme = urllib.parse.urlsplit(url).scheme
-        if scheme not in SCHEMES:
-            raise fail(url, f"a URL with scheme {', '.join(SCHEMES)}", repr(scheme or "none"))
-        try:
-            with atomic_path(dest) as tmp:
-                hash_md5, hash_sha = hashlib.md5(), hashlib.sha256()
-                size = 0
-                with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, open(tmp, "wb") as out:
-                    while chunk := response.read(CHUNK):
-                        out.write(chunk)
-                        hash_md5.update(chunk)
-                        hash_sha.update(chunk)
-                        size += len(chunk)
-                problem = _mismatch(dest.name, md5, sha256, hash_md5.hexdigest(), hash_sha.hexdigest())
-                if problem is not None:
-                    # Raising inside atomic_path deletes the temp file: nothing is left at dest.
-                    raise InputError(f"{problem} (from {url})")
-        except InputError as err:
-            mismatch = str(err)
-            log.warning("%s", err)
-            continue
-        except (urllib.error.URLError, OSError, ValueError) as err:
-            reason = getattr(err, "reason", err)
-            failures.append(f"{url} ({reason})")
-            log.warning("%s: %s", url, reason)
-            continue
-        log.info("%s: %d bytes from %s, md5 %s", dest.name, size, url, hash_md5.hexdigest())
-        return dest
-    if mismatch is not None:
-        raise InputError(mismatch)
-    raise fail(dest, f"a download from one of {len(urls)} URL(s)", "; ".join(failures))
+    rounds = retries + 1
+    for round_no in range(1, rounds + 1):
+        if round_no > 1:
+            wait = backoff_s * 2 ** (round_no - 2)
+            log.info("%s: every mirror failed; round %d of %d in %g s", dest.name, round_no, rounds, wait)
+            time.sleep(wait)
+        mismatch: str | None = None
+        for i, url in enumerate(urls, 1):
+            where = f"{dest.name}: round {round_no} of {rounds}, mirror {i} of {len(urls)}"
+            try:
+                size, got_md5 = _download(url, dest, md5, sha256)
+            except _LocalError:
+                raise
+            except InputError as err:  # wrong bytes: another mirror may serve the right ones, a retry will not
+                mismatch = str(err)
+                log.warning("%s: %s", where, err)
+                continue
+            except _MirrorFailed as err:
+                log.warning("%s: %s", where, err)
+                continue
+            log.info("%s: %d bytes from %s, md5 %s", dest.name, size, url, got_md5)
+            return dest
+        if mismatch is not None:
+            raise InputError(mismatch)
+    raise fail(dest, f"a download from one of {len(urls)} URL(s)",
+               f"{rounds * len(urls)} failed tries ({rounds} round(s) over the mirrors, each try logged above)")
+
+
+def _download(url: str, dest: Path, md5: str | None, sha256: str | None) -> tuple[int, str]:
+    """Stream one mirror into a temp file beside dest, rename it onto dest once the digest matched; (bytes, md5).
+
+    _MirrorFailed: the mirror did not answer or broke off. InputError: wrong digest, or a local error while writing
+    (disk full, permission: no other mirror can help). Either way nothing is left at dest.
+    """
+    try:
+        with atomic_path(dest) as tmp:
+            hash_md5, hash_sha = hashlib.md5(), hashlib.sha256()
+            size = 0
+            with _open_mirror(url) as response, open(tmp, "wb") as out:
+                while chunk := _read_mirror(response, url):
+                    out.write(chunk)
+                    hash_md5.update(chunk)
+                    hash_sha.update(chunk)
+                    size += len(chunk)
+            problem = _mismatch(dest.name, md5, sha256, hash_md5.hexdigest(), hash_sha.hexdigest())
+            if problem is not None:
+                # Raising inside atomic_path deletes the temp file: nothing is left at dest.
+                raise InputError(f"{problem} (from {url})")
+    except OSError as err:
+        # Everything but the mirror's reads is local (folder, temp file, write, rename): another mirror cannot help.
+        found = f"{err.strerror or err} ({_local_step(err, dest)}; no other mirror tried)"
+        raise _LocalError(str(fail(dest, "to write the download to disk", found))) from None
+    return size, hash_md5.hexdigest()
+
+
+class _MirrorFailed(Exception):
+    """A mirror did not answer or broke off mid-way; the next mirror is tried."""
+
+
+class _LocalError(InputError):
+    """Writing the download failed here (disk full, permission): stops at once, whatever the mirrors."""
+
+
+_REMOTE_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)
+
+
+def _open_mirror(url: str) -> Any:  # urllib's response type differs by scheme
+    try:
+        return urllib.request.urlopen(url, timeout=TIMEOUT_S)
+    except _REMOTE_ERRORS as err:
+        raise _MirrorFailed(f"{url} ({getattr(err, 'reason', err)})") from None
+
+
+def _read_mirror(response: Any, url: str) -> bytes:
+    try:
+        return response.read(CHUNK)
+    except _REMOTE_ERRORS as err:
+        raise _MirrorFailed(f"{url} ({getattr(err, 'reason', err)})") from None
+
+
+def _local_step(err: OSError, dest: Path) -> str:
+    """Which local step failed, for the message: the path the OS named, or the write into the temp file beside dest."""
+    if err.filename:
+        return f"at {err.filename}"
+    return f"writing a temp file in {dest.parent}"
 
 
 def _is_outside(parts_base: PurePosixPath, target: str) -> bool:
