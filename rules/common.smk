@@ -240,7 +240,9 @@ def run_inputs(wildcards):
 
 
 def run_dir(wildcards):
-    return results_path(f"runs/{wildcards.dataset}/{wildcards.model}/seed{wildcards.seed}")
+    return results_path(
+        f"runs/{wildcards.dataset}/{wildcards.model}/seed{wildcards.seed}"
+    )
 
 
 def table_spec(wildcards):
@@ -303,7 +305,9 @@ def paper_targets(paper):
             results_path(f"{paper}/{table.name}.{{ext}}"),
             ext=["md", "html", "csv", "tex", "png"],
         )
-    out += [results_path(f"{paper}/{figure.name}.png") for figure in paper_figures(paper)]
+    out += [
+        results_path(f"{paper}/{figure.name}.png") for figure in paper_figures(paper)
+    ]
     out += [results_path(f"{paper}/audit.md"), results_path(f"{paper}/audit.html")]
     return out
 
@@ -376,10 +380,10 @@ def index_folder(wildcards, input):
 
 
 def audit_inputs(wildcards):
-    """The paper values, plus what a paper's declared audit checks read: another paper's values, an index, the
-    claims of the text and the indexes of the datasets those claims read (inputs `index_<dataset>`).
-    """
+    """Paper values and what the paper's declared audit checks read."""
     checked_names(wildcards)
+    # another paper's values, an index, the claims of the text and the indexes of the datasets those claims read
+    # (inputs `index_<dataset>`)
     mod = sed_papers.get(wildcards.paper)
     out = {"paper_values": f"config/paper_values/{wildcards.paper}.tsv"}
     claims = getattr(mod, "TEXT_CLAIMS", None)

@@ -38,7 +38,9 @@ rule score_predictions:
         assignment=lambda wc: run_inputs(wc)["splits"][0],
     output:
         metrics=results_path("runs/{dataset}/{model}/seed{seed}/metrics.json"),
-        provenance=results_path("runs/{dataset}/{model}/seed{seed}/metrics.provenance.json"),
+        provenance=results_path(
+            "runs/{dataset}/{model}/seed{seed}/metrics.provenance.json"
+        ),
     log:
         log_path("score_predictions/{dataset}/{model}/seed{seed}.log"),
     conda:

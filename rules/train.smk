@@ -8,8 +8,12 @@ rule train_model:
     output:
         history=results_path("runs/{dataset}/{model}/seed{seed}/history.csv"),
         summary=results_path("runs/{dataset}/{model}/seed{seed}/train.json"),
-        provenance=results_path("runs/{dataset}/{model}/seed{seed}/train.provenance.json"),
-        checkpoints=directory(results_path("runs/{dataset}/{model}/seed{seed}/checkpoints")),
+        provenance=results_path(
+            "runs/{dataset}/{model}/seed{seed}/train.provenance.json"
+        ),
+        checkpoints=directory(
+            results_path("runs/{dataset}/{model}/seed{seed}/checkpoints")
+        ),
     log:
         log_path("train_model/{dataset}/{model}/seed{seed}.log"),
     benchmark:

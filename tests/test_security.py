@@ -112,6 +112,7 @@ SAFE_UNQUOTED = {
     "{params.device}": "config training/device: schema enum auto | cpu | cuda",
     "{params.source}": "common.smk source_args: shlex.quote on every URL and path; md5/sha256 schema-checked hex",
     "{params.annotations_only}": "common.smk annotations_only_flag: the constant '--annotations-only' or ''",
+    "{params.checks}": "common.smk audit_args: shlex.quote on every path and on each whole DATASET=VALUE pair",
 }
 
 
