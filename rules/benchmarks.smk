@@ -15,6 +15,8 @@ rule run_benchmarks:
     threads: available_cores()
     params:
         out=lambda wc, output: os.path.dirname(output.csv),
+    message:
+        JOB_MESSAGE
     shell:
         "python {input.script:q} --out {params.out:q} --threads {threads} > {log:q} 2>&1"
 
@@ -25,3 +27,5 @@ rule benchmarks:
     localrule: True
     conda:
         "../envs/bench.yaml"
+    message:
+        JOB_MESSAGE

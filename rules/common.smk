@@ -37,6 +37,10 @@ validate(config, schema="../config/schema.yaml")
 if config["training"]["compile"]:
     shell.prefix(f"{_prefix}export SEDREPRO_COMPILE=1; ")
 
+# Every rule's `message:`: Snakemake then prints one "Job <id>: <rule> <wildcards>" line per job instead of its
+# input/output/log/resources block (profiles/README.md; -p prints the commands).
+JOB_MESSAGE = "{rule} {wildcards}"
+
 DATA = config["data_root"]
 
 

@@ -15,6 +15,8 @@ rule generate_embedded:
             config["datasets"][wc.dataset]["embedded"], sort_keys=True
         ),
         out=lambda wc, output: os.path.dirname(output.manifest),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.datasets.embedded --dataset {wildcards.dataset} --out {params.out:q}"
         " --params {params.spec:q} --log {log:q}"
@@ -33,6 +35,8 @@ rule download_archive:
         "../envs/data.yaml"
     params:
         source=source_args,
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.download {params.source} --out {output:q} --log {log:q}"
 
@@ -50,6 +54,8 @@ rule extract_dataset:
         "logs/extract_dataset/{dataset}.log",
     conda:
         "../envs/data.yaml"
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.datasets.archive --log {log:q} extract --out {output:q} {input:q}"
 
@@ -68,6 +74,8 @@ rule index_dataset:
         root=dataset_root,
         annotations_only=annotations_only_flag,
         out=lambda wc, output: os.path.dirname(output.files),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.datasets.index --dataset {wildcards.dataset} --root {params.root:q}"
         " {params.annotations_only} --out {params.out:q} --log {log:q}"
@@ -91,6 +99,8 @@ rule describe_dataset:
         "../envs/data.yaml"
     params:
         index=lambda wc, input: os.path.dirname(input.files),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.datasets.stats --dataset {wildcards.dataset} --index {params.index:q}"
         " --md {output.md:q} --csv {output.csv:q} --log {log:q}"

@@ -23,6 +23,8 @@ rule plot_figure:
     params:
         sources=figure_args,
         note=data_note,
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.figures --paper {wildcards.paper} --figure {wildcards.figure} {params.sources}"
         " --data-note {params.note:q} --out {output:q} --log {log:q}"

@@ -31,6 +31,8 @@ rule render_table:
     params:
         index=lambda wc, input: os.path.dirname(input.index[0]),
         note=data_note,
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.render --paper {wildcards.paper} --table {wildcards.table} --metrics {input.metrics:q}"
         " --train {input.train:q}"
@@ -55,6 +57,8 @@ rule audit_paper:
         "../envs/eval.yaml"
     params:
         checks=audit_args,
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q} {params.checks}"
         " --out {output:q} --log {log:q}"
