@@ -99,8 +99,9 @@ rule describe_dataset:
         "../envs/data.yaml"
     params:
         index=lambda wc, input: os.path.dirname(input.files),
+        note=lambda wc: dataset_note(wc.dataset),
     message:
         JOB_MESSAGE
     shell:
         "python -m sedrepro.datasets.stats --dataset {wildcards.dataset} --index {params.index:q}"
-        " --md {output.md:q} --csv {output.csv:q} --log {log:q}"
+        " --data-note {params.note:q} --md {output.md:q} --csv {output.csv:q} --log {log:q}"

@@ -1,6 +1,6 @@
 """Per-split, per-class statistics of a dataset index (files, events, durations, polyphony) as CSV and Markdown.
 
-CLI: python -m sedrepro.datasets.stats --dataset NAME --index DIR --md OUT.md --csv OUT.csv [--log FILE]
+CLI: python -m sedrepro.datasets.stats --dataset NAME --index DIR --data-note TEXT --md OUT.md --csv OUT.csv [--log FILE]
 """
 
 from __future__ import annotations
@@ -88,11 +88,15 @@ def _num(x: float, digits: int = 2) -> str:
     return "–" if pd.isna(x) else f"{x:,.{digits}f}"
 
 
-def render_markdown(spec: DatasetSpec, df: pd.DataFrame) -> str:
-    """Readable report: a per-split summary table, then a per-class table (events and mean length per split)."""
+def render_markdown(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> str:
+    """Readable report: which data it describes, a per-split summary table, then a per-class table.
+
+    data_note (the workflow's, as on the tables) says whether the data is the embedded stand-in or real, and names the
+    archives or the local folder it comes from: the version is the data's, not this module's.
+    """
     splits = [s for s in df["split"].unique() if s != "all"] + ["all"]
-    out = [f"# Dataset statistics: {spec.name}", "",
-           f"{len(spec.classes)} classes; archive root `{spec.root_name}`. Event lengths in seconds; polyphony = "
+    out = [f"# Dataset statistics: {spec.name}", "", f"Data: {data_note}.", "",
+           f"{len(spec.classes)} classes. Event lengths in seconds; polyphony = "
            "maximum number of simultaneously active events in one file.", "", "## Per split", ""]
     summary = df[df["class"] == "all"].set_index("split")
     out += _table(["split", "files", "events", "events/file", "mean event s", "total event h", "max polyphony"], [
@@ -119,7 +123,7 @@ def main(args: argparse.Namespace) -> None:
     index = DatasetIndex.read(Path(args.index))
     df = describe(spec, index)
     write_csv(args.csv, df, float_format="%.6f")
-    write_text(args.md, render_markdown(spec, df))
+    write_text(args.md, render_markdown(spec, df, args.data_note))
     log.info("wrote %s and %s", args.csv, args.md)
 
 
@@ -127,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = cli.parser("Per-split, per-class statistics of a dataset index.")
     p.add_argument("--dataset", required=True)
     p.add_argument("--index", required=True, help="folder with files.tsv and events.tsv")
+    p.add_argument("--data-note", required=True, help="which data the index comes from (embedded stand-in or real)")
     p.add_argument("--md", required=True)
     p.add_argument("--csv", required=True)
     return p
