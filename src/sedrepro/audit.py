@@ -51,8 +51,9 @@ from .papers import AVERAGE, OVERALL, TableSpec, check_paper_values, load_paper_
 log = logging.getLogger("sedrepro.audit")
 
 EPS = 1e-6
-ROUNDING_TOL = 0.05 + EPS
-COMBINED_TOL = 0.10 + EPS
+ROUNDING = 0.05  # half a unit of one printed decimal; the audit's text and flags are written from it
+ROUNDING_TOL = ROUNDING + EPS
+COMBINED_TOL = 2 * ROUNDING + EPS
 FLOAT32_BYTES = 4  # a trained weight as Keras and PyTorch store it
 MIN_BYTES_PER_PARAMETER = 1  # even 8-bit quantised weights need a byte each
 KB = 1024
@@ -91,8 +92,9 @@ def _average_findings(spec: TableSpec, pv: pd.Series) -> list[Finding]:
         beyond = abs(diff) > ROUNDING_TOL
         severe = abs(diff) > COMBINED_TOL
         detail = (f"mean of {len(vals)} printed class values = {recomputed:.4f}; printed {avg_label} = {printed:.1f}; "
-                  + ("beyond the worst-case combined rounding (0.10)" if severe
-                     else "beyond the printed value's rounding (0.05) but within combined rounding (0.10)" if beyond
+                  + (f"beyond the worst-case combined rounding ({2 * ROUNDING:.2f})" if severe
+                     else f"beyond the printed value's rounding ({ROUNDING:.2f}) but within combined rounding "
+                     f"({2 * ROUNDING:.2f})" if beyond
                      else "within rounding"))
         out.append(Finding(spec.name, "average_row", col, printed, recomputed, diff, beyond, detail))
     return out
@@ -267,12 +269,14 @@ def markdown(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], pape
     if avg:
         flagged = [f for f in avg if f.flagged]
         lines += ["## Average rows vs mean of the printed class values", "",
-                  f"Flagged when |printed - recomputed| > 0.05 (the printed value's own rounding); up to 0.10 can "
-                  f"still come from rounding both sides. {len(flagged)} of {len(avg)} flagged.", "",
+                  f"Flagged when |printed - recomputed| > {ROUNDING:.2f}: `> {ROUNDING:.2f}` is beyond the printed "
+                  f"value's own rounding but within the {2 * ROUNDING:.2f} that rounding both sides can give; "
+                  f"`> {2 * ROUNDING:.2f}` is beyond both, so rounding cannot explain it. "
+                  f"{len(flagged)} of {len(avg)} flagged.", "",
                   "| table | column | printed Average | mean of classes | printed - mean | flag |",
                   "|:---|:---|---:|---:|---:|:---|"]
         for f in avg:
-            flag = ("> 0.10" if abs(f.difference) > COMBINED_TOL else "> 0.05") if f.flagged else ""
+            flag = f"> {2 * ROUNDING if abs(f.difference) > COMBINED_TOL else ROUNDING:.2f}" if f.flagged else ""
             col = f"{headers[f.table].column_header(f.column)} ({f.column})"
             lines.append(f"| {f.table} | {col} | {f.printed:.1f} | {f.recomputed:.3f} | {_f(f.difference, 3, True)} | {flag} |")
         lines.append("")
