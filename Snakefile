@@ -27,3 +27,5 @@ rule all:
     input:
         all_targets(),
     localrule: True
+    message:
+        JOB_MESSAGE

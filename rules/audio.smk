@@ -18,6 +18,8 @@ rule resample_audio:
         root=dataset_root,
         sample_rate=config["audio"]["sample_rate"],
         index=lambda wc, input: os.path.dirname(input.files),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.audio --index {params.index:q} --root {params.root:q} --out {output:q}"
         " --sample-rate {params.sample_rate} --threads {threads} --log {log:q}"

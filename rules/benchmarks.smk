@@ -16,6 +16,8 @@ rule run_benchmarks:
     threads: available_cores()
     params:
         out=lambda wc, output: os.path.dirname(output.csv),
+    message:
+        JOB_MESSAGE
     shell:
         "python {input.script:q} --out {params.out:q} --threads {threads} > {log:q} 2>&1"
 
@@ -26,3 +28,5 @@ rule benchmarks:
     localrule: True
     conda:
         "../envs/bench.yaml"
+    message:
+        JOB_MESSAGE

@@ -62,6 +62,10 @@ _prefix += (
 )
 shell.prefix(_prefix)
 
+# Every rule's `message:`: Snakemake then prints one "Job <id>: <rule> <wildcards>" line per job instead of its
+# input/output/log/resources block (profiles/README.md; -p prints the commands).
+JOB_MESSAGE = "{rule} {wildcards}"
+
 DATA = config["data_root"]
 RESULTS = config["results_root"]
 
@@ -290,12 +294,17 @@ def data_note(wildcards):
 
 
 def dataset_note(dataset):
+    """Whether the data is the embedded stand-in or real, naming the archives or folder (their names carry the version)."""
     cfg = config["datasets"][dataset]
-    return {
-        "embedded": "embedded synthetic stand-in data (not the real dataset: numbers are not comparable with the paper's)",
-        "download": "the real dataset, downloaded and checksum-verified",
-        "local": f"the real dataset from {cfg.get('local_path')}",
-    }[cfg["source"]]
+    if cfg["source"] == "local":
+        return f"the real dataset from {cfg['local_path']}"
+    archives = ", ".join(archive_names(dataset))
+    if cfg["source"] == "download":
+        return f"the real dataset, downloaded and checksum-verified ({archives})"
+    return (
+        f"embedded synthetic stand-in data packed like {archives} (not the real dataset: numbers are not comparable"
+        " with the paper's)"
+    )
 
 
 def paper_targets(paper):

@@ -22,6 +22,8 @@ rule generate_embedded:
             config["datasets"][wc.dataset]["embedded"], sort_keys=True
         ),
         out=lambda wc, output: os.path.dirname(output.manifest),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.datasets.embedded --dataset {wildcards.dataset} --out {params.out:q}"
         " --params {params.spec:q} --log {log:q}"
@@ -44,6 +46,8 @@ rule download_archive:
         source=source_args,
     # The stage writes only to its log (stderr redirected, no --log), which Snakemake prints once if the job fails
     # (show-failed-logs): each try and the final error appear once, not also live on the terminal.
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.download {params.source} --out {output:q} 2> {log:q}"
 
@@ -61,6 +65,8 @@ rule extract_dataset:
         log_path("extract_dataset/{dataset}.log"),
     conda:
         "../envs/data.yaml"
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.datasets.archive --log {log:q} extract --out {output:q} {input:q}"
 
@@ -79,6 +85,8 @@ rule index_dataset:
         root=dataset_root,
         annotations_only=annotations_only_flag,
         out=lambda wc, output: os.path.dirname(output.files),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.datasets.index --dataset {wildcards.dataset} --root {params.root:q}"
         " {params.annotations_only} --out {params.out:q} --log {log:q}"
@@ -107,6 +115,9 @@ rule describe_dataset:
         "../envs/data.yaml"
     params:
         index=lambda wc, input: os.path.dirname(input.files),
+        note=lambda wc: dataset_note(wc.dataset),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.datasets.stats --dataset {wildcards.dataset} --index {params.index:q}"
-        " --md {output.md:q} --html {output.html:q} --csv {output.csv:q} --log {log:q}"
+        " --data-note {params.note:q} --md {output.md:q} --html {output.html:q} --csv {output.csv:q} --log {log:q}"

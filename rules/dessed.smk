@@ -26,6 +26,8 @@ rule plot_figure:
     params:
         index=index_folder,
         note=data_note,
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.figures --paper {wildcards.paper} --figure {wildcards.figure} --index={params.index:q}"
         " --history {input.history:q} --data-note {params.note:q} --out {output.png:q} --log {log:q}"

@@ -23,6 +23,8 @@ rule predict_checkpoints:
         device=config["training"]["device"],
         features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.predict --run-dir {params.run_dir:q} --features {params.features:q}"
         " --splits {params.splits:q} --out {output:q} --model {params.model:q} --n-checkpoints {params.n}"
@@ -49,6 +51,8 @@ rule score_predictions:
         threshold=lambda wc: model_evaluation(wc)["threshold"],
         segment_s=config["evaluation"]["segment_s"],
         index=lambda wc, input: os.path.dirname(input.files),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.evaluate score --predictions {input.predictions:q} --index {params.index:q}"
         " --assignment {input.assignment:q} --threshold {params.threshold} --segment-s {params.segment_s}"

@@ -18,6 +18,8 @@ rule extract_features:
     params:
         features=features_json,
         out=lambda wc, output: os.path.dirname(output.feats),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.features --audio {input:q} --out {params.out:q} --features {params.features:q}"
         " --threads {threads} --log {log:q}"

@@ -35,6 +35,8 @@ rule render_table:
     params:
         index=lambda wc, input: os.path.dirname(input.index[0]),
         note=data_note,
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.render --paper {wildcards.paper} --table {wildcards.table} --metrics {input.metrics:q}"
         " --train {input.train:q}"
@@ -64,6 +66,8 @@ rule audit_paper:
         "../envs/eval.yaml"
     params:
         checks=audit_args,
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q} {params.checks}"
         " --out {output.md:q} --out-html {output.html:q} --log {log:q}"

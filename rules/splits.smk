@@ -21,6 +21,8 @@ rule make_splits:
         features=lambda wc, input: os.path.dirname(input.feats),
         index=lambda wc, input: os.path.dirname(input.events),
         out=lambda wc, output: os.path.dirname(output[0]),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.splits --features {params.features:q} --index {params.index:q}"
         " --dataset {wildcards.dataset} --out {params.out:q} --pipeline {params.pipeline:q} --log {log:q}"

@@ -32,6 +32,8 @@ rule train_model:
         run_dir=run_dir,
         features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),
+    message:
+        JOB_MESSAGE
     shell:
         "python -m sedrepro.train --run-dir {params.run_dir:q} --features {params.features:q}"
         " --splits {params.splits:q} --model {params.model:q} --training {params.training:q}"

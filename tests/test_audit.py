@@ -64,6 +64,12 @@ def test_fake_table_findings():
     assert "| t | Good (good) | 20.1 | 20.100 | 0.000 |  |" in md
     assert "2 of 3 flagged" in md and "60.0 min vs stated 50 min" in md
     assert "Overall rows" in md
+    # the text explains each flag the column shows, in the column's own words
+    rows = [line for line in md.splitlines() if line.startswith(("| t | Bad", "| t | Rounded", "| t | Good"))]
+    flags = {line.split("|")[-2].strip() for line in rows} - {""}
+    assert flags == {"> 0.05", "> 0.10"}
+    (text,) = [line for line in md.splitlines() if line.startswith("Flagged when")]
+    assert all(f"`{flag}` is beyond" in text for flag in flags), text
 
 
 def test_duration_reference_must_exist():

@@ -59,8 +59,11 @@ def test_describe_rows() -> None:
 
 
 def test_render_markdown_has_both_tables() -> None:
-    md = render_markdown(SPEC, describe(SPEC, _index()))
+    md = render_markdown(SPEC, describe(SPEC, _index()), "the real dataset from shared/URBAN-SED_v1.0")
     assert "## Per split" in md and "## Per class" in md
+    # which data the page describes, as the workflow says; the code's embedded archive name is not claimed
+    assert "Data: the real dataset from shared/URBAN-SED_v1.0." in md.splitlines()[2]
+    assert "v2.0.0" not in md
     assert "| train | 2 | 6 |" in md
     assert "| drilling | 3 (1) | 0 (0) | 3 (1) |" in md
 
@@ -68,7 +71,8 @@ def test_render_markdown_has_both_tables() -> None:
 def test_stats_cli(tmp_path: Path) -> None:
     _index().write(tmp_path / "ix")
     proc = subprocess.run([sys.executable, "-m", "sedrepro.datasets.stats", "--dataset", "urban_sed", "--index",
-                           str(tmp_path / "ix"), "--md", str(tmp_path / "s.md"), "--html", str(tmp_path / "s.html"),
+                           str(tmp_path / "ix"), "--data-note", "the real dataset", "--md", str(tmp_path / "s.md"),
+                           "--html", str(tmp_path / "s.html"),
                            "--csv", str(tmp_path / "s.csv")],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -76,5 +80,26 @@ def test_stats_cli(tmp_path: Path) -> None:
     assert back.loc[(back["split"] == "all") & (back["class"] == "all"), "events"].item() == 7
     assert (tmp_path / "s.md").read_text().startswith("# Dataset statistics: urban_sed")
     html = (tmp_path / "s.html").read_text()
-    assert "<h1>Dataset statistics: urban_sed</h1>" in html and "<code>URBAN-SED_v2.0.0</code>" in html
+    assert "<h1>Dataset statistics: urban_sed</h1>" in html and "<p>Data: the real dataset.</p>" in html
     assert "<td>drilling</td>\n      <td>3 (1)</td>\n      <td>0 (0)</td>\n      <td>3 (1)</td>" in html
+
+
+@pytest.mark.parametrize(("config", "note"), [
+    ({}, "'embedded synthetic stand-in data packed like URBAN-SED_v2.0.0.tar.gz (not the real dataset"),
+    ({"source": "local", "local_path": "/data/URBAN-SED_v1.0", "annotations_only": True},
+     "'the real dataset from /data/URBAN-SED_v1.0'"),
+    ({"source": "download"}, "'the real dataset, downloaded and checksum-verified (URBAN-SED_v2.0.0.tar.gz)'"),
+])
+def test_describe_dataset_rule_passes_the_data_note(tmp_path: Path, config: dict, note: str) -> None:
+    """The page names the data's own version: the local folder's or the config's archive entry, not one in code."""
+    import yaml
+
+    from sedrepro.config import REPO
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"data_root": str(tmp_path / "data"), "datasets": {"urban_sed": config}}))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "results/datasets/urban_sed.md",
+                           "--configfile", str(cfg)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    command = next(line for line in proc.stdout.splitlines() if "sedrepro.datasets.stats" in line)
+    assert f"--data-note {note}" in command

@@ -120,7 +120,7 @@ def test_stats_per_fold_and_class(embedded) -> None:
     assert per.loc[("all", "all"), "files"] == per.loc[("all", "all"), "events"] == 20
     assert (df["max_polyphony"] <= 1).all() and per.loc[("all", "all"), "max_polyphony"] == 1
     assert np.isclose(per.loc[("all", "all"), "total_event_s"], index.files["duration_s"].sum())
-    md = render_markdown(SPEC, df)
+    md = render_markdown(SPEC, df, "embedded synthetic stand-in data")
     assert "| fold10 | 2 | 2 |" in md and "| class | fold1 |" in md
 
 

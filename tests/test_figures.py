@@ -75,3 +75,28 @@ def test_curves_need_exactly_the_figures_models(tmp_path):
         figures.draw(spec, "note", tmp_path / "f.png", histories=other)
     with pytest.raises(InputError, match="one of figure1"):
         figures.figure_spec("dessed", "figure2")
+
+
+@pytest.mark.parametrize("name", ["figure11", "figure14"])
+def test_curves_read_right(tmp_path, name):
+    """Epoch ticks are integers, legends cover no curve or title, one seed reads 'seed 0'."""
+    import matplotlib.pyplot as plt
+
+    spec = figures.figure_spec("dessed", name)
+    paths = [write_history(tmp_path, spec.dataset, m, 0, n=2) for _, m in spec.models]
+    fig = figures.build(spec, "toy data", histories=figures.read_histories(paths, spec.metrics))
+    try:
+        fig.canvas.draw()
+        r = fig.canvas.get_renderer()
+        title = fig._suptitle.get_text()
+        assert "seed 0;" in title and "seeds" not in title
+        for ax in fig.axes:
+            lo, hi = ax.get_xlim()
+            ticks = [x.get_text() for v, x in zip(ax.get_xticks(), ax.get_xticklabels(), strict=True) if lo <= v <= hi]
+            assert ticks == ["1", "2"], ticks  # not 1.0, 1.2, ... 2.0
+            legend = ax.get_legend().get_window_extent(r)
+            for other in [*(a.get_window_extent(r) for a in fig.axes), *(a.title.get_window_extent(r) for a in fig.axes),
+                          fig._suptitle.get_window_extent(r)]:
+                assert not (legend.x0 < other.x1 and other.x0 < legend.x1 and legend.y0 < other.y1 and other.y0 < legend.y1)
+    finally:
+        plt.close(fig)

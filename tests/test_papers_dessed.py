@@ -37,11 +37,11 @@ def test_registered_and_every_table_transcribed():
     assert v[("table3", "siren", "mono_baseline")] == 0.880
     assert v[("table4", "Baseline", "parameters")] == 3_700_000 and v[("table4", "Dessed", "size_kb")] == 6.5
     assert v[("table4", "Dilated", "train_time_min")] == 7 * 60 + 30
-    assert v[("table4", "Proposed Model avg pooling", "train_time_min")] == 3 * 60 + 26
+    assert v[("table4", "Proposed Model max pooling", "train_time_min")] == 3 * 60 + 26
     assert v[("text", "test accuracy (Section 4.1)", "mono_proposed")] == 0.263
     assert v[("text", "epochs (Section 4.2)", "dnd_dilated")] == 136
     notes = values.set_index(["table", "row", "column"])["note"]
-    assert "3.20" in notes[("table4", "Proposed Model avg pooling", "train_time_min")]  # the OCR duplicate is noted
+    assert "3.20" in notes[("table4", "Proposed Model max pooling", "train_time_min")]  # the OCR duplicate is noted
     assert notes[("table4", "Baseline", "parameters")] == "printed 3.7M"
 
 
@@ -171,11 +171,11 @@ def test_render_table4_minutes_ratios_and_hardware(tmp_path):
     assert t.loc[("Baseline", "train_time_min"), "reproduced"] == 1.0 and t.loc[("Dilated", "train_time_min"), "reproduced"] == 2.0
     assert t.loc[("Dilated", "time_ratio"), "paper"] == pytest.approx(450 / 32, abs=0.005)
     assert t.loc[("Dilated", "time_ratio"), "reproduced"] == 2.0 and t.loc[("Dessed", "time_ratio"), "reproduced"] == 3.0
-    assert pd.isna(t.loc[("Proposed Model avg pooling", "train_time_min"), "reproduced"])
+    assert pd.isna(t.loc[("Proposed Model max pooling", "train_time_min"), "reproduced"])
     assert t.loc[("Dessed", "size_kb"), "reproduced"] == 3.0 and t.loc[("Dessed", "parameters"), "reproduced"] == 30_000
     assert t.loc[("Dilated", "loss"), "delta"] == pytest.approx(0.3 - 0.115)
     assert t.loc[("Dessed", "epochs (Section 4.2)"), "reproduced"] == 12
-    assert pd.isna(t.loc[("Proposed Model avg pooling", "epochs (Section 4.2)"), "paper"])
+    assert pd.isna(t.loc[("Proposed Model max pooling", "epochs (Section 4.2)"), "paper"])
     assert "| Baseline | 0.9620 / 0.9000 (\u22120.0620) |" in md  # as many decimals as the column prints (0.9532)
     assert "| \u2013 / 14 | 6.44 / n/a |" in md
     assert "cpu: Test CPU (2 threads)" in md and "Ryzen 7 3700X" in md
@@ -235,3 +235,11 @@ def test_claim_quotes_are_the_papers_words(paper):
     missing = [(c.line, piece) for c in claims.load_claims(REPO / papers.get(paper).TEXT_CLAIMS)
                for piece in c.quote.split(" [...] ") if plain(piece) not in text]
     assert not missing
+
+
+def test_maxpool_model_reads_max_pooling():
+    """Table 4 prints 'avg pooling' for the max-pooling variant; the tables and figures name what the model is."""
+    labels = [h for h, m in MOD.POLY_MODELS if m == "dnd_proposed_maxpool"]
+    assert labels == ["Proposed Model max pooling"]
+    shown = [h for f in MOD.FIGURES for h, _ in f.models] + [h for t in MOD.TABLES for h, _ in t.model_columns]
+    assert "Proposed Model max pooling" in shown and not any("avg" in h for h in shown)

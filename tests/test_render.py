@@ -90,7 +90,7 @@ def test_outputs(tmp_path):
     lines = render.notes(SPEC, summary, "embedded synthetic stand-in", ["Paper note."])
     md = render.markdown(SPEC, t, lines)
     assert "| Cat&dog | 2.0 / 2.2 (+0.2) | 10 / 9 (\u22121) | 64.9 / 61.2 (\u22123.7) |" in md
-    assert "Model A (ma): 2 seed(s) (1, 2) x 2 checkpoints each" in md
+    assert "Model A (ma): 2 seeds (1, 2) x 2 checkpoints each" in md
     assert "Frame threshold 0.5; segment-based F1 with 1 s segments" in md
     assert "Overall F1 33.2, Average F1 30.0" in md  # from the metrics' trivial scores
     assert "Data: embedded synthetic stand-in" in md and "Paper note." in md
@@ -105,12 +105,13 @@ def test_outputs(tmp_path):
     assert "Cat&dog,avg_dur_s,2.00,2.25,,0.25" in csv1
     assert csv1 == render.csv_text(render.build_table(SPEC, list(reversed(metrics())), paper_values(), stats()))
 
-    tex = render.latex(SPEC, t)
+    tex = render.latex(SPEC, t, "embedded synthetic stand-in_data")
     assert r"\begin{tabular}{lrrrr}" in tex and r"Cat\&dog" in tex and r"Model\_B" in tex
-    assert "64.9 / 61.2 ($-$3.7)" in tex and tex.rstrip().endswith(r"\end{tabular}")
+    assert "64.9 / 61.2 ($-$3.7)" in tex
+    assert tex.rstrip().endswith("\\end{tabular}\n\\par{\\footnotesize Data: embedded synthetic stand-in\\_data.}")
 
     png = tmp_path / "t.png"
-    render.plot(SPEC, t, png)
+    render.plot(SPEC, t, png, "embedded synthetic stand-in")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -208,3 +209,71 @@ def test_paper_values_errors_name_file_and_line(tmp_path, line, match):
     p.write_text("table\trow\tcolumn\tvalue\tnote\ntable1\tHorsewalk\tcrnn_bi\t57.1\t\n" + line + "\n")
     with pytest.raises(InputError, match=match):
         load_paper_values(p)
+
+
+def _one_run(model="ma"):
+    doc = metrics_doc(model, 0, (60.0,))
+    doc["epochs"], doc["per_checkpoint"] = [5], doc["per_checkpoint"][:1]
+    return doc
+
+
+def test_notes_singular_and_n_a():
+    summary = render.summarize_runs(SPEC, [_one_run("ma"), _one_run("mb")])
+    lines = render.notes(SPEC, summary, "toy data", missing=True)
+    assert "Model A (ma): 1 seed (0) x 1 checkpoint each" in lines[0]
+    assert any(line.startswith("n/a: no reproduced value") for line in lines)
+    assert not any(line.startswith("n/a:") for line in render.notes(SPEC, summary, "toy data"))
+
+
+def _boxes(fig):
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    return r, axes
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_bar_chart_missing_values_legend_and_note():
+    """A missing reproduced value is labelled n/a (a 0 is a bar of length 0); the legend covers no panel or title;
+    the data note and n/a are explained under the panels."""
+    import matplotlib.pyplot as plt
+
+    t = render.build_table(SPEC, [metrics_doc("ma", 1, (0.0, 0.0))], paper_values(), stats())
+    assert t.set_index(["row", "column"]).loc[("Cat&dog", "ma"), "reproduced"] == 0.0
+    assert t[t["column"] == "mb"]["reproduced"].isna().all()  # no runs of mb
+    fig = render.figure(SPEC, t, "toy data")
+    try:
+        r, axes = _boxes(fig)
+        texts = [x.get_text() for ax in axes for x in ax.texts]
+        assert texts.count("n/a") == 4  # the four mb rows; ma's zero is a bar, not a label
+        legend = fig.legends[0].get_window_extent(r)
+        for ax in axes:
+            assert not _overlap(legend, ax.get_tightbbox(r)), ax.get_title()
+        assert not _overlap(legend, fig._suptitle.get_window_extent(r))
+        (note,) = [x for x in fig.texts if x is not fig._suptitle]
+        assert "Data: toy data." in note.get_text() and "n/a: no reproduced value" in note.get_text()
+        assert all(not _overlap(note.get_window_extent(r), ax.get_tightbbox(r)) for ax in axes)
+    finally:
+        plt.close(fig)
+
+
+def test_log_axis_ticks_are_plain_numbers():
+    import matplotlib.pyplot as plt
+
+    spec = papers.table("dessed", "table4")
+    rows = [label for label, _ in spec.grid_rows]
+    table = pd.DataFrame([{"row": row, "column": c, "paper": 500_000.0 if c == "parameters" else 6.0,
+                           "reproduced": 2_000.0 * (i + 1) if c == "parameters" else 1.5, "std": 0.0, "delta": 0.0}
+                          for i, row in enumerate(rows) for c in spec.grid_columns])
+    fig = render.figure(spec, table, "toy data")
+    try:
+        r, axes = _boxes(fig)
+        (ax,) = [ax for ax in axes if ax.get_xscale() == "log" and "arameter" in ax.get_title()]
+        labels = [x.get_text() for x in ax.get_xticklabels() if x.get_text()]
+        assert labels and not any("10^" in s or "$" in s for s in labels), labels
+        assert "1M" in labels or "100k" in labels, labels
+    finally:
+        plt.close(fig)

@@ -56,8 +56,9 @@ from .papers import AVERAGE, OVERALL, TableSpec, check_paper_values, load_paper_
 log = logging.getLogger("sedrepro.audit")
 
 EPS = 1e-6
-ROUNDING_TOL = 0.05 + EPS
-COMBINED_TOL = 0.10 + EPS
+ROUNDING = 0.05  # half a unit of one printed decimal; the audit's text and flags are written from it
+ROUNDING_TOL = ROUNDING + EPS
+COMBINED_TOL = 2 * ROUNDING + EPS
 FLOAT32_BYTES = 4  # a trained weight as Keras and PyTorch store it
 MIN_BYTES_PER_PARAMETER = 1  # even 8-bit quantised weights need a byte each
 KB = 1024
@@ -102,8 +103,9 @@ def _average_findings(spec: TableSpec, pv: pd.Series) -> list[Finding]:
         beyond = abs(diff) > ROUNDING_TOL
         severe = abs(diff) > COMBINED_TOL
         detail = (f"mean of {len(vals)} printed class values = {recomputed:.4f}; printed {avg_label} = {printed:.1f}; "
-                  + ("beyond the worst-case combined rounding (0.10)" if severe
-                     else "beyond the printed value's rounding (0.05) but within combined rounding (0.10)" if beyond
+                  + (f"beyond the worst-case combined rounding ({2 * ROUNDING:.2f})" if severe
+                     else f"beyond the printed value's rounding ({ROUNDING:.2f}) but within combined rounding "
+                     f"({2 * ROUNDING:.2f})" if beyond
                      else "within rounding"))
         out.append(Finding(spec.name, "average_row", col, printed, recomputed, diff, beyond, detail))
     return out
@@ -280,13 +282,14 @@ def audit_page(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], pa
         flagged = [f for f in avg if f.flagged]
         rows = []
         for f in avg:
-            flag = ("> 0.10" if abs(f.difference) > COMBINED_TOL else "> 0.05") if f.flagged else ""
+            flag = f"> {2 * ROUNDING if abs(f.difference) > COMBINED_TOL else ROUNDING:.2f}" if f.flagged else ""
             col = f"{headers[f.table].column_header(f.column)} ({f.column})"
             rows.append([f.table, col, f"{f.printed:.1f}", f"{f.recomputed:.3f}", _f(f.difference, 3, True), flag])
         blocks += [page.Heading(2, "Average rows vs mean of the printed class values"),
-                   page.Paragraph(f"Flagged when |printed - recomputed| > 0.05 (the printed value's own rounding); up "
-                                  f"to 0.10 can still come from rounding both sides. {len(flagged)} of {len(avg)} "
-                                  "flagged."),
+                   page.Paragraph(f"Flagged when |printed - recomputed| > {ROUNDING:.2f}: `> {ROUNDING:.2f}` is beyond "
+                                  f"the printed value's own rounding but within the {2 * ROUNDING:.2f} that rounding "
+                                  f"both sides can give; `> {2 * ROUNDING:.2f}` is beyond both, so rounding cannot "
+                                  f"explain it. {len(flagged)} of {len(avg)} flagged."),
                    page.Table(["table", "column", "printed Average", "mean of classes", "printed - mean", "flag"],
                               rows, "llrrrl")]
     dur = [f for f in findings if f.check == "duration_sum"]

@@ -59,13 +59,15 @@ def _describe(path: str) -> str:
 
 
 def run(main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> None:
-    """Parse args, log to stderr (and --log), time the stage; bad input exits 2 with one line."""
+    """Parse args, log to --log (else stderr; warnings always reach stderr), time the stage; bad input exits 2."""
     args = p.parse_args(argv)
-    stderr = logging.StreamHandler(sys.stderr)
-    stderr.addFilter(lambda record: not getattr(record, "log_file_only", False))
-    handlers: list[logging.Handler] = [stderr]
+    terminal = logging.StreamHandler(sys.stderr)
+    terminal.addFilter(lambda record: not getattr(record, "log_file_only", False))
+    handlers: list[logging.Handler] = [terminal]
     if args.log:
         handlers.append(logging.FileHandler(args.log, mode="a", encoding="utf-8"))
+        # The log file keeps every line; the terminal (Snakemake's, shared by parallel jobs) only warnings and errors.
+        terminal.setLevel(logging.WARNING)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True)
     start = time.perf_counter()
     log.info("%s %s", p.prog, " ".join(sys.argv[1:] if argv is None else argv))

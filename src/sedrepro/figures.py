@@ -107,6 +107,17 @@ def _best_epoch(df: pd.DataFrame) -> int:
 def draw(spec, data_note: str, out: str | Path, index_dir: str | Path | None = None,
          histories: dict[tuple[str, int], pd.DataFrame] | None = None) -> None:
     """Draw one figure of `spec.kind` from the index (histograms) or the training histories (curves)."""
+    fig = build(spec, data_note, index_dir, histories)
+    import matplotlib.pyplot as plt  # after build() chose the Agg backend
+
+    with atomic_path(out, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def build(spec, data_note: str, index_dir: str | Path | None = None,
+          histories: dict[tuple[str, int], pd.DataFrame] | None = None):
+    """The matplotlib figure that draw() writes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -143,18 +154,26 @@ def draw(spec, data_note: str, out: str | Path, index_dir: str | Path | None = N
             raise fail(f"figure {spec.name}", f"histories of exactly {', '.join(wanted)}", f"models {', '.join(got) or 'none'}")
         fig = _curves(plt, spec, histories) if spec.kind == "curves" else _compare(plt, spec, histories)
         seeds = sorted({s for _, s in histories})
-        fig.suptitle(_title(spec, data_note, f"seeds {', '.join(map(str, seeds))}; dotted line = lowest validation loss"),
+        word = "seed" if len(seeds) == 1 else "seeds"
+        fig.suptitle(_title(spec, data_note, f"{word} {', '.join(map(str, seeds))}; dotted line = lowest validation loss"),
                      fontsize=9, x=0.01, ha="left")
     fig.tight_layout()
-    with atomic_path(out, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    return fig
+
+
+def _epoch_axis(ax) -> None:
+    """Integer epoch ticks; the legend beside the panel, where it covers no curve."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
 def _curves(plt, spec, histories):
     """One row per model, one panel per metric: train and validation curves of every seed."""
-    fig, axes = plt.subplots(len(spec.models), len(spec.metrics), figsize=(6 * len(spec.metrics), 3.8 * len(spec.models) + 0.8),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(spec.models), len(spec.metrics),
+                             figsize=(8.2 * len(spec.metrics), 3.8 * len(spec.models) + 0.8), squeeze=False)
     for row, (header, model) in enumerate(spec.models):
         for col, metric in enumerate(spec.metrics):
             ax = axes[row][col]
@@ -165,16 +184,15 @@ def _curves(plt, spec, histories):
                     ax.plot(df["epoch"], df[f"{split}_{metric}"], style, label=f"{SPLIT_NAME[split]} (seed {seed})")
                 ax.axvline(_best_epoch(df), color="grey", linestyle=":", linewidth=1)
             ax.set_title(f"{header} ({model}): {metric}", fontsize=10)
-            ax.set_xlabel("epoch")
             ax.set_ylabel(metric)
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
+            _epoch_axis(ax)
     return fig
 
 
 def _compare(plt, spec, histories):
     """One panel per metric: every model's train (dashed) and validation (solid) curves."""
-    fig, axes = plt.subplots(1, len(spec.metrics), figsize=(7.5 * len(spec.metrics), 4.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(spec.metrics), figsize=(10.5 * len(spec.metrics), 4.8), squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for col, metric in enumerate(spec.metrics):
         ax = axes[0][col]
@@ -186,10 +204,9 @@ def _compare(plt, spec, histories):
                     ax.plot(df["epoch"], df[f"{split}_{metric}"], style, color=colours[i % len(colours)],
                             label=f"{header}: {SPLIT_NAME[split]} (seed {seed})")
                 ax.axvline(_best_epoch(df), color=colours[i % len(colours)], linestyle=":", linewidth=1)
-        ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        _epoch_axis(ax)
     return fig
 
 
@@ -214,7 +231,7 @@ def main(args) -> None:
     log.info("wrote %s", args.out)
 
 
-__all__ = ["KINDS", "figure_spec", "clip_durations", "event_durations", "run_of", "read_histories", "draw", "main"]
+__all__ = ["KINDS", "figure_spec", "clip_durations", "event_durations", "run_of", "read_histories", "draw", "build", "main"]
 
 if __name__ == "__main__":
     cli.run(main, build_parser())

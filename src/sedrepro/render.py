@@ -365,8 +365,13 @@ def configuration_note(configuration: dict[str, Any] | None) -> str:
             f"sha256 {configuration['settings_sha256'][:12]} (full record in the provenance file beside this table).")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def notes(spec: TableSpec, summary: dict[str, Any], data_note: str, paper_notes: Sequence[str] = (), have_stats: bool = True,
-          hardware: Sequence[str] = ()) -> list[str]:
+          hardware: Sequence[str] = (), missing: bool = False) -> list[str]:
+    """The Markdown notes; `missing`: the table has a cell without a reproduced value (shown n/a)."""
     out = []
     for header, model in spec.model_columns:
         pm = summary["per_model"][model]
@@ -374,14 +379,17 @@ def notes(spec: TableSpec, summary: dict[str, Any], data_note: str, paper_notes:
             out.append(f"{header} ({model}): no runs, reproduced cells are n/a.")
             continue
         n = pm["checkpoints"]
-        ck = f"{n[0]} checkpoints each" if len(set(n)) == 1 else "checkpoints per seed " + ", ".join(map(str, n))
-        out.append(f"{header} ({model}): {len(pm['seeds'])} seed(s) ({', '.join(map(str, pm['seeds']))}) x {ck}; "
+        ck = f"{_count(n[0], 'checkpoint')} each" if len(set(n)) == 1 else "checkpoints per seed " + ", ".join(map(str, n))
+        out.append(f"{header} ({model}): {_count(len(pm['seeds']), 'seed')} ({', '.join(map(str, pm['seeds']))}) x {ck}; "
                    f"reproduced = mean over all {sum(n)} (seed, checkpoint) values, std = population std over them.")
     scoring = _scoring_note(spec, summary)
     if scoring:
         out.append(scoring)
     if spec.unprinted:
         out.append(f"{NOT_PRINTED}: not printed in the paper.")
+    if missing:
+        out.append("n/a: no reproduced value (no run, or the run has no such value); the bar charts label it n/a, "
+                   "while a bar of length 0 is a value 0.")
     if spec.ratio_columns:
         ref = next(h for h, m in spec.model_columns if m == spec.ratio_reference)
         out.append(f"Ratio columns divide each model's value by the {ref} model's, the paper's by the paper's and the "
@@ -446,7 +454,8 @@ def _tex_escape(text: str) -> str:
     return text
 
 
-def latex(spec: TableSpec, table: pd.DataFrame) -> str:
+def latex(spec: TableSpec, table: pd.DataFrame, data_note: str) -> str:
+    """The grid as a tabular, followed by the data note (a table set from it says which data it shows)."""
     header, body = _grid(spec, table, minus="$-$")
     esc = lambda s: _tex_escape(s).replace(r"\$-\$", "$-$")  # noqa: E731 - keep the math minus
     lines = [f"% {spec.name}: paper / reproduced (reproduced - paper)", r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\hline"]
@@ -458,7 +467,7 @@ def latex(spec: TableSpec, table: pd.DataFrame) -> str:
         if (rows[i][1] in (AVERAGE, OVERALL) and (i == 0 or rows[i - 1][1] not in (AVERAGE, OVERALL))) or i == first_text:
             lines.append(r"\hline")
         lines.append(" & ".join(esc(c) for c in row) + r" \\")
-    lines += [r"\hline", r"\end{tabular}"]
+    lines += [r"\hline", r"\end{tabular}", r"\par{\footnotesize Data: " + _tex_escape(data_note) + ".}"]
     return "\n".join(lines) + "\n"
 
 
@@ -482,33 +491,78 @@ def _panels(spec: TableSpec, table: pd.DataFrame) -> list[tuple[str, pd.DataFram
             for header, model in spec.model_columns]
 
 
-def plot(spec: TableSpec, table: pd.DataFrame, path: str | Path) -> None:
-    """One horizontal bar chart per model column (statistic column, or metric column of a models table): per row,
-    the paper's value beside the reproduced mean (± std)."""
+def _tick(x: float, _pos=None) -> str:
+    """A log axis tick as people write it: 500, 6k, 1.5M (not 10^5)."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:g}{suffix}"
+    return f"{x:g}"
+
+
+def _log_axis(ax, values: pd.Series) -> None:
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    positive = values[values > 0]
+    decades = math.log10(positive.max() / positive.min()) if len(positive) else 0.0
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0,) if decades > 3 else (1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(_tick))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+# Vertical space of the bands around the panels (inches): title and legend above, notes below.
+TITLE_IN, LEGEND_IN, NOTE_LINE_IN = 0.35, 0.3, 0.16
+NOTE_FONT = 7
+
+
+def figure(spec: TableSpec, table: pd.DataFrame, data_note: str):
+    """The bar charts of plot() as a matplotlib figure: per row, the paper's value beside the reproduced mean (± std);
+    a missing value is labelled (not drawn as a zero bar); the data note and the labels are explained below."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.transforms import blended_transform_factory
 
     panels = _panels(spec, table)
     n_rows_max = max(len(sub) for _, sub, _, _, _ in panels)
     ncols = 2 if len(panels) > 1 else 1
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 0.32 * n_rows_max * nrows + 1.5), squeeze=False,
+    width = 6.5 * ncols
+    missing_paper = any(sub["paper"].isna().any() for _, sub, _, _, _ in panels)
+    missing_rep = any(sub["reproduced"].isna().any() for _, sub, _, _, _ in panels)
+    note = [f"Data: {data_note}."]
+    if missing_rep:
+        note.append("n/a: no reproduced value (no run, or the run has no such value); a bar of length 0 is a value 0.")
+    if missing_paper:
+        note.append("not printed: the paper prints no value.")
+    wrapped = [w for line in note for w in textwrap.wrap(line, int(width * 17))]
+    bottom_in = NOTE_LINE_IN * len(wrapped) + 0.15
+    top_in = TITLE_IN + LEGEND_IN
+    height = 0.32 * n_rows_max * nrows + 1.5 + top_in + bottom_in
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False,
                              sharex=not spec.is_models_layout and bool(spec.models))
     h = 0.4
     for ax, (title, sub, xlim, xlabel, log_x) in zip(axes.flat, panels, strict=False):
         y = np.arange(len(sub))
-        ax.barh(y - h / 2, sub["paper"], height=h, color="#4c72b0", label="paper")
-        rep = sub["reproduced"].fillna(0.0)
-        ax.barh(y + h / 2, rep, height=h, color="#dd8452", label="reproduced (mean ± std)",
-                xerr=sub["std"].fillna(0.0), error_kw={"elinewidth": 0.8, "capsize": 2})
+        paper, rep = sub["paper"].to_numpy(dtype=float), sub["reproduced"].to_numpy(dtype=float)
+        has_paper, has_rep = ~np.isnan(paper), ~np.isnan(rep)
+        ax.barh(y[has_paper] - h / 2, paper[has_paper], height=h, color="#4c72b0", label="paper")
+        ax.barh(y[has_rep] + h / 2, rep[has_rep], height=h, color="#dd8452", label="reproduced (mean ± std)",
+                xerr=np.nan_to_num(sub["std"].to_numpy(dtype=float)[has_rep]), error_kw={"elinewidth": 0.8, "capsize": 2})
+        at_left = blended_transform_factory(ax.transAxes, ax.transData)
+        for yy in y[~has_paper]:
+            ax.text(0.005, yy - h / 2, "not printed", transform=at_left, va="center", fontsize=6, color="#4c72b0")
+        for yy in y[~has_rep]:
+            ax.text(0.005, yy + h / 2, "n/a", transform=at_left, va="center", fontsize=6, color="#b85a1a")
         ax.set_yticks(y, list(sub.index), fontsize=8)
-        ax.invert_yaxis()
+        ax.set_ylim(len(sub) - 0.5, -0.5)  # first row on top
         if xlim is not None:
             ax.set_xlim(*xlim)
         if log_x:
-            ax.set_xscale("log")
+            _log_axis(ax, pd.Series(np.concatenate([paper[has_paper], rep[has_rep]])))
         ax.set_title(title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
         if xlim is None:
@@ -518,10 +572,22 @@ def plot(spec: TableSpec, table: pd.DataFrame, path: str | Path) -> None:
     if panels[0][2] is not None:  # shared F1 axis: label the bottom row only
         for ax in axes[-1]:
             ax.set_xlabel(panels[0][3])
+    fig.suptitle(f"{spec.name} ({spec.dataset}): paper vs reproduced", fontsize=11, x=0.01, y=1 - 0.08 / height,
+                 ha="left", va="top")
+    # the legend has its own band between the title and the panels, so it covers neither
     handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="upper right", fontsize=8, ncols=2)
-    fig.suptitle(f"{spec.name} ({spec.dataset}): paper vs reproduced", fontsize=11, x=0.02, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.legend(handles, names, loc="upper left", bbox_to_anchor=(0.01, 1 - TITLE_IN / height), fontsize=8, ncols=2,
+               frameon=False)
+    fig.text(0.01, 0.08 / height, "\n".join(wrapped), fontsize=NOTE_FONT, ha="left", va="bottom")
+    fig.tight_layout(rect=(0, bottom_in / height, 1, 1 - top_in / height))
+    return fig
+
+
+def plot(spec: TableSpec, table: pd.DataFrame, path: str | Path, data_note: str) -> None:
+    """figure() written as a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(spec, table, data_note)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
     plt.close(fig)
@@ -556,14 +622,14 @@ def main(args) -> None:
     table = build_table(spec, metrics, pv, stats, train)
     summary = summarize_runs(spec, metrics)
     note_lines = notes(spec, summary, args.data_note, getattr(mod, "NOTES", ()), have_stats=stats is not None,
-                       hardware=hardware_notes(spec, train, metrics))
+                       hardware=hardware_notes(spec, train, metrics), missing=bool(table["reproduced"].isna().any()))
     note_lines.append(configuration_note(provenance.configuration()))
     out_md = Path(args.out_md)
     write_text(out_md, markdown(spec, table, note_lines))
     write_text(args.out_html, html(spec, table, note_lines))
     write_text(args.out_csv, csv_text(table, spec))
-    write_text(args.out_tex, latex(spec, table))
-    plot(spec, table, args.out_png)
+    write_text(args.out_tex, latex(spec, table, args.data_note))
+    plot(spec, table, args.out_png, args.data_note)
     inputs = list(args.metrics) + list(args.train) + [args.paper_values]
     if stats is not None:
         inputs.append(str(Path(args.index) / "events.tsv"))

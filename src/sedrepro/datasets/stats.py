@@ -1,6 +1,7 @@
 """Per-split, per-class statistics of a dataset index (files, events, durations, polyphony) as CSV and Markdown.
 
-CLI: python -m sedrepro.datasets.stats --dataset NAME --index DIR --md OUT.md --html OUT.html --csv OUT.csv [--log FILE]
+CLI: python -m sedrepro.datasets.stats --dataset NAME --index DIR --data-note TEXT --md OUT.md --html OUT.html
+     --csv OUT.csv [--log FILE]
 """
 
 from __future__ import annotations
@@ -81,8 +82,12 @@ def _num(x: float, digits: int = 2) -> str:
     return "–" if pd.isna(x) else f"{x:,.{digits}f}"
 
 
-def stats_page(spec: DatasetSpec, df: pd.DataFrame) -> list[page.Block]:
-    """A per-split summary table, then a per-class table (events and mean length per split)."""
+def stats_page(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> list[page.Block]:
+    """Which data it describes, a per-split summary table, then a per-class table (events and mean length per split).
+
+    data_note (the workflow's, as on the tables) says whether the data is the embedded stand-in or real, and names the
+    archives or the local folder it comes from: the version is the data's, not this module's.
+    """
     splits = [s for s in df["split"].unique() if s != "all"] + ["all"]
     summary = df[df["class"] == "all"].set_index("split")
     split_rows = [
@@ -99,8 +104,9 @@ def stats_page(spec: DatasetSpec, df: pd.DataFrame) -> list[page.Block]:
         class_rows.append(row)
     return [
         page.Heading(1, f"Dataset statistics: {spec.name}"),
-        page.Paragraph(f"{len(spec.classes)} classes; archive root `{spec.root_name}`. Event lengths in seconds; "
-                       "polyphony = maximum number of simultaneously active events in one file."),
+        page.Paragraph(f"Data: {data_note}."),
+        page.Paragraph(f"{len(spec.classes)} classes. Event lengths in seconds; polyphony = maximum number of "
+                       "simultaneously active events in one file."),
         page.Heading(2, "Per split"),
         page.Table(["split", "files", "events", "events/file", "mean event s", "total event h", "max polyphony"],
                    split_rows, "-rrrrrr"),
@@ -111,12 +117,12 @@ def stats_page(spec: DatasetSpec, df: pd.DataFrame) -> list[page.Block]:
     ]
 
 
-def render_markdown(spec: DatasetSpec, df: pd.DataFrame) -> str:
-    return page.markdown(stats_page(spec, df))
+def render_markdown(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> str:
+    return page.markdown(stats_page(spec, df, data_note))
 
 
-def render_html(spec: DatasetSpec, df: pd.DataFrame) -> str:
-    return page.html(stats_page(spec, df), f"Dataset statistics: {spec.name}")
+def render_html(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> str:
+    return page.html(stats_page(spec, df, data_note), f"Dataset statistics: {spec.name}")
 
 
 def main(args: argparse.Namespace) -> None:
@@ -124,9 +130,9 @@ def main(args: argparse.Namespace) -> None:
     index = DatasetIndex.read(Path(args.index))
     df = describe(spec, index)
     write_csv(args.csv, df, float_format="%.6f")
-    write_text(args.md, render_markdown(spec, df))
-    write_text(args.html, render_html(spec, df))
-    provenance.write_sidecar(args.md, {"dataset": args.dataset},
+    write_text(args.md, render_markdown(spec, df, args.data_note))
+    write_text(args.html, render_html(spec, df, args.data_note))
+    provenance.write_sidecar(args.md, {"dataset": args.dataset, "data_note": args.data_note},
                              inputs=[Path(args.index) / "files.tsv", Path(args.index) / "events.tsv"])
     log.info("wrote %s, %s and %s", args.csv, args.md, args.html)
 
@@ -135,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = cli.parser("Per-split, per-class statistics of a dataset index.")
     p.add_argument("--dataset", required=True)
     p.add_argument("--index", required=True, help="folder with files.tsv and events.tsv")
+    p.add_argument("--data-note", required=True, help="which data the index comes from (embedded stand-in or real)")
     p.add_argument("--md", required=True)
     p.add_argument("--html", required=True, help="the same page as HTML (what the Snakemake report shows)")
     p.add_argument("--csv", required=True)
