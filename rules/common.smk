@@ -426,28 +426,30 @@ def claim_datasets(path):
         raise WorkflowError(str(err)) from None
 
 
-def audit_args(wildcards, input):
-    """Arguments of `python -m sedrepro.audit` for the declared checks' inputs (none for most papers)."""
-    args = []
-    if "claims" in input.keys():
-        args.append(f"--claims {shlex.quote(input.claims)}")
-        # audit_inputs names one input index_<dataset> per dataset the claims read
-        for name, files in input.items():
-            if name.startswith("index_"):
-                dataset = name.removeprefix("index_")
-                pair = (dataset, os.path.dirname(files[0]))
-                args.append(f"--dataset-index {shlex.quote('='.join(pair))}")
-                note = (dataset, dataset_note(dataset))
-                args.append(f"--dataset-note {shlex.quote('='.join(note))}")
-    if "cross" in input.keys():
-        args.append(f"--cross-paper-values {shlex.quote(input.cross)}")
-    if "index" in input.keys():
-        dataset = sed_papers.table(
-            wildcards.paper, sed_papers.get(wildcards.paper).ANNOTATION_COUNTS
-        ).dataset
-        args.append(f"--index {shlex.quote(os.path.dirname(input.index[0]))}")
-        args.append(f"--data-note {shlex.quote(dataset_note(dataset))}")
-    return " ".join(args)
+def audit_params(wildcards, input):
+    """Plain values (the report shows params as they are) for `python -m sedrepro.audit`: empty where the paper
+    declares no such check; one DATASET=VALUE pair per dataset whose index the claims of the text read.
+    """
+    pairs = {
+        name.removeprefix("index_"): os.path.dirname(files[0])
+        for name, files in input.items()
+        if name.startswith(
+            "index_"
+        )  # audit_inputs names one input per dataset the claims read
+    }
+    annotation = sed_papers.get(wildcards.paper).__dict__.get("ANNOTATION_COUNTS")
+    return {
+        "claims": input.get("claims", ""),
+        "cross": input.get("cross", ""),
+        "index": index_folder(wildcards, input),
+        "note": (
+            dataset_note(sed_papers.table(wildcards.paper, annotation).dataset)
+            if input.get("index")
+            else ""
+        ),
+        "dataset_index": [f"{d}={path}" for d, path in pairs.items()],
+        "dataset_note": [f"{d}={dataset_note(d)}" for d in pairs],
+    }
 
 
 # Rules that make a target from a paper's or dataset's name accept any name there, and checked_names stops a misspelt

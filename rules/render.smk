@@ -65,9 +65,16 @@ rule audit_paper:
     conda:
         "../envs/eval.yaml"
     params:
-        checks=audit_args,
+        claims=lambda wc, input: audit_params(wc, input)["claims"],
+        cross=lambda wc, input: audit_params(wc, input)["cross"],
+        index=lambda wc, input: audit_params(wc, input)["index"],
+        note=lambda wc, input: audit_params(wc, input)["note"],
+        dataset_index=lambda wc, input: audit_params(wc, input)["dataset_index"],
+        dataset_note=lambda wc, input: audit_params(wc, input)["dataset_note"],
     message:
         JOB_MESSAGE
     shell:
-        "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q} {params.checks}"
-        " --out {output.md:q} --out-html {output.html:q} --log {log:q}"
+        "python -m sedrepro.audit --paper {wildcards.paper} --paper-values {input.paper_values:q}"
+        " --claims={params.claims:q} --cross-paper-values={params.cross:q} --index={params.index:q}"
+        " --data-note={params.note:q} --dataset-index {params.dataset_index:q}"
+        " --dataset-note {params.dataset_note:q} --out {output.md:q} --out-html {output.html:q} --log {log:q}"

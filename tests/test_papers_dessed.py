@@ -117,7 +117,8 @@ def render_cli(tmp_path, table, runs=(), index=None, train=True):
         argv += ["--index", str(index)]
     render.main(render.build_parser().parse_args(argv))
     assert (out / f"{table}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (out / f"{table}.tex").read_text().rstrip().endswith(r"\end{tabular}")
+    tex = (out / f"{table}.tex").read_text()
+    assert r"\end{tabular}" in tex and "Data: " in tex.split(r"\end{tabular}")[1]  # the data note follows the table
     return pd.read_csv(out / f"{table}.csv"), (out / f"{table}.md").read_text()
 
 

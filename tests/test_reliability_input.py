@@ -144,8 +144,8 @@ def test_event_on_an_unlisted_file_stops_the_stats_stage(tmp_path: Path) -> None
     URBAN.index(_urban_tree(tmp_path / "URBAN-SED_v2.0.0")).write(ix)
     events = (ix / "events.tsv").read_text().splitlines()
     (ix / "events.tsv").write_text("\n".join([*events[:3], "ghost\t0.100000\t0.900000\tsiren", *events[3:]]) + "\n")
-    proc = _stage("sedrepro.datasets.stats", "--dataset", "urban_sed", "--index", str(ix), "--md",
-                  str(tmp_path / "s.md"), "--csv", str(tmp_path / "s.csv"))
+    proc = _stage("sedrepro.datasets.stats", "--dataset", "urban_sed", "--index", str(ix), "--data-note", "a test",
+                  "--md", str(tmp_path / "s.md"), "--html", str(tmp_path / "s.html"), "--csv", str(tmp_path / "s.csv"))
     assert _error_lines(proc) == [f"error: {ix / 'events.tsv'}:4: expected a file_id listed in files.tsv, "
                                   "found 'ghost' (in no split)"]
     assert not (tmp_path / "s.md").exists() and not (tmp_path / "s.csv").exists()

@@ -97,7 +97,7 @@ def test_outputs(tmp_path):
     html = render.html(SPEC, t, lines)  # the report's page: the same cells and notes, escaped
     row = "<tr>\n      <td>Cat&amp;dog</td>\n      <td>2.0 / 2.2 (+0.2)</td>\n      <td>10 / 9 (\u22121)</td>\n"
     assert row + "      <td>64.9 / 61.2 (\u22123.7)</td>" in html
-    assert "<li>Model A (ma): 2 seed(s) (1, 2) x 2 checkpoints each" in html and "<li>Paper note.</li>" in html
+    assert "<li>Model A (ma): 2 seeds (1, 2) x 2 checkpoints each" in html and "<li>Paper note.</li>" in html
 
     csv1 = render.csv_text(t)
     assert csv1.splitlines()[0] == "row,column,paper,reproduced,std,delta"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from browser import Browser, chromium, file_url
-from test_workflow import snakemake
+from test_workflow import RESULTS, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -70,7 +70,7 @@ def cells(md: Path) -> list[list[str]]:
 
 
 def test_tables_audits_and_datasets_show_inside_the_report(built, report, browser):
-    out = built / "results"
+    out = built / RESULTS
     table = cells(out / "hypernetworks" / "table1.md")
     text = shown(browser, report, "Tables", ["hypernetworks", "Table 1"])
     rain = next(row for row in table if row[0] == "Rain")
@@ -97,6 +97,6 @@ def test_parameters_are_shown_without_shell_quoting(report, browser):
     session, rows = open_category(browser, report, "Audit")
     index = rows.index(["dessed"])
     browser.evaluate(session, f"{ROWS}[{index}].querySelectorAll('div[role=group] a')[1].click()")  # information
-    note = "note=embedded synthetic stand-in data (not the real dataset: numbers are not comparable with the paper's)"
+    note = "note=embedded synthetic stand-in data packed like TUT-SED-synthetic-2016.meta.zip"  # plain, not shell-quoted
     browser.wait_for(session, f"document.body.innerText.includes({note!r})")
     assert "'\"'\"'" not in browser.evaluate(session, "document.body.innerText")

@@ -419,9 +419,9 @@ def build_parser():
     p.add_argument("--index", help="dataset index folder whose events.tsv the ANNOTATION_COUNTS table is checked against")
     p.add_argument("--data-note", help="which data the index holds (embedded synthetic stand-in or real)")
     p.add_argument("--claims", help="claims TSV of the module's TEXT_CLAIMS (numeric statements of the text)")
-    p.add_argument("--dataset-index", action="append", default=[], metavar="DATASET=DIR",
+    p.add_argument("--dataset-index", action="extend", nargs="*", default=[], metavar="DATASET=DIR",
                    help="index folder of a dataset the claims read (repeatable)")
-    p.add_argument("--dataset-note", action="append", default=[], metavar="DATASET=NOTE",
+    p.add_argument("--dataset-note", action="extend", nargs="*", default=[], metavar="DATASET=NOTE",
                    help="which data that index holds (repeatable)")
     return p
 
@@ -429,6 +429,8 @@ def build_parser():
 def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
     out = {}
     for text in values:
+        if not text:  # the rule's quoted empty list: no pair
+            continue
         key, sep, value = text.partition("=")
         if not sep or not key or not value:
             raise fail(option, "DATASET=VALUE", repr(text))
