@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .io import write_json
+from .io import InputError, read_json, write_json
 
 CONFIGURATION_ENV = "SEDREPRO_CONFIGURATION"
 
@@ -61,12 +61,6 @@ def git_state(start: str | os.PathLike = ".") -> dict[str, Any]:
     return {"commit": sha, "dirty": bool(dirty)}
 
 
-def git_commit(start: str | os.PathLike = ".") -> str:
-    """The commit with '+dirty' when tracked files changed (one string, for logs and captions)."""
-    state = git_state(start)
-    return state["commit"] + ("+dirty" if state["dirty"] else "")
-
-
 def package_versions() -> dict[str, str]:
     versions = {}
     for name in PACKAGES:
@@ -92,9 +86,12 @@ def sha256_tree(path: str | os.PathLike) -> tuple[str, int]:
     return h.hexdigest(), len(files)
 
 
-def input_record(path: str | os.PathLike) -> dict[str, Any]:
-    """{path, sha256} of a file; a folder also gets its file count."""
+def input_record(path: str | os.PathLike, known: dict[str, str] | None = None) -> dict[str, Any]:
+    """{path, sha256} of a file (from `known`, path -> sha256, when the caller already hashed it); a folder also gets
+    its file count."""
     p = Path(path)
+    if known and str(p) in known:
+        return {"path": str(p), "sha256": known[str(p)]}
     if p.is_dir():
         digest, n = sha256_tree(p)
         return {"path": str(p), "sha256": digest, "files": n}
@@ -116,13 +113,15 @@ def cpu_model() -> str:
         return platform.processor() or platform.machine()
 
 
-def collect(config: dict[str, Any], seed: int | None = None, inputs: Iterable[str | os.PathLike] = ()) -> dict[str, Any]:
-    """The provenance record of one output: `config` holds the stage's own settings."""
+def collect(config: dict[str, Any], seed: int | None = None, inputs: Iterable[str | os.PathLike] = (),
+            known: dict[str, str] | None = None) -> dict[str, Any]:
+    """The provenance record of one output: `config` holds the stage's own settings; `known` (path -> sha256) spares
+    hashing inputs the stage has hashed already."""
     return {
         "config": config,
         "seed": seed,
         "configuration": configuration(),
-        "inputs": sorted((input_record(p) for p in inputs), key=lambda r: r["path"]),
+        "inputs": sorted((input_record(p, known) for p in inputs), key=lambda r: r["path"]),
         "git": git_state(Path(__file__).resolve().parent),
         "packages": package_versions(),
         "python": sys.version.split()[0],
@@ -143,9 +142,9 @@ def sidecar_path(output: str | os.PathLike) -> Path:
 
 
 def write_sidecar(output: str | os.PathLike, config: dict[str, Any], inputs: Iterable[str | os.PathLike] = (),
-                  seed: int | None = None) -> Path:
+                  seed: int | None = None, known: dict[str, str] | None = None) -> Path:
     path = sidecar_path(output)
-    write_json(path, collect(config, seed=seed, inputs=inputs))
+    write_json(path, collect(config, seed=seed, inputs=inputs, known=known))
     return path
 
 
@@ -159,8 +158,6 @@ def describe_configuration(identity: dict[str, Any]) -> str:
 def check_one_configuration(sidecars: Iterable[str | os.PathLike], current: dict[str, Any]) -> list[str]:
     """Refuse (InputError) a set of outputs that were made under different configurations, or whose provenance does
     not say; return one warning per output made from an earlier version of the current configuration's files."""
-    from .io import InputError, read_json
-
     groups: dict[str, list[Path]] = {}
     older: list[Path] = []
     for path in map(Path, sidecars):

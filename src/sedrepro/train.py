@@ -179,7 +179,9 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
     settings = {"pipeline": pipeline, "model": model_cfg,
                 "training": {k: v for k, v in training.items() if k not in EXECUTION_KEYS}, "seed": seed}
     inputs = input_files({"features": feature_dir, "splits": split_dir})
-    key = resume_key({name: provenance.sha256_file(path) for name, path in inputs.items()}, settings)
+    # hashed once, for the resume key and the provenance record
+    digests = {str(path): provenance.sha256_file(path) for path in inputs.values()}
+    key = resume_key({name: digests[str(path)] for name, path in inputs.items()}, settings)
     digest = config_hash(key)
     work = run_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -262,12 +264,12 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
         "checkpoint_bytes": (work / "checkpoints" / f"epoch{best_epoch:03d}.pt").stat().st_size,
         "train_chunks": n_train, "validate_chunks": len(data.chunks["validate"]), "config_hash": digest,
     }
-    publish(run_dir, work, history, summary, settings, key, [str(p) for p in inputs.values()])
+    publish(run_dir, work, history, summary, settings, key, digests)
     return summary
 
 
 def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, settings: dict, key: dict[str, str],
-            inputs: list[str]) -> None:
+            inputs: dict[str, str]) -> None:
     """Expose the finished run as the rule's outputs (checkpoints are hard links, no copy, where possible), then
     retire the resume state so that a later job of this run never resumes a finished training."""
     out = run_dir / "checkpoints"
@@ -279,7 +281,7 @@ def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, setti
         except OSError:
             shutil.copy2(src, out / src.name)
     write_csv(run_dir / "history.csv", pd.DataFrame(history), float_format="%.6f")
-    provenance.write_sidecar(run_dir / "train.json", settings, inputs=inputs, seed=settings["seed"])
+    provenance.write_sidecar(run_dir / "train.json", settings, inputs=inputs, seed=settings["seed"], known=inputs)
     write_json(run_dir / "train.json", summary)
     write_json(work / "published.json", {"resume_key": key, "published_utc": provenance.utc_now()})
     for name in ("state.pt", "state.prev.pt"):
