@@ -7,6 +7,7 @@ evidence that jobs went through Slurm is the per-job logs the plugin keeps and `
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 from test_workflow import fresh_copy
@@ -26,6 +27,54 @@ def cluster_state() -> str | None:
     return None
 
 
+STALL_S = 900  # no job finished for this long: the run is stuck (the tiny run finishes a job every few seconds)
+LIMIT_S = 2400
+
+
+def cluster_report() -> str:
+    """What Slurm says about its node and this user's jobs: the evidence for a run that stopped moving."""
+    out = []
+    for cmd in (["sinfo", "-N", "-o", "%N %P %T %E"], ["sinfo", "-R"], ["squeue", "-o", "%i %P %j %T %M %R"],
+                ["scontrol", "show", "config"]):
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            text = proc.stdout + proc.stderr
+        except (OSError, subprocess.TimeoutExpired) as err:
+            text = repr(err)
+        if cmd[:2] == ["scontrol", "show"]:
+            text = "\n".join(line for line in text.splitlines() if line.split("=")[0].strip() in
+                             ("MinJobAge", "SelectTypeParameters", "SchedulerType", "SlurmctldHost"))
+        out.append(f"$ {' '.join(cmd)}\n{text.strip()}")
+    return "\n".join(out)
+
+
+def run_watched(cmd: list[str], cwd, log_path) -> tuple[int, str]:
+    """Run `cmd` with its output in `log_path`; stop it (and say what Slurm was doing) when no job has finished for
+    STALL_S seconds or the whole run passes LIMIT_S. Returns (exit status, output)."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
+    start = last_change = time.monotonic()
+    finished = 0
+    while proc.poll() is None:
+        time.sleep(2)
+        now = time.monotonic()
+        count = log_path.read_text(errors="replace").count("Finished jobid")
+        if count != finished:
+            finished, last_change = count, now
+        if now - last_change > STALL_S or now - start > LIMIT_S:
+            report = cluster_report()
+            proc.terminate()  # Snakemake cancels its Slurm jobs on SIGTERM
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            why = f"no job finished for {STALL_S} s" if now - last_change > STALL_S else f"still running after {LIMIT_S} s"
+            raise AssertionError(f"{' '.join(cmd)}: {why} ({finished} jobs finished)\n{report}\n"
+                                 f"--- last output ---\n{log_path.read_text(errors='replace')[-6000:]}")
+    return proc.returncode, log_path.read_text(errors="replace")
+
+
 @pytest.fixture(scope="module")
 def slurm_run(tmp_path_factory):
     reason = cluster_state()
@@ -36,10 +85,10 @@ def slurm_run(tmp_path_factory):
     # would make this test several minutes longer)
     cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "profiles/slurm", "--configfile", "config/tiny.yaml",
            "--slurm-init-seconds-before-status-checks", "5"]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
-    return workdir, proc.stdout + proc.stderr
+    status, output = run_watched(cmd, workdir, workdir.parent / "snakemake.log")
+    if status != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed (exit {status}):\n{output[-8000:]}\n{cluster_report()}")
+    return workdir, output
 
 
 def test_tables_built_through_slurm(slurm_run):
