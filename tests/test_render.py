@@ -183,7 +183,7 @@ def test_real_paper_values_load_and_cover_the_specs():
     assert list(pv.columns) == ["table", "row", "column", "value", "note"]
     assert (pv.table == "table1").sum() == 16 * 6 + 2 * 4
     assert (pv.table == "table2").sum() == 12 * 4
-    for spec in papers.get("hypernetworks").TABLES:
+    for spec in papers.get("hypernetworks").tables:
         papers.check_paper_values(spec, pv)
     v = pv.set_index(["table", "row", "column"])["value"]
     assert v[("table1", "Horsewalk", "total_dur_s")] == 1614
@@ -194,7 +194,7 @@ def test_real_paper_values_load_and_cover_the_specs():
 
 def test_spec_labels_match_dataset_classes():
     datasets = pytest.importorskip("sedrepro.datasets")
-    for spec in papers.get("hypernetworks").TABLES:
+    for spec in papers.get("hypernetworks").tables:
         assert sorted(key for _, key in spec.class_rows) == sorted(datasets.get(spec.dataset).classes)
 
 
