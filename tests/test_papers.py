@@ -141,10 +141,26 @@ def test_registered_papers_by_name(monkeypatch):
         papers.register(replace(papers.get("dessed")))
 
 
-def test_a_paper_defined_outside_the_package_plugs_in(monkeypatch):
+def test_a_paper_defined_outside_the_package_plugs_in(monkeypatch, tmp_path):
+    import json
+
+    from sedrepro import render
+
     monkeypatch.setattr(papers, "PAPERS", Registry("paper"))  # the test's registry: the real one stays as it was
-    papers.register(toy())
+    papers.register(toy(notes=("A toy note.",)))
     assert papers.names() == ("toy",) and papers.table("toy", "table1") is COUNTS
+    # rendered by the shared CLI from its name alone
+    (tmp_path / "pv.tsv").write_text("table\trow\tcolumn\tvalue\tnote\n" + "".join(
+        f"table2\tCat\t{c}\t{v}\t\n" for c, v in (("avg_dur_s", 1.5), ("total_dur_s", 30), ("ma", 50.0))))
+    doc = {"dataset": "toyset", "model": "ma", "seed": 0, "threshold": 0.5, "segment_s": 1.0, "epochs": [1],
+           "per_checkpoint": [{"epoch": 1, "f1": {"cat": 47.5}}], "mean": {}, "std": {}, "trivial": {}}
+    (tmp_path / "metrics.json").write_text(json.dumps(doc))
+    out = {ext: str(tmp_path / f"table2.{ext}") for ext in ("md", "html", "csv", "tex", "png")}
+    render.main(render.build_parser().parse_args([
+        "--paper", "toy", "--table", "table2", "--metrics", str(tmp_path / "metrics.json"), "--paper-values",
+        str(tmp_path / "pv.tsv"), "--data-note", "toy data", *[a for ext, p in out.items() for a in (f"--out-{ext}", p)]]))
+    assert "Cat,ma,50.00,47.50,0.00,-2.50" in (tmp_path / "table2.csv").read_text()
+    assert "A toy note." in (tmp_path / "table2.md").read_text()
 
 
 def test_a_cross_paper_reference_is_resolved_when_the_paper_is_looked_up(monkeypatch):
