@@ -18,7 +18,7 @@ include: "rules/splits.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/render.smk"
-include: "rules/dessed.smk"
+include: "rules/figures.smk"
 include: "rules/benchmarks.smk"
 
 

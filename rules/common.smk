@@ -90,7 +90,7 @@ PAPERS = config["papers"]
 
 
 def paper_tables(paper):
-    return sed_papers.get(paper).TABLES
+    return sed_papers.get(paper).tables
 
 
 def paper_runs():
@@ -114,7 +114,7 @@ wildcard_constraints:
     model="|".join(config["models"]),
     pipeline="|".join(config["pipelines"]),
     seed=r"\d+",
-    paper="|".join(sed_papers.NAMES),
+    paper="|".join(sed_papers.names()),
     table=r"table\d+",
 
 
@@ -342,7 +342,7 @@ def all_targets():
 
 
 def paper_figures(paper):
-    return getattr(sed_papers.get(paper), "FIGURES", ())
+    return sed_papers.get(paper).figures
 
 
 def table_needs_train(table):
@@ -393,9 +393,9 @@ def audit_inputs(wildcards):
     checked_names(wildcards)
     # another paper's values, an index, the claims of the text and the indexes of the datasets those claims read
     # (inputs `index_<dataset>`)
-    mod = sed_papers.get(wildcards.paper)
+    paper = sed_papers.get(wildcards.paper)
     out = {"paper_values": f"config/paper_values/{wildcards.paper}.tsv"}
-    claims = getattr(mod, "TEXT_CLAIMS", None)
+    claims = paper.text_claims
     if claims:
         out["claims"] = claims
         for dataset in claim_datasets(claims):
@@ -403,10 +403,10 @@ def audit_inputs(wildcards):
                 data_path(f"index/{dataset}/files.tsv"),
                 data_path(f"index/{dataset}/events.tsv"),
             ]
-    cross = getattr(mod, "CROSS_PAPER_EVENTS", None)
+    cross = paper.cross_paper_events
     if cross:
-        out["cross"] = f"config/paper_values/{cross[0]}.tsv"
-    counts = getattr(mod, "ANNOTATION_COUNTS", None)
+        out["cross"] = f"config/paper_values/{cross.paper}.tsv"
+    counts = paper.annotation_counts
     if counts:
         dataset = sed_papers.table(wildcards.paper, counts).dataset
         out["index"] = [
@@ -437,7 +437,7 @@ def audit_params(wildcards, input):
             "index_"
         )  # audit_inputs names one input per dataset the claims read
     }
-    annotation = sed_papers.get(wildcards.paper).__dict__.get("ANNOTATION_COUNTS")
+    annotation = sed_papers.get(wildcards.paper).annotation_counts
     return {
         "claims": input.get("claims", ""),
         "cross": input.get("cross", ""),
@@ -461,7 +461,7 @@ ANY_NAME = r"[^/]+"
 def checked_names(wildcards):
     """No input files: stops a paper or dataset name not in the registry (called first by the input functions of those
     rules; table and figure numbers: table_spec, figure_spec)."""
-    for key, names in (("paper", sed_papers.NAMES), ("dataset", sed_datasets.NAMES)):
+    for key, names in (("paper", sed_papers.names()), ("dataset", sed_datasets.NAMES)):
         if key in wildcards.keys() and wildcards[key] not in names:
             raise fail(
                 f"the target's {key}",

@@ -58,7 +58,7 @@ def test_fake_table_findings():
     implied = {f.column: f for f in findings if f.check == "implied_events"}
     assert implied["A"].recomputed == pytest.approx(300.0) and implied["B"].recomputed == pytest.approx(800.0)
 
-    md = audit.markdown(findings, [SPEC], "fake", "fake.tsv")
+    md = audit.markdown(findings, [SPEC], "fake", "fake.tsv", papers.get("hypernetworks").not_checkable)
     assert "| t | Bad (bad) | 20.5 | 20.000 | +0.500 | > 0.10 |" in md
     assert "| t | Rounded (rounded) | 20.0 | 20.067 | -0.067 | > 0.05 |" in md
     assert "| t | Good (good) | 20.1 | 20.100 | 0.000 |  |" in md
@@ -86,7 +86,7 @@ def test_real_paper_audit(tmp_path):
                                                 *_index_args(tmp_path)]))
     md = out.read_text()
     mod = papers.get("hypernetworks")
-    findings = audit.audit(mod.TABLES, load_paper_values(TSV), mod.DATASET_DURATIONS)
+    findings = audit.audit(mod.tables, load_paper_values(TSV), mod.dataset_durations)
     flagged = {(f.table, f.column): round(f.difference, 3) for f in findings if f.check == "average_row" and f.flagged}
     assert flagged == {("table2", "crnn_bi"): 0.16, ("table2", "hcrnn64"): 0.44}
     (dur,) = [f for f in findings if f.check == "duration_sum"]
@@ -342,7 +342,7 @@ def test_every_transcribed_claim_is_flagged_when_its_number_moves(paper, tmp_pat
     """Each checkable statement of the papers, with its claimed number moved beyond its tolerance, is flagged: no
     check ignores the number it judges."""
     mod = papers.get(paper)
-    ctx = claims.Context({s.name: s for s in mod.TABLES}, load_paper_values(TSV.with_name(f"{paper}.tsv")),
+    ctx = claims.Context({s.name: s for s in mod.tables}, load_paper_values(TSV.with_name(f"{paper}.tsv")),
                          {k: (lambda v=v: DatasetIndex.read(v)) for k, v in _small_indexes(tmp_path).items()})
     checked = [c for c in claims.load_claims(CLAIMS[paper]) if c.checkable]
     assert len(checked) >= (40 if paper == "hypernetworks" else 70)
@@ -395,7 +395,7 @@ def test_bad_claim_references_are_one_line(tmp_path):
     with pytest.raises(InputError, match=r"c.tsv:2: expected the arguments of wins\(\) \(see sedrepro.claims\), found "
                                          r"'wins\(t\)'"):
         _evaluate(_claims_file(tmp_path, [("1", "=", "exact", "wins(t)")], "c.tsv"))
-    plain = type("Paper", (), {"TABLES": (SPEC,)})  # a paper module without TEXT_CLAIMS
+    plain = papers.Paper("plain", (dataclasses.replace(SPEC, name="table1"),))  # a paper without text_claims
     with pytest.raises(InputError, match="--claims: expected no claims file .* found 'c.tsv'"):
         audit.declared_findings(plain, fake_values(), claims_path="c.tsv")
     with pytest.raises(InputError, match=r"e.tsv:2: expected a table name among t, found 'table9'"):
@@ -431,7 +431,7 @@ def test_real_metadata_claims():
     found = {}
     for paper in ("hypernetworks", "dessed"):
         mod = papers.get(paper)
-        ctx = claims.Context({s.name: s for s in mod.TABLES}, load_paper_values(TSV.with_name(f"{paper}.tsv")),
+        ctx = claims.Context({s.name: s for s in mod.tables}, load_paper_values(TSV.with_name(f"{paper}.tsv")),
                              {k: (lambda v=v: v) for k, v in indexes.items()})
         for claim in claims.load_claims(CLAIMS[paper]):
             if claim.checkable and any(f'("{name}"' in claim.check for name in indexes):

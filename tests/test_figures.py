@@ -31,7 +31,7 @@ def write_history(root, dataset, model, seed, n=6):
     return run / "history.csv"
 
 
-@pytest.mark.parametrize("spec", MOD.FIGURES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", MOD.figures, ids=lambda s: s.name)
 def test_every_figure_is_written(tmp_path, spec):
     out = tmp_path / f"{spec.name}.png"
     argv = ["--paper", "dessed", "--figure", spec.name, "--data-note", "synthetic test data", "--out", str(out)]

@@ -15,6 +15,7 @@ import yaml
 from sedrepro import claims, papers, render
 from sedrepro.io import InputError
 from sedrepro.papers import TableSpec, check_paper_values, load_paper_values
+from sedrepro.papers import dessed as DESSED
 
 REPO = Path(__file__).resolve().parents[1]
 TSV = REPO / "config" / "paper_values" / "dessed.tsv"
@@ -26,9 +27,9 @@ def pv():
 
 
 def test_registered_and_every_table_transcribed():
-    assert "dessed" in papers.NAMES
+    assert "dessed" in papers.names() and papers.PAPERS.get("dessed") is MOD
     values = pv()
-    for spec in MOD.TABLES:
+    for spec in MOD.tables:
         check_paper_values(spec, values)  # raises on a missing or stray cell
     counts = values.groupby("table").size()
     assert counts["table1"] == 10 and counts["table2"] == 16 and counts["table3"] == 10 and counts["table4"] == 5 * 6
@@ -55,13 +56,13 @@ def test_missing_text_value_is_one_line():
 def test_specs_match_datasets_and_config_models():
     datasets = pytest.importorskip("sedrepro.datasets")
     models = yaml.safe_load((REPO / "config.yaml").read_text())["models"]
-    for spec in MOD.TABLES:
+    for spec in MOD.tables:
         if spec.rows:
             assert sorted(k for _, k in spec.class_rows) == sorted(datasets.get(spec.dataset).classes)
         assert set(spec.models) <= set(models)
-    for fig in MOD.FIGURES:
+    for fig in MOD.figures:
         assert {m for _, m in fig.models} <= set(models)
-    assert [f.name for f in MOD.FIGURES] == [f"figure{n}" for n in (1, 4, 9, 10, 11, 12, 13, 14, 15)]
+    assert [f.name for f in MOD.figures] == [f"figure{n}" for n in (1, 4, 9, 10, 11, 12, 13, 14, 15)]
 
 
 def test_tablespec_rejects_bad_layout_and_metric():
@@ -123,7 +124,7 @@ def render_cli(tmp_path, table, runs=(), index=None, train=True):
 
 
 def test_render_table1_and_table2_from_index(tmp_path):
-    counts = {c: 2 for c in MOD.MONO_CLASSES}
+    counts = {c: 2 for c in DESSED.MONO_CLASSES}
     counts["car_horn"] = 1
     csv, md = render_cli(tmp_path, "table1", index=write_index(tmp_path / "us8k", counts))
     cell = csv[(csv.row == "car_horn") & (csv.column == "n_events")].iloc[0]
@@ -135,11 +136,11 @@ def test_render_table1_and_table2_from_index(tmp_path):
     csv, md = render_cli(tmp_path, "table2", index=poly)
     assert csv.set_index("row").loc["footsteps", "reproduced"] == 3
     assert csv.set_index("row").loc["bus", "reproduced"] == 0  # no event of the class in the index
-    assert list(csv.row) == list(MOD.POLY_CLASSES)
+    assert list(csv.row) == list(DESSED.POLY_CLASSES)
 
 
 def test_render_table3_scales_f1_and_shows_text_rows(tmp_path):
-    f1 = {c: 50.0 for c in MOD.MONO_CLASSES} | {"siren": 80.0, "Average": 53.0, "Overall": 60.0}
+    f1 = {c: 50.0 for c in DESSED.MONO_CLASSES} | {"siren": 80.0, "Average": 53.0, "Overall": 60.0}
     runs = [write_run(tmp_path, "urbansound8k", "mono_baseline", 0, "clip", f1, {"accuracy": 0.6, "loss": 1.25, "micro_f1": 0.6},
                       {"epochs": 12, "train_time_s": 30.0, "parameters": 1000, "checkpoint_bytes": 4096}),
             write_run(tmp_path, "urbansound8k", "mono_proposed", 0, "clip", f1, {"accuracy": 0.2, "loss": 2.5, "micro_f1": 0.2},
@@ -159,7 +160,7 @@ def test_render_table3_scales_f1_and_shows_text_rows(tmp_path):
 
 def test_render_table4_minutes_ratios_and_hardware(tmp_path):
     runs = []
-    for i, (_, model) in enumerate(MOD.POLY_MODELS):
+    for i, (_, model) in enumerate(DESSED.POLY_MODELS):
         f1 = {"Average": 40.0, "Overall": 45.0}
         scores = {"accuracy": 0.9, "loss": 0.2 + i / 10, "micro_f1": 0.5}
         train = {"epochs": 10 + i, "train_time_s": 60.0 * (i + 1), "parameters": 10_000 * (i + 1),
@@ -200,12 +201,12 @@ PAPER_TEXTS = Path(os.environ.get("SEDREPRO_PAPERS") or REPO.parent / "shared" /
 TEXT_FILES = {"hypernetworks": "hypernetworks-sed.md", "dessed": "dessed-dilated-replication.md"}
 
 
-@pytest.mark.parametrize("paper", papers.NAMES)
+@pytest.mark.parametrize("paper", papers.names())
 def test_claims_read_only_the_papers_own_tables_and_datasets(paper):
     mod = papers.get(paper)
-    found = claims.load_claims(REPO / mod.TEXT_CLAIMS)
-    assert set(claims.datasets_needed(found)) <= {t.dataset for t in mod.TABLES}  # indexes the workflow builds anyway
-    names = {t.name for t in mod.TABLES}
+    found = claims.load_claims(REPO / mod.text_claims)
+    assert set(claims.datasets_needed(found)) <= {t.dataset for t in mod.tables}  # indexes the workflow builds anyway
+    names = {t.name for t in mod.tables}
     for claim in found:
         if claim.checkable:
             tree = ast.parse(claim.check, mode="eval")
@@ -218,7 +219,7 @@ def test_claims_read_only_the_papers_own_tables_and_datasets(paper):
         assert not hasattr(mod, "CLAIMS")
 
 
-@pytest.mark.parametrize("paper", papers.NAMES)
+@pytest.mark.parametrize("paper", papers.names())
 def test_claim_quotes_are_the_papers_words(paper):
     """Every quoted piece (pieces joined by ' [...] ') occurs in the paper's text, up to its markup (LaTeX, italics,
     a word hyphenated across lines)."""
@@ -233,14 +234,14 @@ def test_claim_quotes_are_the_papers_words(paper):
         return re.sub(r"(\w)- (\w)", r"\1\2", re.sub(r"\s+", " ", text))
 
     text = plain(path.read_text(encoding="utf-8"))
-    missing = [(c.line, piece) for c in claims.load_claims(REPO / papers.get(paper).TEXT_CLAIMS)
+    missing = [(c.line, piece) for c in claims.load_claims(REPO / papers.get(paper).text_claims)
                for piece in c.quote.split(" [...] ") if plain(piece) not in text]
     assert not missing
 
 
 def test_maxpool_model_reads_max_pooling():
     """Table 4 prints 'avg pooling' for the max-pooling variant; the tables and figures name what the model is."""
-    labels = [h for h, m in MOD.POLY_MODELS if m == "dnd_proposed_maxpool"]
+    labels = [h for h, m in DESSED.POLY_MODELS if m == "dnd_proposed_maxpool"]
     assert labels == ["Proposed Model max pooling"]
-    shown = [h for f in MOD.FIGURES for h, _ in f.models] + [h for t in MOD.TABLES for h, _ in t.model_columns]
+    shown = [h for f in MOD.figures for h, _ in f.models] + [h for t in MOD.tables for h, _ in t.model_columns]
     assert "Proposed Model max pooling" in shown and not any("avg" in h for h in shown)

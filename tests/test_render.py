@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -183,7 +184,7 @@ def test_real_paper_values_load_and_cover_the_specs():
     assert list(pv.columns) == ["table", "row", "column", "value", "note"]
     assert (pv.table == "table1").sum() == 16 * 6 + 2 * 4
     assert (pv.table == "table2").sum() == 12 * 4
-    for spec in papers.get("hypernetworks").TABLES:
+    for spec in papers.get("hypernetworks").tables:
         papers.check_paper_values(spec, pv)
     v = pv.set_index(["table", "row", "column"])["value"]
     assert v[("table1", "Horsewalk", "total_dur_s")] == 1614
@@ -194,7 +195,7 @@ def test_real_paper_values_load_and_cover_the_specs():
 
 def test_spec_labels_match_dataset_classes():
     datasets = pytest.importorskip("sedrepro.datasets")
-    for spec in papers.get("hypernetworks").TABLES:
+    for spec in papers.get("hypernetworks").tables:
         assert sorted(key for _, key in spec.class_rows) == sorted(datasets.get(spec.dataset).classes)
 
 
@@ -277,3 +278,47 @@ def test_log_axis_ticks_are_plain_numbers():
         assert "1M" in labels or "100k" in labels, labels
     finally:
         plt.close(fig)
+
+
+def test_csv_labels_with_quotes_commas_and_line_breaks_round_trip():
+    import csv
+    import io
+
+    labels = {"Cat&dog": 'Cat "big", dog', "Bird": "Bird\nsong"}
+    spec = TableSpec(name="tableX", caption="c", dataset="toyset", model_columns=SPEC.model_columns,
+                     stat_columns=SPEC.stat_columns, rows=tuple((labels.get(lab, lab), key) for lab, key in SPEC.rows))
+    pv = paper_values()
+    pv["row"] = pv["row"].map(lambda r: labels.get(r, r))
+    t = render.build_table(spec, metrics(), pv, stats())
+    text = render.csv_text(t, spec)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == list(render.TIDY_COLUMNS) and len(rows) == len(t) + 1
+    assert [r[0] for r in rows[1:]] == list(t["row"]) and 'Cat "big", dog' in {r[0] for r in rows}
+    back = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    assert list(back["row"]) == list(t["row"]) and "Bird\nsong" in set(back["row"])
+    assert rows[1] == ['Cat "big", dog', "avg_dur_s", "2.00", "2.25", "", "0.25"]
+    assert text.splitlines()[1] == '"Cat ""big"", dog",avg_dur_s,2.00,2.25,,0.25'
+
+
+@pytest.mark.parametrize("char, escaped", [
+    ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"),
+    ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}"), ("\\", r"\textbackslash{}"),
+])
+def test_latex_escapes_each_special_character(char, escaped):
+    label = f"a{char}b"
+    spec = TableSpec(name="tableX", caption="c", dataset="toyset", model_columns=(("Model A", "ma"),),
+                     stat_columns=(), rows=((label, "cat"),))
+    pv = pd.DataFrame([{"table": "tableX", "row": label, "column": "ma", "value": 64.9, "note": ""}])
+    t = render.build_table(spec, [metrics_doc("ma", 1, (60.0, 62.0))], pv, None)
+    tex = render.latex(spec, t, f"note{char}")
+    assert f"a{escaped}b & 64.9 / 61.0 ($-$3.9)" in tex
+    assert tex.endswith(f"Data: note{escaped}.}}\n")
+
+
+def test_decimals_a_table_declares_are_shown_at_least():
+    plain = render.build_table(SPEC, metrics(), paper_values(), stats())
+    spec = dataclasses.replace(SPEC, min_decimals=(("ma", 3),))
+    t = render.build_table(spec, metrics(), paper_values(), stats())
+    assert "| Cat&dog | 2.0 / 2.2 (+0.2) | 10 / 9 (\u22121) | 64.900 / 61.200 (\u22123.700) |" in render.markdown(spec, t, [])
+    assert "| Cat&dog | 2.0 / 2.2 (+0.2) | 10 / 9 (\u22121) | 64.9 / 61.2 (\u22123.7) |" in render.markdown(SPEC, plain, [])
+    assert "Cat&dog,ma,64.900,61.200,0.787,-3.700" in render.csv_text(t, spec)

@@ -107,9 +107,9 @@ SAFE_UNQUOTED = {
     "{wildcards.dataset}": "wildcard_constraints: one of sedrepro.datasets.NAMES",
     "{wildcards.model}": "wildcard_constraints: one of config['models'], whose names the schema limits to an enum",
     "{wildcards.seed}": r"wildcard_constraints: \d+",
-    "{wildcards.paper}": "wildcard_constraints: one of sedrepro.papers.NAMES",
+    "{wildcards.paper}": "wildcard_constraints: one of sedrepro.papers.names() (registered papers)",
     "{wildcards.table}": r"wildcard_constraints: table\d+",
-    "{wildcards.figure}": r"wildcard_constraints (rules/dessed.smk): figure\d+",
+    "{wildcards.figure}": r"wildcard_constraints (rules/figures.smk): figure\d+",
     "{params.sample_rate}": "config audio/sample_rate: schema integer",
     "{params.n}": "config evaluation/n_checkpoints or a model's override: schema integer",
     "{params.batch_size}": "config training/batch_size or a model's override: schema integer",
@@ -162,7 +162,7 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
         assert re.search(rf"^\s+{name}=", block, re.M), f"no wildcard constraint for {name}"
     word = re.compile(r"^[A-Za-z0-9_]+$")
     schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
-    assert all(word.match(n) for n in (*datasets.NAMES, *papers.NAMES, *schema["properties"]["models"]["propertyNames"]["enum"]))
+    assert all(word.match(n) for n in (*datasets.NAMES, *papers.names(), *schema["properties"]["models"]["propertyNames"]["enum"]))
     props, defs = schema["properties"], schema["$defs"]
     for section, key in (("audio", "sample_rate"), ("evaluation", "n_checkpoints"), ("training", "batch_size")):
         assert props[section]["properties"][key]["$ref"] == "#/$defs/positive_int"
@@ -175,7 +175,7 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
         assert all(word.match(v) for v in props[section]["properties"][key]["enum"])
     assert all(word.match(v) for v in defs["evaluation_override"]["properties"]["selection"]["enum"])
     assert all(word.match(n) for n in props["pipelines"]["propertyNames"]["enum"])
-    assert re.search(r'^\s+figure=r"figure\\d\+",', (REPO / "rules" / "dessed.smk").read_text(encoding="utf-8"), re.M)
+    assert re.search(r'^\s+figure=r"figure\\d\+",', (REPO / "rules" / "figures.smk").read_text(encoding="utf-8"), re.M)
     # a rule that takes any paper or dataset name in a target builds no job before checked_names has passed it: its
     # first input function is checked_names or starts by calling it (perhaps through table_spec or figure_spec)
     def checks_first(fn: str) -> bool:
@@ -187,7 +187,7 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
         return called is not None and (called.group(1) == "checked_names" or checks_first(called.group(1)))
 
     open_rules = 0
-    for smk in ("render.smk", "dessed.smk", "datasets.smk"):
+    for smk in ("render.smk", "figures.smk", "datasets.smk"):
         for rule in re.split(r"^rule ", (REPO / "rules" / smk).read_text(encoding="utf-8"), flags=re.M)[1:]:
             if "=ANY_NAME" in rule:
                 open_rules += 1

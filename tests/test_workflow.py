@@ -73,15 +73,16 @@ def test_single_dessed_table_needs_only_its_runs(tmp_path):
 
 
 def test_dessed_outputs_come_from_both_pipelines(built):
-    from sedrepro.papers import dessed
+    from sedrepro import papers
 
+    dessed = papers.get("dessed")
     out = built / RESULTS / "dessed"
-    for spec in dessed.TABLES:
+    for spec in dessed.tables:
         csv = pd.read_csv(out / f"{spec.name}.csv")
         assert list(csv.columns) == ["row", "column", "paper", "reproduced", "std", "delta"]
         assert csv.paper.notna().any() and csv.reproduced.notna().any()
         assert (out / f"{spec.name}.md").read_text().count("|") > 10
-    for figure in dessed.FIGURES:
+    for figure in dessed.figures:
         assert (out / f"{figure.name}.png").stat().st_size > 1000
     assert (out / "audit.md").exists()
     mono = json.loads((built / RESULTS / "runs" / "urbansound8k" / "mono_baseline" / "seed0" / "metrics.json").read_text())
@@ -348,8 +349,8 @@ def test_a_wrong_value_on_the_command_line_is_one_line_naming_the_key(tmp_path):
 
 
 @pytest.mark.parametrize("target, message", [
-    (f"{RESULTS}/hypernetwork/table1.md", "the target's paper: expected one of hypernetworks, dessed, found 'hypernetwork'"),
-    (f"{RESULTS}/dessd/figure4.png", "the target's paper: expected one of hypernetworks, dessed, found 'dessd'"),
+    (f"{RESULTS}/hypernetwork/table1.md", "the target's paper: expected one of dessed, hypernetworks, found 'hypernetwork'"),
+    (f"{RESULTS}/dessd/figure4.png", "the target's paper: expected one of dessed, hypernetworks, found 'dessd'"),
     (f"{RESULTS}/datasets/urbansound.md",
      "the target's dataset: expected one of tut_sed_synthetic_2016, urban_sed, urbansound8k, found 'urbansound'"),
 ], ids=["table-paper", "figure-paper", "dataset"])

@@ -9,8 +9,8 @@ Checks
   A difference above ``ROUNDING_TOL`` (0.05 + epsilon) is flagged as beyond the printed value's rounding;
   ``COMBINED_TOL`` (0.10 + epsilon) is the worst case when both roundings push the same way, so a difference
   above it cannot be explained by rounding at all.
-* ``duration_sum``: for a table with a ``total_dur_s`` column and a dataset duration stated in the text
-  (transcribed under table "text"), the sum of the column against that duration. Informational: in a
+* ``duration_sum`` (``dataset_durations``): for a table with a ``total_dur_s`` column and a dataset duration
+  stated in the text (transcribed under table "text"), the sum of the column against that duration. Informational: in a
   polyphonic dataset the summed event durations may exceed the recording time (overlaps) or fall short of
   it (silence), so a mismatch is not by itself an error; the ratio is the implied mean polyphony over
   event-covered time only if there were no silence.
@@ -18,21 +18,21 @@ Checks
   ``avg_dur_s`` and integer ``total_dur_s`` rounding. The paper prints no event counts, so this can only be
   checked for the existence of an integer count in the interval (always true at this precision); it is
   listed so the counts can be compared with the dataset's own metadata.
-* Not checkable from the paper: the "Overall" (micro) rows, which need per-class segment counts that the
-  paper does not print.
+* Not checkable from the paper: what the paper's ``not_checkable`` lists (for the hypernetworks paper the
+  "Overall" (micro) rows, which need per-class segment counts that the paper does not print).
 
-Checks for papers whose module declares them (the dessed paper; ``text_claim`` both papers):
+Checks for papers that declare them (fields of ``papers.Paper``; the dessed paper, ``text_claim`` both papers):
 
-* ``count_sum`` (``COUNT_TOTALS``): the sum of a count table against the total the text states.
-* ``bytes_per_parameter`` (``SIZE_TABLE``): the printed on-disk size over the printed parameter count, against
+* ``count_sum`` (``count_totals``): the sum of a count table against the total the text states.
+* ``bytes_per_parameter`` (``size_table``): the printed on-disk size over the printed parameter count, against
   the 4 bytes a float32 weight needs (below 1 byte per parameter no weight format can hold the model).
-* ``claim`` (kinds value / ratio / reduction of ``TEXT_CLAIMS``): ratios, reductions and values the text claims,
+* ``claim`` (kinds value / ratio / reduction of ``text_claims``): ratios, reductions and values the text claims,
   recomputed from the table they summarise; flagged beyond ``CLAIM_TOLERANCE`` (prose says "about", "times").
-* ``cross_paper_events`` (``CROSS_PAPER_EVENTS``): a per-class event count against another paper's
+* ``cross_paper_events`` (``cross_paper_events``): a per-class event count against another paper's
   total / mean event duration of the same dataset, with the interval that paper's rounding allows.
-* ``annotation_events`` (``ANNOTATION_COUNTS``): the printed counts against the events of the dataset index
+* ``annotation_events`` (``annotation_counts``): the printed counts against the events of the dataset index
   this run uses (the embedded stand-in by default: then the comparison only shows the check runs).
-* ``text_claim`` (``TEXT_CLAIMS``, a claims TSV: see sedrepro.claims): every other numeric statement of the text and
+* ``text_claim`` (``text_claims``, a claims TSV: see sedrepro.claims): every other numeric statement of the text and
   captions, recomputed from the tables, from the dataset indexes this run uses, or by arithmetic; claimed vs
   computed, the difference and the tolerance. Statements that cannot be checked join the "not checkable" list with
   the reason transcribed beside them.
@@ -51,7 +51,7 @@ import pandas as pd
 from . import claims as text_claims
 from . import cli, page, papers, provenance
 from .io import fail, write_text
-from .papers import AVERAGE, OVERALL, TableSpec, check_paper_values, load_paper_values, paper_value
+from .papers import AVERAGE, Paper, TableSpec, check_paper_values, load_paper_values, paper_value
 
 log = logging.getLogger("sedrepro.audit")
 
@@ -63,12 +63,6 @@ FLOAT32_BYTES = 4  # a trained weight as Keras and PyTorch store it
 MIN_BYTES_PER_PARAMETER = 1  # even 8-bit quantised weights need a byte each
 KB = 1024
 CLAIM_TOLERANCE = text_claims.CLAIM_TOLERANCE
-NOT_CHECKABLE = (
-    f"{OVERALL} rows: micro-averaged F1 needs per-class segment counts (reference and system), which "
-    "are not printed.",
-    "Event counts per class: not printed (see the implied counts above).",
-    "Tables without duration columns: no dataset statistics to cross-check.",
-)
 
 
 @dataclass(frozen=True)
@@ -269,7 +263,7 @@ def _f(x: float | None, d: int = 2, sign: bool = False) -> str:
 
 
 def audit_page(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], paper: str, source: str,
-               not_checkable: Sequence[str] = NOT_CHECKABLE, data_note: str | None = None,
+               not_checkable: Sequence[str] = (), data_note: str | None = None,
                index_notes: Mapping[str, str] | None = None) -> list[page.Block]:
     """The audit's sections, for the Markdown and the HTML file alike."""
     headers = {s.name: s for s in spec_tables}
@@ -308,18 +302,19 @@ def audit_page(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], pa
                               [[f.table, f.column, f"{f.recomputed:.1f}", f.detail.split("rounding allows ")[1]]
                                for f in imp], "llrr")]
     blocks += _text_claim_section(findings, index_notes or {})
-    blocks += [page.Heading(2, "Not checkable from the paper"), page.Bullets(not_checkable)]
+    if not_checkable:
+        blocks += [page.Heading(2, "Not checkable from the paper"), page.Bullets(not_checkable)]
     return blocks
 
 
 def markdown(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], paper: str, source: str,
-             not_checkable: Sequence[str] = NOT_CHECKABLE, data_note: str | None = None,
+             not_checkable: Sequence[str] = (), data_note: str | None = None,
              index_notes: Mapping[str, str] | None = None) -> str:
     return page.markdown(audit_page(findings, spec_tables, paper, source, not_checkable, data_note, index_notes))
 
 
 def html(findings: Sequence[Finding], spec_tables: Sequence[TableSpec], paper: str, source: str,
-         not_checkable: Sequence[str] = NOT_CHECKABLE, data_note: str | None = None,
+         not_checkable: Sequence[str] = (), data_note: str | None = None,
          index_notes: Mapping[str, str] | None = None) -> str:
     return page.html(audit_page(findings, spec_tables, paper, source, not_checkable, data_note, index_notes),
                      f"Audit of the published tables: {paper}")
@@ -410,15 +405,15 @@ def _extra_sections(findings: Sequence[Finding], data_note: str | None) -> list[
 
 def build_parser():
     p = cli.parser("Audit the internal consistency of a paper's published tables.")
-    p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.NAMES)}")
+    p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.names())}")
     p.add_argument("--paper-values", required=True, help="transcribed paper-values TSV")
     p.add_argument("--out", required=True, help="audit.md to write")
     p.add_argument("--out-html", required=True, help="the same audit as HTML (what the Snakemake report shows)")
     # empty values (the rule passes --index= for a paper without the check) mean "none"
-    p.add_argument("--cross-paper-values", help="paper-values TSV of the paper named in the module's CROSS_PAPER_EVENTS")
-    p.add_argument("--index", help="dataset index folder whose events.tsv the ANNOTATION_COUNTS table is checked against")
+    p.add_argument("--cross-paper-values", help="paper-values TSV of the other paper of the paper's cross_paper_events")
+    p.add_argument("--index", help="dataset index folder whose events.tsv the paper's annotation_counts table is checked against")
     p.add_argument("--data-note", help="which data the index holds (embedded synthetic stand-in or real)")
-    p.add_argument("--claims", help="claims TSV of the module's TEXT_CLAIMS (numeric statements of the text)")
+    p.add_argument("--claims", help="claims TSV of the paper's text_claims (numeric statements of the text)")
     p.add_argument("--dataset-index", action="extend", nargs="*", default=[], metavar="DATASET=DIR",
                    help="index folder of a dataset the claims read (repeatable)")
     p.add_argument("--dataset-note", action="extend", nargs="*", default=[], metavar="DATASET=NOTE",
@@ -439,20 +434,20 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 
 
 def main(args) -> None:
-    mod = papers.get(args.paper)
+    paper = papers.get(args.paper)
     pv = load_paper_values(args.paper_values)
     indexes = _pairs(args.dataset_index, "--dataset-index")
-    findings = audit(mod.TABLES, pv, getattr(mod, "DATASET_DURATIONS", None))
-    findings += declared_findings(mod, pv, args.cross_paper_values, args.index, args.claims, indexes)
+    findings = audit(paper.tables, pv, paper.dataset_durations)
+    findings += declared_findings(paper, pv, args.cross_paper_values, args.index, args.claims, indexes)
     sources = [str(Path(p)) for p in (args.paper_values, args.cross_paper_values, args.claims) if p]
-    if args.index and getattr(mod, "ANNOTATION_COUNTS", None):
+    if args.index and paper.annotation_counts:
         sources.append(str(Path(args.index) / "events.tsv"))
     sources += [str(Path(d) / n) for d in indexes.values() for n in ("files.tsv", "events.tsv")]
-    unchecked = list(getattr(mod, "NOT_CHECKABLE", NOT_CHECKABLE))
+    unchecked = list(paper.not_checkable)
     if args.claims:
         unchecked += text_claims.not_checkable(text_claims.load_claims(args.claims))
     notes = _pairs(args.dataset_note, "--dataset-note")
-    blocks = audit_page(findings, mod.TABLES, args.paper, "`, `".join(sources), unchecked, args.data_note,
+    blocks = audit_page(findings, paper.tables, args.paper, "`, `".join(sources), unchecked, args.data_note,
                         {d: notes.get(d, "no note given") for d in indexes})
     write_text(args.out, page.markdown(blocks))
     write_text(args.out_html, page.html(blocks, f"Audit of the published tables: {args.paper}"))
@@ -469,33 +464,34 @@ def _read_index(folder):
     return DatasetIndex.read(Path(folder))
 
 
-def declared_findings(mod, paper_values: pd.DataFrame, cross_values_path: str | None = None,
+def declared_findings(paper: Paper, paper_values: pd.DataFrame, cross_values_path: str | None = None,
                       index_dir: str | None = None, claims_path: str | None = None,
                       dataset_indexes: Mapping[str, str] | None = None) -> list[Finding]:
-    """Findings of the checks a paper module declares (COUNT_TOTALS, SIZE_TABLE, TEXT_CLAIMS, CROSS_PAPER_EVENTS,
-    ANNOTATION_COUNTS); the cross-paper, claims and annotation checks need their inputs (claims that read a
+    """Findings of the checks a paper declares (count_totals, size_table, text_claims, cross_paper_events,
+    annotation_counts); the cross-paper, claims and annotation checks need their inputs (claims that read a
     dataset: dataset_indexes, name -> index folder)."""
-    specs = {s.name: s for s in mod.TABLES}
-    out = count_sum_findings(specs, paper_values, getattr(mod, "COUNT_TOTALS", {}))
-    size = getattr(mod, "SIZE_TABLE", None)
+    specs = {s.name: s for s in paper.tables}
+    out = count_sum_findings(specs, paper_values, paper.count_totals)
+    size = paper.size_table
     if size:
-        out += size_findings(specs[size[0]], paper_values, size[1], size[2])
-    cross = getattr(mod, "CROSS_PAPER_EVENTS", None)
+        out += size_findings(specs[size.table], paper_values, size.parameters, size.size)
+    cross = paper.cross_paper_events
     if cross:
         if not cross_values_path:
-            raise fail("--cross-paper-values", f"the paper-values TSV of {cross[0]!r}", "none")
-        other = papers.table(cross[0], cross[1])
-        out += cross_paper_findings(specs[cross[2]], paper_values, other, load_paper_values(cross_values_path), cross[0])
-    name = getattr(mod, "ANNOTATION_COUNTS", None)
+            raise fail("--cross-paper-values", f"the paper-values TSV of {cross.paper!r}", "none")
+        other = papers.table(cross.paper, cross.table)
+        out += cross_paper_findings(specs[cross.counts], paper_values, other, load_paper_values(cross_values_path),
+                                    cross.paper)
+    name = paper.annotation_counts
     if name:
         if not index_dir:
             raise fail("--index", f"the index of {specs[name].dataset} (its events.tsv)", "none")
         out += annotation_findings(specs[name], paper_values, _read_index(index_dir).events)
-    if claims_path and not getattr(mod, "TEXT_CLAIMS", None):
-        raise fail("--claims", "no claims file (the paper module declares no TEXT_CLAIMS)", repr(claims_path))
-    if getattr(mod, "TEXT_CLAIMS", None):
+    if claims_path and not paper.text_claims:
+        raise fail("--claims", "no claims file (the paper declares no text_claims)", repr(claims_path))
+    if paper.text_claims:
         if not claims_path:
-            raise fail("--claims", f"the claims TSV {mod.TEXT_CLAIMS}", "none")
+            raise fail("--claims", f"the claims TSV {paper.text_claims}", "none")
         loaders = {dataset: (lambda d=d: _read_index(d)) for dataset, d in (dataset_indexes or {}).items()}
         out += claim_findings(text_claims.load_claims(claims_path), text_claims.Context(specs, paper_values, loaders))
     return out

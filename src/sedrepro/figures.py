@@ -1,6 +1,6 @@
 """Rebuild a paper's figures from data: dataset histograms from the index, training curves from history.csv files.
 
-The figures a paper has are described by its module's ``FIGURES`` (``papers.dessed.FigureSpec``). Every figure is
+The figures a paper has are its ``Paper.figures`` (``papers.FigureSpec``). Every figure is
 drawn from the given files only; its title says which figure of the paper it reproduces and which data it shows.
 
 CLI: python -m sedrepro.figures --paper P --figure figureN [--index DIR] [--history H ...] --data-note TEXT --out F.png
@@ -24,20 +24,15 @@ from .io import atomic_path, fail, read_tsv
 
 log = logging.getLogger("sedrepro.figures")
 
-KINDS = ("clip_durations", "event_durations", "curves", "compare")
+KINDS = papers.FIGURE_KINDS
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss")
 SPLIT_STYLE = {"train": "--", "val": "-"}
 SPLIT_NAME = {"train": "train", "val": "validation"}
 DURATION_BIN_S = 0.1  # Figure 1: clips are at most 4 s long
 
 
-def figure_spec(paper: str, name: str):
-    mod = papers.get(paper)
-    figures = getattr(mod, "FIGURES", ())
-    for spec in figures:
-        if spec.name == name:
-            return spec
-    raise fail(f"--figure of paper {paper!r}", f"one of {', '.join(f.name for f in figures) or '(none)'}", repr(name))
+def figure_spec(paper: str, name: str) -> papers.FigureSpec:
+    return papers.get(paper).figure(name)
 
 
 def clip_durations(index_dir: str | Path) -> np.ndarray:
@@ -212,8 +207,8 @@ def _compare(plt, spec, histories):
 
 def build_parser():
     p = cli.parser("Rebuild one figure of a paper from the dataset index or training histories.")
-    p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.NAMES)}")
-    p.add_argument("--figure", required=True, help="figure name in the paper module, e.g. figure9")
+    p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.names())}")
+    p.add_argument("--figure", required=True, help="figure name of the paper, e.g. figure9")
     p.add_argument("--index", help="dataset index folder (files.tsv, events.tsv) for histogram figures; empty: none")
     p.add_argument("--history", nargs="*", default=[], help="history.csv files of the runs, for training-curve figures")
     p.add_argument("--data-note", required=True, help="which data the figure comes from (embedded synthetic or real)")

@@ -1,8 +1,8 @@
 """Put reproduced numbers beside the published ones: tidy table, Markdown, CSV, LaTeX and a bar chart.
 
-Nothing here is specific to one paper: the table layout comes from a ``papers.<name>.TABLES`` TableSpec,
-the published numbers from the transcribed paper-values TSV, and paper-specific notes from the paper
-module's ``NOTES``.
+Nothing here is specific to one paper: the table layout (and the decimals a column shows at least) comes from a
+TableSpec of the registered ``papers.Paper``, the published numbers from the transcribed paper-values TSV, and
+paper-specific notes from the paper's ``notes``.
 
 Tidy table columns: ``row`` (the paper's row label as printed), ``column`` (config model name or statistic
 name), ``paper``, ``reproduced``, ``std``, ``delta`` (= reproduced - paper). For a model column,
@@ -20,8 +20,11 @@ reproduced ones alike. Cells the paper leaves empty have paper (and delta) NaN.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,12 +39,9 @@ from .papers import AVERAGE, OVERALL, SCORE_METRICS, TEXT, TableSpec, check_pape
 log = logging.getLogger("sedrepro.render")
 
 TIDY_COLUMNS = ("row", "column", "paper", "reproduced", "std", "delta")
-STAT_FUNCS = ("avg_dur_s", "total_dur_s", "n_events")
 STAT_TEXT = {"avg_dur_s": "mean event duration", "total_dur_s": "summed event duration", "n_events": "event count"}
 MINUS = "\u2212"
 NOT_PRINTED = "\u2013"
-# Display decimals at least this many, whatever the paper printed (a reproduced run of seconds is 0.3 min, not 0).
-MIN_DECIMALS = {"train_time_min": 1, "time_ratio": 2}
 MAX_DECIMALS = 5
 KB = 1024  # bytes; the paper's "KB" (Keras file sizes in a file manager) is taken as KiB
 
@@ -262,7 +262,7 @@ def _printed_decimals(x: float) -> int:
 
 def _decimals(spec: TableSpec, table: pd.DataFrame) -> dict[tuple[str, str], int]:
     """Display decimals per cell: as many as the paper prints in the cell's group (a column; a text row of a classes
-    table), never fewer than MIN_DECIMALS of the column. Derived columns (ratios) use MIN_DECIMALS only."""
+    table), never fewer than the spec's min_decimals of the column. Derived columns (ratios) use those only."""
     text_rows = {label for label, _ in spec.text_metrics} if not spec.is_models_layout else set()
     derived = {key for _, key, _ in spec.ratio_columns}
     group = table["row"].where(table["row"].isin(text_rows), table["column"])
@@ -273,7 +273,7 @@ def _decimals(spec: TableSpec, table: pd.DataFrame) -> dict[tuple[str, str], int
         printed = [_printed_decimals(float(v)) for v in g["paper"] if not math.isnan(v)] or fallback
         for _, r in g.iterrows():
             base = 0 if (r["column"] in derived or not printed) else max(printed)
-            out[(r["row"], r["column"])] = max(base, MIN_DECIMALS.get(r["column"], 0))
+            out[(r["row"], r["column"])] = max(base, spec.least_decimals(r["column"]))
     return out
 
 
@@ -437,27 +437,34 @@ def _csv_num(x: float, d: int = CSV_DECIMALS) -> str:
 
 
 def csv_text(table: pd.DataFrame, spec: TableSpec | None = None) -> str:
-    """The tidy table as CSV: fixed columns, numbers with 2 decimals (or as many as the paper prints in the cell's
-    group, given the spec), empty for missing, '\\n' line ends."""
+    """The tidy table as CSV (the csv module's quoting: a label with a comma, quote or line break round-trips):
+    fixed columns, numbers with 2 decimals (or as many as the paper prints in the cell's group, given the spec),
+    empty for missing, '\\n' line ends."""
     dec = _decimals(spec, table) if spec is not None else {}
-    lines = [",".join(TIDY_COLUMNS)]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(TIDY_COLUMNS)
     for _, r in table.iterrows():
         d = max(CSV_DECIMALS, dec.get((r["row"], r["column"]), 0))
-        fields = [str(r["row"]), str(r["column"])] + [_csv_num(r[c], d) for c in TIDY_COLUMNS[2:]]
-        lines.append(",".join(f'"{f}"' if ("," in f or '"' in f) else f for f in fields))
-    return "\n".join(lines) + "\n"
+        writer.writerow([str(r["row"]), str(r["column"])] + [_csv_num(r[c], d) for c in TIDY_COLUMNS[2:]])
+    return buf.getvalue()
+
+
+# LaTeX's special characters; one pass, so that the braces a replacement adds are not escaped again
+TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+               "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+TEX_PATTERN = re.compile("|".join(re.escape(c) for c in TEX_SPECIAL))
+TEX_MINUS = "$-$"  # the grid's minus sign (MINUS) in the tabular, set after escaping
 
 
 def _tex_escape(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("_", r"\_"), ("%", r"\%"), ("#", r"\#"), ("$", r"\$")):
-        text = text.replace(a, b)
-    return text
+    return TEX_PATTERN.sub(lambda m: TEX_SPECIAL[m.group(0)], text)
 
 
 def latex(spec: TableSpec, table: pd.DataFrame, data_note: str) -> str:
     """The grid as a tabular, followed by the data note (a table set from it says which data it shows)."""
-    header, body = _grid(spec, table, minus="$-$")
-    esc = lambda s: _tex_escape(s).replace(r"\$-\$", "$-$")  # noqa: E731 - keep the math minus
+    header, body = _grid(spec, table)
+    esc = lambda s: _tex_escape(s).replace(MINUS, TEX_MINUS)  # noqa: E731
     lines = [f"% {spec.name}: paper / reproduced (reproduced - paper)", r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\hline"]
     lines.append(" & ".join(esc(h) for h in header) + r" \\")
     lines.append(r"\hline")
@@ -595,8 +602,8 @@ def plot(spec: TableSpec, table: pd.DataFrame, path: str | Path, data_note: str)
 
 def build_parser():
     p = cli.parser("Render a paper table with the reproduced numbers beside the published ones.")
-    p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.NAMES)}")
-    p.add_argument("--table", required=True, help="table name in the paper module, e.g. table1")
+    p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.names())}")
+    p.add_argument("--table", required=True, help="table name of the paper, e.g. table1")
     p.add_argument("--metrics", nargs="*", default=[],
                    help="metrics.json files (model and seed are read from them); none for a dataset-statistics table")
     p.add_argument("--train", nargs="*", default=[],
@@ -613,15 +620,15 @@ def build_parser():
 
 
 def main(args) -> None:
-    mod = papers.get(args.paper)
-    spec = papers.table(args.paper, args.table)
+    paper = papers.get(args.paper)
+    spec = paper.table(args.table)
     pv = load_paper_values(args.paper_values)
     metrics = load_metrics(args.metrics)
     stats = dataset_stats(spec.dataset, args.index) if (args.index and spec.stats) else None
     train = load_train(args.train, metrics)
     table = build_table(spec, metrics, pv, stats, train)
     summary = summarize_runs(spec, metrics)
-    note_lines = notes(spec, summary, args.data_note, getattr(mod, "NOTES", ()), have_stats=stats is not None,
+    note_lines = notes(spec, summary, args.data_note, paper.notes, have_stats=stats is not None,
                        hardware=hardware_notes(spec, train, metrics), missing=bool(table["reproduced"].isna().any()))
     note_lines.append(configuration_note(provenance.configuration()))
     out_md = Path(args.out_md)

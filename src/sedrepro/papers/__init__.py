@@ -1,22 +1,23 @@
-"""Registry of reproduced papers: each module describes its tables as data (a tuple of TableSpec).
+"""Reproduced papers: each is one `Paper` (its tables, figures, notes and audit checks, as data) in ``PAPERS``.
 
-Adding a paper = adding one module here with a module-level ``TABLES`` tuple (and optionally ``NOTES``),
-listing it in NAMES, and transcribing its numbers into config/paper_values/<name>.tsv.
+Adding a paper = one module that builds a `Paper` and registers it with `register` (built-in ones are imported at
+the end of this file; a plugin module registers on import), and its numbers transcribed into
+config/paper_values/<name>.tsv. Every part of a paper is checked when it is defined: a misspelt field, a check or
+figure naming a table or metric that does not exist, stops the import with one line.
 """
 
 from __future__ import annotations
 
-import importlib
+import re
 from dataclasses import dataclass
-from types import ModuleType
-from typing import TYPE_CHECKING
+from dataclasses import field as dataclass_field
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..io import fail, read_text
+from ..registry import Registry
 
 if TYPE_CHECKING:
     import pandas as pd
-
-NAMES = ("hypernetworks", "dessed")
 
 AVERAGE = "Average"
 OVERALL = "Overall"
@@ -27,6 +28,21 @@ MODELS_LAYOUT = "models"  # rows are models, columns are run metrics (the dessed
 SCORE_METRICS = ("accuracy", "loss", "micro_f1")
 TRAIN_METRICS = ("train_time_min", "parameters", "size_kb", "epochs")
 RUN_METRICS = SCORE_METRICS + TRAIN_METRICS
+# Dataset statistics a table column can show (sedrepro.render.dataset_stats computes them from the index).
+STATISTICS = ("n_events", "avg_dur_s", "total_dur_s")
+# What a figure draws: histograms of the index, or training curves of history.csv's train_<m> / val_<m> columns.
+FIGURE_KINDS = ("clip_durations", "event_durations", "curves", "compare")
+HISTOGRAM_KINDS = ("clip_durations", "event_durations")
+HISTORY_METRICS = ("accuracy", "loss")
+# Target names the workflow builds (rules: wildcard_constraints table=table\d+, figure=figure\d+).
+TABLE_NAME = re.compile(r"table\d+")
+FIGURE_NAME = re.compile(r"figure\d+")
+
+
+def check_run_metric(metric: str, where: str) -> None:
+    """The one check of a table's metric name (a metric registry can take its place)."""
+    if metric not in RUN_METRICS:
+        raise fail(where, f"run metrics among {', '.join(RUN_METRICS)}", repr(metric))
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,8 @@ class TableSpec:
         for the paper's values and the reproduced ones alike.
     ratio_reference: the model the ratio columns divide by.
     units: the sentence under the title saying what the numbers are.
+    min_decimals: (column key, decimals) shown at least, whatever the paper prints (a reproduced run of seconds is
+        0.3 min, not 0); the only decimals a ratio column has.
     """
 
     name: str
@@ -69,16 +87,33 @@ class TableSpec:
     ratio_columns: tuple[tuple[str, str, str], ...] = ()
     ratio_reference: str | None = None
     units: str = "F1 in %, durations in s."
+    min_decimals: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         where = f"TableSpec {self.name}"
         if self.layout not in (CLASSES_LAYOUT, MODELS_LAYOUT):
             raise fail(where, f"layout {CLASSES_LAYOUT!r} or {MODELS_LAYOUT!r}", repr(self.layout))
         for _, metric in self.metric_columns + self.text_metrics + tuple((h, m) for h, _, m in self.ratio_columns):
-            if metric not in RUN_METRICS:
-                raise fail(where, f"run metrics among {', '.join(RUN_METRICS)}", repr(metric))
+            check_run_metric(metric, where)
+        for _, stat in self.stat_columns:
+            if stat not in STATISTICS:
+                raise fail(where, f"statistic columns among {', '.join(STATISTICS)}", repr(stat))
+        if self.is_models_layout and (self.rows or self.stat_columns):
+            raise fail(where, "no rows or statistic columns in a models table (its rows are the models)",
+                       f"{len(self.rows)} rows, {len(self.stat_columns)} statistic columns")
+        if not self.is_models_layout and (self.metric_columns or self.ratio_columns):
+            raise fail(where, "metric and ratio columns only in a models table", f"layout {self.layout!r}")
         if self.ratio_columns and self.ratio_reference not in self.models:
             raise fail(where, "a ratio_reference among the model columns", repr(self.ratio_reference))
+        labels, columns = {label for label, _ in self.grid_rows}, set(self.grid_columns)
+        for row, column in self.unprinted:
+            if row not in labels or column not in columns:
+                raise fail(where, "unprinted cells of the table's rows and columns", repr((row, column)))
+        for column, decimals in self.min_decimals:
+            if column not in columns:
+                raise fail(where, f"min_decimals of the table's columns ({', '.join(self.grid_columns)})", repr(column))
+            if not isinstance(decimals, int) or decimals < 0:
+                raise fail(where, f"a whole number of decimals >= 0 for {column!r}", repr(decimals))
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -124,6 +159,10 @@ class TableSpec:
                 return label
         raise KeyError(column)
 
+    def least_decimals(self, column: str) -> int:
+        """Decimals a column shows at least (min_decimals; 0 where not declared)."""
+        return dict(self.min_decimals).get(column, 0)
+
     def printed_cells(self) -> set[tuple[str, str]]:
         """(row label, column) of every number the paper prints in this table (not its text numbers)."""
         want = set()
@@ -147,21 +186,203 @@ class TableSpec:
         return out
 
 
-def get(name: str) -> ModuleType:
-    """The paper module (with TABLES) for a registered name."""
-    if name not in NAMES:
-        raise fail("--paper", f"one of {', '.join(NAMES)}", repr(name))
-    return importlib.import_module(f"{__name__}.{name}")
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of a paper, rebuilt from data (sedrepro.figures).
+
+    kind: "clip_durations" (histogram of the index's file durations), "event_durations" (histogram of the index's
+    event lengths), "curves" (training history of each model: metrics train and validation, one panel per metric),
+    "compare" (one metric of several models, train and validation, in one panel).
+    models: (label as printed, config model name) whose runs a curves/compare figure draws; none for a histogram.
+    metrics: history metrics drawn, from HISTORY_METRICS (history.csv's train_<m> and val_<m> columns).
+    """
+
+    name: str
+    caption: str
+    kind: str
+    dataset: str
+    models: tuple[tuple[str, str], ...] = ()
+    metrics: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        where = f"FigureSpec {self.name}"
+        if self.kind not in FIGURE_KINDS:
+            raise fail(where, f"a kind among {', '.join(FIGURE_KINDS)}", repr(self.kind))
+        if self.kind in HISTOGRAM_KINDS:
+            if self.models or self.metrics:
+                raise fail(where, f"no models or metrics for a {self.kind} histogram (it reads the index)",
+                           f"models {self.models}, metrics {self.metrics}")
+            return
+        if not self.models or not self.metrics:
+            raise fail(where, f"models and metrics for {self.kind!r}", f"models {self.models}, metrics {self.metrics}")
+        for metric in self.metrics:
+            if metric not in HISTORY_METRICS:
+                raise fail(where, f"history metrics among {', '.join(HISTORY_METRICS)}", repr(metric))
+
+
+class TextCell(NamedTuple):
+    """A transcribed value, by its (table, row, column) in the paper-values TSV."""
+
+    table: str
+    row: str
+    column: str
+
+
+class CrossPaperEvents(NamedTuple):
+    """Count table of this paper against another paper's per-class total / mean event durations of the same data."""
+
+    paper: str  # the other paper
+    table: str  # its table with avg_dur_s and total_dur_s columns
+    counts: str  # this paper's count table
+
+
+class SizeCheck(NamedTuple):
+    """A models table whose parameter counts and on-disk sizes are checked against each other."""
+
+    table: str
+    parameters: str  # column key of the parameter counts
+    size: str  # column key of the sizes in KB
+
+
+@dataclass(frozen=True, eq=False)
+class Paper:
+    """One reproduced paper: what the workflow builds for it and what its audit checks (sedrepro.audit).
+
+    name: the registry name (results/<name>/, config/paper_values/<name>.tsv, the config's `papers` list).
+    tables, figures: what is rebuilt (names tableN / figureN, the workflow's targets).
+    notes: every difference from the paper, under each of its tables.
+    not_checkable: what the audit cannot check from the paper, and why.
+    Audit checks (each optional):
+    dataset_durations: table -> TextCell of the dataset duration (min) the text states, against the sum of the
+        table's total_dur_s column.
+    count_totals: count table -> TextCell of the total the text states for its count column.
+    size_table: SizeCheck of a models table (bytes per parameter).
+    annotation_counts: the count table compared with the events of its dataset's index.
+    cross_paper_events: CrossPaperEvents (the other paper is looked up when this one is, see `get`).
+    text_claims: claims TSV of the numeric statements of the text (sedrepro.claims), relative to the repository.
+    """
+
+    name: str
+    tables: tuple[TableSpec, ...]
+    figures: tuple[FigureSpec, ...] = ()
+    notes: tuple[str, ...] = ()
+    not_checkable: tuple[str, ...] = ()
+    dataset_durations: dict[str, TextCell] = dataclass_field(default_factory=dict)
+    count_totals: dict[str, TextCell] = dataclass_field(default_factory=dict)
+    size_table: SizeCheck | None = None
+    annotation_counts: str | None = None
+    cross_paper_events: CrossPaperEvents | None = None
+    text_claims: str | None = None
+
+    def __post_init__(self) -> None:
+        where = f"paper {self.name!r}"
+        if not isinstance(self.name, str) or not re.fullmatch(r"\w+", self.name):
+            raise fail("paper", "a name of letters, digits and _", repr(self.name))
+        self._check_parts(f"{where} tables", self.tables, TableSpec, TABLE_NAME, required=True)
+        self._check_parts(f"{where} figures", self.figures, FigureSpec, FIGURE_NAME)
+        for key in ("notes", "not_checkable"):
+            lines = getattr(self, key)
+            if not isinstance(lines, tuple) or not all(isinstance(s, str) and s for s in lines):
+                raise fail(f"{where} {key}", "a tuple of non-empty strings", repr(lines)[:80])
+        for key, column in (("dataset_durations", "total_dur_s"), ("count_totals", None)):
+            for table, cell in getattr(self, key).items():
+                spec = self.table(table, f"{where} {key}")
+                if column is None:
+                    self._count_column(spec, f"{where} {key}")
+                elif column not in spec.stats:
+                    raise fail(f"{where} {key}", f"a table with a {column} column", repr(table))
+                self._check_cell(cell, f"{where} {key}[{table!r}]")
+        if self.size_table is not None:
+            at = f"{where} size_table"
+            if not isinstance(self.size_table, tuple) or len(self.size_table) != 3:
+                raise fail(at, "SizeCheck(table, parameters, size)", repr(self.size_table))
+            spec = self.table(self.size_table[0], at)
+            keys = tuple(k for _, k in spec.metric_columns)
+            for key in self.size_table[1:]:
+                if key not in keys:
+                    raise fail(at, f"metric columns of {spec.name} ({', '.join(keys) or 'none'})", repr(key))
+        if self.annotation_counts is not None:
+            self._count_column(self.table(self.annotation_counts, f"{where} annotation_counts"),
+                               f"{where} annotation_counts")
+        if self.cross_paper_events is not None:
+            at = f"{where} cross_paper_events"
+            if not isinstance(self.cross_paper_events, tuple) or len(self.cross_paper_events) != 3:
+                raise fail(at, "CrossPaperEvents(paper, table, counts)", repr(self.cross_paper_events))
+            self._count_column(self.table(self.cross_paper_events[2], at), at)
+        if self.text_claims is not None and not (isinstance(self.text_claims, str) and self.text_claims.endswith(".tsv")):
+            raise fail(f"{where} text_claims", "the path of a claims TSV", repr(self.text_claims))
+
+    @staticmethod
+    def _check_parts(where: str, parts, kind: type, pattern: re.Pattern, required: bool = False) -> None:
+        if not isinstance(parts, tuple) or not all(isinstance(p, kind) for p in parts) or (required and not parts):
+            raise fail(where, f"a {'non-empty ' if required else ''}tuple of {kind.__name__}", repr(parts)[:80])
+        seen = set()
+        for part in parts:
+            if not pattern.fullmatch(part.name):
+                raise fail(where, f"names like {pattern.pattern} (the workflow's targets)", repr(part.name))
+            if part.name in seen:
+                raise fail(where, "each name once", f"{part.name!r} twice")
+            seen.add(part.name)
+
+    @staticmethod
+    def _check_cell(cell, where: str) -> None:
+        if not (isinstance(cell, tuple) and len(cell) == 3 and all(isinstance(s, str) and s for s in cell)):
+            raise fail(where, "TextCell(table, row, column)", repr(cell))
+
+    @staticmethod
+    def _count_column(spec: TableSpec, where: str) -> str:
+        if len(spec.stats) != 1:
+            raise fail(where, f"a table with one count column ({spec.name} has {len(spec.stats)})", repr(spec.name))
+        return spec.stats[0]
+
+    def table(self, name: str, where: str | None = None) -> TableSpec:
+        """One TableSpec by name; an unknown name is one line listing the paper's tables."""
+        for spec in self.tables:
+            if spec.name == name:
+                return spec
+        raise fail(where or f"--table of paper {self.name!r}", f"one of {', '.join(s.name for s in self.tables)}",
+                   repr(name))
+
+    def figure(self, name: str, where: str | None = None) -> FigureSpec:
+        """One FigureSpec by name; an unknown name is one line listing the paper's figures."""
+        for spec in self.figures:
+            if spec.name == name:
+                return spec
+        raise fail(where or f"--figure of paper {self.name!r}",
+                   f"one of {', '.join(f.name for f in self.figures) or '(none)'}", repr(name))
+
+
+PAPERS: Registry[Paper] = Registry("paper")
+
+
+def register(paper: Paper) -> Paper:
+    """Add a paper to PAPERS under its own name (a paper module calls this on import)."""
+    if not isinstance(paper, Paper):
+        raise TypeError(f"papers.register takes a Paper, got {type(paper).__name__}")
+    return PAPERS.register(paper.name, paper)
+
+
+def names() -> tuple[str, ...]:
+    return PAPERS.names()
+
+
+def get(name: str) -> Paper:
+    """The registered Paper; its references to other papers are resolved here (they may register after it)."""
+    paper = PAPERS.get(name, "--paper")
+    cross = paper.cross_paper_events
+    if cross is not None:
+        at = f"paper {name!r} cross_paper_events"
+        other = PAPERS.get(cross.paper, at).table(cross.table, at)
+        missing = [c for c in ("avg_dur_s", "total_dur_s") if c not in other.stats]
+        if missing:
+            raise fail(at, f"a table of {cross.paper!r} with avg_dur_s and total_dur_s columns",
+                       f"{other.name} without {', '.join(missing)}")
+    return paper
 
 
 def table(paper: str, name: str) -> TableSpec:
     """One TableSpec of a paper by its name."""
-    mod = get(paper)
-    for spec in mod.TABLES:
-        if spec.name == name:
-            return spec
-    raise fail(f"--table of paper {paper!r}", f"one of {', '.join(s.name for s in mod.TABLES)}", repr(name))
-
+    return get(paper).table(name)
 
 PAPER_VALUE_COLUMNS = ("table", "row", "column", "value", "note")
 
@@ -236,3 +457,7 @@ def paper_value(paper_values, table: str, row: str, column: str, where: str = "p
     if hit.empty:
         raise fail(where, f"a transcribed value ({table}, {row}, {column})", "no such line")
     return float(hit["value"].iloc[0])
+
+
+# The built-in papers register themselves (after everything above is defined: they import it).
+from . import dessed, hypernetworks  # noqa: E402, F401

@@ -6,7 +6,7 @@ evaluations ("across 10 epochs", the sentence after Table 2).
 
 from __future__ import annotations
 
-from . import AVERAGE, OVERALL, TableSpec
+from . import AVERAGE, OVERALL, Paper, TableSpec, TextCell, register
 
 MODEL_COLUMNS = (
     ("Bi-baseline", "crnn_bi"),
@@ -65,18 +65,27 @@ TABLE2 = TableSpec(
     ),
 )
 
-TABLES = (TABLE1, TABLE2)
-
-# Values stated in the text rather than in a table are transcribed in the TSV under table "text".
-# The audit compares the sum of a table's "total_dur_s" column with the dataset duration stated in the text:
-# table name -> (table, row, column) of that transcribed value (in minutes).
-DATASET_DURATIONS = {"table1": ("text", "TUT-SED Synthetic 2016 total duration", "duration_min")}
-# Numeric statements of the text and captions, each with the check that recomputes it (sedrepro.claims).
-TEXT_CLAIMS = "config/paper_values/hypernetworks_claims.tsv"
-
 NOTES = (
     "Features are computed at 22,050 Hz: the paper's \"22.5 kHz\" (Section 3.3) is a typo, since its mel "
     "range tops out at 11,025 Hz = 22,050 / 2.",
     "The paper reports each number as the mean over 10 test-set evaluations (\"across 10 epochs\"); "
     "it does not say how many training runs (seeds) that covers.",
 )
+
+NOT_CHECKABLE = (
+    f"{OVERALL} rows: micro-averaged F1 needs per-class segment counts (reference and system), which "
+    "are not printed.",
+    "Event counts per class: not printed (see the implied counts above).",
+    "Tables without duration columns: no dataset statistics to cross-check.",
+)
+
+PAPER = register(Paper(
+    name="hypernetworks",
+    tables=(TABLE1, TABLE2),
+    notes=NOTES,
+    not_checkable=NOT_CHECKABLE,
+    # Values stated in the text rather than in a table are transcribed in the TSV under table "text"; the sum of
+    # Table 1's total_dur_s column against the dataset duration the text states (in minutes).
+    dataset_durations={"table1": TextCell("text", "TUT-SED Synthetic 2016 total duration", "duration_min")},
+    text_claims="config/paper_values/hypernetworks_claims.tsv",
+))

@@ -1,5 +1,5 @@
-# Figures of a paper (the dessed paper's Figures 1, 4, 9-15): histograms from the dataset index, training curves from
-# the runs' history.csv. Which figures a paper has comes from its module's FIGURES.
+# Figures of a paper (for example the dessed paper's Figures 1, 4, 9-15): histograms from the dataset index, training
+# curves from the runs' history.csv. Which figures a paper has comes from its Paper's figures.
 
 
 wildcard_constraints:
