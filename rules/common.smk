@@ -36,6 +36,8 @@ try:
         config, sed_config.coerce_overrides(workflow.config_settings.config, SCHEMA)
     )
     validate_one_line(config, SCHEMA)
+    # sweeps become one model entry per value; ensembles are checked (sedrepro.expand)
+    config["models"] = sed_config.expanded_models(config, SCHEMA)
 except InputError as err:
     raise WorkflowError(str(err)) from None
 validate(config, schema="../config/schema.yaml")

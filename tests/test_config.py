@@ -58,7 +58,7 @@ def base():
 @pytest.mark.parametrize(
     "mutate, key",
     [
-        (lambda c: c["models"].update({"transformer": c["models"]["crnn_uni"]}), "models"),
+        (lambda c: c["models"].update({"crnn uni": c["models"]["crnn_uni"]}), "models"),  # names become shell words
         (lambda c: c["training"].update({"learning_rate": -1.0}), "training/learning_rate"),
         (lambda c: c["training"].update({"lr": 0.1}), "training"),
         (lambda c: c["datasets"]["urban_sed"]["archives"][0].pop("urls"), "datasets/urban_sed/archives/0"),

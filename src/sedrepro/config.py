@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from . import expand
 from .io import InputError, read_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -151,23 +152,45 @@ MODEL_CONTEXT_KEYS = ("pipeline", "training", "evaluation")
 EXECUTION_KEYS = ("threads", "compile")
 
 
+def expanded_models(config: dict, schema_path: Path = SCHEMA) -> dict:
+    """The models section with sweeps expanded into their runs and ensembles checked (sedrepro.expand), validated
+    with the rest of the config against the schema (a swept value out of range names the generated entry's key)."""
+    models = expand.expand_models(config)
+    if models is not config["models"]:
+        validate({**config, "models": models}, schema_path)
+    return models
+
+
 def _model(config: dict, model: str) -> dict:
+    models = expand.expand_models(config)  # the same section as the workflow's (it expands once, at the start)
     try:
-        return config["models"][model]
+        return models[model]
     except KeyError:
         raise InputError(f"config key 'models/{model}': expected the model's settings (a paper's table needs it), "
-                         f"found no such model (defined: {', '.join(sorted(config['models']))})") from None
+                         f"found no such model (defined: {', '.join(sorted(models))})") from None
+
+
+def _trained(config: dict, model: str) -> dict:
+    """A model entry that has a network: an ensemble has none (it averages its members' predictions)."""
+    entry = _model(config, model)
+    if expand.is_ensemble(entry):
+        raise InputError(f"config key 'models/{model}': expected a model that is trained (an architecture), found an "
+                         f"ensemble of {', '.join(entry[expand.ENSEMBLE]['members'])} (it has no network or training)")
+    return entry
 
 
 def model_config(config: dict, model: str) -> dict:
     """The architecture of one model (name, architecture and its keys): what building the network depends on."""
-    entry = _model(config, model)
+    entry = _trained(config, model)
     return {"name": model, **{k: v for k, v in entry.items() if k not in MODEL_CONTEXT_KEYS}}
 
 
 def model_pipeline(config: dict, model: str) -> str:
-    """The name of the pipeline (features, chunks, target, split) a model trains on."""
-    name = _model(config, model)["pipeline"]
+    """The name of the pipeline (features, chunks, target, split) a model trains on; an ensemble's members' one."""
+    if expand.is_ensemble(_model(config, model)):
+        name = expand.ensemble_pipeline(expand.expand_models(config), model)
+    else:
+        name = _model(config, model)["pipeline"]
     if name not in config["pipelines"]:
         raise InputError(f"config key 'models/{model}/pipeline': expected one of {', '.join(sorted(config['pipelines']))}, "
                          f"found {name!r}")
@@ -176,12 +199,22 @@ def model_pipeline(config: dict, model: str) -> str:
 
 def model_training(config: dict, model: str) -> dict:
     """The training section with the model's own overrides applied."""
-    return {**config["training"], **_model(config, model).get("training", {})}
+    return {**config["training"], **_trained(config, model).get("training", {})}
 
 
 def model_evaluation(config: dict, model: str) -> dict:
     """The evaluation section with the model's own overrides applied."""
     return {**config["evaluation"], **_model(config, model).get("evaluation", {})}
+
+
+def ensemble_names(config: dict) -> list[str]:
+    """The ensemble entries of the models section, in config order."""
+    return [name for name, entry in expand.expand_models(config).items() if expand.is_ensemble(entry)]
+
+
+def ensemble_members(config: dict, model: str) -> list[str]:
+    """The member models whose predictions an ensemble averages."""
+    return expand.ensemble_members(expand.expand_models(config), model)
 
 
 # Keys that choose what to build or how it is fetched, not what a result is: left out of a configuration's identity
