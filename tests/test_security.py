@@ -104,13 +104,13 @@ def test_extract_rule_reads_only_the_verified_download(tmp_path: Path) -> None:
 # Placeholders that may appear unquoted, and why each is safe.
 SAFE_UNQUOTED = {
     "{threads}": "an integer chosen by Snakemake",
-    "{wildcards.dataset}": "wildcard_constraints: one of sedrepro.datasets.NAMES",
+    "{wildcards.dataset}": "wildcard_constraints: one of sedrepro.datasets.DATASETS.names()",
     "{wildcards.model}": "wildcard_constraints: one of config['models'], whose names the schema limits to an enum",
     "{wildcards.seed}": r"wildcard_constraints: \d+",
     "{wildcards.paper}": "wildcard_constraints: one of sedrepro.papers.NAMES",
     "{wildcards.table}": r"wildcard_constraints: table\d+",
     "{wildcards.figure}": r"wildcard_constraints (rules/dessed.smk): figure\d+",
-    "{params.sample_rate}": "config audio/sample_rate: schema integer",
+    "{params.sample_rate}": r"rules/audio.smk: int() of the rate wildcard, constrained to \d+",
     "{params.n}": "config evaluation/n_checkpoints or a model's override: schema integer",
     "{params.batch_size}": "config training/batch_size or a model's override: schema integer",
     "{params.threshold}": "config evaluation/threshold or a model's override: schema number",
@@ -162,7 +162,7 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
         assert re.search(rf"^\s+{name}=", block, re.M), f"no wildcard constraint for {name}"
     word = re.compile(r"^[A-Za-z0-9_]+$")
     schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
-    assert all(word.match(n) for n in (*datasets.NAMES, *papers.NAMES, *schema["properties"]["models"]["propertyNames"]["enum"]))
+    assert all(word.match(n) for n in (*datasets.DATASETS.names(), *papers.NAMES, *schema["properties"]["models"]["propertyNames"]["enum"]))
     props, defs = schema["properties"], schema["$defs"]
     for section, key in (("audio", "sample_rate"), ("evaluation", "n_checkpoints"), ("training", "batch_size")):
         assert props[section]["properties"][key]["$ref"] == "#/$defs/positive_int"
