@@ -16,7 +16,7 @@ rule extract_features:
     conda:
         "../envs/data.yaml"
     threads: config["audio"]["threads"]  # clips at once, same bytes as one (tests/test_features_threads.py)
-    params:
+    params:  # --key=VALUE: an unused source is an empty value (:q of "" is nothing)
         features=features_json,
         audio=lambda wc, input: input.get("audio", ""),
         root=lambda wc, input: "" if "audio" in input.keys() else dataset_root(wc),
@@ -25,5 +25,5 @@ rule extract_features:
     message:
         JOB_MESSAGE
     shell:
-        "python -m sedrepro.features --audio {params.audio:q} --root {params.root:q} --index {params.index:q}"
+        "python -m sedrepro.features --audio={params.audio:q} --root={params.root:q} --index={params.index:q}"
         " --out {params.out:q} --features {params.features:q} --threads {threads} --log {log:q}"
