@@ -58,7 +58,7 @@ def test_defaults_are_the_transform_of_before():
     ({"spectrum": "energy"}, "config key 'features/spectrum': expected power or magnitude, found 'energy'"),
     ({"mel_norm": 1}, "config key 'features/mel_norm': expected a string or null, found 1"),
     ({"mel_norm": "l2"}, "config key 'features/mel_norm': expected slaney or null, found 'l2'"),
-])
+], ids=["window", "spectrum", "mel_norm-type", "mel_norm"])
 def test_bad_settings_are_one_line(change, message):
     with pytest.raises(InputError) as err:
         FeatureConfig.from_dict({**BASE, **change})
@@ -97,7 +97,7 @@ def test_precomputed_features_are_gathered_into_one_store(tmp_path):
     ({"a": np.zeros((5, 3), np.float32)}, "a.npy: expected an array (frames >= 1, 4), found shape (5, 3)"),
     ({"a": np.zeros((0, 4), np.float32)}, "a.npy: expected an array (frames >= 1, 4), found shape (0, 4)"),
     ({"a": np.full((2, 4), np.nan, np.float32)}, "a.npy: expected finite feature values, found NaN or infinity"),
-])
+], ids=["width", "no-frames", "nan"])
 def test_bad_shipped_features_stop_before_the_store_is_complete(tmp_path, arrays, message):
     root, idx = _shipped(tmp_path, arrays)
     with pytest.raises(InputError) as err:

@@ -91,7 +91,7 @@ def test_a_declared_label_kind_may_be_weaker_never_stronger(store):
      "pipeline key sources: expected distinct names, none of them validate or an evaluation set, found ['eval']"),
     ({"sources": [{"name": "weak", "label_kind": None}, {"name": "weak", "label_kind": None}]},
      "pipeline key sources: expected distinct names, none of them validate or an evaluation set, found ['weak', 'weak']"),
-])
+], ids=["unknown-set", "source-is-scored", "source-twice"])
 def test_bad_set_names_stop_with_one_line(store, change, message):
     fdir, idx, out, _ = store
     with pytest.raises(InputError) as err:
