@@ -39,6 +39,11 @@ try:
 except InputError as err:
     raise WorkflowError(str(err)) from None
 validate(config, schema="../config/schema.yaml")
+try:  # dataset names are the registry's, which the schema cannot list
+    for _dataset in config["datasets"]:
+        sed_datasets.get(_dataset, f"config key 'datasets/{_dataset}'")
+except InputError as err:
+    raise WorkflowError(str(err)) from None
 
 # Which configuration this is (config files with digests, --config overrides, results root): every job records it in
 # its outputs' provenance. Like training.compile (speed, not results), both reach the jobs as environment variables

@@ -1,4 +1,4 @@
-"""Audio rate per pipeline and precomputed features in the workflow's plan (dry runs of a fresh copy)."""
+"""Audio rate per pipeline, precomputed features and dataset names in the workflow's plan (dry runs of a fresh copy)."""
 
 import pytest
 import yaml
@@ -40,3 +40,12 @@ def test_precomputed_features_plan_no_audio_jobs(tmp_path):
     command = next(line for line in (proc.stdout + proc.stderr).splitlines() if "python -m sedrepro.features" in line)
     assert f"--audio= --root={DATA}/datasets/{TUT}/extracted/TUT-SED-synthetic-2016 --index={DATA}/index/{TUT} " in command
     assert '"kind": "precomputed"' in command and "sample_rate" not in command
+
+
+def test_a_dataset_name_is_checked_against_the_registry(tmp_path):
+    workdir = fresh_copy(tmp_path / "repo")
+    _edit(workdir / "config.yaml", lambda cfg: cfg["datasets"].update(urbansound=cfg["datasets"]["urbansound8k"]))
+    proc = snakemake(workdir, "-n", check=False)
+    assert proc.returncode != 0
+    assert ("config key 'datasets/urbansound': expected a registered dataset (tut_sed_synthetic_2016, urban_sed, "
+            "urbansound8k), found 'urbansound'") in proc.stdout + proc.stderr
