@@ -21,7 +21,6 @@ class ToySpec(DatasetSpec):
 
 TOY = ToySpec(name="toy_sets", classes=("x", "y"), root_name="toy", embedded_archives=(), splits=SUBSETS,
               subset_label_kinds=(("weak", "weak"), ("unlabel", "none")), set_names=(*SUBSETS, "train", "test"))
-DATASETS.register(TOY.name, TOY)
 
 # clip -> (subset, frames); every clip has one event of x over its first half, the unlabelled one too
 CLIPS = {"a": ("synthetic", 10), "b": ("synthetic", 6), "c": ("weak", 8), "d": ("unlabel", 12), "e": ("validate", 5),
@@ -31,6 +30,13 @@ PIPELINE = {"normalisation": "global", "target": "frames", "split": {"protocol":
             "sources": [{"name": "synthetic", "label_kind": None}, {"name": "weak", "label_kind": None},
                         {"name": "unlabel", "label_kind": None}],
             "evaluation_sets": ["validate", "eval"]}
+
+
+@pytest.fixture(autouse=True)
+def _registered(monkeypatch):
+    """The toy dataset is registered for each test only (other tests list the registered datasets)."""
+    monkeypatch.setitem(DATASETS._parts, TOY.name, TOY)
+    assert DATASETS.get(TOY.name) is TOY
 
 
 @pytest.fixture
