@@ -1,4 +1,5 @@
-# Audio: decode, mix to mono and resample every clip to the one rate every pipeline reads (config audio/sample_rate).
+# Audio: decode, mix to mono and resample every clip of a dataset to a rate some pipeline reads (its sample_rate, or
+# config audio/sample_rate): one folder per rate, so pipelines at several rates share one run.
 
 
 rule resample_audio:
@@ -6,17 +7,19 @@ rule resample_audio:
         unpack(dataset_root_inputs),
         files=data_path("index/{dataset}/files.tsv"),
     output:
-        directory(data_path("audio/{dataset}")),
+        directory(data_path("audio/{dataset}/{rate}")),
     log:
-        log_path("resample_audio/{dataset}.log"),
+        log_path("resample_audio/{dataset}/{rate}.log"),
     benchmark:
-        results_path("benchmarks/resample_audio/{dataset}.tsv")
+        results_path("benchmarks/resample_audio/{dataset}/{rate}.tsv")
+    wildcard_constraints:
+        rate=r"\d+",
     conda:
         "../envs/data.yaml"
     threads: config["audio"]["threads"]  # clips at once, same bytes as one (tests/test_features_threads.py)
     params:
         root=dataset_root,
-        sample_rate=config["audio"]["sample_rate"],
+        sample_rate=lambda wc: int(wc.rate),
         index=lambda wc, input: os.path.dirname(input.files),
     message:
         JOB_MESSAGE

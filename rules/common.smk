@@ -41,6 +41,11 @@ try:
 except InputError as err:
     raise WorkflowError(str(err)) from None
 validate(config, schema="../config/schema.yaml")
+try:  # dataset names are the registry's, which the schema cannot list
+    for _dataset in config["datasets"]:
+        sed_datasets.get(_dataset, f"config key 'datasets/{_dataset}'")
+except InputError as err:
+    raise WorkflowError(str(err)) from None
 
 # Which configuration this is (config files with digests, --config overrides, results root): every job records it in
 # its outputs' provenance. Like training.compile (speed, not results), both reach the jobs as environment variables
@@ -112,7 +117,7 @@ def datasets_used():
 
 
 wildcard_constraints:
-    dataset="|".join(sed_datasets.NAMES),
+    dataset="|".join(sed_datasets.DATASETS.names()),
     model="|".join(config["models"]),
     pipeline="|".join(config["pipelines"]),
     seed=r"\d+",
@@ -212,19 +217,41 @@ def model_pipeline(wildcards):
     return _settings(sed_config.model_pipeline, wildcards.model)
 
 
+def pipeline_rate(pipeline):
+    """The audio rate of a pipeline: its own sample_rate, else audio/sample_rate; None for shipped features."""
+    cfg = config["pipelines"][pipeline]
+    if cfg["features"]["kind"] == "precomputed":
+        return None
+    return cfg["sample_rate"] or config["audio"]["sample_rate"]
+
+
+def pipeline_features(pipeline):
+    """The pipeline's feature settings with the audio rate they are computed at (none for shipped features)."""
+    features, rate = config["pipelines"][pipeline]["features"], pipeline_rate(pipeline)
+    return features if rate is None else {**features, "sample_rate": rate}
+
+
 def features_json(wildcards):
-    """The pipeline's feature settings with the audio rate they are computed at."""
-    features = config["pipelines"][wildcards.pipeline]["features"]
-    return json.dumps(
-        {**features, "sample_rate": config["audio"]["sample_rate"]}, sort_keys=True
-    )
+    return json.dumps(pipeline_features(wildcards.pipeline), sort_keys=True)
+
+
+def features_inputs(wildcards):
+    """The audio at the pipeline's rate; for shipped features the dataset folder and its index instead."""
+    rate = pipeline_rate(wildcards.pipeline)
+    if rate is None:
+        return {
+            **dataset_root_inputs(wildcards),
+            "files": data_path(f"index/{wildcards.dataset}/files.tsv"),
+        }
+    return {"audio": data_path(f"audio/{wildcards.dataset}/{rate}")}
 
 
 def pipeline_json(wildcards):
     """The model's whole pipeline (features with their audio rate, chunks, target, split): part of its resume key."""
-    pipeline = config["pipelines"][model_pipeline(wildcards)]
-    features = {**pipeline["features"], "sample_rate": config["audio"]["sample_rate"]}
-    return json.dumps({**pipeline, "features": features}, sort_keys=True)
+    name = model_pipeline(wildcards)
+    return json.dumps(
+        {**config["pipelines"][name], "features": pipeline_features(name)}, sort_keys=True
+    )
 
 
 def split_json(wildcards):
@@ -463,7 +490,7 @@ ANY_NAME = r"[^/]+"
 def checked_names(wildcards):
     """No input files: stops a paper or dataset name not in the registry (called first by the input functions of those
     rules; table and figure numbers: table_spec, figure_spec)."""
-    for key, names in (("paper", sed_papers.names()), ("dataset", sed_datasets.NAMES)):
+    for key, names in (("paper", sed_papers.names()), ("dataset", sed_datasets.DATASETS.names())):
         if key in wildcards.keys() and wildcards[key] not in names:
             raise fail(
                 f"the target's {key}",

@@ -1,9 +1,10 @@
-# Features: one pipeline's features (log-mel or MFCC) of every clip of a dataset, in one memory-mappable array.
+# Features: one pipeline's features (log-mel or MFCC of the audio at the pipeline's rate, or the features a dataset
+# ships: kind precomputed, no audio stage) of every clip of a dataset, in one memory-mappable array.
 
 
 rule extract_features:
     input:
-        data_path("audio/{dataset}"),
+        unpack(features_inputs),
     output:
         feats=data_path("features/{dataset}/{pipeline}/features.npy"),
         frames=data_path("features/{dataset}/{pipeline}/frames.tsv"),
@@ -15,11 +16,14 @@ rule extract_features:
     conda:
         "../envs/data.yaml"
     threads: config["audio"]["threads"]  # clips at once, same bytes as one (tests/test_features_threads.py)
-    params:
+    params:  # --key=VALUE: an unused source is an empty value (:q of "" is nothing)
         features=features_json,
+        audio=lambda wc, input: input.get("audio", ""),
+        root=lambda wc, input: "" if "audio" in input.keys() else dataset_root(wc),
+        index=lambda wc, input: os.path.dirname(input.files) if "files" in input.keys() else "",
         out=lambda wc, output: os.path.dirname(output.feats),
     message:
         JOB_MESSAGE
     shell:
-        "python -m sedrepro.features --audio {input:q} --out {params.out:q} --features {params.features:q}"
-        " --threads {threads} --log {log:q}"
+        "python -m sedrepro.features --audio={params.audio:q} --root={params.root:q} --index={params.index:q}"
+        " --out {params.out:q} --features {params.features:q} --threads {threads} --log {log:q}"

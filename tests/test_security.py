@@ -104,13 +104,13 @@ def test_extract_rule_reads_only_the_verified_download(tmp_path: Path) -> None:
 # Placeholders that may appear unquoted, and why each is safe.
 SAFE_UNQUOTED = {
     "{threads}": "an integer chosen by Snakemake",
-    "{wildcards.dataset}": "wildcard_constraints: one of sedrepro.datasets.NAMES",
+    "{wildcards.dataset}": "wildcard_constraints: one of sedrepro.datasets.DATASETS.names()",
     "{wildcards.model}": "wildcard_constraints: one of config['models'], whose names the schema limits to an enum",
     "{wildcards.seed}": r"wildcard_constraints: \d+",
     "{wildcards.paper}": "wildcard_constraints: one of sedrepro.papers.names() (registered papers)",
     "{wildcards.table}": r"wildcard_constraints: table\d+",
     "{wildcards.figure}": r"wildcard_constraints (rules/figures.smk): figure\d+",
-    "{params.sample_rate}": "config audio/sample_rate: schema integer",
+    "{params.sample_rate}": r"rules/audio.smk: int() of the rate wildcard, constrained to \d+",
     "{params.n}": "config evaluation/n_checkpoints or a model's override: schema integer",
     "{params.batch_size}": "config training/batch_size or a model's override: schema integer",
     "{params.threshold}": "config evaluation/threshold or a model's override: schema number",
@@ -162,7 +162,7 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
         assert re.search(rf"^\s+{name}=", block, re.M), f"no wildcard constraint for {name}"
     word = re.compile(r"^[A-Za-z0-9_]+$")
     schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
-    assert all(word.match(n) for n in (*datasets.NAMES, *papers.names()))
+    assert all(word.match(n) for n in (*datasets.DATASETS.names(), *papers.names()))
     # model names are free (sweeps generate some): letters, digits, _ and -, never first (no option, no shell syntax)
     assert schema["properties"]["models"]["propertyNames"]["pattern"] == expand.NAME.pattern == "^[A-Za-z][A-Za-z0-9_-]*$"
     props, defs = schema["properties"], schema["$defs"]

@@ -1,13 +1,21 @@
-"""Batches of normalised chunks gathered straight from the memory-mapped feature and label arrays."""
+"""Batches of normalised chunks gathered straight from the memory-mapped feature and label arrays.
+
+Reading API of the split store (sedrepro.splits writes it): `SplitData.load(feature_dir, split_dir)`; `chunks[name]`
+for every set (each training source, "validate", each evaluation set); `sources` (training source -> label kind),
+`sets` (every set -> label kind), `evaluation_sets` (names, in config order); `has_targets(name, kind)` says whether
+a set's chunks may be used as targets of that kind. Label kinds: "strong" (frame labels), "weak" (clip tags only: a
+clip's tags are the classes of its frame labels), "none" (no targets at all: its labels rows are zeros, not negatives).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .datasets.base import LABEL_KINDS
 from .io import read_json
 
 
@@ -23,6 +31,9 @@ class SplitData:
     frame_hop_s: float
     target: str = "frames"  # "frames": multi-label per frame; "clip": one class per example
     pad: str = "repeat"  # frames past a clip's end: "repeat" its last frame, or "zeros" (after normalisation)
+    sources: dict[str, str] = field(default_factory=lambda: {"train": "strong"})  # training source -> label kind
+    sets: dict[str, str] = field(default_factory=dict)  # every set of `chunks` -> label kind
+    evaluation_sets: list[str] = field(default_factory=lambda: ["test"])
 
     @classmethod
     def load(cls, feature_dir: Path, split_dir: Path, in_memory: bool = True) -> SplitData:
@@ -32,9 +43,19 @@ class SplitData:
             chunks = {k: z[k] for k in z.files}
         norm = read_json(split_dir / "norm.json")
         info = read_json(split_dir / "splits.json")
+        # Stores from before named sets: train / validate / test, all strong.
+        sources = {s["name"]: s["label_kind"] for s in info.get("sources", [{"name": "train", "label_kind": "strong"}])}
+        sets = dict(info.get("label_kinds", {name: "strong" for name in chunks}))
         return cls(features, labels, chunks, np.asarray(norm["mean"], dtype=np.float32),
                    np.asarray(norm["std"], dtype=np.float32), int(info["chunk_frames"]), list(info["classes"]),
-                   float(info["frame_hop_s"]), info.get("target", "frames"), info.get("pad", "repeat"))
+                   float(info["frame_hop_s"]), info.get("target", "frames"), info.get("pad", "repeat"), sources, sets,
+                   list(info.get("evaluation_sets", ["test"])))
+
+    def has_targets(self, name: str, kind: str) -> bool:
+        """Whether set `name` holds targets of label kind `kind` ("strong" frames or "weak" clip tags): strong labels
+        serve as weak ones too; a set of kind "none" has no targets."""
+        rank = {k: i for i, k in enumerate(LABEL_KINDS)}
+        return rank[self.sets[name]] <= rank[kind] < rank["none"]
 
     @property
     def n_mels(self) -> int:

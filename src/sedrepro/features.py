@@ -1,7 +1,12 @@
-"""Stage 'features': log-mel spectrograms or MFCCs of every resampled clip, stored as one memory-mappable array.
+"""Stage 'features': log-mel spectrograms or MFCCs of every resampled clip, or features shipped with the dataset,
+stored as one memory-mappable array.
 
 All clips' frames are concatenated in `features.npy` (float32, (total_frames, n_features)); `frames.tsv` gives each
 clip's first row and frame count. Loading an epoch is then one memory map, not one file open per chunk.
+
+Kind "precomputed" reads features a dataset ships instead of computing them (no audio stage): one `.npy` per clip at
+`<dataset root>/<path>/<file_id>.npy`, a 2-D array (frames, n_features) of frames `hop_s` apart (frame i centred at
+i * hop_s, as the computed kinds), for every clip of the index (files.tsv).
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ from .progress import progress
 log = logging.getLogger(__name__)
 
 AMIN = 1e-10  # floor of the power before the log, as librosa.power_to_db
+AMIN_MAGNITUDE = 1e-5  # floor of the magnitude before the log, as librosa.amplitude_to_db
 KINDS = ("logmel", "mfcc")
+PRECOMPUTED = "precomputed"
+WINDOWS = {"hann": torch.hann_window, "hamming": torch.hamming_window, "blackman": torch.blackman_window}  # periodic
+SPECTRA = ("power", "magnitude")
+MEL_NORMS = ("slaney", None)
 
 
 def _key(name: str) -> str:
@@ -39,7 +49,10 @@ def _key(name: str) -> str:
 class FeatureConfig:
     """The feature transform. kind "logmel": mel power in dB (n_mfcc None); kind "mfcc": the same in dB, then a DCT-II
     (orthonormal) over the mel axis keeping n_mfcc coefficients, as librosa.feature.mfcc. top_db None: no clipping;
-    a number: each clip's dB values are clipped at its maximum - top_db, as librosa.power_to_db (librosa's mfcc uses 80)."""
+    a number: each clip's dB values are clipped at its maximum - top_db, as librosa.power_to_db (librosa's mfcc uses 80).
+    window: the STFT window (periodic, as librosa's get_window); spectrum "power": mel of |X|^2 in dB as
+    librosa.power_to_db, "magnitude": mel of |X| in dB as librosa.amplitude_to_db (20 log10, floor 1e-5); mel_norm:
+    librosa's mel `norm` ("slaney" area normalisation, or None)."""
 
     kind: str
     sample_rate: int
@@ -50,6 +63,9 @@ class FeatureConfig:
     f_max: float
     n_mfcc: int | None = None
     top_db: float | None = None
+    window: str = "hann"
+    spectrum: str = "power"
+    mel_norm: str | None = "slaney"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -67,24 +83,35 @@ class FeatureConfig:
             raise fail(_key("n_mfcc"), f"an integer from 1 to n_mels ({self.n_mels}) for kind mfcc", str(self.n_mfcc))
         if self.top_db is not None and not self.top_db > 0:
             raise fail(_key("top_db"), "null or a positive number of dB", str(self.top_db))
+        for name, allowed in (("window", tuple(WINDOWS)), ("spectrum", SPECTRA), ("mel_norm", MEL_NORMS)):
+            if getattr(self, name) not in allowed:
+                raise fail(_key(name), " or ".join(str(a).replace("None", "null") for a in allowed),
+                           repr(getattr(self, name)))
 
     @classmethod
-    def from_dict(cls, d: dict) -> FeatureConfig:
-        """Strict: exactly the keys of this class, ints as JSON integers, null only for n_mfcc and top_db."""
+    def from_dict(cls, d: dict) -> FeatureConfig | PrecomputedConfig:
+        """Strict: the keys of this class (window, spectrum and mel_norm may be left out: their defaults give the
+        features of before they existed), ints as JSON integers, null only for n_mfcc, top_db and mel_norm. Kind
+        precomputed: the keys of PrecomputedConfig."""
         if not isinstance(d, dict):
             raise fail("config key 'features'", "a mapping", type(d).__name__)
+        if d.get("kind") == PRECOMPUTED:
+            return PrecomputedConfig.from_dict(d)
         keys = list(cls.__dataclass_fields__)
+        optional = ("window", "spectrum", "mel_norm")
         for name in d:
             if name not in keys:
                 raise fail(_key(name), f"one of {', '.join(keys)}", "an unknown key")
         for name in keys:
-            if name not in d:
+            if name not in d and name not in optional:
                 raise fail(_key(name), "a value", "nothing (missing)")
         values = {}
-        for name in keys:
+        for name in (k for k in keys if k in d):
             v = d[name]
-            if name == "kind":
+            if name in ("kind", "window", "spectrum"):
                 ok = isinstance(v, str)
+            elif name == "mel_norm":
+                ok = v is None or isinstance(v, str)
             elif name in ("n_mfcc", "top_db") and v is None:
                 ok = True
             elif name in ("sample_rate", "n_mels", "n_fft", "hop_length", "n_mfcc"):
@@ -93,9 +120,9 @@ class FeatureConfig:
                 ok = isinstance(v, numbers.Real) and not isinstance(v, bool)
                 v = float(v) if ok else v
             if not ok:
-                what = "a string" if name == "kind" else "an integer" if name in ("sample_rate", "n_mels", "n_fft",
+                what = "a string" if name in ("kind", "window", "spectrum", "mel_norm") else "an integer" if name in ("sample_rate", "n_mels", "n_fft",
                                                                                 "hop_length", "n_mfcc") else "a number"
-                raise fail(_key(name), what + (" or null" if name in ("n_mfcc", "top_db") else ""), repr(v))
+                raise fail(_key(name), what + (" or null" if name in ("n_mfcc", "top_db", "mel_norm") else ""), repr(v))
             values[name] = v
         return cls(**values)
 
@@ -111,6 +138,70 @@ class FeatureConfig:
         return 1 + n_samples // self.hop_length  # centred frames
 
 
+@dataclass(frozen=True)
+class PrecomputedConfig:
+    """Features shipped with the dataset: `<dataset root>/<path>/<file_id>.npy`, each (frames, n_features), hop_s apart."""
+
+    kind: str
+    path: str
+    hop_s: float
+    n_features: int
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PrecomputedConfig:
+        keys = list(cls.__dataclass_fields__)
+        for name in d:
+            if name not in keys:
+                raise fail(_key(name), f"one of {', '.join(keys)} for kind {PRECOMPUTED}", "an unknown key")
+        for name in keys:
+            if name not in d:
+                raise fail(_key(name), "a value", "nothing (missing)")
+        path, hop_s, n_features = d["path"], d["hop_s"], d["n_features"]
+        if not isinstance(path, str) or not path or path.startswith("/") or ".." in Path(path).parts:
+            raise fail(_key("path"), "a folder relative to the dataset root", repr(path))
+        if not isinstance(hop_s, numbers.Real) or isinstance(hop_s, bool) or not hop_s > 0:
+            raise fail(_key("hop_s"), "a positive number of seconds", repr(hop_s))
+        if not isinstance(n_features, numbers.Integral) or isinstance(n_features, bool) or n_features < 1:
+            raise fail(_key("n_features"), "a positive integer", repr(n_features))
+        return cls(PRECOMPUTED, path, float(hop_s), int(n_features))
+
+
+def read_precomputed(path: Path, cfg: PrecomputedConfig) -> np.ndarray:
+    """One clip's shipped features, checked: a 2-D array of finite numbers, (>= 1 frames, n_features)."""
+    try:
+        feats = np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise fail(path, f"the clip's features ({cfg.path}/<file_id>.npy)", "no such file") from None
+    except ValueError as err:
+        raise fail(path, "a .npy array", str(err).splitlines()[0]) from None
+    if feats.ndim != 2 or feats.shape[0] < 1 or feats.shape[1] != cfg.n_features:
+        raise fail(path, f"an array (frames >= 1, {cfg.n_features})", f"shape {feats.shape}")
+    if feats.dtype.kind not in "fiu":
+        raise fail(path, "numbers", f"dtype {feats.dtype}")
+    return feats
+
+
+def extract_precomputed(index_dir: Path, root: Path, out_dir: Path, cfg: PrecomputedConfig) -> pd.DataFrame:
+    """The shipped features of every clip of files.tsv into `features.npy` (float32, atomically), frames.tsv and
+    features.json, like extract_dataset."""
+    files = read_tsv(index_dir / "files.tsv", dtype={"file_id": str, "split": str})
+    paths = [root / cfg.path / f"{fid}.npy" for fid in files.file_id]
+    n_frames = np.array([read_precomputed(p, cfg).shape[0] for p in paths], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(n_frames)[:-1]]).astype(np.int64)
+    with atomic_path(out_dir / "features.npy", suffix=".npy") as tmp:
+        store = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(int(n_frames.sum()), cfg.n_features))
+        for path, start, n in progress(zip(paths, starts, n_frames, strict=True), total=len(paths), desc=PRECOMPUTED):
+            feats = np.asarray(read_precomputed(path, cfg), dtype=np.float32)
+            if not np.isfinite(feats).all():
+                raise fail(path, "finite feature values", "NaN or infinity")
+            store[start:start + n] = feats
+        del store
+    frames = pd.DataFrame({"file_id": files.file_id, "split": files.split, "start": starts, "n_frames": n_frames})
+    write_tsv(out_dir / "frames.tsv", frames)
+    write_json(out_dir / "features.json", {**asdict(cfg), "total_frames": int(n_frames.sum())})
+    return frames
+
+
 class FeatureTransform(torch.nn.Module):
     """Mel power spectrogram in dB (and optionally its DCT), matching librosa.feature.melspectrogram + power_to_db and
     librosa.feature.mfcc: Slaney mel scale and norm, centred frames, zero padding, Hann window, ref 1.0, amin 1e-10."""
@@ -120,7 +211,8 @@ class FeatureTransform(torch.nn.Module):
         self.cfg = cfg
         self.mel = torchaudio.transforms.MelSpectrogram(
             sample_rate=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, f_min=cfg.f_min, f_max=cfg.f_max,
-            n_mels=cfg.n_mels, power=2.0, center=True, pad_mode="constant", norm="slaney", mel_scale="slaney",
+            n_mels=cfg.n_mels, window_fn=WINDOWS[cfg.window], power=2.0 if cfg.spectrum == "power" else 1.0,
+            center=True, pad_mode="constant", norm=cfg.mel_norm, mel_scale="slaney",
         )
         if cfg.kind == "mfcc":
             # (n_mels, n_mfcc): the first n_mfcc rows of scipy's orthonormal DCT-II, transposed
@@ -137,9 +229,12 @@ class FeatureTransform(torch.nn.Module):
         spec = self.mel.spectrogram
         stft = torch.stft(wave, spec.n_fft, spec.hop_length, spec.win_length, spec.window, center=True,
                           pad_mode=spec.pad_mode, normalized=False, onesided=True, return_complex=True).transpose(-1, -2)
-        power = stft.real.square().addcmul_(stft.imag, stft.imag)  # re² + im², one temporary
-        db = power @ self.mel.mel_scale.fb  # (..., frames, n_mels)
-        db = db.clamp_(min=AMIN).log10_().mul_(10.0)
+        if self.cfg.spectrum == "power":
+            power = stft.real.square().addcmul_(stft.imag, stft.imag)  # re² + im², one temporary
+            db = power @ self.mel.mel_scale.fb  # (..., frames, n_mels)
+            db = db.clamp_(min=AMIN).log10_().mul_(10.0)
+        else:  # 20 log10 of the mel magnitude: its power_to_db of the square, as librosa.amplitude_to_db
+            db = (stft.abs() @ self.mel.mel_scale.fb).clamp_(min=AMIN_MAGNITUDE).log10_().mul_(20.0)
         if self.cfg.top_db is not None:  # per clip, as power_to_db on one clip's spectrogram
             db = torch.maximum(db, db.amax(dim=(-2, -1), keepdim=True) - self.cfg.top_db)
         return db if self.dct is None else db @ self.dct  # (..., frames, n_mels) @ (n_mels, n_mfcc)
@@ -194,16 +289,25 @@ def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig, threads:
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     cfg = FeatureConfig.from_dict(args.features)
-    frames = extract_dataset(Path(args.audio), Path(args.out), cfg, args.threads)
+    if isinstance(cfg, PrecomputedConfig):
+        if not args.root or not args.index:
+            raise fail("--root/--index", f"the dataset folder and its index for kind {PRECOMPUTED}", "nothing")
+        frames = extract_precomputed(Path(args.index), Path(args.root), Path(args.out), cfg)
+    else:
+        if not args.audio:
+            raise fail("--audio", f"the resample stage's folder for kind {cfg.kind}", "nothing")
+        frames = extract_dataset(Path(args.audio), Path(args.out), cfg, args.threads)
     log.info("%d clips, %d frames of %d %s features", len(frames), frames.n_frames.sum(), cfg.n_features, cfg.kind)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = cli.parser("Compute log-mel or MFCC features of a resampled dataset.")
-    p.add_argument("--audio", required=True, help="output folder of the resample stage")
+    p = cli.parser("Compute log-mel or MFCC features of a resampled dataset, or gather a dataset's shipped features.")
+    p.add_argument("--audio", help="output folder of the resample stage (computed kinds)")
+    p.add_argument("--root", help="the dataset folder (kind precomputed)")
+    p.add_argument("--index", help="the dataset's index folder, files.tsv (kind precomputed)")
     p.add_argument("--out", required=True)
     p.add_argument("--features", type=cli.json_arg, required=True, help="the pipeline's features section as JSON: kind, sample_rate, n_mels, n_fft, hop_length, f_min, f_max, "
-                   "n_mfcc, top_db")
+                   "n_mfcc, top_db[, window, spectrum, mel_norm]; or kind precomputed, path, hop_s, n_features")
     p.add_argument("--threads", type=int, default=1, help="clips computed at once (one torch thread each)")
     return p
 

@@ -1,11 +1,18 @@
 """Stage 'splits': which clip is in which split, frame labels, fixed-size examples, z-score statistics (training only).
 
+A pipeline names the sets it uses: the training sources (config pipelines/<p>/sources, each with a label kind),
+the validation set "validate", and the evaluation sets (pipelines/<p>/evaluation_sets). Each is a set name the
+dataset's split protocol assigns to clips (train / validate / test for every dataset here).
+
 Outputs (one folder per dataset and pipeline):
-- assignment.tsv  file_id, split (train / validate / test) under the pipeline's split protocol
-- labels.npy      uint8 (total_frames, n_classes), row-aligned with the features' features.npy
-- chunks.npz      for each split, int64 (n_chunks, 2): first global frame row and number of valid frames
-- norm.json       mean and std of the training split's features (a scalar each, or one per band; 0 and 1 for none)
-- splits.json     what the training and prediction stages need to read the above (chunk size, target, padding)
+- assignment.tsv  file_id, split (the set name) under the pipeline's split protocol
+- labels.npy      uint8 (total_frames, n_classes), row-aligned with the features' features.npy; the rows of a set of
+                  label kind "none" are all zero and are no targets: splits.json's label_kinds is the mask
+- chunks.npz      for each source, "validate" and each evaluation set, int64 (n_chunks, 2): first global frame row
+                  and number of valid frames
+- norm.json       mean and std of the training sources' features (a scalar each, or one per band; 0 and 1 for none)
+- splits.json     what the training and prediction stages need to read the above (chunk size, target, padding,
+                  sources with their label kinds, evaluation sets, label_kinds of every set)
 """
 
 from __future__ import annotations
@@ -18,13 +25,13 @@ import numpy as np
 import pandas as pd
 
 from . import cli
+from .datasets import LABEL_KINDS, DatasetSpec
 from .datasets import get as get_dataset
-from .datasets.base import seeded_split
 from .io import atomic_path, fail, read_json, read_tsv, save_npy, write_json, write_tsv
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "validate", "test")
+VALIDATION_SET = "validate"
 
 
 def frame_labels(events: pd.DataFrame, frames: pd.DataFrame, classes: tuple[str, ...], hop_s: float) -> np.ndarray:
@@ -72,37 +79,59 @@ def chunk_frames(chunks: dict, frame_hop_s: float) -> tuple[int, int]:
 
 
 def assign_splits(dataset: str, files: pd.DataFrame, split: dict) -> pd.Series:
-    """train / validate / test per file_id under the pipeline's split protocol (config pipelines/<p>/split).
-
-    "official": the dataset's own split; UrbanSound8K has folds, so fold `test_fold` is test and the next fold
-    validate. "paper": a seeded 60/20/20 draw over clips (urbansound8k.assign_splits documents it); for a dataset whose
-    own split is already train/validate/test it is drawn over all of its files alike.
-    """
-    from .datasets import urbansound8k
-
-    protocol, seed, test_fold = split["protocol"], int(split["seed"]), int(split["test_fold"])
-    ids = files["file_id"].astype(str)
-    if dataset == urbansound8k.SPEC.name:
-        return urbansound8k.assign_splits(files, protocol, seed=seed, test_fold=test_fold)
-    if protocol == "official":  # the dataset's own train / validate / test
-        bad = files[~files["split"].isin(SPLITS)]
-        if not bad.empty:
-            raise fail("files.tsv", f"splits {', '.join(SPLITS)}", repr(bad["split"].iloc[0]))
-        out = files["split"]
-    elif protocol == "paper":  # the existing split is ignored
-        out = ids.map(seeded_split(ids.to_numpy(), urbansound8k.PAPER_FRACTIONS, seed))
-    else:
-        raise fail("split/protocol", "official or paper", repr(protocol))
-    return pd.Series(out.to_numpy(), index=pd.Index(ids.to_numpy(), name="file_id"), name="split")
+    """The set name per file_id under the pipeline's split protocol (config pipelines/<p>/split), as the dataset
+    declares it (DatasetSpec.assign_splits)."""
+    return get_dataset(dataset).assign_splits(files, split)
 
 
-def normalisation(features: np.ndarray, frames: pd.DataFrame, mode: str) -> dict:
-    """Mean and std over all training frames (float64 accumulation, one pass per clip)."""
-    train = frames[frames.split == "train"]
+def pipeline_sets(spec: DatasetSpec, pipeline: dict) -> tuple[list[dict], list[str]]:
+    """(sources, set names) of a pipeline: sources [{name, label_kind or None}], then every set in chunks.npz order
+    (sources, "validate", evaluation sets). Names must be set names of the dataset's protocols, sources disjoint from
+    the sets that are scored."""
+    for key in ("sources", "evaluation_sets"):
+        if key not in pipeline:
+            raise fail(f"pipeline key {key}", "a value (the schema's default: config/schema.yaml)", "nothing")
+    sources = [dict(s) for s in pipeline["sources"]]
+    scored = [VALIDATION_SET, *pipeline["evaluation_sets"]]
+    names = [s["name"] for s in sources] + scored
+    for key, name in [("sources", s["name"]) for s in sources] + [("evaluation_sets", n) for n in scored[1:]]:
+        if name not in spec.set_names:
+            raise fail(f"pipeline key {key}", f"set names of {spec.name}'s split protocols ({', '.join(spec.set_names)})",
+                       repr(name))
+    leak = [s["name"] for s in sources if s["name"] in scored]
+    if leak or len(set(names) - set(scored)) != len(sources):
+        raise fail("pipeline key sources", "distinct names, none of them validate or an evaluation set",
+                   repr([s["name"] for s in sources]))
+    for source in sources:
+        if source.get("label_kind") not in (None, *LABEL_KINDS):
+            raise fail(f"pipeline key sources/{source['name']}/label_kind", f"null or one of {', '.join(LABEL_KINDS)}",
+                       repr(source.get("label_kind")))
+    return sources, list(dict.fromkeys(names))
+
+
+def set_label_kind(spec: DatasetSpec, name: str, subsets: pd.Series, declared: str | None) -> str:
+    """The label kind of set `name` whose clips come from `subsets` (their files.split values): the one kind those
+    subsets have, or `declared` when it is no stronger than any of them (strong labels can be used as weak ones)."""
+    rank = {k: i for i, k in enumerate(LABEL_KINDS)}
+    present = sorted({spec.subsets[s] for s in subsets.unique()}, key=rank.__getitem__)
+    if declared is not None:
+        if present and rank[declared] < rank[present[-1]]:
+            raise fail(f"pipeline key sources/{name}/label_kind", f"{present[-1]} or weaker (its clips' labels)",
+                       repr(declared))
+        return declared
+    if len(present) > 1:
+        raise fail(f"set {name!r} of {spec.name}", "clips of one label kind (or a source's declared label_kind)",
+                   f"{', '.join(present)} clips")
+    return present[0] if present else spec.label_kind
+
+
+def normalisation(features: np.ndarray, frames: pd.DataFrame, mode: str, sources: tuple[str, ...] = ("train",)) -> dict:
+    """Mean and std over all frames of the training sources (float64 accumulation, one pass per clip)."""
+    train = frames[frames.split.isin(sources)]
     if mode == "none":
         return {"mode": mode, "mean": [0.0], "std": [1.0], "frames": int(train.n_frames.sum())}
     if train.empty:
-        raise fail("split 'train'", "at least one training clip", "none")
+        raise fail(f"split {', '.join(map(repr, sources))}", "at least one training clip", "none")
     n_mels = features.shape[1]
     total = np.zeros(n_mels)
     total_sq = np.zeros(n_mels)
@@ -133,16 +162,24 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     chunks_cfg, target = pipeline["chunks"], pipeline["target"]
     length, hop = chunk_frames(chunks_cfg, frame_hop)
 
-    assignment = assign_splits(dataset, index_files, pipeline["split"])
+    sources, sets = pipeline_sets(spec, pipeline)
+    assignment = spec.assign_splits(index_files, pipeline["split"])
     missing = sorted(set(frames.file_id) - set(assignment.index))
     if missing:
         raise fail(index_dir / "files.tsv", "every clip of the features", f"no line for {missing[0]!r}")
     frames = frames.assign(split=frames.file_id.map(assignment))
     write_tsv(out_dir / "assignment.tsv", frames[["file_id", "split"]])
 
-    save_npy(out_dir / "labels.npy", frame_labels(events, frames, spec.classes, frame_hop))
+    subset = frames.file_id.map(pd.Series(index_files["split"].to_numpy(), index=index_files["file_id"].astype(str)))
+    declared = {s["name"]: s.get("label_kind") for s in sources}
+    kinds = {name: set_label_kind(spec, name, subset[frames.split == name], declared.get(name)) for name in sets}
+    labels = frame_labels(events, frames, spec.classes, frame_hop)
+    for name in (n for n in sets if kinds[n] == "none"):  # no annotation is no negative: nothing to learn from
+        for s, n in zip(frames.start[frames.split == name], frames.n_frames[frames.split == name], strict=True):
+            labels[s:s + n] = 0
+    save_npy(out_dir / "labels.npy", labels)
     chunks, truncated = {}, 0
-    for split in SPLITS:
+    for split in sets:
         sel = frames[frames.split == split]
         if target == "clip":  # one example per clip, its first `length` frames
             truncated += int((sel.n_frames > length).sum())
@@ -155,12 +192,14 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     with atomic_path(out_dir / "chunks.npz", suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **chunks)
-    norm = normalisation(features, frames, pipeline["normalisation"])
+    norm = normalisation(features, frames, pipeline["normalisation"], tuple(s["name"] for s in sources))
     summary = {
         "dataset": dataset, "classes": list(spec.classes), "chunk_frames": length, "hop_frames": hop,
         "frame_hop_s": frame_hop, "target": target, "tail": chunks_cfg["tail"], "pad": chunks_cfg["pad"],
         "split": pipeline["split"], "chunks": {k: int(len(v)) for k, v in chunks.items()},
-        "files": {s: int((frames.split == s).sum()) for s in SPLITS}, "truncated_clips": truncated,
+        "files": {s: int((frames.split == s).sum()) for s in sets}, "truncated_clips": truncated,
+        "sources": [{"name": s["name"], "label_kind": kinds[s["name"]]} for s in sources],
+        "validation_set": VALIDATION_SET, "evaluation_sets": list(pipeline["evaluation_sets"]), "label_kinds": kinds,
     }
     write_json(out_dir / "norm.json", norm)
     write_json(out_dir / "splits.json", summary)

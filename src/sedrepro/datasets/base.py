@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,9 @@ from ..io import InputError, fail, read_text, read_tsv, wav_declared_frames, wri
 log = logging.getLogger(__name__)
 
 SPLITS: tuple[str, ...] = ("train", "validate", "test")
+# What a subset's annotation says, strongest first: events with times, clip tags only, nothing.
+LABEL_KINDS: tuple[str, ...] = ("strong", "weak", "none")
+PAPER_FRACTIONS = (0.6, 0.2, 0.2)  # the dessed paper's "60% training, 20% validation, 20% test" over clips
 FILE_COLUMNS: tuple[str, ...] = ("file_id", "split", "audio", "annotation", "duration_s")
 EVENT_COLUMNS: tuple[str, ...] = ("file_id", "onset", "offset", "label")
 # Real URBAN-SED has offsets of 10.000000000000002 s in 10 s files: float noise, clipped to the duration.
@@ -80,8 +83,11 @@ class DatasetIndex:
 class DatasetSpec:
     """One dataset: canonical class order, archive root folder, the archive names the embedded generator writes.
 
-    `splits` are the dataset's own split names in their canonical order (files.split takes these values):
-    train/validate/test for the SED datasets, fold1..fold10 for UrbanSound8K.
+    `splits` are the dataset's own subsets in their canonical order (files.split takes these values):
+    train/validate/test for the SED datasets, fold1..fold10 for UrbanSound8K. Each subset has a label kind
+    (LABEL_KINDS): `label_kind`, or its entry in `subset_label_kinds`. `embedded` is the stand-in generator
+    (a `sedrepro.datasets.embedded` stand-in) or None. `protocols` are the split protocols (config
+    pipelines/<p>/split/protocol): each maps the index's files to the set names in `set_names`.
     Subclasses implement `_list_files` (and `_events` when events do not come from one annotation file per audio
     file); `index` does the checks and parsing that all datasets share.
     """
@@ -91,6 +97,45 @@ class DatasetSpec:
     root_name: str
     embedded_archives: tuple[str, ...]
     splits: tuple[str, ...] = SPLITS
+    label_kind: str = "strong"
+    subset_label_kinds: tuple[tuple[str, str], ...] = ()
+    set_names: tuple[str, ...] = SPLITS
+    embedded: object | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        kinds = [self.label_kind, *(k for _, k in self.subset_label_kinds)]
+        if any(k not in LABEL_KINDS for k in kinds) or any(s not in self.splits for s, _ in self.subset_label_kinds):
+            raise ValueError(f"dataset {self.name}: label kinds of {LABEL_KINDS} for subsets of {self.splits}")
+
+    @property
+    def subsets(self) -> dict[str, str]:
+        """The dataset's own subsets (files.split values) with their label kinds."""
+        kinds = dict(self.subset_label_kinds)
+        return {s: kinds.get(s, self.label_kind) for s in self.splits}
+
+    @property
+    def protocols(self) -> dict[str, Callable[[pd.DataFrame, dict], pd.Series]]:
+        return {"official": self._official_sets, "paper": self._paper_sets}
+
+    def assign_splits(self, files: pd.DataFrame, split: dict) -> pd.Series:
+        """A set name (of `set_names`) per file_id of files.tsv under the split protocol `split` (config
+        pipelines/<p>/split: protocol, seed, test_fold); a Series indexed by file_id in the order of `files`."""
+        protocols = self.protocols
+        if split["protocol"] not in protocols:
+            raise fail("split/protocol", " or ".join(protocols), repr(split["protocol"]))
+        return protocols[split["protocol"]](files, split)
+
+    def _official_sets(self, files: pd.DataFrame, split: dict) -> pd.Series:
+        """The dataset's own train / validate / test."""
+        bad = files[~files["split"].isin(self.set_names)]
+        if not bad.empty:
+            raise fail("files.tsv", f"splits {', '.join(self.set_names)}", repr(bad["split"].iloc[0]))
+        return _by_id(files, files["split"])
+
+    def _paper_sets(self, files: pd.DataFrame, split: dict) -> pd.Series:
+        """A seeded 60/20/20 draw over all files (seeded_split); the dataset's own split is ignored."""
+        ids = files["file_id"].astype(str)
+        return _by_id(files, ids.map(seeded_split(ids.to_numpy(), PAPER_FRACTIONS, int(split["seed"]))))
 
     def index(self, root: Path, annotations_only: bool = False) -> DatasetIndex:
         """Check the layout under `root` and parse annotations and official splits.
@@ -220,7 +265,13 @@ def parse_annotation(path: Path, classes: Sequence[str], duration_s: float | Non
     return events
 
 
-__all__ = ["DatasetIndex", "DatasetSpec", "InputError", "parse_annotation", "SPLITS", "FILE_COLUMNS", "EVENT_COLUMNS"]
+__all__ = ["DatasetIndex", "DatasetSpec", "InputError", "parse_annotation", "SPLITS", "LABEL_KINDS", "FILE_COLUMNS",
+           "EVENT_COLUMNS"]
+
+
+def _by_id(files: pd.DataFrame, sets: pd.Series) -> pd.Series:
+    ids = files["file_id"].astype(str)
+    return pd.Series(sets.to_numpy(), index=pd.Index(ids.to_numpy(), name="file_id"), name="split")
 
 
 def seeded_split(ids: Sequence[str], fractions: tuple[float, float, float], seed: int) -> dict[str, str]:

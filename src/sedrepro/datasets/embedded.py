@@ -8,6 +8,10 @@ event length. Everything is seeded and packed without timestamps, so two runs gi
 UrbanSound8K is a clip dataset: one class sound over Brownian background per clip, 10 fold folders, a metadata CSV
 with the real columns, and the real dataset's variety of sample rates, sample formats and channel counts.
 
+What differs between datasets is declared by each dataset's stand-in (`SedStandIn`, `ClipStandIn`: sounds, file
+names, background, annotation format, archive writer), which its `DatasetSpec.embedded` names; nothing here looks at a
+dataset's name.
+
 CLI: python -m sedrepro.datasets.embedded --dataset NAME --out DIR --params JSON [--log FILE]
 """
 
@@ -20,7 +24,7 @@ import io
 import logging
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +34,6 @@ from scipy.fft import irfft, next_fast_len
 
 from .. import cli
 from ..io import atomic_path, fail, write_json
-from . import get
 from .archive import file_digests
 from .base import SPLITS, DatasetSpec
 
@@ -45,7 +48,6 @@ GZIP_LEVEL = 0
 BACKGROUND_RMS = 0.01
 PARAM_KEYS = ("n_train", "n_validate", "n_test", "duration_s", "events_per_file", "max_polyphony", "sample_rate", "seed")
 CLIP_PARAM_KEYS = ("clips_per_fold", "duration_s", "sample_rates", "subtypes", "channels", "seed")  # urbansound8k
-CLIP_DATASETS = ("urbansound8k",)
 CLIP_MAX_DURATION_S = 4.0  # every real UrbanSound8K clip is at most 4 s
 CLIP_MIN_DURATION_S = 0.01
 MIN_DURATION_S = 0.1  # SED files: with it every event (drawn, or the fallback) has offset > onset after rounding
@@ -108,8 +110,55 @@ class PlannedFile:
     events: tuple[tuple[float, float, str, float], ...]  # onset, offset, label, snr_db
 
 
-def _check_params(name: str, n_train: int, n_validate: int, n_test: int, duration_s: tuple[float, float],
-                  events_per_file: tuple[int, int], max_polyphony: int, sample_rate: int) -> None:
+@dataclass(frozen=True, eq=False)
+class SedStandIn:
+    """The stand-in of one SED dataset: its class sounds, how files are named and split (`name_files`: spec, counts
+    per split, rng -> split -> [(number, stem)]), the background ("brownian" 1/f^2 noise or a "hiss"), annotation
+    times as Python float reprs or %.6f, the archive writer, and the duration every file has where the real one fixes it."""
+
+    sounds: Mapping[str, Sound]
+    name_files: Callable[[DatasetSpec, dict[str, int], np.random.Generator], dict[str, list[tuple[int, str]]]]
+    write: Callable[[DatasetSpec, SedStandIn, list[PlannedFile], Path, int, int], list[Path]]
+    background: str
+    float_repr_times: bool = False
+    fixed_duration_s: float | None = None
+    param_keys: tuple[str, ...] = PARAM_KEYS
+
+    def run(self, spec: DatasetSpec, out_dir: Path, params: dict) -> dict:
+        return generate(spec.name, out_dir, n_train=params["n_train"], n_validate=params["n_validate"],
+                        n_test=params["n_test"], duration_s=tuple(params["duration_s"]),
+                        events_per_file=tuple(params["events_per_file"]), max_polyphony=params["max_polyphony"],
+                        sample_rate=params["sample_rate"], seed=params["seed"])
+
+
+@dataclass(frozen=True, eq=False)
+class ClipStandIn:
+    """The stand-in of a clip dataset (one class sound per clip over a background, one folder per fold)."""
+
+    sounds: Mapping[str, Sound]
+    write: Callable[[DatasetSpec, ClipStandIn, list[PlannedClip], Path, int], list[Path]]
+    background: str
+    param_keys: tuple[str, ...] = CLIP_PARAM_KEYS
+
+    def run(self, spec: DatasetSpec, out_dir: Path, params: dict) -> dict:
+        return generate_clips(spec.name, out_dir, clips_per_fold=params["clips_per_fold"],
+                              duration_s=tuple(params["duration_s"]), sample_rates=params["sample_rates"],
+                              subtypes=params["subtypes"], channels=params["channels"], seed=params["seed"])
+
+
+def _stand_in(name: str, kind: type) -> tuple[DatasetSpec, SedStandIn | ClipStandIn]:
+    """The registered dataset `name` and its stand-in, which must be of `kind`."""
+    from . import get  # late: the dataset modules import this one for their stand-ins
+
+    spec = get(name)
+    if not isinstance(spec.embedded, kind):
+        raise fail("dataset", f"a dataset with a {kind.__name__} stand-in", f"{name!r} ({type(spec.embedded).__name__})")
+    return spec, spec.embedded
+
+
+def _check_params(stand_in: SedStandIn, name: str, n_train: int, n_validate: int, n_test: int,
+                  duration_s: tuple[float, float], events_per_file: tuple[int, int], max_polyphony: int,
+                  sample_rate: int) -> None:
     for key, value in (("n_train", n_train), ("n_validate", n_validate), ("n_test", n_test)):
         if int(value) != value or value < 1:
             raise fail(f"params.{key}", "an integer >= 1", repr(value))
@@ -119,8 +168,10 @@ def _check_params(name: str, n_train: int, n_validate: int, n_test: int, duratio
         raise fail("params.duration_s",
                    f"[min, max] with {MIN_DURATION_S:g} <= min <= max (durations are drawn to 0.1 s)",
                    repr(list(duration_s)))
-    if name == "urban_sed" and (lo, hi) != (URBAN_DURATION_S, URBAN_DURATION_S):
-        raise fail("params.duration_s", "[10, 10] for urban_sed (every real URBAN-SED file is 10 s)", repr(list(duration_s)))
+    fixed = stand_in.fixed_duration_s
+    if fixed is not None and (lo, hi) != (fixed, fixed):
+        raise fail("params.duration_s", f"[{fixed:g}, {fixed:g}] for {name} (every file of the real dataset lasts "
+                   f"{fixed:g} s)", repr(list(duration_s)))
     e_lo, e_hi = events_per_file
     if not 1 <= e_lo <= e_hi:
         raise fail("params.events_per_file", "[min, max] with 1 <= min <= max", repr(list(events_per_file)))
@@ -144,31 +195,39 @@ def _fits(events: list[tuple[float, float, str, float]], onset: float, offset: f
     return True
 
 
-def _plan(spec: DatasetSpec, counts: dict[str, int], duration_s: tuple[float, float], events_per_file: tuple[int, int],
-          max_polyphony: int, sample_rate: int, rng: np.random.Generator) -> list[PlannedFile]:
+def tut_names(spec: DatasetSpec, counts: dict[str, int], rng: np.random.Generator) -> dict[str, list[tuple[int, str]]]:
+    """TUT-SED mixtures <root>-mix-<n>: numbers shuffled over the splits, so the split lists (not the numbers)
+    decide the split."""
+    numbers = rng.permutation(sum(counts.values()))
+    assigned = {}
+    start = 0
+    for split in SPLITS:
+        assigned[split] = sorted(int(n) for n in numbers[start:start + counts[split]])
+        start += counts[split]
+    return {split: [(n, f"{spec.root_name}-mix-{n}") for n in assigned[split]] for split in SPLITS}
+
+
+def urban_names(spec: DatasetSpec, counts: dict[str, int], rng: np.random.Generator) -> dict[str, list[tuple[int, str]]]:
+    """URBAN-SED soundscapes soundscape_<split>_<distribution><k>, numbered in split order (no draw)."""
+    names = {}
+    number = 0
+    for split in SPLITS:
+        per_dist = {d: 0 for d in URBAN_DISTRIBUTIONS}
+        names[split] = []
+        for i in range(counts[split]):
+            dist = URBAN_DISTRIBUTIONS[i % len(URBAN_DISTRIBUTIONS)]
+            names[split].append((number, f"soundscape_{split}_{dist}{per_dist[dist]}"))
+            per_dist[dist] += 1
+            number += 1
+    return names
+
+
+def _plan(spec: DatasetSpec, stand_in: SedStandIn, counts: dict[str, int], duration_s: tuple[float, float],
+          events_per_file: tuple[int, int], max_polyphony: int, sample_rate: int,
+          rng: np.random.Generator) -> list[PlannedFile]:
     """Choose names, splits, durations and events for every file (cheap; audio is rendered later)."""
-    sounds = SOUNDS[spec.name]
-    total = sum(counts.values())
-    if spec.name == "tut_sed_synthetic_2016":
-        # Mixture numbers are shuffled over the splits, so the split lists (not the numbers) decide the split.
-        numbers = rng.permutation(total)
-        assigned = {}
-        start = 0
-        for split in SPLITS:
-            assigned[split] = sorted(int(n) for n in numbers[start:start + counts[split]])
-            start += counts[split]
-        names = {split: [(n, f"{spec.root_name}-mix-{n}") for n in assigned[split]] for split in SPLITS}
-    else:
-        names = {}
-        number = 0
-        for split in SPLITS:
-            per_dist = {d: 0 for d in URBAN_DISTRIBUTIONS}
-            names[split] = []
-            for i in range(counts[split]):
-                dist = URBAN_DISTRIBUTIONS[i % len(URBAN_DISTRIBUTIONS)]
-                names[split].append((number, f"soundscape_{split}_{dist}{per_dist[dist]}"))
-                per_dist[dist] += 1
-                number += 1
+    sounds = stand_in.sounds
+    names = stand_in.name_files(spec, counts, rng)
     plans = []
     for split in SPLITS:
         deck: list[str] = []  # shuffled round-robin over classes: every class shows up in every big-enough split
@@ -273,15 +332,15 @@ def _render_event(sound: Sound, n: int, sample_rate: int, rng: np.random.Generat
     return x / F32(rms) if rms > 0 else x
 
 
-def _render_file(spec: DatasetSpec, plan: PlannedFile, sample_rate: int, seed: int, subtype: str = "PCM_16",
-                 channels: int = 1) -> bytes:
+def _render_file(stand_in: SedStandIn | ClipStandIn, plan: PlannedFile, sample_rate: int, seed: int,
+                 subtype: str = "PCM_16", channels: int = 1) -> bytes:
     """WAV bytes of one planned file (background noise + events at their SNR, peak-limited); 16-bit mono by default.
 
     With 2 channels the second is the first, delayed by 7 samples and 2 dB quieter (a cheap stereo image).
     """
     rng = np.random.default_rng([seed, plan.number, 1])
     n = int(round(plan.duration_s * sample_rate))
-    if spec.name != "tut_sed_synthetic_2016":
+    if stand_in.background == "brownian":
         bg = _shaped_noise(n, sample_rate, rng, leak=0.998)  # Brownian noise, like the real background
     else:
         white = rng.standard_normal(n + 1, dtype=F32)
@@ -289,7 +348,7 @@ def _render_file(spec: DatasetSpec, plan: PlannedFile, sample_rate: int, seed: i
     bg -= bg.mean()
     bg *= F32(BACKGROUND_RMS / max(float(np.sqrt(np.mean(bg.astype(np.float64) ** 2))), 1e-12))
     mix = bg
-    sounds = SOUNDS[spec.name]
+    sounds = stand_in.sounds
     for onset, offset, label, snr in plan.events:
         a, b = int(round(onset * sample_rate)), min(int(round(offset * sample_rate)), n)
         if b > a:
@@ -316,9 +375,8 @@ def _zero_peak_timestamp(wav: bytes) -> bytes:
     return bytes(data)
 
 
-def _annotation_text(spec: DatasetSpec, plan: PlannedFile) -> str:
-    if spec.name == "urban_sed":
-        # Real URBAN-SED writes Python float reprs separated by tabs.
+def _annotation_text(stand_in: SedStandIn, plan: PlannedFile) -> str:
+    if stand_in.float_repr_times:
         return "".join(f"{float(on)!r}\t{float(off)!r}\t{label}\n" for on, off, label, _ in plan.events)
     return "".join(f"{on:.6f}\t{off:.6f}\t{label}\n" for on, off, label, _ in plan.events)
 
@@ -343,7 +401,9 @@ def _tar_members(root: str, entries: list[tuple[str, bytes | None]]) -> Iterator
         yield info, data
 
 
-def _write_tut(spec: DatasetSpec, plans: list[PlannedFile], out_dir: Path, sample_rate: int, seed: int) -> list[Path]:
+def write_tut(spec: DatasetSpec, stand_in: SedStandIn, plans: list[PlannedFile], out_dir: Path, sample_rate: int,
+              seed: int) -> list[Path]:
+    """TUT-SED layout: a meta zip (annotations and DCASE split lists) and the audio in two zips."""
     root = spec.root_name
     meta_name, audio1, audio2 = spec.embedded_archives
     by_split = {s: [p for p in plans if p.split == s] for s in SPLITS}
@@ -359,7 +419,8 @@ def _write_tut(spec: DatasetSpec, plans: list[PlannedFile], out_dir: Path, sampl
     }
     with atomic_path(out_dir / meta_name) as tmp, zipfile.ZipFile(tmp, "w") as zf:
         for p in sorted(plans, key=lambda q: q.number):
-            _zip_write(zf, f"{root}/meta/{p.stem.replace('-mix-', '-annot-')}.txt", _annotation_text(spec, p).encode(), 6)
+            _zip_write(zf, f"{root}/meta/{p.stem.replace('-mix-', '-annot-')}.txt", _annotation_text(stand_in, p).encode(),
+                           6)
         for name in sorted(lists):
             _zip_write(zf, f"{root}/evaluation_setup/{name}", lists[name].encode(), 6)
     ordered = sorted(plans, key=lambda q: q.number)
@@ -367,11 +428,13 @@ def _write_tut(spec: DatasetSpec, plans: list[PlannedFile], out_dir: Path, sampl
     for archive, part in ((audio1, ordered[:half]), (audio2, ordered[half:])):
         with atomic_path(out_dir / archive) as tmp, zipfile.ZipFile(tmp, "w") as zf:
             for p in part:
-                _zip_write(zf, f"{root}/audio/{p.stem}.wav", _render_file(spec, p, sample_rate, seed), 0)
+                _zip_write(zf, f"{root}/audio/{p.stem}.wav", _render_file(stand_in, p, sample_rate, seed), 0)
     return [out_dir / a for a in spec.embedded_archives]
 
 
-def _write_urban(spec: DatasetSpec, plans: list[PlannedFile], out_dir: Path, sample_rate: int, seed: int) -> list[Path]:
+def write_urban(spec: DatasetSpec, stand_in: SedStandIn, plans: list[PlannedFile], out_dir: Path, sample_rate: int,
+                seed: int) -> list[Path]:
+    """URBAN-SED layout: one .tar.gz with annotations/<split>/ and audio/<split>/."""
     readme = (b"URBAN-SED embedded stand-in generated by sedrepro.datasets.embedded: procedural sounds, real layout.\n"
               b"Not the real URBAN-SED (CC BY 4.0, Salamon et al. 2017).\n")
     entries: dict[str, bytes | None] = {"": None, "README": readme, "annotations": None, "audio": None}
@@ -380,10 +443,10 @@ def _write_urban(spec: DatasetSpec, plans: list[PlannedFile], out_dir: Path, sam
         entries[f"annotations/{split}"] = None
         entries[f"audio/{split}"] = None
     for p in plans:
-        entries[f"annotations/{p.split}/{p.stem}.txt"] = _annotation_text(spec, p).encode()
+        entries[f"annotations/{p.split}/{p.stem}.txt"] = _annotation_text(stand_in, p).encode()
         audio[f"audio/{p.split}/{p.stem}.wav"] = p
         entries[f"audio/{p.split}/{p.stem}.wav"] = b""  # placeholder: rendered while streaming, in sorted order
-    render = {name: functools.partial(_render_file, spec, p, sample_rate, seed) for name, p in audio.items()}
+    render = {name: functools.partial(_render_file, stand_in, p, sample_rate, seed) for name, p in audio.items()}
     return [_pack_tar_gz(spec, out_dir, entries, render)]
 
 
@@ -412,17 +475,16 @@ def _digests(path: Path) -> dict:
 def generate(name: str, out_dir: Path, n_train: int, n_validate: int, n_test: int, duration_s: tuple[float, float],
              events_per_file: tuple[int, int], max_polyphony: int, sample_rate: int, seed: int) -> dict:
     """Write the embedded archives of dataset `name` and manifest.json into out_dir; return the manifest."""
-    spec = get(name)
+    spec, stand_in = _stand_in(name, SedStandIn)
     duration_s = (float(duration_s[0]), float(duration_s[1]))
     events_per_file = (int(events_per_file[0]), int(events_per_file[1]))
-    _check_params(name, n_train, n_validate, n_test, duration_s, events_per_file, max_polyphony, sample_rate)
+    _check_params(stand_in, name, n_train, n_validate, n_test, duration_s, events_per_file, max_polyphony, sample_rate)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, 0])
     counts = {"train": int(n_train), "validate": int(n_validate), "test": int(n_test)}
-    plans = _plan(spec, counts, duration_s, events_per_file, int(max_polyphony), int(sample_rate), rng)
-    writer = _write_tut if name == "tut_sed_synthetic_2016" else _write_urban
-    paths = writer(spec, plans, out_dir, int(sample_rate), int(seed))
+    plans = _plan(spec, stand_in, counts, duration_s, events_per_file, int(max_polyphony), int(sample_rate), rng)
+    paths = stand_in.write(spec, stand_in, plans, out_dir, int(sample_rate), int(seed))
     params = {"n_train": int(n_train), "n_validate": int(n_validate), "n_test": int(n_test),
               "duration_s": list(duration_s), "events_per_file": list(events_per_file),
               "max_polyphony": int(max_polyphony), "sample_rate": int(sample_rate), "seed": int(seed)}
@@ -509,7 +571,9 @@ def _plan_clips(spec: DatasetSpec, clips_per_fold: int, duration_s: tuple[float,
     return clips
 
 
-def _write_urbansound8k(spec: DatasetSpec, clips: list[PlannedClip], out_dir: Path, seed: int) -> list[Path]:
+def write_urbansound8k(spec: DatasetSpec, stand_in: ClipStandIn, clips: list[PlannedClip], out_dir: Path,
+                       seed: int) -> list[Path]:
+    """UrbanSound8K layout: one .tar.gz with metadata/UrbanSound8K.csv and audio/fold<k>/."""
     readme = (b"UrbanSound8K embedded stand-in generated by sedrepro.datasets.embedded: procedural sounds, real layout.\n"
               b"Not the real UrbanSound8K (CC BY-NC, Salamon, Jacoby and Bello 2014).\n")
     lines = ["slice_file_name,fsID,start,end,salience,fold,classID,class"]
@@ -524,7 +588,7 @@ def _write_urbansound8k(spec: DatasetSpec, clips: list[PlannedClip], out_dir: Pa
                      f"{c.salience},{p.split.removeprefix('fold')},{c.class_id},{label}")
         name = f"audio/{p.split}/{p.stem}.wav"
         entries[name] = b""  # placeholder: rendered while streaming
-        render[name] = functools.partial(_render_file, spec, p, c.sample_rate, seed, c.subtype, c.channels)
+        render[name] = functools.partial(_render_file, stand_in, p, c.sample_rate, seed, c.subtype, c.channels)
     entries["metadata/UrbanSound8K.csv"] = ("\n".join(lines) + "\n").encode()
     return [_pack_tar_gz(spec, out_dir, entries, render)]
 
@@ -532,22 +596,27 @@ def _write_urbansound8k(spec: DatasetSpec, clips: list[PlannedClip], out_dir: Pa
 def generate_clips(name: str, out_dir: Path, clips_per_fold: int, duration_s: tuple[float, float],
                    sample_rates: list[int], subtypes: list[str], channels: list[int], seed: int) -> dict:
     """Write the embedded archive of a clip dataset (urbansound8k) and manifest.json into out_dir; return the manifest."""
-    spec = get(name)
+    spec, stand_in = _stand_in(name, ClipStandIn)
     duration_s = (float(duration_s[0]), float(duration_s[1]))
     _check_clip_params(clips_per_fold, duration_s, sample_rates, subtypes, channels)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     clips = _plan_clips(spec, int(clips_per_fold), duration_s, sample_rates, subtypes, channels,
                         np.random.default_rng([seed, 0]))
-    paths = _write_urbansound8k(spec, clips, out_dir, int(seed))
+    paths = stand_in.write(spec, stand_in, clips, out_dir, int(seed))
     params = {"clips_per_fold": int(clips_per_fold), "duration_s": list(duration_s), "sample_rates": list(sample_rates),
               "subtypes": list(subtypes), "channels": list(channels), "seed": int(seed)}
     return _write_manifest(name, out_dir, paths, params, [c.file for c in clips])
 
 
 def main(args: argparse.Namespace) -> None:
+    from . import get  # late: the dataset modules import this one for their stand-ins
+
     params = args.params
-    keys = CLIP_PARAM_KEYS if args.dataset in CLIP_DATASETS else PARAM_KEYS
+    spec = get(args.dataset)
+    if spec.embedded is None:
+        raise fail("--dataset", "a dataset with an embedded stand-in", repr(args.dataset))
+    keys = spec.embedded.param_keys
     missing = [k for k in keys if k not in params]
     extra = sorted(set(params) - set(keys))
     if missing or extra:
@@ -556,14 +625,7 @@ def main(args: argparse.Namespace) -> None:
     for key in ("duration_s", "events_per_file"):
         if key in keys and not (isinstance(params[key], list) and len(params[key]) == 2):
             raise fail(f"--params.{key}", "a list [min, max]", repr(params[key]))
-    if args.dataset in CLIP_DATASETS:
-        generate_clips(args.dataset, Path(args.out), clips_per_fold=params["clips_per_fold"],
-                       duration_s=tuple(params["duration_s"]), sample_rates=params["sample_rates"],
-                       subtypes=params["subtypes"], channels=params["channels"], seed=params["seed"])
-        return
-    generate(args.dataset, Path(args.out), n_train=params["n_train"], n_validate=params["n_validate"],
-             n_test=params["n_test"], duration_s=tuple(params["duration_s"]), events_per_file=tuple(params["events_per_file"]),
-             max_polyphony=params["max_polyphony"], sample_rate=params["sample_rate"], seed=params["seed"])
+    spec.embedded.run(spec, Path(args.out), params)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -577,3 +639,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 if __name__ == "__main__":
     cli.run(main, build_parser())
+
+
+TUT_STAND_IN = SedStandIn(SOUNDS["tut_sed_synthetic_2016"], tut_names, write_tut, background="hiss")
+# Real URBAN-SED writes Python float reprs separated by tabs, and every file lasts 10 s.
+URBAN_STAND_IN = SedStandIn(SOUNDS["urban_sed"], urban_names, write_urban, background="brownian",
+                            float_repr_times=True, fixed_duration_s=URBAN_DURATION_S)
+US8K_STAND_IN = ClipStandIn(SOUNDS["urbansound8k"], write_urbansound8k, background="brownian")

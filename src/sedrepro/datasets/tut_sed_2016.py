@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..io import fail, read_text
 from .base import DatasetSpec, require_dir
+from .embedded import TUT_STAND_IN
 
 ROOT_NAME = "TUT-SED-synthetic-2016"
 CLASSES: tuple[str, ...] = (
@@ -95,4 +96,5 @@ SPEC = TutSedSynthetic2016Spec(
     classes=CLASSES,
     root_name=ROOT_NAME,
     embedded_archives=(f"{ROOT_NAME}.meta.zip", f"{ROOT_NAME}.audio.1.zip", f"{ROOT_NAME}.audio.2.zip"),
+    embedded=TUT_STAND_IN,
 )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..io import fail
 from .base import SPLITS, DatasetSpec, require_dir
+from .embedded import URBAN_STAND_IN
 
 ROOT_NAME = "URBAN-SED_v2.0.0"
 CLASSES: tuple[str, ...] = (
@@ -60,4 +61,5 @@ SPEC = UrbanSedSpec(
     classes=CLASSES,
     root_name=ROOT_NAME,
     embedded_archives=(f"{ROOT_NAME}.tar.gz",),
+    embedded=URBAN_STAND_IN,
 )

@@ -17,6 +17,7 @@ or by the official fold protocol.
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 import math
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..io import fail, read_text
-from .base import DatasetSpec, require_dir, seeded_split
+from .base import PAPER_FRACTIONS, DatasetSpec, require_dir, seeded_split
+from .embedded import US8K_STAND_IN
 from .urban_sed import CLASSES  # the same 10 classes, in classID order (URBAN-SED was built from UrbanSound8K)
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,6 @@ N_FOLDS = 10
 FOLDS: tuple[str, ...] = tuple(f"fold{k}" for k in range(1, N_FOLDS + 1))
 SALIENCE = {1: "foreground", 2: "background"}
 SPAN_TOLERANCE_S = 0.01
-PAPER_FRACTIONS = (0.6, 0.2, 0.2)  # the replicated paper's "60% training, 20% validation, 20% test"
 
 
 def _number(where: str, name: str, value: str, kind: type) -> float | int:
@@ -104,6 +105,14 @@ def read_metadata(path: Path, classes: tuple[str, ...] = CLASSES) -> list[dict]:
 @dataclass(frozen=True)
 class UrbanSound8KSpec(DatasetSpec):
     splits: tuple[str, ...] = field(default=FOLDS)
+    label_kind: str = "weak"  # one class per clip: a clip tag (the index spells it as an event over the whole clip)
+
+    @property
+    def protocols(self) -> dict:
+        return {name: functools.partial(self._fold_sets, name) for name in ("official", "paper")}
+
+    def _fold_sets(self, protocol: str, files: pd.DataFrame, split: dict) -> pd.Series:
+        return assign_splits(files, protocol, seed=int(split["seed"]), test_fold=int(split["test_fold"]))
 
     def _looks_like_root(self, root: Path) -> bool:
         return (root / "metadata").is_dir() or (root / "audio").is_dir()
@@ -172,4 +181,5 @@ SPEC = UrbanSound8KSpec(
     classes=CLASSES,
     root_name=ROOT_NAME,
     embedded_archives=(f"{ROOT_NAME}.tar.gz",),
+    embedded=US8K_STAND_IN,
 )
