@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from .io import InputError
 from .losses import Loss, consistency_mse
 from .models import probabilities
 from .registry import Registry
@@ -84,7 +85,9 @@ class MeanTeacher(Supervised):
 
     def __init__(self, model: nn.Module, loss: Loss, training: Mapping[str, Any]) -> None:
         super().__init__(model, loss, training)
-        cfg = training["mean_teacher"]
+        cfg = training.get("mean_teacher")
+        if not isinstance(cfg, Mapping):
+            raise InputError(f"config key 'training/mean_teacher': expected the mean_teacher recipe's settings, found {cfg!r}")
         self.decay, self.weight = float(cfg["ema_decay"]), float(cfg["consistency_weight"])
         self.rampup_steps, self.score = int(cfg["rampup_steps"]), cfg["scored"]
         # no device given: the module keeps the student's device; the update counter (n_averaged) stays a host
