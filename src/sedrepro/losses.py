@@ -62,8 +62,9 @@ def ce_weak(outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tenso
 
 
 class Loss:
-    """Weighted sum of registered terms. `spec`: the config's list of {term, weight}; an unknown term, or one whose
-    output the model lacks or whose labels no training source has, stops before training with one line."""
+    """Weighted sum of registered terms. `spec`: the config's list of {term, weight}. An unknown term, or one whose
+    labels no training source has, stops before training with one line; one whose output the model lacks, at the
+    first batch."""
 
     def __init__(self, spec: Sequence[Mapping[str, Any]], where: str = "config key 'training/loss'") -> None:
         self.where = where
@@ -77,20 +78,21 @@ class Loss:
         """The configured terms, or the label kind's supervised term (weight 1) when the config says null."""
         return cls(spec if spec is not None else [{"term": SUPERVISED_TERM[label_kind], "weight": 1.0}])
 
-    def check(self, outputs: Sequence[str], label_kinds: Sequence[str]) -> None:
-        """One line if a term needs a model output or a label kind the run does not have."""
+    def check_labels(self, label_kinds: Sequence[str]) -> None:
+        """One line if a term needs labels of a kind no training source has (checked before training starts)."""
         for name, _, _ in self.terms:
-            output, labels = TERM_NEEDS.get(name, (None, None))
-            if output is not None and output not in outputs:
-                raise InputError(f"{self.where}: term {name!r} expected a model output {output!r}, found the outputs "
-                                 f"{sorted(outputs)}")
+            labels = TERM_NEEDS.get(name, (None, None))[1]
             if labels is not None and labels not in label_kinds:
                 raise InputError(f"{self.where}: term {name!r} expected a training source with {labels} labels, "
                                  f"found sources with {sorted(label_kinds) or 'no labels'}")
 
     def __call__(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
         total: Tensor | None = None
-        for _, term, weight in self.terms:
+        for name, term, weight in self.terms:
+            output = TERM_NEEDS.get(name, (None, None))[0]
+            if output is not None and output not in outputs:
+                raise InputError(f"{self.where}: term {name!r} expected a model output {output!r}, found the outputs "
+                                 f"{sorted(outputs)}")
             value = term(outputs, batch)
             # a weight of 1 multiplies nothing: the default loss stays bit for bit today's
             value = value if weight == 1.0 else value * weight

@@ -228,6 +228,7 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
     sources = [Source.from_config(s, f"config key 'training/sources/{i}'") for i, s in enumerate(training["sources"])]
     sampler = Sampler(data, sources, training["batch_size"], seed)
     loss = Loss.from_config(training["loss"], data.label_kind)
+    loss.check_labels(sampler.label_kinds)
 
     torch.manual_seed(seed)
     record = model_record(model_cfg, data.n_mels, data.n_classes)
