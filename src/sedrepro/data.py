@@ -131,12 +131,13 @@ class Sampler:
     cycling through its own shuffled orders. With one source this is exactly the plain shuffled pass over it."""
 
     def __init__(self, data: SplitData, sources: Sequence[Source], batch_size: int, seed: int,
-                 where: str = "config key 'training/sources'") -> None:
+                 key: str = "training/sources") -> None:
+        where = f"config key '{key}'"
         if not sources:
             raise InputError(f"{where}: expected at least one source, found none")
         for i, src in enumerate(sources):
             if src.split not in data.chunks or len(data.chunks[src.split]) == 0:
-                raise InputError(f"{where}/{i}: expected a split with training chunks, found {src.split!r} "
+                raise InputError(f"config key '{key}/{i}': expected a split with training chunks, found {src.split!r} "
                                  f"(splits: {', '.join(sorted(data.chunks))})")
         total = sum(s.share for s in sources)
         rows = [round(batch_size * s.share / total) for s in sources[1:]]
