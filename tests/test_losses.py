@@ -70,9 +70,9 @@ def test_weighted_sum_of_terms():
 
 
 def test_config_errors_are_one_line():
-    with pytest.raises(InputError, match=r"^config key 'training/loss': term: expected a registered loss term "
+    with pytest.raises(InputError, match=r"^config key 'training/loss/1/term': expected a registered loss term "
                                          r"\(bce_strong, ce_weak.*\), found 'focal'$"):
-        Loss([{"term": "focal", "weight": 1.0}])
+        Loss([{"term": "bce_strong", "weight": 1.0}, {"term": "focal", "weight": 1.0}])
     loss = Loss([{"term": "bce_strong", "weight": 1.0}])
     z, k = weak_case()
     with pytest.raises(InputError, match=r"term 'bce_strong' expected a model output 'strong', found the outputs \['weak'\]"):

@@ -66,12 +66,12 @@ class Loss:
     labels no training source has, stops before training with one line; one whose output the model lacks, at the
     first batch."""
 
-    def __init__(self, spec: Sequence[Mapping[str, Any]], where: str = "config key 'training/loss'") -> None:
-        self.where = where
-        self.terms = [(item["term"], LOSS_TERMS.get(item["term"], f"{where}: term"), float(item["weight"]))
-                      for item in spec]
+    def __init__(self, spec: Sequence[Mapping[str, Any]], key: str = "training/loss") -> None:
+        self.where = f"config key '{key}'"
+        self.terms = [(item["term"], LOSS_TERMS.get(item["term"], f"config key '{key}/{i}/term'"),
+                       float(item["weight"])) for i, item in enumerate(spec)]
         if not self.terms:
-            raise InputError(f"{where}: expected at least one term, found none")
+            raise InputError(f"{self.where}: expected at least one term, found none")
 
     @classmethod
     def from_config(cls, spec: Sequence[Mapping[str, Any]] | None, label_kind: str) -> Loss:
