@@ -52,6 +52,8 @@ from .recipes import RECIPES
 
 log = logging.getLogger(__name__)
 
+__all__ = ["train", "epoch_order", "TrainingDiverged", "MONITORS", "RECIPE_DEFAULTS", "model_record"]
+
 
 class TrainingDiverged(RuntimeError):
     pass
@@ -85,8 +87,6 @@ def changed_parts(old: dict[str, str] | None, new: dict[str, str]) -> list[str]:
         return ["everything (the state has no key of this version)"]
     return [part for part in sorted(set(old) | set(new)) if old.get(part) != new.get(part)]
 
-
-__all__ = ["train", "epoch_order", "TrainingDiverged", "MONITORS", "RECIPE_DEFAULTS", "model_record"]
 
 # The training keys added with recipes, at the values that train as before (config.yaml holds the same; a test
 # checks): for callers that pass a training section of the older shape (tests, notebooks).
