@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sedrepro.io import InputError
-from sedrepro.models import ARCHITECTURES, build, build_model, count_parameters
+from sedrepro.models import ARCHITECTURES, build, build_model, check_model_config, count_parameters
 from sedrepro.models.dnd import PRESETS, DnDConfig, build_dnd_model, dnd_preset
 
 torch.set_num_threads(1)
@@ -64,6 +64,19 @@ def test_registry_keeps_crnn_and_adds_dnd() -> None:
         build("hcrnn", {}, N_FEAT, POLY_C)
     with pytest.raises(ValueError, match=r"missing key\(s\) \['rnn'\]"):
         build("crnn", {"cnn": cnn}, 96, 10)
+
+
+def test_model_config_checked_without_building() -> None:
+    """The registry's config class parses an entry (for checks at workflow start); errors are one line."""
+    parsed = check_model_config({"name": "x", "architecture": "dnd", **narrow("dessed")}, "models/x")
+    assert parsed.kind == "dessed"
+    with pytest.raises(InputError, match=r"^config key 'models/x/architecture': expected a registered architecture "
+                                         r"\(crnn, dnd.*\), found 'cnn'$"):
+        check_model_config({"name": "x", "architecture": "cnn"}, "models/x")
+    with pytest.raises(InputError, match=r"^config key 'models/x': dnd config: unknown key\(s\) \['stride'\]"):
+        check_model_config({"architecture": "dnd", **narrow("dessed"), "stride": 2}, "models/x")
+    with pytest.raises(InputError, match=r"^config key 'models/x': a model config names its architecture"):
+        check_model_config({"name": "x", **narrow("dessed")}, "models/x")
 
 
 def test_config_errors() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..io import InputError
 from ..registry import Registry
 from .cnn import CNN, CNNConfig
 from .crnn import CRNN, CRNNConfig, RNNConfig
@@ -30,6 +31,7 @@ __all__ = [
     "build",
     "build_model",
     "build_from_config",
+    "check_model_config",
     "constructor_config",
     "probabilities",
     "build_dnd_model",
@@ -98,6 +100,17 @@ def constructor_config(model_cfg: Mapping[str, Any]) -> tuple[str, dict[str, Any
         raise ValueError(f"a model config names its architecture (one of {list(ARCHITECTURES.names())}); "
                          f"got the keys {sorted(model_cfg)}")
     return model_cfg["architecture"], {k: v for k, v in model_cfg.items() if k not in ("name", "architecture")}
+
+
+def check_model_config(model_cfg: Mapping[str, Any], key: str) -> Any:
+    """Parse a model's config entry with its registered architecture's config class, building nothing: for checks
+    at workflow start. An unregistered architecture or a bad key is one InputError naming the config `key`
+    ("models/<name>")."""
+    try:
+        architecture, cfg = constructor_config(model_cfg)
+        return ARCHITECTURES.get(architecture, f"config key '{key}/architecture'").config(cfg)
+    except ValueError as err:
+        raise InputError(f"config key '{key}': {err}") from None
 
 
 def build_from_config(model_cfg: Mapping[str, Any], n_features: int, n_classes: int) -> nn.Module:
