@@ -103,3 +103,42 @@ def test_prediction_rebuilds_the_trained_model_not_the_configured_one(prepared, 
     with pytest.raises(InputError, match=r"train.json: expected the train stage's summary with the trained model's "
                                          r"record \(\"model\"\), found none"):
         predict_run(tmp / "run", fdir, sdir, tmp / "gone", MODEL, 1, "last", 4, "cpu")
+
+
+def test_an_architecture_registered_outside_the_package_trains_and_predicts(prepared, monkeypatch):  # noqa: F811
+    """The seam is open: an architecture defined here (config class + constructor, named output "strong") trains,
+    is recorded in train.json and predicts, with no edit under src/."""
+    from dataclasses import dataclass
+
+    from torch import nn
+
+    from sedrepro.models import ARCHITECTURES, Architecture
+    from sedrepro.models.checks import check_keys, positive_int
+
+    @dataclass(frozen=True)
+    class MLPConfig:
+        hidden: int
+
+        @classmethod
+        def from_dict(cls, d):
+            check_keys("mlp", d, ("hidden",))
+            return cls(positive_int("hidden", d["hidden"]))
+
+    class FrameMLP(nn.Module):
+        def __init__(self, cfg: MLPConfig, n_features: int, n_classes: int) -> None:
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(n_features, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, n_classes))
+
+        def forward(self, x):
+            return {"strong": self.net(x)}  # (B, T, C)
+
+    monkeypatch.setitem(ARCHITECTURES._parts, "frame_mlp", Architecture(MLPConfig.from_dict, FrameMLP))
+    tmp, fdir, sdir = prepared
+    model = {"name": "mlp", "architecture": "frame_mlp", "hidden": 6}
+    summary = train(tmp / "mlp", fdir, sdir, model, TRAINING, seed=0)
+    assert summary["model"]["architecture"] == "frame_mlp" and summary["parameters"] == 16 * 6 + 6 + 6 * 2 + 2
+    hist = pd.read_csv(tmp / "mlp" / "history.csv")
+    assert hist.val_loss.iloc[-1] < hist.val_loss.iloc[0]
+    predict_run(tmp / "mlp", fdir, sdir, tmp / "pred", model, 1, "last", 4, "cpu")
+    with np.load(tmp / "pred" / "epoch003.npz") as z:
+        assert z["probs"].shape == (120, 2) and ((z["probs"] > 0) & (z["probs"] < 1)).all()
