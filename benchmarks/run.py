@@ -36,7 +36,7 @@ import torch
 from sedrepro import config as sconfig
 from sedrepro import provenance
 from sedrepro.config import REPO
-from sedrepro.io import write_csv, write_text
+from sedrepro.io import write_csv, write_json, write_text
 
 POOLINGS = {"pool_time": [2, 2, 2, 2], "no_pool_time": [1, 1, 1, 1]}  # every cnn.pool_time the README offers
 MODELS = ("crnn_uni", "crnn_bi", "hcrnn64", "hcrnn128")
@@ -108,7 +108,7 @@ def bench_dnd_steps(reps: int, batch: int, device: torch.device) -> None:
 
         def step(model=model, opt=opt, x=x, y=y, loss_fn=loss_fn) -> None:
             opt.zero_grad(set_to_none=True)
-            loss_fn(model(x), y).backward()
+            loss_fn(model(x)["strong"], y).backward()  # the polyphonic models: frame logits (B, T, C)
             opt.step()
             if device.type == "cuda":
                 torch.cuda.synchronize()
@@ -140,7 +140,7 @@ def train_step_fn(model_cfg: dict, device: torch.device, batch: int = BATCH) -> 
     y = (torch.rand(batch, FRAMES, CLASSES, device=device) > 0.8).float()
 
     def step() -> None:
-        loss = bce(model(x), y)
+        loss = bce(model(x)["strong"], y)  # (B, T, C)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -384,7 +384,7 @@ def _librosa_job(job: tuple[Path, Path], cfg_dict: dict) -> None:
 def synthetic_setup(root: Path, n_train: int, n_validate: int, n_test: int, seconds: float = 10.0) -> tuple[Path, Path, Path]:
     """Features, splits and index folders as the workflow writes them, with random features and events."""
     from sedrepro.datasets import get as get_dataset
-    from sedrepro.io import save_npy, write_json, write_tsv
+    from sedrepro.io import save_npy, write_tsv
     from sedrepro.splits import chunk_starts, frame_labels
 
     rng = np.random.default_rng(1)
@@ -455,7 +455,7 @@ def bench_eval(tmp: Path, reps: int) -> None:
     from sedrepro.evaluate import score_predictions
     from sedrepro.models import build_model
     from sedrepro.predict import predict_run
-    from sedrepro.train import train
+    from sedrepro.train import model_record, train
 
     cfg = sconfig.load([REPO / "config.yaml"])
     ds = cfg["datasets"]["urban_sed"]["embedded"]
@@ -470,6 +470,8 @@ def bench_eval(tmp: Path, reps: int) -> None:
                    run / "checkpoints" / f"epoch{e:03d}.pt")
     pd.DataFrame({"epoch": range(1, 11), "train_loss": 1.0, "val_loss": np.linspace(1, 2, 10)}).to_csv(
         run / "history.csv", index=False)
+    # prediction rebuilds the network from the run's record, as the train stage writes it
+    write_json(run / "train.json", {"model": model_record(model_cfg, MELS, len(read_classes(split_dir)))})
     ev = cfg["evaluation"]
 
     def one_epoch() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from sedrepro.models import MODEL_CLASSES, CNNConfig, RNNConfig, build_model, count_parameters
+from sedrepro.models import CNNConfig, RNNConfig, build_model, count_parameters
 
 torch.set_num_threads(1)
 
@@ -38,10 +38,6 @@ def rnn_cfg(cell: str = "lstm", hidden: int = 256, bi: bool = False, hyper: dict
 
 
 # ---------------------------------------------------------------- config parsing
-
-
-def test_model_classes() -> None:
-    assert MODEL_CLASSES == ("crnn",)
 
 
 def test_cnn_config_errors() -> None:
@@ -91,13 +87,13 @@ SMALL = [8, 16, 16, 32]  # narrow channels: shapes do not depend on width, and t
 )
 def test_output_shape(pool_time: list[int], T: int, rnn: dict[str, Any]) -> None:
     m = build_model(cnn_cfg(SMALL, pool_time), rnn, N_MELS, N_CLASSES)
-    y = m(torch.randn(2, T, N_MELS))
+    y = m(torch.randn(2, T, N_MELS))["strong"]
     assert y.shape == (2, T, N_CLASSES)
 
 
 def test_full_width_forward_smoke() -> None:
     m = build_model(cnn_cfg(), rnn_cfg("hyperlstm", 256, hyper=hyper_cfg(128, "lstm", "current", True)), N_MELS, N_CLASSES)
-    assert m(torch.randn(1, 37, N_MELS)).shape == (1, 37, N_CLASSES)
+    assert m(torch.randn(1, 37, N_MELS))["strong"].shape == (1, 37, N_CLASSES)
 
 
 def test_upsampling_repeats_and_sees_every_frame() -> None:
@@ -106,14 +102,14 @@ def test_upsampling_repeats_and_sees_every_frame() -> None:
     m = build_model(cnn_cfg(SMALL, freq_reduce="max"), rnn_cfg("lstm", 16), N_MELS, N_CLASSES).eval()
     T = 37  # 37 -> 19 -> 10 -> 5 -> 3 pooled steps (ceil), 48 frames upsampled, trimmed to 37
     x = torch.randn(1, T, N_MELS)
-    y = m(x)
+    y = m(x)["strong"]
     for start in range(0, T, 16):
         blk = y[0, start : start + 16]
         torch.testing.assert_close(blk, blk[:1].expand_as(blk))
     assert not torch.allclose(y[0, 15], y[0, 16])
     x2 = x.clone()
     x2[0, -1] += 5.0  # last frame lies in the partial block 32..36
-    y2 = m(x2)
+    y2 = m(x2)["strong"]
     assert not torch.allclose(y[0, -1], y2[0, -1])
     # Causal LSTM, and the CNN's receptive field (about ±15 frames) stays out of block 0.
     torch.testing.assert_close(y[0, :16], y2[0, :16])

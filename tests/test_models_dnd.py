@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import torch
 
-from sedrepro.models import ARCHITECTURES, MODEL_CLASSES, build, build_model, count_parameters
+from sedrepro.io import InputError
+from sedrepro.models import ARCHITECTURES, build, build_model, check_model_config, count_parameters
 from sedrepro.models.dnd import PRESETS, DnDConfig, build_dnd_model, dnd_preset
 
 torch.set_num_threads(1)
@@ -42,8 +43,7 @@ def n_classes(name: str) -> int:
 
 
 def test_registry_keeps_crnn_and_adds_dnd() -> None:
-    assert MODEL_CLASSES == ("crnn",)
-    assert ARCHITECTURES == ("crnn", "dnd")
+    assert {"crnn", "dnd"} <= set(ARCHITECTURES.names())
     cnn = {
         "channels": [8, 8],
         "kernel_size": 3,
@@ -58,11 +58,25 @@ def test_registry_keeps_crnn_and_adds_dnd() -> None:
     torch.manual_seed(0)
     b = build_model(cnn, rnn, 96, 10)
     assert type(a) is type(b) and count_parameters(a) == count_parameters(b)
-    assert build("dnd", narrow("dessed"), N_FEAT, POLY_C)(torch.randn(1, 5, N_FEAT)).shape == (1, 5, POLY_C)
-    with pytest.raises(ValueError, match="architecture"):
+    out = build("dnd", narrow("dessed"), N_FEAT, POLY_C)(torch.randn(1, 5, N_FEAT))
+    assert list(out) == ["strong"] and out["strong"].shape == (1, 5, POLY_C)
+    with pytest.raises(InputError, match=r"architecture'.*crnn, dnd.*'hcrnn'"):
         build("hcrnn", {}, N_FEAT, POLY_C)
-    with pytest.raises(ValueError, match="exactly the keys"):
+    with pytest.raises(ValueError, match=r"missing key\(s\) \['rnn'\]"):
         build("crnn", {"cnn": cnn}, 96, 10)
+
+
+def test_model_config_checked_without_building() -> None:
+    """The registry's config class parses an entry (for checks at workflow start); errors are one line."""
+    parsed = check_model_config({"name": "x", "architecture": "dnd", **narrow("dessed")}, "models/x")
+    assert parsed.kind == "dessed"
+    with pytest.raises(InputError, match=r"^config key 'models/x/architecture': expected a registered architecture "
+                                         r"\(crnn, dnd.*\), found 'cnn'$"):
+        check_model_config({"name": "x", "architecture": "cnn"}, "models/x")
+    with pytest.raises(InputError, match=r"^config key 'models/x': dnd config: unknown key\(s\) \['stride'\]"):
+        check_model_config({"architecture": "dnd", **narrow("dessed"), "stride": 2}, "models/x")
+    with pytest.raises(InputError, match=r"^config key 'models/x': a model config names its architecture"):
+        check_model_config({"name": "x", **narrow("dessed")}, "models/x")
 
 
 def test_config_errors() -> None:
@@ -108,20 +122,20 @@ def test_config_errors() -> None:
 @pytest.mark.parametrize("name", POLY)
 def test_poly_output_shape_full_length(name: str) -> None:
     m = build_dnd_model(narrow(name), N_FEAT, POLY_C)
-    assert m(torch.randn(2, 1024, N_FEAT)).shape == (2, 1024, POLY_C)
+    assert m(torch.randn(2, 1024, N_FEAT))["strong"].shape == (2, 1024, POLY_C)
 
 
 @pytest.mark.parametrize("name", POLY)
 @pytest.mark.parametrize("T", [1, 37])
 def test_poly_output_shape_any_length(name: str, T: int) -> None:
     m = build_dnd_model(narrow(name), N_FEAT, POLY_C)
-    assert m(torch.randn(2, T, N_FEAT)).shape == (2, T, POLY_C)
+    assert m(torch.randn(2, T, N_FEAT))["strong"].shape == (2, T, POLY_C)
 
 
 @pytest.mark.parametrize("name", MONO)
 def test_mono_output_shape(name: str) -> None:
     m = build_dnd_model(narrow(name), N_FEAT, MONO_C)
-    assert m(torch.randn(2, MONO_T, N_FEAT)).shape == (2, MONO_C)
+    assert m(torch.randn(2, MONO_T, N_FEAT))["weak"].shape == (2, MONO_C)
 
 
 @pytest.mark.parametrize("k", [5, 7])
@@ -129,15 +143,15 @@ def test_mono_output_shape(name: str) -> None:
 def test_dilated_grid_shapes(k: int, reduction: str) -> None:
     """The official grid's kernels with every reduction, poly and mono."""
     m = build_dnd_model(narrow("dessed_dilated_maxpool", 16, kernel_size=k, reduction=reduction), N_FEAT, POLY_C)
-    assert m(torch.randn(2, 23, N_FEAT)).shape == (2, 23, POLY_C)
+    assert m(torch.randn(2, 23, N_FEAT))["strong"].shape == (2, 23, POLY_C)
     m = build_dnd_model(narrow("mono_proposed", 16, kernel_size=k, reduction=reduction), N_FEAT, MONO_C)
-    assert m(torch.randn(2, 23, N_FEAT)).shape == (2, MONO_C)
+    assert m(torch.randn(2, 23, N_FEAT))["weak"].shape == (2, MONO_C)
 
 
 def test_full_width_forward_smoke() -> None:
     for name in ("baseline_dilated", "dessed_dilated_maxpool"):
         m = build_dnd_model(dnd_preset(name), N_FEAT, POLY_C)
-        assert m(torch.randn(1, 12, N_FEAT)).shape == (1, 12, POLY_C)
+        assert m(torch.randn(1, 12, N_FEAT))["strong"].shape == (1, 12, POLY_C)
 
 
 def test_dilated_receptive_field() -> None:
@@ -148,7 +162,7 @@ def test_dilated_receptive_field() -> None:
     x = torch.randn(1, 64, N_FEAT)
     x2 = x.clone()
     x2[0, 30] += 3.0
-    changed = (m(x) - m(x2)).abs().amax(dim=2)[0] > 1e-6
+    changed = (m(x)["strong"] - m(x2)["strong"]).abs().amax(dim=2)[0] > 1e-6
     assert changed.nonzero().flatten().tolist() == list(range(14, 47))
 
 
@@ -159,10 +173,10 @@ def test_mono_gru_uses_last_state() -> None:
     x = torch.randn(2, MONO_T, N_FEAT)
     assert m.gru is not None
     seq, _ = m.gru(m.front(x).permute(0, 2, 1, 3).reshape(2, MONO_T, -1))  # (B, T, H)
-    torch.testing.assert_close(m(x), m.head(seq[:, -1]))
+    torch.testing.assert_close(m(x)["weak"], m.head(seq[:, -1]))
     x2 = x.clone()
     x2[:, -3] += 3.0
-    assert not torch.allclose(m(x), m(x2))
+    assert not torch.allclose(m(x)["weak"], m(x2)["weak"])
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -170,7 +184,9 @@ def test_forward_backward_smoke(name: str) -> None:
     torch.manual_seed(0)
     m = build_dnd_model(narrow(name), N_FEAT, n_classes(name)).train()
     T = MONO_T if name.startswith("mono") else 48
-    y = m(torch.randn(2, T, N_FEAT))
+    out = m(torch.randn(2, T, N_FEAT))
+    y = out["weak"] if name.startswith("mono") else out["strong"]
+    assert len(out) == 1
     if name.startswith("mono"):
         loss = torch.nn.functional.cross_entropy(y, torch.tensor([1, 7]))
     else:

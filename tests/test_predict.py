@@ -15,6 +15,7 @@ from sedrepro.io import save_npy, write_json, write_tsv
 from sedrepro.models import CNN, CNNConfig, build_from_config
 from sedrepro.predict import predict_clips, predict_run
 from sedrepro.splits import chunk_starts
+from sedrepro.train import model_record
 
 TINY = sconfig.load([sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "tiny.yaml"])
 LENGTHS = [50, 24, 13, 71, 40]  # test clips in frames: one shorter than a chunk, one exactly a chunk
@@ -31,7 +32,7 @@ def reference_clip(model: torch.nn.Module, data: SplitData, start: int, n_frames
         for i in range(0, len(chunks), batch_size):
             sel = chunks[i:i + batch_size]
             x, _ = data.gather(sel[:, 0], sel[:, 1])
-            probs = torch.sigmoid(model(x)).numpy()
+            probs = torch.sigmoid(model(x)["strong"]).numpy()
             for (first, valid), p in zip(sel, probs, strict=True):
                 total[first - start:first - start + valid] += p[:valid]
                 count[first - start:first - start + valid] += 1
@@ -91,6 +92,7 @@ def test_batched_prediction_equals_one_clip_at_a_time(tmp_path: Path, model_name
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     torch.save(model.state_dict(), run / "checkpoints" / "epoch001.pt")
+    write_json(run / "train.json", {"model": model_record(model_cfg, n_features, len(classes))})
     pd.DataFrame({"epoch": [1], "train_loss": [1.0], "val_loss": [1.0]}).to_csv(run / "history.csv", index=False)
 
     batch = 4  # smaller than a clip's chunks and not dividing their total: batches straddle clips

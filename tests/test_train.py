@@ -12,7 +12,7 @@ from sedrepro.train import TrainingDiverged, train
 
 CNN = {"channels": [4, 8], "kernel_size": 3, "pool_time": [1, 2], "pool_freq": [2, 2], "freq_reduce": "mean",
        "dropout": 0.0}
-MODEL = {"name": "crnn_uni", "cnn": CNN, "rnn": {"cell": "lstm", "hidden_size": 8, "bidirectional": False, "hyper": None}}
+MODEL = {"name": "crnn_uni", "architecture": "crnn", "cnn": CNN, "rnn": {"cell": "lstm", "hidden_size": 8, "bidirectional": False, "hyper": None}}
 TRAINING = {"max_epochs": 3, "batch_size": 8, "learning_rate": 0.01, "patience": 5, "device": "cpu"}
 
 

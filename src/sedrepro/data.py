@@ -5,10 +5,17 @@ for every set (each training source, "validate", each evaluation set); `sources`
 `sets` (every set -> label kind), `evaluation_sets` (names, in config order); `has_targets(name, kind)` says whether
 a set's chunks may be used as targets of that kind. Label kinds: "strong" (frame labels), "weak" (clip tags only: a
 clip's tags are the classes of its frame labels), "none" (no targets at all: its labels rows are zeros, not negatives).
+
+Training batches are dicts (:func:`make_batch`): ``features`` (B, L, F) and, for the label kind of the pipeline's
+target, its targets and a row mask: ``strong`` (B, L, C) float frame labels with ``mask_strong`` (B,) bool, or
+``weak`` (B,) int64 clip classes with ``mask_weak``. Rows of an unlabelled source have mask false and zeroed
+targets (never read as negatives). A :class:`Sampler` draws each batch from the configured sources (a split and
+whether its labels are used) in fixed proportions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +23,10 @@ import numpy as np
 import torch
 
 from .datasets.base import LABEL_KINDS
-from .io import read_json
+from .io import InputError, read_json
+
+# The label kind of each pipeline target: frame labels are "strong", one class per clip is "weak".
+LABEL_KIND = {"frames": "strong", "clip": "weak"}
 
 
 @dataclass
@@ -65,6 +75,10 @@ class SplitData:
     def n_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def label_kind(self) -> str:
+        return LABEL_KIND[self.target]
+
     def gather(self, starts: np.ndarray, valid: np.ndarray, length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Chunks (B, L, F) normalised and their targets.
 
@@ -92,3 +106,93 @@ class SplitData:
         for i in range(0, len(idx), batch_size):
             sel = chunks[idx[i:i + batch_size]]
             yield self.gather(sel[:, 0], sel[:, 1])
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """Shuffle order of an epoch depends only on (seed, epoch), so a resumed run sees the same data order."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def make_batch(x: torch.Tensor, y: torch.Tensor, kind: str, labelled: np.ndarray) -> dict[str, torch.Tensor]:
+    """A training batch: features (B, L, F), the targets of label kind `kind` and its row mask (B,) bool; targets of
+    unlabelled rows are zeroed."""
+    mask = torch.from_numpy(np.asarray(labelled, dtype=bool))
+    if not mask.all():
+        y = y.clone()
+        y[~mask] = 0
+    return {"features": x, kind: y, f"mask_{kind}": mask}
+
+
+def batch_to(batch: Mapping[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Training rows: the chunks of one split, with their labels ("target": the pipeline's) or without ("none"),
+    taking `share` of every batch."""
+
+    split: str
+    labels: str
+    share: float
+
+    @classmethod
+    def from_config(cls, d: Mapping, where: str) -> Source:
+        if d["labels"] not in ("target", "none"):
+            raise InputError(f"{where}: expected labels 'target' or 'none', found {d['labels']!r}")
+        return cls(str(d["split"]), str(d["labels"]), float(d["share"]))
+
+
+class Sampler:
+    """Batches of `batch_size` rows drawn from several sources in proportion to their shares.
+
+    The first source sets the epoch: its chunks in the (seed, epoch) order, each once, in batches (the last one
+    smaller when they do not divide evenly). Every other source adds its fixed number of rows to each batch,
+    cycling through its own shuffled orders. With one source this is exactly the plain shuffled pass over it."""
+
+    def __init__(self, data: SplitData, sources: Sequence[Source], batch_size: int, seed: int,
+                 key: str = "training/sources") -> None:
+        where = f"config key '{key}'"
+        if not sources:
+            raise InputError(f"{where}: expected at least one source, found none")
+        for i, src in enumerate(sources):
+            if src.split not in data.chunks or len(data.chunks[src.split]) == 0:
+                raise InputError(f"config key '{key}/{i}': expected a split with training chunks, found {src.split!r} "
+                                 f"(splits: {', '.join(sorted(data.chunks))})")
+        total = sum(s.share for s in sources)
+        rows = [round(batch_size * s.share / total) for s in sources[1:]]
+        first = batch_size - sum(rows)
+        if first < 1 or any(r < 1 for r in rows):
+            raise InputError(f"{where}: expected shares that give every source at least one of the {batch_size} rows "
+                             f"of a batch, found rows {[first, *rows]}")
+        self.data, self.sources, self.seed = data, list(sources), seed
+        self.rows = [first, *rows]
+        self.kind = data.label_kind
+
+    @property
+    def label_kinds(self) -> list[str]:
+        return [self.kind] if any(s.labels != "none" for s in self.sources) else []
+
+    def __len__(self) -> int:
+        n = len(self.data.chunks[self.sources[0].split])
+        return (n + self.rows[0] - 1) // self.rows[0]
+
+    def _cycle(self, index: int, epoch: int) -> Iterator[int]:
+        n, turn = len(self.data.chunks[self.sources[index].split]), 0
+        while True:
+            yield from np.random.default_rng([self.seed, epoch, index, turn]).permutation(n)
+            turn += 1
+
+    def epoch(self, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
+        first = self.data.chunks[self.sources[0].split]
+        order = epoch_order(self.seed, epoch, len(first))
+        others = [self._cycle(i, epoch) for i in range(1, len(self.sources))]
+        for i in range(0, len(order), self.rows[0]):
+            parts = [first[order[i:i + self.rows[0]]]]
+            parts += [self.data.chunks[src.split][[next(it) for _ in range(r)]]
+                      for src, it, r in zip(self.sources[1:], others, self.rows[1:], strict=True)]
+            labelled = np.concatenate([np.full(len(p), src.labels != "none")
+                                       for p, src in zip(parts, self.sources, strict=True)])
+            sel = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            x, y = self.data.gather(sel[:, 0], sel[:, 1])
+            yield make_batch(x, y, self.kind, labelled)

@@ -3,7 +3,9 @@
 Target "frames": test clips are cut into the same chunks as in training (length, hop and tail from the split stage);
 overlapping chunk predictions are averaged per frame; `probs` is (total test frames, C) with per-clip `offsets`.
 Target "clip": one softmax row per test clip (its example as in training); `probs` is (n clips, C).
-One `epochNNN.npz` per checkpoint; scoring reads these and never the model.
+One `epochNNN.npz` per checkpoint; scoring reads these and never the model. The network is rebuilt from the
+run's own record (train.json "model": architecture and constructor config, written by the train stage with the
+checkpoints), never from the current config; probabilities come from its named outputs ("strong" or "weak", models.OUTPUTS).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import torch
 
 from . import cli
 from .data import SplitData
-from .io import atomic_path, fail, read_json, read_tsv, write_json
-from .models import build_from_config
+from .io import InputError, atomic_path, fail, read_json, read_tsv, write_json
+from .models import build, constructor_config, probabilities
 from .splits import chunk_starts
 from .train import pick_device
 
@@ -49,6 +51,35 @@ def load_checkpoint(path: Path, device: torch.device) -> dict:
                    f"{reason} (damaged or truncated: remove {path.parent.parent} to train this run again)") from None
 
 
+def model_of_run(run_dir: Path) -> dict:
+    """The record of the network a run's checkpoints belong to (train.json "model"); one line if there is none."""
+    path = run_dir / "train.json"
+    record = read_json(path).get("model") if path.is_file() else None
+    if not isinstance(record, dict):
+        raise fail(path, "the train stage's summary with the trained model's record (\"model\")",
+                   f"{'no such file' if not path.is_file() else 'none'} (remove {run_dir} to train this run again)")
+    return record
+
+
+def load_model(run_dir: Path, n_features: int, n_classes: int, device: torch.device) -> torch.nn.Module:
+    """The network the run's checkpoints were trained as, rebuilt from its record; a foreign record, or one for other
+    feature or class counts than the data's, is one line naming it."""
+    path, record = run_dir / "train.json", model_of_run(run_dir)
+    try:
+        model = build(record["architecture"], record["config"], int(record["n_features"]), int(record["n_classes"]))
+    except (KeyError, TypeError, ValueError, InputError) as err:
+        raise fail(path, "an architecture and its constructor config", str(err).splitlines()[0]) from None
+    if (record["n_features"], record["n_classes"]) != (n_features, n_classes):
+        raise fail(path, f"a model for {n_features} features and {n_classes} classes (the split's data)",
+                   f"{record['n_features']} features and {record['n_classes']} classes")
+    return model.to(device)
+
+
+def forward_probs(model: torch.nn.Module, x: torch.Tensor, output: str) -> np.ndarray:
+    """Probabilities of the model's named `output` for a batch x (B, L, F): (B, L, C) "strong", (B, C) "weak"."""
+    return probabilities(output, model(x)[output]).cpu().numpy()
+
+
 def predict_frames(model: torch.nn.Module, data: SplitData, starts: np.ndarray, n_frames: np.ndarray, hop: int,
                    batch_size: int, device: torch.device, tail: str = "flush") -> np.ndarray:
     """(sum n_frames, C) probabilities of the clips (first rows, frames), in order: mean of the chunks covering a frame.
@@ -71,7 +102,7 @@ def predict_frames(model: torch.nn.Module, data: SplitData, starts: np.ndarray, 
         for i in range(0, len(chunks), batch_size):
             sel = chunks[i:i + batch_size]
             x, _ = data.gather(sel[:, 0], sel[:, 1])
-            probs = torch.sigmoid(model(x.to(device))).cpu().numpy()  # (B, L, C)
+            probs = forward_probs(model, x.to(device), "strong")  # (B, L, C)
             for a, valid, p in zip(out_first[i:i + batch_size], sel[:, 1], probs, strict=True):
                 total[a:a + valid] += p[:valid]
                 count[a:a + valid] += 1
@@ -89,7 +120,7 @@ def predict_clips(model: torch.nn.Module, data: SplitData, batch_size: int, devi
     out = []
     with torch.inference_mode():
         for x, _ in data.batches("test", batch_size):
-            out.append(torch.softmax(model(x.to(device)), dim=-1).cpu().numpy())  # (B, C)
+            out.append(forward_probs(model, x.to(device), "weak"))  # (B, C)
     return np.concatenate(out).astype(np.float32)
 
 
@@ -110,7 +141,11 @@ def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path
     if test.empty:
         raise fail(split_dir / "assignment.tsv", "clips in the test split", "none")
     offsets = np.concatenate([[0], np.cumsum(test.n_frames.to_numpy())]).astype(np.int64)
-    model = fast_layout(build_from_config(model_cfg, data.n_mels, data.n_classes).to(device))
+    model = fast_layout(load_model(run_dir, data.n_mels, data.n_classes, device))
+    trained = model_of_run(run_dir)
+    if (trained["architecture"], trained["config"]) != constructor_config(model_cfg):
+        log.warning("the config's model differs from the one %s was trained as; predicting with the trained one",
+                    run_dir)
     for epoch in epochs:
         ckpt = run_dir / "checkpoints" / f"epoch{epoch:03d}.pt"
         model.load_state_dict(load_checkpoint(ckpt, device))

@@ -1,8 +1,16 @@
-"""Stage 'train': one model, one dataset, one seed. Adam, early stopping on validation loss.
+"""Stage 'train': one model, one dataset, one seed. Adam, early stopping on a validation metric.
 
-The loss follows the pipeline's target: binary cross-entropy per frame and class ("frames", sigmoid outputs) or
-categorical cross-entropy per clip ("clip", softmax outputs). Accuracy is logged alongside, as the dessed paper's
-Keras metrics define it: binary accuracy over (frame, class) cells at 0.5, or categorical accuracy.
+What a step computes is the recipe's (``training.recipe``, :mod:`sedrepro.recipes`; "supervised" by default): the
+configured loss terms (``training.loss``, :mod:`sedrepro.losses`) on batches drawn from the configured sources
+(``training.sources``, :class:`sedrepro.data.Sampler`). By default the loss follows the pipeline's target: binary
+cross-entropy per frame and class ("frames", output "strong", sigmoid) or categorical cross-entropy per clip
+("clip", output "weak", softmax). The validation loss is always that target loss. Accuracy is logged alongside, as
+the dessed paper's Keras metrics define it: binary accuracy over (frame, class) cells at 0.5, or categorical
+accuracy. ``training.monitor`` picks the validation metric early stopping and the best epoch follow.
+
+Checkpoints are the weights of the recipe's scored network (state dicts, as before: their size is a table's model
+size); the run's ``train.json`` records under "model" the architecture, its constructor config and the feature and
+class counts, from which prediction rebuilds the network.
 
 Work happens in `<run>/work/` (not a Snakemake output, so it survives Snakemake's cleanup of an interrupted job):
 per-epoch weights, and after every epoch `state.pt` with everything needed to resume exactly (model, optimizer,
@@ -29,19 +37,22 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
 from . import cli, provenance
 from .config import EXECUTION_KEYS
-from .data import SplitData
+from .data import Sampler, Source, SplitData, batch_to, epoch_order
 from .faults import fault_point
 from .io import InputError, atomic_path, read_json, write_csv, write_json
-from .models import build_from_config, count_parameters, set_compiled
+from .losses import Loss
+from .models import build, constructor_config, count_parameters, set_compiled
 from .progress import progress
+from .recipes import RECIPES
 
 log = logging.getLogger(__name__)
+
+__all__ = ["train", "epoch_order", "TrainingDiverged", "MONITORS", "RECIPE_DEFAULTS", "model_record"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -77,9 +88,12 @@ def changed_parts(old: dict[str, str] | None, new: dict[str, str]) -> list[str]:
     return [part for part in sorted(set(old) | set(new)) if old.get(part) != new.get(part)]
 
 
-def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
-    """Shuffle order of an epoch depends only on (seed, epoch), so a resumed run sees the same data order."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
+# The training keys added with recipes, at the values that train as before (config.yaml holds the same; a test
+# checks): for callers that pass a training section of the older shape (tests, notebooks).
+RECIPE_DEFAULTS = {"recipe": "supervised", "loss": None, "sources": [{"split": "train", "labels": "target", "share": 1}],
+                   "monitor": "val_loss"}
+# Validation metrics early stopping and the best epoch may follow: history column -> +1 higher is better, -1 lower.
+MONITORS = {"val_loss": -1, "val_frame_f1": 1, "val_accuracy": 1}
 
 
 def save_atomic(obj: dict, path: Path) -> None:
@@ -130,13 +144,14 @@ def device_name(device: torch.device) -> str:
 
 
 class Objective:
-    """Loss and accuracy counts for the pipeline's target. Frame targets: logits and y (B, L, C); clip: (B, C), (B,)."""
+    """Validation loss and accuracy counts for the pipeline's target, on the model output it has (`output`).
+    Frame targets: logits and y (B, L, C); clip: (B, C), (B,)."""
 
     def __init__(self, target: str):
         if target not in ("frames", "clip"):
             raise ValueError(f"target must be 'frames' or 'clip', got {target!r}")
         self.target = target
-        self.loss = torch.nn.BCEWithLogitsLoss() if target == "frames" else torch.nn.CrossEntropyLoss()
+        self.output = "strong" if target == "frames" else "weak"
         self._sum = (torch.nn.BCEWithLogitsLoss(reduction="sum") if target == "frames"
                      else torch.nn.CrossEntropyLoss(reduction="sum"))
 
@@ -163,7 +178,7 @@ def evaluate_loss(model: torch.nn.Module, data: SplitData, split: str, batch_siz
     with torch.inference_mode():
         for x, y in data.batches(split, batch_size):
             x, y = x.to(device), y.to(device)
-            logits = model(x)  # (B, L, C) or (B, C)
+            logits = model(x)[objective.output]  # (B, L, C) or (B, C)
             loss_sum += objective.loss_sum(logits, y)
             c, n, a, b, d = objective.counts(logits, y)
             correct, total, tp, fp, fn = correct + c, total + n, tp + a, fp + b, fn + d
@@ -171,10 +186,32 @@ def evaluate_loss(model: torch.nn.Module, data: SplitData, split: str, batch_siz
     return loss_sum / max(total, 1), 100.0 * f1, correct / max(total, 1)
 
 
+def improves(value: float, best: float, monitor: str) -> bool:
+    return value * MONITORS[monitor] > best * MONITORS[monitor]
+
+
+def recipe_settings(training: dict) -> dict:
+    """The training section with the recipe keys an older-shaped section lacks at their defaults; one line for an
+    unknown monitor."""
+    training = {**RECIPE_DEFAULTS, **training}
+    if training["monitor"] not in MONITORS:
+        raise InputError(f"config key 'training/monitor': expected one of {', '.join(MONITORS)}, "
+                         f"found {training['monitor']!r}")
+    return training
+
+
+def model_record(model_cfg: dict, n_features: int, n_classes: int) -> dict:
+    """What the checkpoints' network is (train.json "model"): :func:`sedrepro.predict.load_model` rebuilds it
+    without the config."""
+    architecture, ctor = constructor_config(model_cfg)
+    return {"architecture": architecture, "config": ctor, "n_features": n_features, "n_classes": n_classes}
+
+
 def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, training: dict, seed: int,
           pipeline: dict | None = None, compile_recurrence: bool = False) -> dict:
     """Train (or resume) one run; `pipeline` is recorded in the resume key and provenance (None: called outside the
     workflow, where the feature and split files' digests still pin the data)."""
+    training = recipe_settings(training)
     # threads and compile change speed, not results: they stay out of the settings a resume must match
     settings = {"pipeline": pipeline, "model": model_cfg,
                 "training": {k: v for k, v in training.items() if k not in EXECUTION_KEYS}, "seed": seed}
@@ -187,24 +224,33 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
     work.mkdir(parents=True, exist_ok=True)
     device = pick_device(training["device"])
     data = SplitData.load(feature_dir, split_dir)
+    recipe_cls = RECIPES.get(training["recipe"], "config key 'training/recipe'")
+    sources = [Source.from_config(s, f"config key 'training/sources/{i}'") for i, s in enumerate(training["sources"])]
+    sampler = Sampler(data, sources, training["batch_size"], seed)
+    loss = Loss.from_config(training["loss"], data.label_kind)
+    loss.check_labels(sampler.label_kinds)
 
     torch.manual_seed(seed)
-    model = build_from_config(model_cfg, data.n_mels, data.n_classes).to(device)
+    record = model_record(model_cfg, data.n_mels, data.n_classes)
+    model = build(record["architecture"], record["config"], data.n_mels, data.n_classes).to(device)
     if compile_recurrence and set_compiled(model, True):
         log.info("HyperLSTM cell compiled with torch.compile (training.compile: true)")
     optimiser = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
     objective = Objective(data.target)
+    recipe = recipe_cls(model, loss, training)
+    monitor = training["monitor"]
 
     state = load_state(work, key)
     if state is None:
         shutil.rmtree(work / "checkpoints", ignore_errors=True)
         history: list[dict] = []
-        best, bad, start_epoch = float("inf"), 0, 1
+        best, bad, start_epoch = -MONITORS[monitor] * float("inf"), 0, 1
     else:
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
+        recipe.load_state_dict(state["recipe"])
         torch.set_rng_state(state["torch_rng"])
-        history, best, bad = state["history"], state["best_val_loss"], state["bad_epochs"]
+        history, best, bad = state["history"], state["best"], state["bad_epochs"]
         start_epoch = state["epoch"] + 1
         log.info("resuming after epoch %d", state["epoch"])
 
@@ -217,44 +263,48 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
             break
         tic = time.perf_counter()
         model.train()
-        order = epoch_order(seed, epoch, n_train)
         total, count, correct, cells = 0.0, 0, 0, 0
-        n_batches = (n_train + training["batch_size"] - 1) // training["batch_size"]
-        batches = data.batches("train", training["batch_size"], order)
-        for b, (x, y) in enumerate(progress(batches, total=n_batches, desc=f"epoch {epoch}")):
-            x, y = x.to(device), y.to(device)
-            logits = model(x)  # (B, L, C) against y (B, L, C); clip target: (B, C) against class indices (B,)
-            loss = objective.loss(logits, y)
-            if not torch.isfinite(loss):
+        for b, batch in enumerate(progress(sampler.epoch(epoch), total=len(sampler), desc=f"epoch {epoch}")):
+            batch = batch_to(batch, device)
+            loss_value, outputs = recipe.objective(batch)
+            if not torch.isfinite(loss_value):
                 last = f"the last good checkpoint is epoch {epoch - 1}" if epoch > 1 else "no checkpoint was written"
-                raise TrainingDiverged(f"{run_dir}: loss is {float(loss.detach())} at epoch {epoch}, batch {b + 1}; "
-                                       f"{last} (lower training/learning_rate or check the features for NaN)")
+                raise TrainingDiverged(f"{run_dir}: loss is {float(loss_value.detach())} at epoch {epoch}, batch "
+                                       f"{b + 1}; {last} (lower training/learning_rate or check the features for NaN)")
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
+            loss_value.backward()
             optimiser.step()
-            total += float(loss.detach()) * len(x)
-            count += len(x)
-            c, n, *_ = objective.counts(logits.detach(), y)
-            correct, cells = correct + c, cells + n
-        val_loss, val_f1, val_acc = evaluate_loss(model, data, "validate", training["batch_size"], device, objective)
-        improved = val_loss < best
-        best, bad = (val_loss, 0) if improved else (best, bad + 1)
+            recipe.after_step()
+            n = len(batch["features"])
+            total += float(loss_value.detach()) * n
+            count += n
+            # accuracy of the labelled rows: frames (B, L, C) against y (B, L, C); clips (B, C) against indices (B,)
+            mask = batch[f"mask_{data.label_kind}"]
+            c, k, *_ = objective.counts(outputs[objective.output].detach()[mask], batch[data.label_kind][mask])
+            correct, cells = correct + c, cells + k
+        scored = recipe.scored
+        val_loss, val_f1, val_acc = evaluate_loss(scored, data, "validate", training["batch_size"], device, objective)
         # train_accuracy is measured during the epoch (dropout on, weights moving), as Keras reports it
         history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val_loss,
                         "train_accuracy": correct / max(cells, 1), "val_accuracy": val_acc, "val_frame_f1": val_f1,
                         "epoch_time_s": time.perf_counter() - tic})
-        save_atomic(model.state_dict(), work / "checkpoints" / f"epoch{epoch:03d}.pt")
+        improved = improves(history[-1][monitor], best, monitor)
+        best, bad = (history[-1][monitor], 0) if improved else (best, bad + 1)
+        save_atomic(scored.state_dict(), work / "checkpoints" / f"epoch{epoch:03d}.pt")
         if (work / "state.pt").exists():  # keep one older state in case the newest is ever damaged
             os.replace(work / "state.pt", work / "state.prev.pt")
         save_atomic({"config_hash": digest, "resume_key": key, "epoch": epoch, "model": model.state_dict(),
-                     "optimiser": optimiser.state_dict(), "torch_rng": torch.get_rng_state(), "history": history,
-                     "best_val_loss": best, "bad_epochs": bad}, work / "state.pt")
+                     "optimiser": optimiser.state_dict(), "recipe": recipe.state_dict(),
+                     "torch_rng": torch.get_rng_state(), "history": history, "best": best, "bad_epochs": bad,
+                     "best_val_loss": min(r["val_loss"] for r in history)},
+                    work / "state.pt")
         log.info("epoch %d: train loss %.4f, val loss %.4f, val frame F1 %.1f%%, %.1f s%s", epoch, total / count,
                  val_loss, val_f1, history[-1]["epoch_time_s"], " *" if improved else "")
         fault_point("train.epoch", epoch)
         stopped = bad >= training["patience"]
 
-    best_epoch = int(min(history, key=lambda r: r["val_loss"])["epoch"])
+    # the first epoch with the best monitored value
+    best_epoch = int(max(history, key=lambda r: (MONITORS[monitor] * r[monitor], -r["epoch"]))["epoch"])
     summary = {
         "epochs": len(history), "best_epoch": best_epoch,
         "early_stopped": stopped, "parameters": count_parameters(model), "device": str(device),
@@ -263,6 +313,7 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
         "train_time_s": float(sum(r["epoch_time_s"] for r in history)),
         "checkpoint_bytes": (work / "checkpoints" / f"epoch{best_epoch:03d}.pt").stat().st_size,
         "train_chunks": n_train, "validate_chunks": len(data.chunks["validate"]), "config_hash": digest,
+        "model": record,  # what network the checkpoints' weights belong to
     }
     publish(run_dir, work, history, summary, settings, key, digests)
     return summary

@@ -1,38 +1,46 @@
-"""Model layer: CRNN and HCRNN (Singh, Phan & Benetos, "Hypernetworks for SED", sec. 2).
+"""Model layer: CRNN and HCRNN (Singh, Phan & Benetos, "Hypernetworks for SED", sec. 2) and the DnD-SED models
+(Drossos et al. 2020 / Prinzivalle's replication, :mod:`.dnd`).
 
-``build_model(cnn, rnn, n_mels, n_classes)`` turns the validated config's ``cnn`` and ``rnn``
-dicts into a module mapping normalised log-mel (B, T, F) to per-frame logits (B, T, C).
-
-Second paper (DnD-SED, Drossos et al. 2020 / Prinzivalle's replication): ``build_dnd_model(cfg,
-n_features, n_classes)`` in :mod:`.dnd`. ``build(architecture, cfg, n_features, n_classes)``
-dispatches over :data:`ARCHITECTURES` ("crnn": cfg has keys ``cnn`` and ``rnn``, passed to
-``build_model``; "dnd": cfg is a DnD config). ``MODEL_CLASSES`` and ``build_model`` are unchanged.
+Every architecture is registered in :data:`ARCHITECTURES` with its declared config interface: a config dataclass
+(``from_dict`` parses the model's config entry without ``name`` and ``architecture``, ValueError on a bad key) and
+the constructor ``(config, n_features, n_classes) -> nn.Module``. A model maps normalised features (B, T, F) to
+NAMED logits, a dict with one entry per output it has (see :data:`OUTPUTS`): ``strong`` (B, T, C) per frame for the
+frame models, ``weak`` (B, C) per clip for the clip models. Training, prediction and benchmarks use the names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
+from ..io import InputError
+from ..registry import Registry
 from .cnn import CNN, CNNConfig
-from .crnn import CRNN, RNNConfig
+from .crnn import CRNN, CRNNConfig, RNNConfig
 from .dnd import DnDConfig, DnDModel, build_dnd_model, dnd_preset
 from .hyperlstm import HyperConfig, HyperLSTM, set_compiled
 
 __all__ = [
-    "MODEL_CLASSES",
     "ARCHITECTURES",
+    "OUTPUTS",
+    "Architecture",
     "build",
     "build_model",
     "build_from_config",
+    "check_model_config",
+    "constructor_config",
+    "probabilities",
     "build_dnd_model",
     "dnd_preset",
     "DnDConfig",
     "DnDModel",
     "count_parameters",
     "CNNConfig",
+    "CRNNConfig",
     "RNNConfig",
     "HyperConfig",
     "CNN",
@@ -41,8 +49,33 @@ __all__ = [
     "set_compiled",
 ]
 
-MODEL_CLASSES = ("crnn",)
-ARCHITECTURES = ("crnn", "dnd")
+
+@dataclass(frozen=True)
+class Architecture:
+    """One architecture's config interface: `config` parses its keys (ValueError naming a bad one), `build` makes
+    the module from the parsed config, the number of input features and of classes."""
+
+    config: Callable[[Mapping[str, Any]], Any]
+    build: Callable[[Any, int, int], nn.Module]
+
+
+ARCHITECTURES: Registry[Architecture] = Registry("architecture")
+ARCHITECTURES.register("crnn", Architecture(CRNNConfig.from_dict, lambda c, f, k: CRNN(c.cnn, c.rnn, f, k)))
+ARCHITECTURES.register("dnd", Architecture(DnDConfig.from_dict, DnDModel))
+
+# The named outputs a model may return, each with how its logits become probabilities: "strong" frames are
+# multi-label (sigmoid per class); "weak" clips carry one class each, as the clip target has it (softmax).
+OUTPUTS: dict[str, Callable[[Tensor], Tensor]] = {
+    "strong": torch.sigmoid,
+    "weak": lambda logits: torch.softmax(logits, dim=-1),
+}
+
+
+def probabilities(name: str, logits: Tensor) -> Tensor:
+    """Probabilities of the model output `name` (see :data:`OUTPUTS`)."""
+    if name not in OUTPUTS:
+        raise ValueError(f"model output must be one of {sorted(OUTPUTS)}, got {name!r}")
+    return OUTPUTS[name](logits)
 
 
 def build_model(cnn: Mapping[str, Any], rnn: Mapping[str, Any], n_mels: int, n_classes: int) -> nn.Module:
@@ -54,25 +87,35 @@ def build_model(cnn: Mapping[str, Any], rnn: Mapping[str, Any], n_mels: int, n_c
 
 
 def build(architecture: str, cfg: Mapping[str, Any], n_features: int, n_classes: int) -> nn.Module:
-    """Build any registered architecture (see :data:`ARCHITECTURES`); ValueError if unknown.
+    """Build the registered `architecture` from its constructor config `cfg` (InputError naming the known ones if
+    it is not registered; ValueError for a bad config key)."""
+    spec = ARCHITECTURES.get(architecture, "model key 'architecture'")
+    return spec.build(spec.config(cfg), n_features, n_classes)
 
-    "crnn": ``cfg`` must hold exactly ``cnn`` and ``rnn`` (``n_features`` is ``n_mels``).
-    "dnd": ``cfg`` is a DnD config (``dnd.DnDConfig.from_dict``).
-    """
-    if architecture == "crnn":
-        if not isinstance(cfg, Mapping) or set(cfg) != {"cnn", "rnn"}:
-            raise ValueError(f"crnn config must have exactly the keys ['cnn', 'rnn'], got {cfg!r}")
-        return build_model(cfg["cnn"], cfg["rnn"], n_features, n_classes)
-    if architecture == "dnd":
-        return build_dnd_model(cfg, n_features, n_classes)
-    raise ValueError(f"architecture must be one of {list(ARCHITECTURES)}, got {architecture!r}")
+
+def constructor_config(model_cfg: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(architecture, constructor config) of a model's config entry as the workflow passes it: ``architecture`` plus
+    that architecture's keys (``name`` is the entry's name, not part of the network)."""
+    if "architecture" not in model_cfg:
+        raise ValueError(f"a model config names its architecture (one of {list(ARCHITECTURES.names())}); "
+                         f"got the keys {sorted(model_cfg)}")
+    return model_cfg["architecture"], {k: v for k, v in model_cfg.items() if k not in ("name", "architecture")}
+
+
+def check_model_config(model_cfg: Mapping[str, Any], key: str) -> Any:
+    """Parse a model's config entry with its registered architecture's config class, building nothing: for checks
+    at workflow start. An unregistered architecture or a bad key is one InputError naming the config `key`
+    ("models/<name>")."""
+    try:
+        architecture, cfg = constructor_config(model_cfg)
+        return ARCHITECTURES.get(architecture, f"config key '{key}/architecture'").config(cfg)
+    except ValueError as err:
+        raise InputError(f"config key '{key}': {err}") from None
 
 
 def build_from_config(model_cfg: Mapping[str, Any], n_features: int, n_classes: int) -> nn.Module:
-    """Build from a model's config entry as the workflow passes it: ``architecture`` plus that architecture's keys
-    (``name`` ignored)."""
-    cfg = {k: v for k, v in model_cfg.items() if k not in ("name", "architecture")}
-    return build(model_cfg.get("architecture", "crnn"), cfg, n_features, n_classes)
+    """Build from a model's config entry as the workflow passes it (see :func:`constructor_config`)."""
+    return build(*constructor_config(model_cfg), n_features, n_classes)
 
 
 def count_parameters(model: nn.Module) -> int:

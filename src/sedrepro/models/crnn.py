@@ -22,7 +22,7 @@ from .checks import boolean, check_keys, one_of, positive_int
 from .cnn import CNN, CNNConfig
 from .hyperlstm import HyperConfig, HyperLSTM
 
-__all__ = ["RNNConfig", "CRNN", "RNN_CELLS"]
+__all__ = ["RNNConfig", "CRNNConfig", "CRNN", "RNN_CELLS"]
 
 RNN_CELLS = ("lstm", "hyperlstm")
 
@@ -70,10 +70,26 @@ class RNNConfig:
         return self.hidden_size * (2 if self.bidirectional else 1)
 
 
+@dataclass(frozen=True)
+class CRNNConfig:
+    """A whole CRNN / HCRNN config: exactly the ``cnn`` and ``rnn`` blocks."""
+
+    cnn: CNNConfig
+    rnn: RNNConfig
+
+    FIELDS = ("cnn", "rnn")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CRNNConfig:
+        """Parse a config dict; ValueError names unknown or missing keys (at every level)."""
+        check_keys("crnn", d, cls.FIELDS)
+        return cls(CNNConfig.from_dict(d["cnn"]), RNNConfig.from_dict(d["rnn"]))
+
+
 class CRNN(nn.Module):
     """CNN front end, recurrent layer, and a per-frame linear head returning logits.
 
-    forward: x (B, T, F) normalised log-mel -> logits (B, T, C) at the input frame rate.
+    forward: x (B, T, F) normalised log-mel -> {"strong": logits (B, T, C)} at the input frame rate.
 
     Upsampling choice: the CNN pools time by P = prod(pool_time) with ceil-mode pooling, so
     T' = ceil(...ceil(T / p_1).../ p_K) >= T / P and recurrent step j summarises input frames
@@ -121,4 +137,4 @@ class CRNN(nn.Module):
         if y.shape[1] < T:  # cannot happen with ceil pooling; kept so the contract holds
             y = torch.cat([y, y[:, -1:].expand(B, T - y.shape[1], y.shape[2])], 1)
         y = y[:, :T]  # (B, T, H')
-        return self.head(y)  # (B, T, C)
+        return {"strong": self.head(y)}  # (B, T, C)

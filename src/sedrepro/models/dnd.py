@@ -440,8 +440,8 @@ class DilatedBlock(nn.Module):
 class DnDModel(nn.Module):
     """One of the DnD kinds (module docstring). Input (B, T, n_features) of MFCCs / log-mels.
 
-    forward returns logits: (B, T, n_classes) for the poly kinds (sigmoid + BCE in the loss),
-    (B, n_classes) for the mono kinds (softmax + cross-entropy in the loss).
+    forward returns named logits: {"strong": (B, T, n_classes)} for the poly kinds (sigmoid + BCE in the loss),
+    {"weak": (B, n_classes)} for the mono kinds (softmax + cross-entropy in the loss).
     """
 
     def __init__(self, cfg: DnDConfig, n_features: int, n_classes: int) -> None:
@@ -467,7 +467,7 @@ class DnDModel(nn.Module):
             n_head = d.out_channels if cfg.monophonic else d.out_channels * d.out_freq
         self.head = nn.Linear(n_head, n_classes)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
         if x.dim() != 3 or x.shape[2] != self.n_features:
             raise ValueError(f"DnDModel expects input (B, T, {self.n_features}), got {tuple(x.shape)}")
         B, T, _ = x.shape
@@ -478,14 +478,14 @@ class DnDModel(nn.Module):
             y = y.permute(0, 2, 1, 3).reshape(B, T, -1)  # (B, T, C F')
             y, h = self.gru(y)  # (B, T, H), h: (1, B, H)
             if self.cfg.monophonic:
-                return self.head(h[0])  # (B, n_classes): last state, Keras return_sequences=False
-            return self.head(y)  # (B, T, n_classes)
+                return {"weak": self.head(h[0])}  # (B, n_classes): last state, Keras return_sequences=False
+            return {"strong": self.head(y)}  # (B, T, n_classes)
         assert self.dilated is not None
         y = self.dilated(y.permute(0, 3, 2, 1))  # (B, F', T, C) -> (B, C_d, T, F_d)
         if self.cfg.monophonic:
-            return self.head(torch.mean(y, dim=(2, 3)))  # global average pooling -> (B, n_classes)
+            return {"weak": self.head(torch.mean(y, dim=(2, 3)))}  # global average pooling -> (B, n_classes)
         y = y.permute(0, 2, 1, 3).reshape(B, T, -1)  # (B, T, C_d F_d), official p_2 order
-        return self.head(y)  # (B, T, n_classes)
+        return {"strong": self.head(y)}  # (B, T, n_classes)
 
 
 def build_dnd_model(cfg: Mapping[str, Any], n_features: int, n_classes: int) -> DnDModel:

@@ -209,7 +209,8 @@ class HyperLSTM(nn.Module):
             nn.init.orthogonal_(self.weight_h[k * nh : (k + 1) * nh])
         self.bias.zero_()
         # W_x̂ over the concatenated input [h; x] (eq 10), then split into its column blocks.
-        w_hat = torch.empty(g * nhh, nh + self.input_size, dtype=self.hyper_weight_h.dtype)
+        w_hat = torch.empty(g * nhh, nh + self.input_size, dtype=self.hyper_weight_h.dtype,
+                            device=self.hyper_weight_h.device)
         nn.init.xavier_uniform_(w_hat)
         self.hyper_weight_h.copy_(w_hat[:, :nh])
         self.hyper_weight_x.copy_(w_hat[:, nh:])

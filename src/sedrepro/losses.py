@@ -1,0 +1,115 @@
+"""Loss terms and the training loss: a weighted sum of registered terms, declared in the training config.
+
+A term maps the model's named outputs (see :data:`sedrepro.models.OUTPUTS`) and a batch (see
+:func:`sedrepro.data.make_batch`: ``features``, and per label kind its targets and a row mask) to a scalar. Rows a
+term has no labels for (mask false) never count, so unlabelled data is never read as all-negative targets; a batch
+without any such row gives 0 for that term. With every row labelled, each term is bit for bit the loss the train
+stage used before the terms existed (tests/test_losses.py).
+
+Config (``training.loss``): a list of ``{term: <name>, weight: <w>}``; null means the supervised term of the
+pipeline's label kind with weight 1 (:data:`SUPERVISED_TERM`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from .io import InputError
+from .registry import Registry
+
+__all__ = ["LOSS_TERMS", "SUPERVISED_TERM", "Loss", "LossTerm", "TERM_NEEDS"]
+
+LossTerm = Callable[[Mapping[str, Tensor], Mapping[str, Tensor]], Tensor]
+LOSS_TERMS: Registry[LossTerm] = Registry("loss term")
+# What each term reads: (model output, label kind); checked once before training starts.
+TERM_NEEDS: dict[str, tuple[str, str]] = {}
+# The default term of a label kind: today's loss for frame labels (BCE) and clip labels (one class: cross-entropy).
+SUPERVISED_TERM = {"strong": "bce_strong", "weak": "ce_weak"}
+
+
+def register_term(name: str, output: str, labels: str) -> Callable[[LossTerm], LossTerm]:
+    def add(fn: LossTerm) -> LossTerm:
+        TERM_NEEDS[name] = (output, labels)
+        return LOSS_TERMS.register(name, fn)
+
+    return add
+
+
+@register_term("bce_strong", "strong", "strong")
+def bce_strong(outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+    """Binary cross-entropy per (frame, class) of the rows with strong labels, mean over their cells.
+
+    Logits and targets (B, T, C); mask (B,). The mask is a 0/1 weight and the mean over all rows is rescaled by
+    B / labelled rows (exactly 1.0 when all are labelled), so values and gradients equal BCEWithLogitsLoss's."""
+    logits, mask = outputs["strong"], batch["mask_strong"]
+    weight = mask.to(logits.dtype)[:, None, None]
+    loss = F.binary_cross_entropy_with_logits(logits, batch["strong"], weight=weight)
+    return loss * (mask.numel() / mask.sum().clamp(min=1))
+
+
+@register_term("ce_weak", "weak", "weak")
+def ce_weak(outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+    """Cross-entropy of the rows with a clip label (class index (B,) int64), mean over them; logits (B, C).
+
+    Unlabelled rows get the ignored index; sum / labelled rows equals CrossEntropyLoss's mean bit for bit."""
+    logits, mask = outputs["weak"], batch["mask_weak"]
+    target = batch["weak"].masked_fill(~mask, -100)
+    return F.cross_entropy(logits, target, ignore_index=-100, reduction="sum") / mask.sum().clamp(min=1)
+
+
+class Loss:
+    """Weighted sum of registered terms. `spec`: the config's list of {term, weight}. An unknown term, or one whose
+    labels no training source has, stops before training with one line; one whose output the model lacks, at the
+    first batch."""
+
+    def __init__(self, spec: Sequence[Mapping[str, Any]], key: str = "training/loss") -> None:
+        self.where = f"config key '{key}'"
+        self.terms = [(item["term"], LOSS_TERMS.get(item["term"], f"config key '{key}/{i}/term'"),
+                       float(item["weight"])) for i, item in enumerate(spec)]
+        if not self.terms:
+            raise InputError(f"{self.where}: expected at least one term, found none")
+
+    @classmethod
+    def from_config(cls, spec: Sequence[Mapping[str, Any]] | None, label_kind: str) -> Loss:
+        """The configured terms, or the label kind's supervised term (weight 1) when the config says null."""
+        return cls(spec if spec is not None else [{"term": SUPERVISED_TERM[label_kind], "weight": 1.0}])
+
+    def check_labels(self, label_kinds: Sequence[str]) -> None:
+        """One line if a term needs labels of a kind no training source has (checked before training starts)."""
+        for name, _, _ in self.terms:
+            labels = TERM_NEEDS.get(name, (None, None))[1]
+            if labels is not None and labels not in label_kinds:
+                raise InputError(f"{self.where}: term {name!r} expected a training source with {labels} labels, "
+                                 f"found sources with {sorted(label_kinds) or 'no labels'}")
+
+    def __call__(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        total: Tensor | None = None
+        for name, term, weight in self.terms:
+            output = TERM_NEEDS.get(name, (None, None))[0]
+            if output is not None and output not in outputs:
+                raise InputError(f"{self.where}: term {name!r} expected a model output {output!r}, found the outputs "
+                                 f"{sorted(outputs)}")
+            value = term(outputs, batch)
+            # a weight of 1 multiplies nothing: the default loss stays bit for bit today's
+            value = value if weight == 1.0 else value * weight
+            total = value if total is None else total + value
+        assert total is not None
+        return total
+
+
+def consistency_mse(student: Mapping[str, Tensor], teacher: Mapping[str, Tensor],
+                    probabilities: Callable[[str, Tensor], Tensor]) -> Tensor:
+    """Mean squared error between student and teacher probabilities, summed over the outputs both have; every row
+    counts (labelled or not). The teacher's side carries no gradient."""
+    total: Tensor | None = None
+    for name in sorted(set(student) & set(teacher)):
+        value = F.mse_loss(probabilities(name, student[name]), probabilities(name, teacher[name]).detach())
+        total = value if total is None else total + value
+    if total is None:
+        raise ValueError(f"student and teacher share no output (student {sorted(student)}, teacher {sorted(teacher)})")
+    return total
+

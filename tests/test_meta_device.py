@@ -1,0 +1,82 @@
+"""Item 9 of issue 15: every tensor a model, loss or recipe creates takes its device from its inputs. Model and batch
+live on the `meta` device, where a tensor made on the CPU (torch.zeros(...) without device=) fails the operation
+that meets it. Parametrised over the registries, so a newly registered architecture or recipe is covered (an
+architecture without an entry in the default or tiny config fails here until it has one)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sedrepro import config as sconfig
+from sedrepro.data import LABEL_KIND
+from sedrepro.losses import Loss
+from sedrepro.models import ARCHITECTURES, build_from_config
+from sedrepro.recipes import RECIPES
+
+META = torch.device("meta")
+CONFIGS = {"default": [sconfig.REPO / "config.yaml"],
+           "tiny": [sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "tiny.yaml"]}
+N_CLASSES, B, T = 5, 3, 24
+
+
+def entries(architecture: str) -> list[tuple[str, dict, int, str]]:
+    """(where, model config, feature count, pipeline target) of each config entry of `architecture`."""
+    out = []
+    for cname, paths in CONFIGS.items():
+        cfg = sconfig.load(paths)
+        for name in sorted(cfg["models"]):
+            model_cfg = sconfig.model_config(cfg, name)
+            if model_cfg["architecture"] == architecture:
+                pipeline = cfg["pipelines"][sconfig.model_pipeline(cfg, name)]
+                n_features = pipeline["features"]["n_mfcc"] or pipeline["features"]["n_mels"]
+                out.append((f"{cname}:{name}", model_cfg, n_features, pipeline["target"]))
+    return out
+
+
+def meta_batch(n_features: int, kind: str) -> dict[str, torch.Tensor]:
+    target = (torch.empty(B, T, N_CLASSES, device=META) if kind == "strong"
+              else torch.empty(B, dtype=torch.long, device=META))
+    return {"features": torch.empty(B, T, n_features, device=META), kind: target,
+            f"mask_{kind}": torch.empty(B, dtype=torch.bool, device=META)}
+
+
+def test_a_cpu_tensor_fails_on_meta():
+    """The premise: meta does not silently accept a CPU-made tensor."""
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        torch.empty(2, 3, device=META) + torch.zeros(2, 3)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES.names())
+def test_forward_and_backward_on_meta(architecture: str) -> None:
+    found = entries(architecture)
+    assert found, f"architecture {architecture!r} has no entry in the default or tiny config to build it with"
+    for where, model_cfg, n_features, target in found:
+        with META:
+            model = build_from_config(model_cfg, n_features, N_CLASSES).train()
+        outputs = model(torch.empty(B, T, n_features, device=META))
+        kind = LABEL_KIND[target]
+        assert set(outputs) == {kind}, where
+        assert all(v.device == META for v in outputs.values()), where
+        loss = Loss.from_config(None, kind)(outputs, meta_batch(n_features, kind))
+        loss.backward()
+        assert all(p.grad is not None and p.grad.device == META for p in model.parameters()), where
+
+
+@pytest.mark.parametrize("recipe", RECIPES.names())
+@pytest.mark.parametrize("model_name", ["crnn_uni", "mono_baseline"])
+def test_recipe_step_on_meta(recipe: str, model_name: str) -> None:
+    """A recipe's step (objective, backward, after_step) with model and batch on meta: frame and clip models."""
+    cfg = sconfig.load(CONFIGS["tiny"])
+    training = sconfig.model_training(cfg, model_name)
+    pipeline = cfg["pipelines"][sconfig.model_pipeline(cfg, model_name)]
+    n_features = pipeline["features"]["n_mfcc"] or pipeline["features"]["n_mels"]
+    kind = LABEL_KIND[pipeline["target"]]
+    with META:
+        model = build_from_config(sconfig.model_config(cfg, model_name), n_features, N_CLASSES).train()
+    step = RECIPES.get(recipe)(model, Loss.from_config(training["loss"], kind), training)
+    loss, outputs = step.objective(meta_batch(n_features, kind))
+    assert loss.device == META and set(outputs) == {kind}
+    loss.backward()
+    step.after_step()
+    assert all(p.device == META for p in step.scored.parameters())
