@@ -4,7 +4,7 @@
 rule resample_audio:
     input:
         unpack(dataset_root_inputs),
-        files=data_path("index/{dataset}/files.tsv"),
+        files=index_files()["files"],
     output:
         directory(data_path("audio/{dataset}")),
     log:
@@ -17,7 +17,7 @@ rule resample_audio:
     params:
         root=dataset_root,
         sample_rate=config["audio"]["sample_rate"],
-        index=lambda wc, input: os.path.dirname(input.files),
+        index=input_folder("files"),
     message:
         JOB_MESSAGE
     shell:

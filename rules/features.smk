@@ -5,9 +5,7 @@ rule extract_features:
     input:
         data_path("audio/{dataset}"),
     output:
-        feats=data_path("features/{dataset}/{pipeline}/features.npy"),
-        frames=data_path("features/{dataset}/{pipeline}/frames.tsv"),
-        info=data_path("features/{dataset}/{pipeline}/features.json"),
+        **features_files(),
     log:
         log_path("extract_features/{dataset}/{pipeline}.log"),
     benchmark:
@@ -17,7 +15,7 @@ rule extract_features:
     threads: config["audio"]["threads"]  # clips at once, same bytes as one (tests/test_features_threads.py)
     params:
         features=features_json,
-        out=lambda wc, output: os.path.dirname(output.feats),
+        out=output_folder("feats"),
     message:
         JOB_MESSAGE
     shell:

@@ -25,6 +25,10 @@ from .io import atomic_path, fail, read_json, read_tsv, save_npy, write_json, wr
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "validate", "test")
+# What the stage writes into its --out folder (the rules name its outputs from these).
+ASSIGNMENT_FILE, LABELS_FILE, CHUNKS_FILE, NORM_FILE, SUMMARY_FILE = (
+    "assignment.tsv", "labels.npy", "chunks.npz", "norm.json", "splits.json")
+SPLIT_FILES = (ASSIGNMENT_FILE, LABELS_FILE, CHUNKS_FILE, NORM_FILE, SUMMARY_FILE)
 
 
 def frame_labels(events: pd.DataFrame, frames: pd.DataFrame, classes: tuple[str, ...], hop_s: float) -> np.ndarray:
@@ -138,9 +142,9 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     if missing:
         raise fail(index_dir / "files.tsv", "every clip of the features", f"no line for {missing[0]!r}")
     frames = frames.assign(split=frames.file_id.map(assignment))
-    write_tsv(out_dir / "assignment.tsv", frames[["file_id", "split"]])
+    write_tsv(out_dir / ASSIGNMENT_FILE, frames[["file_id", "split"]])
 
-    save_npy(out_dir / "labels.npy", frame_labels(events, frames, spec.classes, frame_hop))
+    save_npy(out_dir / LABELS_FILE, frame_labels(events, frames, spec.classes, frame_hop))
     chunks, truncated = {}, 0
     for split in SPLITS:
         sel = frames[frames.split == split]
@@ -152,7 +156,7 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
         chunks[split] = np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
     if truncated:
         log.warning("%d clip(s) longer than %d frames: their first %d frames are the example", truncated, length, length)
-    with atomic_path(out_dir / "chunks.npz", suffix=".npz") as tmp:
+    with atomic_path(out_dir / CHUNKS_FILE, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **chunks)
     norm = normalisation(features, frames, pipeline["normalisation"])
@@ -162,8 +166,8 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
         "split": pipeline["split"], "chunks": {k: int(len(v)) for k, v in chunks.items()},
         "files": {s: int((frames.split == s).sum()) for s in SPLITS}, "truncated_clips": truncated,
     }
-    write_json(out_dir / "norm.json", norm)
-    write_json(out_dir / "splits.json", summary)
+    write_json(out_dir / NORM_FILE, norm)
+    write_json(out_dir / SUMMARY_FILE, summary)
     return summary
 
 

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 SPLITS: tuple[str, ...] = ("train", "validate", "test")
 FILE_COLUMNS: tuple[str, ...] = ("file_id", "split", "audio", "annotation", "duration_s")
 EVENT_COLUMNS: tuple[str, ...] = ("file_id", "onset", "offset", "label")
+# The index a dataset's index stage writes into its --out folder (the rules name its outputs from these).
+FILES_FILE, EVENTS_FILE = "files.tsv", "events.tsv"
 # Real URBAN-SED has offsets of 10.000000000000002 s in 10 s files: float noise, clipped to the duration.
 DURATION_TOLERANCE_S = 1e-6
 
@@ -38,8 +40,8 @@ class DatasetIndex:
     def write(self, out_dir: Path) -> None:
         out_dir = Path(out_dir)
         self.check(out_dir)
-        write_tsv(out_dir / "files.tsv", self.files.loc[:, list(FILE_COLUMNS)])
-        write_tsv(out_dir / "events.tsv", self.events.loc[:, list(EVENT_COLUMNS)])
+        write_tsv(out_dir / FILES_FILE, self.files.loc[:, list(FILE_COLUMNS)])
+        write_tsv(out_dir / EVENTS_FILE, self.events.loc[:, list(EVENT_COLUMNS)])
 
     @classmethod
     def read(cls, out_dir: Path) -> DatasetIndex:
