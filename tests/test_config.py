@@ -219,3 +219,13 @@ def test_command_line_values_of_the_wrong_type_still_name_the_key(overrides, mes
     cfg = deep_merge(base(), coerce_overrides(overrides))
     with pytest.raises(InputError, match="^" + re.escape(message) + "$"):
         validate(cfg)
+
+
+def test_the_default_plugins_leave_the_settings_digest_as_it_was():
+    """Filling `plugins: []` in changes no configuration's digest (tables name it; the report compares it)."""
+    from sedrepro.config import configuration_record
+
+    cfg = validate_and_default(base())
+    without = {k: v for k, v in cfg.items() if k != "plugins"}
+    assert (configuration_record(cfg, [DEFAULT], {})["settings_sha256"]
+            == configuration_record(without, [DEFAULT], {})["settings_sha256"])

@@ -298,8 +298,8 @@ def model_evaluation(config: dict, model: str) -> dict:
 
 
 # Keys that choose what to build or how it is fetched, not what a result is: left out of a configuration's identity
-# and digest.
-SELECTION_KEYS = ("papers", "download")
+# and digest. Plugins only make parts available (like src/, their code is not digested); the config names those used.
+SELECTION_KEYS = ("papers", "download", "plugins")
 
 
 def without_execution_keys(config: dict) -> dict:
