@@ -78,6 +78,10 @@ def test_a_misspelt_name_lists_the_registered_ones():
     with pytest.raises(InputError, match=r"^the target's dataset: expected one of .*urbansound8k, found 'y'$"):
         glue.checked_names({"dataset": "y"})
     assert glue.checked_names({"paper": "dessed", "dataset": "urban_sed"}) == []
+    from snakemake.iocontainers import Wildcards  # what the rules pass: a list of values with names
+
+    with pytest.raises(InputError, match=r"^the target's dataset: expected one of .*, found 'urbansound'$"):
+        glue.checked_names(Wildcards(fromdict={"dataset": "urbansound"}))
     with pytest.raises(InputError, match=r"^figure 'figure99' of paper 'dessed': expected one of figure1, "):
         glue.figure_spec("dessed", "figure99")
 

@@ -215,7 +215,7 @@ def checked_names(wildcards: Mapping[str, str]) -> list:
     """No input files: stops a paper or dataset name not in the registry (called first by the input functions of the
     rules that accept any name there; table and figure numbers: table_spec, figure_spec)."""
     for key, names in (("paper", sed_papers.NAMES), ("dataset", sed_datasets.NAMES)):
-        if key in wildcards and wildcards[key] not in names:
+        if key in wildcards.keys() and wildcards[key] not in names:  # keys(): `in` on Snakemake's Wildcards sees values
             raise fail(f"the target's {key}", f"one of {', '.join(names)}", repr(wildcards[key]))
     return []
 
