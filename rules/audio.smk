@@ -5,7 +5,7 @@
 rule resample_audio:
     input:
         unpack(dataset_root_inputs),
-        files=data_path("index/{dataset}/files.tsv"),
+        files=index_files()["files"],
     output:
         directory(data_path("audio/{dataset}/{rate}")),
     log:
@@ -20,7 +20,7 @@ rule resample_audio:
     params:
         root=dataset_root,
         sample_rate=lambda wc: int(wc.rate),
-        index=lambda wc, input: os.path.dirname(input.files),
+        index=input_folder("files"),
     message:
         JOB_MESSAGE
     shell:

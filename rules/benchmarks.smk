@@ -15,7 +15,7 @@ rule run_benchmarks:
         "../envs/bench.yaml"
     threads: available_cores()
     params:
-        out=lambda wc, output: os.path.dirname(output.csv),
+        out=output_folder("csv"),
     message:
         JOB_MESSAGE
     shell:

@@ -10,7 +10,7 @@ if workflow.is_main_process:
 
 rule generate_embedded:
     output:
-        manifest=data_path("embedded/{dataset}/manifest.json"),
+        manifest=glue.embedded_manifest(config, "{dataset}"),
     log:
         log_path("generate_embedded/{dataset}.log"),
     benchmark:
@@ -18,10 +18,8 @@ rule generate_embedded:
     conda:
         "../envs/data.yaml"
     params:
-        spec=lambda wc: json.dumps(
-            config["datasets"][wc.dataset]["embedded"], sort_keys=True
-        ),
-        out=lambda wc, output: os.path.dirname(output.manifest),
+        spec=embedded_json,
+        out=output_folder("manifest"),
     message:
         JOB_MESSAGE
     shell:
@@ -75,8 +73,7 @@ rule index_dataset:
     input:
         unpack(dataset_root_inputs),
     output:
-        files=data_path("index/{dataset}/files.tsv"),
-        events=data_path("index/{dataset}/events.tsv"),
+        **index_files(),
     log:
         log_path("index_dataset/{dataset}.log"),
     conda:
@@ -84,7 +81,7 @@ rule index_dataset:
     params:
         root=dataset_root,
         annotations_only=annotations_only_flag,
-        out=lambda wc, output: os.path.dirname(output.files),
+        out=output_folder("files"),
     message:
         JOB_MESSAGE
     shell:
@@ -94,9 +91,8 @@ rule index_dataset:
 
 rule describe_dataset:
     input:
+        **index_files(),
         names=checked_names,
-        files=data_path("index/{dataset}/files.tsv"),
-        events=data_path("index/{dataset}/events.tsv"),
     output:
         md=results_path("datasets/{dataset}.md"),
         html=report(
@@ -114,7 +110,7 @@ rule describe_dataset:
     conda:
         "../envs/data.yaml"
     params:
-        index=lambda wc, input: os.path.dirname(input.files),
+        index=input_folder("files"),
         note=lambda wc: dataset_note(wc.dataset),
     message:
         JOB_MESSAGE

@@ -5,10 +5,10 @@
 rule predict_checkpoints:
     input:
         unpack(run_inputs),
-        history=results_path("runs/{dataset}/{model}/seed{seed}/history.csv"),
-        checkpoints=results_path("runs/{dataset}/{model}/seed{seed}/checkpoints"),
+        history=run_file(sed_train.HISTORY_FILE),
+        checkpoints=run_file(sed_train.CHECKPOINTS_DIR),
     output:
-        directory(results_path("runs/{dataset}/{model}/seed{seed}/predictions")),
+        directory(run_file(sed_predict.PREDICTIONS_DIR)),
     log:
         log_path("predict_checkpoints/{dataset}/{model}/seed{seed}.log"),
     conda:
@@ -21,8 +21,8 @@ rule predict_checkpoints:
         selection=lambda wc: model_evaluation(wc)["selection"],
         batch_size=lambda wc: model_evaluation(wc)["batch_size"],
         device=config["training"]["device"],
-        features=lambda wc, input: os.path.dirname(input.feats),
-        splits=lambda wc, input: os.path.dirname(input.splits[0]),
+        features=input_folder("feats"),
+        splits=input_folder("splits"),
     message:
         JOB_MESSAGE
     shell:
@@ -34,15 +34,12 @@ rule predict_checkpoints:
 
 rule score_predictions:
     input:
-        predictions=results_path("runs/{dataset}/{model}/seed{seed}/predictions"),
-        files=data_path("index/{dataset}/files.tsv"),
-        events=data_path("index/{dataset}/events.tsv"),
+        **index_files(),
+        predictions=run_file(sed_predict.PREDICTIONS_DIR),
         assignment=lambda wc: run_inputs(wc)["splits"][0],
     output:
-        metrics=results_path("runs/{dataset}/{model}/seed{seed}/metrics.json"),
-        provenance=results_path(
-            "runs/{dataset}/{model}/seed{seed}/metrics.provenance.json"
-        ),
+        metrics=run_file(sed_evaluate.METRICS_FILE),
+        provenance=glue.sidecar(run_file(sed_evaluate.METRICS_FILE)),
     log:
         log_path("score_predictions/{dataset}/{model}/seed{seed}.log"),
     conda:
@@ -50,7 +47,7 @@ rule score_predictions:
     params:
         threshold=lambda wc: model_evaluation(wc)["threshold"],
         segment_s=config["evaluation"]["segment_s"],
-        index=lambda wc, input: os.path.dirname(input.files),
+        index=input_folder("files"),
     message:
         JOB_MESSAGE
     shell:

@@ -6,9 +6,7 @@ rule extract_features:
     input:
         unpack(features_inputs),
     output:
-        feats=data_path("features/{dataset}/{pipeline}/features.npy"),
-        frames=data_path("features/{dataset}/{pipeline}/frames.tsv"),
-        info=data_path("features/{dataset}/{pipeline}/features.json"),
+        **features_files(),
     log:
         log_path("extract_features/{dataset}/{pipeline}.log"),
     benchmark:
@@ -20,8 +18,10 @@ rule extract_features:
         features=features_json,
         audio=lambda wc, input: input.get("audio", ""),
         root=lambda wc, input: "" if "audio" in input.keys() else dataset_root(wc),
-        index=lambda wc, input: os.path.dirname(input.files) if "files" in input.keys() else "",
-        out=lambda wc, output: os.path.dirname(output.feats),
+        index=lambda wc, input: (
+            glue.folder(input.files) if "files" in input.keys() else ""
+        ),
+        out=output_folder("feats"),
     message:
         JOB_MESSAGE
     shell:

@@ -33,7 +33,7 @@ rule render_table:
     conda:
         "../envs/eval.yaml"
     params:
-        index=lambda wc, input: os.path.dirname(input.index[0]),
+        index=input_folder("index"),
         note=data_note,
     message:
         JOB_MESSAGE

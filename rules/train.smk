@@ -6,14 +6,10 @@ rule train_model:
     input:
         unpack(run_inputs),
     output:
-        history=results_path("runs/{dataset}/{model}/seed{seed}/history.csv"),
-        summary=results_path("runs/{dataset}/{model}/seed{seed}/train.json"),
-        provenance=results_path(
-            "runs/{dataset}/{model}/seed{seed}/train.provenance.json"
-        ),
-        checkpoints=directory(
-            results_path("runs/{dataset}/{model}/seed{seed}/checkpoints")
-        ),
+        history=run_file(sed_train.HISTORY_FILE),
+        summary=run_file(sed_train.SUMMARY_FILE),
+        provenance=glue.sidecar(run_file(sed_train.SUMMARY_FILE)),
+        checkpoints=directory(run_file(sed_train.CHECKPOINTS_DIR)),
     log:
         log_path("train_model/{dataset}/{model}/seed{seed}.log"),
     benchmark:
@@ -30,8 +26,8 @@ rule train_model:
         training=training_json,
         pipeline=pipeline_json,
         run_dir=run_dir,
-        features=lambda wc, input: os.path.dirname(input.feats),
-        splits=lambda wc, input: os.path.dirname(input.splits[0]),
+        features=input_folder("feats"),
+        splits=input_folder("splits"),
     message:
         JOB_MESSAGE
     shell:

@@ -9,6 +9,8 @@ import yaml
 
 from sedrepro.config import (
     REPO,
+    SCHEMA,
+    check,
     coerce_overrides,
     deep_merge,
     load,
@@ -16,6 +18,7 @@ from sedrepro.config import (
     model_pipeline,
     model_training,
     validate,
+    validate_and_default,
 )
 from sedrepro.io import InputError
 from sedrepro.models import build_from_config, count_parameters
@@ -73,16 +76,113 @@ def base():
         (lambda c: c["pipelines"]["mfcc40_mono"].update({"target": "segments"}), "pipelines/mfcc40_mono/target"),
         (lambda c: c["pipelines"]["logmel96"]["chunks"].pop("hop_s"), "pipelines/logmel96/chunks"),
         (lambda c: c["models"]["dnd_dessed"]["training"].update({"threads": 4}), "models/dnd_dessed/training"),
+        # names that refer to registered parts
+        (lambda c: c.update({"papers": ["hypernetwork"]}), "papers/0"),
+        (lambda c: c["datasets"].update({"urbansed": c["datasets"]["urban_sed"]}), "datasets/urbansed"),
+        (lambda c: c.update({"plugins": ["no_such_plugin_module"]}), "plugins"),
+        # rules across keys
+        (lambda c: c["models"]["crnn_uni"].update({"pipeline": "logmel"}), "models/crnn_uni/pipeline"),
+        (lambda c: c["models"]["mono_baseline"].update({"kind": "mono_proposed"}), "models/mono_baseline"),
+        (lambda c: c["models"].pop("hcrnn64"), "models/hcrnn64"),
     ],
 )
 def test_bad_config_names_the_key(mutate, key):
     cfg = base()
     mutate(cfg)
     with pytest.raises(InputError) as err:
-        validate(cfg)
+        checked(cfg)
     message = str(err.value)
     assert "\n" not in message
     assert f"config key '{key}" in message
+
+
+def checked(cfg):
+    """What the workflow does at start (rules/common.smk) and load() does after merging the files."""
+    from sedrepro.config import load_plugins
+
+    validate_and_default(cfg)
+    load_plugins(cfg)
+    return check(cfg)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda c: c.update({"papers": ["hypernetwork"]}),
+     "config key 'papers/0': expected a registered paper (dessed, hypernetworks), found 'hypernetwork'"),
+    (lambda c: c["models"]["crnn_uni"].update({"architecture": "rnn"}),
+     "config key 'models/crnn_uni/architecture': expected a registered architecture (crnn, dnd), found 'rnn'"),
+    (lambda c: c["models"]["mono_baseline"].update({"kind": "mono_proposed"}),
+     "config key 'models/mono_baseline': kind 'mono_proposed' needs a 'dilated' block and 'gru' null"),
+    (lambda c: c["models"].pop("hcrnn64"),
+     "config key 'models/hcrnn64': expected the model's settings (hypernetworks table table1 shows it), found no such"
+     " model (defined: crnn_bi, crnn_uni, dnd_baseline, dnd_dessed, dnd_dilated, dnd_proposed_conv1x1,"
+     " dnd_proposed_maxpool, hcrnn128, mono_baseline, mono_proposed)"),
+    (lambda c: c["models"]["crnn_uni"].update({"pipeline": "logmel"}),
+     "config key 'models/crnn_uni/pipeline': expected one of logmel96, mfcc40_mono, mfcc40_poly, found 'logmel'"),
+], ids=["paper", "architecture", "dnd-kind", "table-model", "pipeline"])
+def test_cross_field_rules_are_one_line(mutate, message):
+    cfg = base()
+    mutate(cfg)
+    with pytest.raises(InputError, match="^" + re.escape(message) + "$"):
+        checked(cfg)
+
+
+def test_model_and_pipeline_names_are_free_identifiers():
+    cfg = base()
+    cfg["pipelines"]["my_pipeline"] = cfg["pipelines"]["logmel96"]
+    cfg["models"]["my_model"] = {**cfg["models"]["crnn_uni"], "pipeline": "my_pipeline"}
+    assert set(checked(cfg)["models"]) >= {"my_model", "crnn_uni"}
+
+
+def _schema_objects(node, path="#"):
+    """Every (path, object schema) in the schema: each dict that has properties."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict):
+            yield path, node
+        for key, value in node.items():
+            yield from _schema_objects(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _schema_objects(value, f"{path}/{i}")
+
+
+def _required_and_defaulted(schema) -> list[str]:
+    return [f"{path}/{key}" for path, node in _schema_objects(schema) for key in node.get("required", ())
+            if "default" in node["properties"].get(key, {})]
+
+
+def test_no_key_is_both_required_and_defaulted():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert len(list(_schema_objects(schema))) > 20  # the walk reaches the $defs too
+    assert _required_and_defaulted(schema) == []
+
+
+def test_the_walk_finds_a_key_both_required_and_defaulted():
+    schema = {"$defs": {"a": {"type": "object", "required": ["x", "y"], "properties": {"x": {"default": 1}, "y": {}}}}}
+    assert _required_and_defaulted(schema) == ["#/$defs/a/x"]
+
+
+def test_load_fills_the_defaults_as_snakemake_validate_did():
+    """The workflow used to fill defaults with snakemake.utils.validate; validate_and_default fills the same ones, and
+    load() (the stage CLIs', the tests') is that function too."""
+    from snakemake.utils import validate as snakemake_validate
+
+    cfg = base()
+    del cfg["training"], cfg["evaluation"]["threshold"], cfg["models"]["hcrnn64"]["rnn"]["hyper"]["z_from"]
+    del cfg["datasets"]["urban_sed"]["source"], cfg["data_root"]
+    theirs = json.loads(json.dumps(cfg))
+    snakemake_validate(theirs, schema=str(SCHEMA))
+    ours = validate_and_default(cfg)
+    assert ours == theirs
+    assert ours["training"]["max_epochs"] == 250 and ours["evaluation"]["threshold"] == 0.5
+    assert ours["models"]["hcrnn64"]["rnn"]["hyper"]["z_from"] == "previous" and ours["plugins"] == []
+    assert ours["datasets"]["urban_sed"]["source"] == "embedded" and ours["data_root"] == "data"
+    assert load([DEFAULT])["download"] == {"retries": 3, "backoff_s": 5.0}
+
+
+def test_validate_alone_fills_nothing():
+    cfg = base()
+    del cfg["training"]
+    assert "training" not in validate(cfg)
 
 
 def test_deep_merge_replaces_lists_and_merges_dicts():
@@ -119,3 +219,13 @@ def test_command_line_values_of_the_wrong_type_still_name_the_key(overrides, mes
     cfg = deep_merge(base(), coerce_overrides(overrides))
     with pytest.raises(InputError, match="^" + re.escape(message) + "$"):
         validate(cfg)
+
+
+def test_the_default_plugins_leave_the_settings_digest_as_it_was():
+    """Filling `plugins: []` in changes no configuration's digest (tables name it; the report compares it)."""
+    from sedrepro.config import configuration_record
+
+    cfg = validate_and_default(base())
+    without = {k: v for k, v in cfg.items() if k != "plugins"}
+    assert (configuration_record(cfg, [DEFAULT], {})["settings_sha256"]
+            == configuration_record(without, [DEFAULT], {})["settings_sha256"])

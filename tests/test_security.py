@@ -79,7 +79,7 @@ def test_extract_rule_reads_only_the_verified_download(tmp_path: Path) -> None:
     target = tmp_path / "data" / "datasets" / "urban_sed" / "extracted"
     proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "-n",
                            "-p", "--configfile", str(REPO / "config.yaml"), str(cfg), "--", str(target)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
     pinned = yaml.safe_load((REPO / "config.yaml").read_text())["datasets"]["urban_sed"]["archives"][0]
@@ -92,7 +92,7 @@ def test_extract_rule_reads_only_the_verified_download(tmp_path: Path) -> None:
     # the DAG: the extract job has one parent, the download job (rules print a one-line message, not their inputs)
     dag = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--dag",
                           "--configfile", str(REPO / "config.yaml"), str(cfg), "--", str(target)],
-                         capture_output=True, text=True, timeout=120).stdout
+                         capture_output=True, text=True, timeout=600).stdout
     nodes = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)', dag, flags=re.M))
     edges = re.findall(r"^\s*(\d+) -> (\d+)", dag, flags=re.M)
     parents = [nodes[a] for a, b in edges if nodes[b] == "extract_dataset"]
@@ -105,7 +105,7 @@ def test_extract_rule_reads_only_the_verified_download(tmp_path: Path) -> None:
 SAFE_UNQUOTED = {
     "{threads}": "an integer chosen by Snakemake",
     "{wildcards.dataset}": "wildcard_constraints: one of sedrepro.datasets.DATASETS.names()",
-    "{wildcards.model}": "wildcard_constraints: one of config['models'], whose names the schema limits to an enum",
+    "{wildcards.model}": "wildcard_constraints: one of config['models'], whose names the schema limits to letters, digits, _ and -",
     "{wildcards.seed}": r"wildcard_constraints: \d+",
     "{wildcards.paper}": "wildcard_constraints: one of sedrepro.papers.names() (registered papers)",
     "{wildcards.table}": r"wildcard_constraints: table\d+",
@@ -117,8 +117,8 @@ SAFE_UNQUOTED = {
     "{params.segment_s}": "config evaluation/segment_s: schema number",
     "{params.selection}": "config evaluation/selection or a model's override: schema enum best_val_loss | last",
     "{params.device}": "config training/device: schema enum auto | cpu | cuda",
-    "{params.source}": "common.smk source_args: shlex.quote on every URL and path; md5/sha256 schema-checked hex",
-    "{params.annotations_only}": "common.smk annotations_only_flag: the constant '--annotations-only' or ''",
+    "{params.source}": "sedrepro.workflow.source_args: shlex.quote on every URL and path; md5/sha256 schema hex",
+    "{params.annotations_only}": "sedrepro.workflow.annotations_only_flag: the constant '--annotations-only' or ''",
 }
 
 
@@ -156,16 +156,21 @@ def test_rule_shell_placeholders_are_quoted_or_known_safe() -> None:
 
 
 def test_the_reasons_for_unquoted_placeholders_hold() -> None:
+    from sedrepro import workflow as glue
+
     common = (REPO / "rules" / "common.smk").read_text(encoding="utf-8")
-    block = common[common.index("wildcard_constraints:"):].split("\n\n")[0]
-    for name in ("dataset", "model", "pipeline", "seed", "paper", "table"):
-        assert re.search(rf"^\s+{name}=", block, re.M), f"no wildcard constraint for {name}"
+    assert re.search(r"^wildcard_constraints:\n    \*\*glue\.wildcard_constraints\(config\),$", common, re.M)
+    cfg = load([REPO / "config.yaml"])
+    assert set(glue.wildcard_constraints(cfg)) == {"dataset", "model", "pipeline", "seed", "paper", "table"}
     word = re.compile(r"^[A-Za-z0-9_]+$")
     schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
     assert all(word.match(n) for n in (*datasets.DATASETS.names(), *papers.names()))
     # model names are free (sweeps generate some): letters, digits, _ and -, never first (no option, no shell syntax)
     assert schema["properties"]["models"]["propertyNames"]["pattern"] == expand.NAME.pattern == "^[A-Za-z][A-Za-z0-9_-]*$"
     props, defs = schema["properties"], schema["$defs"]
+    # pipeline and dataset names are free, within the identifier pattern
+    assert defs["name"]["pattern"] == "^[A-Za-z][A-Za-z0-9_]*$"
+    assert props["pipelines"]["propertyNames"] == props["datasets"]["propertyNames"] == {"$ref": "#/$defs/name"}
     for section, key in (("audio", "sample_rate"), ("evaluation", "n_checkpoints"), ("training", "batch_size")):
         assert props[section]["properties"][key]["$ref"] == "#/$defs/positive_int"
     for section, key in (("evaluation_override", "n_checkpoints"), ("training_override", "batch_size")):
@@ -176,17 +181,21 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
     for section, key in (("evaluation", "selection"), ("training", "device")):
         assert all(word.match(v) for v in props[section]["properties"][key]["enum"])
     assert all(word.match(v) for v in defs["evaluation_override"]["properties"]["selection"]["enum"])
-    assert all(word.match(n) for n in props["pipelines"]["propertyNames"]["enum"])
     assert re.search(r'^\s+figure=r"figure\\d\+",', (REPO / "rules" / "figures.smk").read_text(encoding="utf-8"), re.M)
     # a rule that takes any paper or dataset name in a target builds no job before checked_names has passed it: its
-    # first input function is checked_names or starts by calling it (perhaps through table_spec or figure_spec)
+    # first input function (a wrapper of the glue function of that name) stops a name that is not registered
+    stops = {
+        "checked_names": lambda: glue.checked_names({"dataset": "x;true"}),
+        "table_metrics": lambda: glue.table_metrics(cfg, "x;true", "table1"),
+        "figure_inputs": lambda: glue.figure_inputs(cfg, "x;true", "figure1"),
+        "audit_inputs": lambda: glue.audit_inputs(cfg, REPO, "x;true"),
+    }
+
     def checks_first(fn: str) -> bool:
-        if fn == "checked_names":
-            return True
-        body = [line.strip() for line in common[common.index(f"def {fn}("):].split("\n\n\n")[0].splitlines()[1:]]
-        first = next(line for line in body if line and not line.startswith(('"""', "#")))
-        called = re.search(r"\b(\w+)\(wildcards\)", first)
-        return called is not None and (called.group(1) == "checked_names" or checks_first(called.group(1)))
+        assert re.search(rf"^def {fn}\(wildcards\):\n    return _stop\(glue\.{fn}, ", common, re.M), fn
+        with pytest.raises(InputError, match="^the target's (paper|dataset): expected one of "):
+            stops[fn]()
+        return True
 
     open_rules = 0
     for smk in ("render.smk", "figures.smk", "datasets.smk"):
@@ -197,7 +206,9 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
                 fn = re.search(r"(?:=|unpack\()(\w+)", first_input).group(1)
                 assert checks_first(fn), f"rule {rule.split(':')[0]}: first input {first_input.strip()}"
     assert open_rules == 4  # render_table, audit_paper, plot_figure, describe_dataset
-    source_args = common[common.index("def source_args"):common.index("def dataset_root_inputs")]
-    assert "shlex.quote(url)" in source_args and "shlex.quote(input.manifest)" in source_args
+    cfg["datasets"]["urban_sed"]["archives"][0]["urls"] = ["https://example.org/a b;rm -rf x"]
+    name = cfg["datasets"]["urban_sed"]["archives"][0]["name"]
+    assert "--url 'https://example.org/a b;rm -rf x'" in glue.source_args(cfg, "urban_sed", name, {})
+    assert glue.source_args(cfg, "urban_sed", name, {"manifest": "a b/m.json"}) == "--manifest 'a b/m.json'"
     assert schema["$defs"]["archive"]["properties"]["md5"]["pattern"] == "^[0-9a-f]{32}$"
     assert schema["$defs"]["archive"]["properties"]["sha256"]["pattern"] == "^[0-9a-f]{64}$"

@@ -6,6 +6,7 @@ hyperparameter changes.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -358,3 +359,45 @@ def test_a_misspelt_name_in_a_target_lists_the_valid_names(tmp_path, target, mes
     workdir = fresh_copy(tmp_path / "repo")
     proc = snakemake(workdir, "-n", target, check=False)
     assert proc.returncode != 0 and message in proc.stdout + proc.stderr, proc.stderr[-3000:]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["models"].setdefault("mono_baseline", {}).update(kind="mono_proposed"),
+     "config key 'models/mono_baseline': kind 'mono_proposed' needs a 'dilated' block and 'gru' null"),
+    (lambda c: c["models"].setdefault("crnn_uni", {}).update(pipeline="logmel"),
+     "config key 'models/crnn_uni/pipeline': expected one of logmel96, mfcc40_mono, mfcc40_poly, found 'logmel'"),
+    (lambda c: c.update(papers=["hypernetwork"]),
+     "config key 'papers/0': expected a registered paper (dessed, hypernetworks), found 'hypernetwork'"),
+    (lambda c: c.update(plugins=["no_such_glue_plugin"]),
+     "config key 'plugins': expected an importable module, found 'no_such_glue_plugin' (No module named "
+     "'no_such_glue_plugin')"),
+], ids=["dnd-kind", "pipeline", "paper", "plugin"])
+def test_cross_field_rules_stop_the_workflow_before_any_job(tmp_path, edit, message):
+    """Checked when the workflow starts (sedrepro.config.check), before the DAG: no job is planned, nothing fetched."""
+    workdir = fresh_copy(tmp_path / "repo")
+    bad = _config_copy(workdir, "bad", edit)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", bad], cwd=workdir,
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and message in out, out[-3000:]
+    assert "Job stats" not in out and "Building DAG" not in out
+
+
+def test_plugins_are_imported_by_the_workflow_and_by_its_jobs(tmp_path):
+    """A module named in `plugins` is imported when the workflow starts and by the stage of every job (the jobs get
+    the list as SEDREPRO_PLUGINS and find the module on the PYTHONPATH they inherit)."""
+    workdir = fresh_copy(tmp_path / "repo")
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    marker = tmp_path / "imported.txt"
+    (plugins / "glue_test_plugin.py").write_text(
+        f"import sys\nwith open({str(marker)!r}, 'a') as fh:\n    fh.write(sys.argv[0] + '\\n')\n")
+    cfg = _config_copy(workdir, "plugin", lambda c: c.update(plugins=["glue_test_plugin"]))
+    env = {**os.environ, "PYTHONPATH": str(plugins)}
+    manifest = f"{DATA}/embedded/urban_sed/manifest.json"
+    proc = subprocess.run([sys.executable, "-m", "snakemake", manifest, "--cores", "1", "--configfile", cfg],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    importers = marker.read_text().splitlines()
+    assert any("snakemake" in line for line in importers), importers  # the workflow, at start
+    assert any(line.endswith("datasets/embedded.py") for line in importers), importers  # the job's stage

@@ -11,8 +11,17 @@ import time
 from collections.abc import Callable, Sequence
 
 from .io import InputError
+from .registry import load_plugins
 
 log = logging.getLogger("sedrepro")
+
+# The config's plugin modules, comma-separated: the workflow sets it in every job's shell (rules/common.smk), so each
+# stage imports them before it runs and their parts are registered in the job as at workflow start.
+PLUGINS_ENV = "SEDREPRO_PLUGINS"
+
+
+def plugins_from_env() -> list[str]:
+    return [name for name in os.environ.get(PLUGINS_ENV, "").split(",") if name]
 
 
 def parser(description: str, outputs: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -59,7 +68,8 @@ def _describe(path: str) -> str:
 
 
 def run(main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> None:
-    """Parse args, log to --log (else stderr; warnings always reach stderr), time the stage; bad input exits 2."""
+    """Parse args, log to --log (else stderr; warnings always reach stderr), import the plugins named in
+    $SEDREPRO_PLUGINS, time the stage; bad input exits 2."""
     args = p.parse_args(argv)
     terminal = logging.StreamHandler(sys.stderr)
     terminal.addFilter(lambda record: not getattr(record, "log_file_only", False))
@@ -73,6 +83,7 @@ def run(main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser, 
     log.info("%s %s", p.prog, " ".join(sys.argv[1:] if argv is None else argv))
     log.info("inputs: %s", ", ".join(_paths(args, p, outputs=False)) or "none")
     try:
+        load_plugins(plugins_from_env(), where=f"environment variable {PLUGINS_ENV}")
         main(args)
     except InputError as err:
         log.error("%s", err, extra={"log_file_only": True})  # stderr gets it once, as the `error:` line below

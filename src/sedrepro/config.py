@@ -13,8 +13,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from . import expand
-from .io import InputError, read_text
+from . import expand, registry
+from .io import InputError, fail, read_text
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "config" / "schema.yaml"
@@ -31,10 +31,42 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
+def _filling_defaults(validator_class):
+    """A validator class that also fills each absent property that has a schema default, as it validates (the
+    jsonschema FAQ recipe, which Snakemake's own validate uses): defaults of defaults apply too, e.g. a section that
+    defaults to {} gets its keys' defaults."""
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in props.items():
+                if isinstance(sub, dict) and "default" in sub:
+                    instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from check_properties(validator, props, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties})
+
+
+_DefaultingValidator = _filling_defaults(jsonschema.Draft202012Validator)
+
+
 def validate(config: dict, schema_path: Path = SCHEMA) -> dict:
-    """Raise one line naming the offending key; return the config unchanged."""
+    """Raise one line naming the offending key; return the config unchanged (no defaults filled)."""
+    return _validate(config, schema_path, jsonschema.Draft202012Validator)
+
+
+def validate_and_default(config: dict, schema_path: Path = SCHEMA) -> dict:
+    """Fill the schema's defaults into `config` (in place) and validate it, raising one line naming the offending key.
+    The one way defaults are applied: the workflow (rules/common.smk) and load() (stage CLIs, tests) both call it.
+    Sweeps are expanded into their runs here too (sedrepro.expand), so both see the same models section."""
+    _validate(config, schema_path, _DefaultingValidator)
+    config["models"] = expanded_models(config, schema_path)
+    return config
+
+
+def _validate(config: dict, schema_path: Path, validator_class) -> dict:
     schema = yaml.safe_load(schema_path.read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = validator_class(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
@@ -140,10 +172,88 @@ def coerce_overrides(overrides: Mapping, schema_path: Path = SCHEMA) -> dict:
 
 
 def load(paths: Iterable[str | Path]) -> dict:
+    """The config files merged as Snakemake merges --configfile, with the schema's defaults, its plugins imported and
+    checked as the workflow checks it at start."""
     config: dict[str, Any] = {}
     for path in paths:
         config = deep_merge(config, yaml.safe_load(read_text(path)) or {})
-    return validate(config)
+    validate_and_default(config)
+    load_plugins(config)
+    return check(config)
+
+
+def load_plugins(config: dict) -> None:
+    """Import the config's plugin modules (they register their parts); one line for one that cannot be imported."""
+    registry.load_plugins(config["plugins"], where="config key 'plugins'")
+
+
+# --- names that refer to registered parts: each kind's Registry names the known ones -----------------------------
+
+
+def check_paper(name: str, where: str) -> None:
+    from . import papers
+
+    papers.PAPERS.get(name, where)
+
+
+def check_dataset(name: str, where: str) -> None:
+    from . import datasets
+
+    datasets.DATASETS.get(name, where)
+
+
+def check_architecture(name: str, where: str) -> None:
+    from . import models
+
+    models.ARCHITECTURES.get(name, where)
+
+
+def check_architecture_settings(config: dict, model: str) -> None:
+    """The architecture's own rules on its keys (e.g. which DnD kinds take a GRU): the network is built on PyTorch's
+    meta device, which allocates nothing, so what building it rejects is rejected here, before any job runs."""
+    import torch
+
+    from .models import build_from_config
+
+    features = config["pipelines"][model_pipeline(config, model)]["features"]
+    n_features = features.get("n_mfcc") or features.get("n_mels")
+    try:
+        with torch.device("meta"):
+            build_from_config(model_config(config, model), int(n_features), 2)
+    except (ValueError, TypeError, KeyError) as err:
+        raise InputError(f"config key 'models/{model}': {err}") from None
+
+
+def check(config: dict) -> dict:
+    """Rules across keys that the schema cannot state, checked at workflow start (before any download) and by load():
+    names refer to registered papers, datasets and architectures; every model names a defined pipeline and has
+    settings its architecture accepts; every table and figure of a selected paper shows models and a dataset the
+    config defines. Returns the config; a violation is one line naming the key."""
+    from . import papers
+
+    for i, paper in enumerate(config["papers"]):
+        check_paper(paper, f"config key 'papers/{i}'")
+    for dataset in config["datasets"]:
+        check_dataset(dataset, f"config key 'datasets/{dataset}'")
+    for model, entry in config["models"].items():
+        if expand.is_ensemble(entry):  # no network: its members are checked as models (and by sedrepro.expand)
+            continue
+        check_architecture(entry["architecture"], f"config key 'models/{model}/architecture'")
+        model_pipeline(config, model)
+        check_architecture_settings(config, model)
+    for paper in config["papers"]:
+        spec = papers.get(paper)
+        parts = [("table", t.name, t.dataset, tuple(t.models)) for t in spec.tables]
+        parts += [("figure", f.name, f.dataset, tuple(m for _, m in f.models)) for f in spec.figures]
+        for kind, name, dataset, models in parts:
+            if dataset not in config["datasets"]:
+                raise fail(f"config key 'datasets/{dataset}'", f"the dataset's settings ({paper} {kind} {name} "
+                           "shows it)", "no such dataset")
+            for model in models:
+                if model not in config["models"]:
+                    raise fail(f"config key 'models/{model}'", f"the model's settings ({paper} {kind} {name} shows "
+                               "it)", f"no such model (defined: {', '.join(sorted(config['models']))})")
+    return config
 
 
 # Keys of a model entry that are not its architecture: where its data comes from and how it is trained/evaluated.
@@ -157,7 +267,7 @@ def expanded_models(config: dict, schema_path: Path = SCHEMA) -> dict:
     with the rest of the config against the schema (a swept value out of range names the generated entry's key)."""
     models = expand.expand_models(config)
     if models is not config["models"]:
-        validate({**config, "models": models}, schema_path)
+        _validate({**config, "models": models}, schema_path, _DefaultingValidator)
     return models
 
 
@@ -218,8 +328,8 @@ def ensemble_members(config: dict, model: str) -> list[str]:
 
 
 # Keys that choose what to build or how it is fetched, not what a result is: left out of a configuration's identity
-# and digest.
-SELECTION_KEYS = ("papers", "download")
+# and digest. Plugins only make parts available (like src/, their code is not digested); the config names those used.
+SELECTION_KEYS = ("papers", "download", "plugins")
 
 
 def without_execution_keys(config: dict) -> dict:

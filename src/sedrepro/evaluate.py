@@ -38,6 +38,8 @@ Event = dict  # {"onset": float, "offset": float, "event_label": str}
 
 TEST_SPLIT = "test"
 EMPTY_SYSTEM_OUTPUT = "zero_score"
+# The run's file the rules give `score` as --out.
+METRICS_FILE = "metrics.json"
 
 
 # --------------------------------------------------------------------------------------------- events

@@ -264,6 +264,10 @@ def extract_clip(job: tuple, audio_dir: Path, transform: FeatureTransform, store
     store[start:start + n] = feats  # disjoint rows per clip: safe from several threads
 
 
+# What the stage writes into its --out folder (the rules name its outputs from these).
+FEATURES_FILE, FRAMES_FILE, INFO_FILE = "features.npy", "frames.tsv", "features.json"
+
+
 def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig, threads: int = 1) -> pd.DataFrame:
     """Features of every clip of audio.tsv into `features.npy` (atomically: a temp file renamed when complete), then
     frames.tsv and features.json. threads > 1 computes that many clips at once into their own rows of the store (the
@@ -272,7 +276,7 @@ def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig, threads:
     n_frames = np.array([cfg.n_frames(n) for n in audio.n_samples], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(n_frames)[:-1]])
     transform = FeatureTransform(cfg)
-    with atomic_path(out_dir / "features.npy", suffix=".npy") as tmp:
+    with atomic_path(out_dir / FEATURES_FILE, suffix=".npy") as tmp:
         store = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(int(n_frames.sum()), cfg.n_features))
         one = functools.partial(extract_clip, audio_dir=audio_dir, transform=transform, store=store)
         jobs = zip(audio.itertuples(index=False), starts, n_frames, strict=True)
@@ -280,8 +284,8 @@ def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig, threads:
             fault_point("features.clip", i)
         del store, one  # unmap before the rename; no msync: readers see the page cache, as for every other write
     frames = pd.DataFrame({"file_id": audio.file_id, "split": audio.split, "start": starts, "n_frames": n_frames})
-    write_tsv(out_dir / "frames.tsv", frames)
-    write_json(out_dir / "features.json", {**asdict(cfg), "hop_s": cfg.hop_s, "n_features": cfg.n_features,
+    write_tsv(out_dir / FRAMES_FILE, frames)
+    write_json(out_dir / INFO_FILE, {**asdict(cfg), "hop_s": cfg.hop_s, "n_features": cfg.n_features,
                                             "total_frames": int(n_frames.sum())})
     return frames
 

@@ -27,6 +27,9 @@ from .train import pick_device
 
 log = logging.getLogger(__name__)
 
+# The run's folder the rules give this stage as --out.
+PREDICTIONS_DIR = "predictions"
+
 
 def select_epochs(history: pd.DataFrame, n: int, selection: str) -> list[int]:
     """The n epochs with the lowest validation loss (ties: earlier first), or the last n; all if fewer ran."""

@@ -32,6 +32,10 @@ from .io import atomic_path, fail, read_json, read_tsv, save_npy, write_json, wr
 log = logging.getLogger(__name__)
 
 VALIDATION_SET = "validate"
+# What the stage writes into its --out folder (the rules name its outputs from these).
+ASSIGNMENT_FILE, LABELS_FILE, CHUNKS_FILE, NORM_FILE, SUMMARY_FILE = (
+    "assignment.tsv", "labels.npy", "chunks.npz", "norm.json", "splits.json")
+SPLIT_FILES = (ASSIGNMENT_FILE, LABELS_FILE, CHUNKS_FILE, NORM_FILE, SUMMARY_FILE)
 
 
 def frame_labels(events: pd.DataFrame, frames: pd.DataFrame, classes: tuple[str, ...], hop_s: float) -> np.ndarray:
@@ -168,7 +172,7 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     if missing:
         raise fail(index_dir / "files.tsv", "every clip of the features", f"no line for {missing[0]!r}")
     frames = frames.assign(split=frames.file_id.map(assignment))
-    write_tsv(out_dir / "assignment.tsv", frames[["file_id", "split"]])
+    write_tsv(out_dir / ASSIGNMENT_FILE, frames[["file_id", "split"]])
 
     subset = frames.file_id.map(pd.Series(index_files["split"].to_numpy(), index=index_files["file_id"].astype(str)))
     declared = {s["name"]: s.get("label_kind") for s in sources}
@@ -177,7 +181,7 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     for name in (n for n in sets if kinds[n] == "none"):  # no annotation is no negative: nothing to learn from
         for s, n in zip(frames.start[frames.split == name], frames.n_frames[frames.split == name], strict=True):
             labels[s:s + n] = 0
-    save_npy(out_dir / "labels.npy", labels)
+    save_npy(out_dir / LABELS_FILE, labels)
     chunks, truncated = {}, 0
     for split in sets:
         sel = frames[frames.split == split]
@@ -189,7 +193,7 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
         chunks[split] = np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
     if truncated:
         log.warning("%d clip(s) longer than %d frames: their first %d frames are the example", truncated, length, length)
-    with atomic_path(out_dir / "chunks.npz", suffix=".npz") as tmp:
+    with atomic_path(out_dir / CHUNKS_FILE, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **chunks)
     norm = normalisation(features, frames, pipeline["normalisation"], tuple(s["name"] for s in sources))
@@ -201,8 +205,8 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
         "sources": [{"name": s["name"], "label_kind": kinds[s["name"]]} for s in sources],
         "validation_set": VALIDATION_SET, "evaluation_sets": list(pipeline["evaluation_sets"]), "label_kinds": kinds,
     }
-    write_json(out_dir / "norm.json", norm)
-    write_json(out_dir / "splits.json", summary)
+    write_json(out_dir / NORM_FILE, norm)
+    write_json(out_dir / SUMMARY_FILE, summary)
     return summary
 
 

@@ -53,6 +53,8 @@ from .recipes import RECIPES
 log = logging.getLogger(__name__)
 
 __all__ = ["train", "epoch_order", "TrainingDiverged", "MONITORS", "RECIPE_DEFAULTS", "model_record"]
+# What a finished run publishes in its --run-dir (the rules name their outputs from these).
+HISTORY_FILE, SUMMARY_FILE, CHECKPOINTS_DIR = "history.csv", "train.json", "checkpoints"
 
 
 class TrainingDiverged(RuntimeError):
@@ -323,7 +325,7 @@ def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, setti
             inputs: dict[str, str]) -> None:
     """Expose the finished run as the rule's outputs (checkpoints are hard links, no copy, where possible), then
     retire the resume state so that a later job of this run never resumes a finished training."""
-    out = run_dir / "checkpoints"
+    out = run_dir / CHECKPOINTS_DIR
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     for src in sorted((work / "checkpoints").glob("epoch*.pt")):
@@ -331,9 +333,9 @@ def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, setti
             os.link(src, out / src.name)
         except OSError:
             shutil.copy2(src, out / src.name)
-    write_csv(run_dir / "history.csv", pd.DataFrame(history), float_format="%.6f")
-    provenance.write_sidecar(run_dir / "train.json", settings, inputs=inputs, seed=settings["seed"], known=inputs)
-    write_json(run_dir / "train.json", summary)
+    write_csv(run_dir / HISTORY_FILE, pd.DataFrame(history), float_format="%.6f")
+    provenance.write_sidecar(run_dir / SUMMARY_FILE, settings, inputs=inputs, seed=settings["seed"], known=inputs)
+    write_json(run_dir / SUMMARY_FILE, summary)
     write_json(work / "published.json", {"resume_key": key, "published_utc": provenance.utc_now()})
     for name in ("state.pt", "state.prev.pt"):
         (work / name).unlink(missing_ok=True)

@@ -27,6 +27,8 @@ LABEL_KINDS: tuple[str, ...] = ("strong", "weak", "none")
 PAPER_FRACTIONS = (0.6, 0.2, 0.2)  # the dessed paper's "60% training, 20% validation, 20% test" over clips
 FILE_COLUMNS: tuple[str, ...] = ("file_id", "split", "audio", "annotation", "duration_s")
 EVENT_COLUMNS: tuple[str, ...] = ("file_id", "onset", "offset", "label")
+# The index a dataset's index stage writes into its --out folder (the rules name its outputs from these).
+FILES_FILE, EVENTS_FILE = "files.tsv", "events.tsv"
 # Real URBAN-SED has offsets of 10.000000000000002 s in 10 s files: float noise, clipped to the duration.
 DURATION_TOLERANCE_S = 1e-6
 
@@ -41,8 +43,8 @@ class DatasetIndex:
     def write(self, out_dir: Path) -> None:
         out_dir = Path(out_dir)
         self.check(out_dir)
-        write_tsv(out_dir / "files.tsv", self.files.loc[:, list(FILE_COLUMNS)])
-        write_tsv(out_dir / "events.tsv", self.events.loc[:, list(EVENT_COLUMNS)])
+        write_tsv(out_dir / FILES_FILE, self.files.loc[:, list(FILE_COLUMNS)])
+        write_tsv(out_dir / EVENTS_FILE, self.events.loc[:, list(EVENT_COLUMNS)])
 
     @classmethod
     def read(cls, out_dir: Path) -> DatasetIndex:

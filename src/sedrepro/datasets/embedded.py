@@ -39,6 +39,9 @@ from .base import SPLITS, DatasetSpec
 
 log = logging.getLogger(__name__)
 
+# What the stage writes beside the archives (the rules name its output from it).
+MANIFEST_FILE = "manifest.json"
+
 ZIP_DATE = (2017, 1, 1, 0, 0, 0)  # fixed entry time: zip has no "no timestamp" option
 URBAN_DURATION_S = 10.0
 URBAN_DISTRIBUTIONS = ("uniform", "unimodal", "bimodal")  # the three name stems of the real files
@@ -494,7 +497,7 @@ def generate(name: str, out_dir: Path, n_train: int, n_validate: int, n_test: in
 def _write_manifest(name: str, out_dir: Path, paths: list[Path], params: dict, plans: list[PlannedFile]) -> dict:
     """manifest.json: the archives with their size and digests (what the download step verifies), and the params."""
     manifest = {"dataset": name, "archives": [_digests(p) for p in paths], "params": params}
-    write_json(out_dir / "manifest.json", manifest)
+    write_json(out_dir / MANIFEST_FILE, manifest)
     log.info("%s: %d files, %d events, archives %s", name, len(plans), sum(len(p.events) for p in plans),
              ", ".join(f"{a['name']} ({a['bytes']:,} B)" for a in manifest["archives"]))
     return manifest
