@@ -112,6 +112,10 @@ def checked_names(wildcards):
     return _stop(glue.checked_names, wildcards)
 
 
+def checked_index(wildcards):
+    return _stop(glue.checked_index, config, wildcards.dataset)
+
+
 def archive_names(dataset):
     return glue.archive_names(config, dataset)
 

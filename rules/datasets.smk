@@ -91,8 +91,7 @@ rule index_dataset:
 
 rule describe_dataset:
     input:
-        **index_files(),
-        names=checked_names,
+        unpack(checked_index),
     output:
         md=results_path("datasets/{dataset}.md"),
         html=report(

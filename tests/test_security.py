@@ -186,6 +186,7 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
     # first input function (a wrapper of the glue function of that name) stops a name that is not registered
     stops = {
         "checked_names": lambda: glue.checked_names({"dataset": "x;true"}),
+        "checked_index": lambda: glue.checked_index(cfg, "x;true"),
         "table_metrics": lambda: glue.table_metrics(cfg, "x;true", "table1"),
         "figure_inputs": lambda: glue.figure_inputs(cfg, "x;true", "figure1"),
         "audit_inputs": lambda: glue.audit_inputs(cfg, REPO, "x;true"),

@@ -73,7 +73,7 @@ def test_wildcard_constraints_follow_the_config():
 
 
 def test_a_misspelt_name_lists_the_registered_ones():
-    with pytest.raises(InputError, match=r"^the target's paper: expected one of hypernetworks, dessed, found 'x'$"):
+    with pytest.raises(InputError, match=r"^the target's paper: expected one of dessed, hypernetworks, found 'x'$"):
         glue.checked_names({"paper": "x"})
     with pytest.raises(InputError, match=r"^the target's dataset: expected one of .*urbansound8k, found 'y'$"):
         glue.checked_names({"dataset": "y"})

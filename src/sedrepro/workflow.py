@@ -220,6 +220,12 @@ def checked_names(wildcards: Mapping[str, str]) -> list:
     return []
 
 
+def checked_index(config: Mapping, dataset: str) -> dict[str, str]:
+    """A dataset's index files for a target that takes any dataset name: the name is checked first."""
+    checked_names({"dataset": dataset})
+    return index_files(config, dataset)
+
+
 def table_spec(paper: str, table: str):
     checked_names({"paper": paper})
     return sed_papers.table(paper, table)
