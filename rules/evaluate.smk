@@ -1,5 +1,17 @@
-# Evaluation: predictions of the selected checkpoints on the test split, then the scores (sed_eval segment F1 for
-# frame targets, clip F1 for clip targets, plus accuracy and loss).
+# Evaluation: predictions of the selected checkpoints on each evaluation set of the model's pipeline, then the scores
+# of each set with the configured metrics (sedrepro.metrics; by default sed_eval segment F1 for frame targets, clip F1
+# for clip targets, plus accuracy, loss and micro F1).
+
+
+def evaluation_sets(wildcards):
+    return config["pipelines"][model_pipeline(wildcards)]["evaluation_sets"]
+
+
+def scoring_json(wildcards):
+    """What score_predictions needs of the model's evaluation settings, with its pipeline's evaluation sets."""
+    settings = model_evaluation(wildcards)
+    keys = ("threshold", "segment_s", "postprocess", "metrics")
+    return json.dumps({**{k: settings[k] for k in keys}, "sets": evaluation_sets(wildcards)}, sort_keys=True)
 
 
 rule predict_checkpoints:
@@ -21,6 +33,7 @@ rule predict_checkpoints:
         selection=lambda wc: model_evaluation(wc)["selection"],
         batch_size=lambda wc: model_evaluation(wc)["batch_size"],
         device=config["training"]["device"],
+        sets=lambda wc: " ".join(evaluation_sets(wc)),
         features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),
     message:
@@ -29,7 +42,7 @@ rule predict_checkpoints:
         "python -m sedrepro.predict --run-dir {params.run_dir:q} --features {params.features:q}"
         " --splits {params.splits:q} --out {output:q} --model {params.model:q} --n-checkpoints {params.n}"
         " --selection {params.selection} --batch-size {params.batch_size} --device {params.device}"
-        " --threads {threads} --log {log:q}"
+        " --threads {threads} --sets {params.sets} --log {log:q}"
 
 
 rule score_predictions:
@@ -48,13 +61,12 @@ rule score_predictions:
     conda:
         "../envs/eval.yaml"
     params:
-        threshold=lambda wc: model_evaluation(wc)["threshold"],
-        segment_s=config["evaluation"]["segment_s"],
+        evaluation=scoring_json,
         index=lambda wc, input: os.path.dirname(input.files),
     message:
         JOB_MESSAGE
     shell:
         "python -m sedrepro.evaluate score --predictions {input.predictions:q} --index {params.index:q}"
-        " --assignment {input.assignment:q} --threshold {params.threshold} --segment-s {params.segment_s}"
+        " --assignment {input.assignment:q} --evaluation {params.evaluation:q}"
         " --dataset {wildcards.dataset} --model {wildcards.model} --seed {wildcards.seed} --out {output.metrics:q}"
         " --log {log:q}"

@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..io import fail, read_text
+from ..metrics import METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,10 +24,9 @@ OVERALL = "Overall"
 TEXT = "text"  # paper-values table name of numbers stated in the paper's text
 CLASSES_LAYOUT = "classes"  # rows are dataset classes (+ Average/Overall), columns are statistics and models
 MODELS_LAYOUT = "models"  # rows are models, columns are run metrics (the dessed paper's Table 4)
-# Run metrics a "models" table (or a text row) can show: scores of metrics.json, or facts of train.json.
-SCORE_METRICS = ("accuracy", "loss", "micro_f1")
+# Run metrics a "models" table (or a text row) can show: a scalar metric of the registry (sedrepro.metrics; its
+# values in metrics.json), or one of these facts of train.json.
 TRAIN_METRICS = ("train_time_min", "parameters", "size_kb", "epochs")
-RUN_METRICS = SCORE_METRICS + TRAIN_METRICS
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,13 @@ class TableSpec:
     dataset: the config dataset name whose test split the table reports.
     model_columns: (header as printed, config model name) in the paper's column order.
     stat_columns: (header as printed, statistic name) for dataset-statistic columns, in order.
-    rows: (row label as printed, key in the metrics f1 dict: a dataset label, "Average" or "Overall").
+    rows: (row label as printed, key of the per-class `metric`: a dataset label, "Average" or "Overall").
+    metric: the registered per-class metric the rows read (its key per row); evaluation_set: the evaluation set
+        every metric cell of the table reads.
 
     Optional, for papers that print more than per-class F1 (defaults keep the hypernetworks tables as they were):
     layout: CLASSES_LAYOUT, or MODELS_LAYOUT where model_columns are the table's rows and metric_columns its
-        columns (header as printed, one of RUN_METRICS); `rows` is then empty.
+        columns (header as printed, a registered scalar metric or one of TRAIN_METRICS); `rows` is then empty.
     metric_columns: see layout.
     f1_scale: factor from the metrics' F1 (%) to the paper's unit (0.01 for F1 printed on a 0-1 scale).
     text_metrics: (label, run metric) of numbers the paper states in its text rather than in the table, shown
@@ -69,14 +71,19 @@ class TableSpec:
     ratio_columns: tuple[tuple[str, str, str], ...] = ()
     ratio_reference: str | None = None
     units: str = "F1 in %, durations in s."
+    metric: str = "segment_f1"
+    evaluation_set: str = "test"
 
     def __post_init__(self) -> None:
         where = f"TableSpec {self.name}"
         if self.layout not in (CLASSES_LAYOUT, MODELS_LAYOUT):
             raise fail(where, f"layout {CLASSES_LAYOUT!r} or {MODELS_LAYOUT!r}", repr(self.layout))
+        if not METRICS.get(self.metric, f"{where} metric").per_class:
+            raise fail(f"{where} metric", "a per-class metric (its keys are the rows)", repr(self.metric))
+        scalar = tuple(n for n, m in METRICS.items() if not m.per_class)
         for _, metric in self.metric_columns + self.text_metrics + tuple((h, m) for h, _, m in self.ratio_columns):
-            if metric not in RUN_METRICS:
-                raise fail(where, f"run metrics among {', '.join(RUN_METRICS)}", repr(metric))
+            if metric not in TRAIN_METRICS and metric not in scalar:
+                raise fail(where, f"run metrics among {', '.join(scalar + TRAIN_METRICS)}", repr(metric))
         if self.ratio_columns and self.ratio_reference not in self.models:
             raise fail(where, "a ratio_reference among the model columns", repr(self.ratio_reference))
 
