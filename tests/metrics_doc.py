@@ -22,3 +22,11 @@ def metrics_doc(dataset: str, model: str, seed: int, per_class: Sequence[dict], 
             "sets": {set_name: {"epochs": epochs, "threshold": threshold, "segment_s": segment_s,
                                 "postprocess": {"median_filter_s": None, "apply_to": "scores"}, "metrics": metrics,
                                 "trivial": {metric: trivial or {}}}}}
+
+
+def default_scoring(sets: Sequence[str] = ("test",)) -> dict:
+    """The default config's scoring settings as the score rule passes them (its metric lists reproduce the papers')."""
+    from sedrepro import config
+
+    evaluation = config.load([config.REPO / "config.yaml"])["evaluation"]
+    return {**{k: evaluation[k] for k in ("threshold", "segment_s", "postprocess", "metrics")}, "sets": list(sets)}

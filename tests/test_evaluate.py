@@ -9,14 +9,13 @@ import sys
 import numpy as np
 import pytest
 import sed_eval
+from metrics_doc import default_scoring
 
-from sedrepro import config, datasets, evaluate, metrics
+from sedrepro import datasets, evaluate, metrics
 from sedrepro.io import InputError
 
 CLASSES = ["a", "b", "c"]
-# the default config's scoring settings (their metric lists reproduce the papers' numbers)
-DEFAULT = {**{k: v for k, v in config.load([config.REPO / "config.yaml"])["evaluation"].items()
-              if k in ("threshold", "segment_s", "postprocess", "metrics")}, "sets": ["test"]}
+DEFAULT = default_scoring()
 SETTINGS = evaluate.Settings.from_config(DEFAULT)
 
 

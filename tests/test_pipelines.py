@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from metrics_doc import default_scoring
 
 from sedrepro import config as sconfig
 from sedrepro import results
@@ -15,9 +16,7 @@ from sedrepro.predict import predict_run
 from sedrepro.splits import assign_splits, chunk_frames, chunk_starts
 from sedrepro.train import train
 
-EVALUATION = sconfig.load([sconfig.REPO / "config.yaml"])["evaluation"]
-SETTINGS = Settings.from_config({**{k: EVALUATION[k] for k in ("threshold", "segment_s", "postprocess", "metrics")},
-                                 "sets": ["test"]})
+SETTINGS = Settings.from_config(default_scoring())
 
 
 def test_padded_tail_chunks_cover_each_frame_once():

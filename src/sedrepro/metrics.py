@@ -202,19 +202,26 @@ def psds(
     dtc: float, gtc: float, cttc: float, alpha_ct: float, alpha_st: float, max_efpr: float,
 ) -> float:
     """Polyphonic Sound Detection Score (psds_eval) of the system's detections at several operating points (one
-    per threshold); a number in [0, 1]. Overlapping reference events of one class are joined first."""
+    per threshold); a number in [0, 1]. Overlapping reference events of one class are joined first. At least two
+    classes: psds_eval 0.5.3 scores a single class 0 whatever the detections."""
+    import warnings
+
     import pandas as pd
     from psds_eval import PSDSEval
 
     labels = [str(c) for c in classes]
+    if len(labels) < 2:
+        raise fail("psds", "at least 2 classes (psds_eval scores a single class 0)", f"{len(labels)}")
     for op in operating_points:
         _check_events(reference, op, durations, labels, "psds")
     meta = pd.DataFrame({"filename": sorted(durations), "duration": [float(durations[f]) for f in sorted(durations)]})
     ev = PSDSEval(dtc_threshold=dtc, gtc_threshold=gtc, cttc_threshold=cttc, class_names=labels,
                   ground_truth=_event_table(reference), metadata=meta)
-    for i, op in enumerate(operating_points):  # psds_eval skips (with a warning) a repeat of an earlier point
-        ev.add_operating_point(_event_table(op), info={"index": i})
-    return float(ev.psds(alpha_ct=alpha_ct, alpha_st=alpha_st, max_efpr=max_efpr).value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # psds_eval 0.5.3 calls pandas' deprecated fillna(method=)
+        for i, op in enumerate(operating_points):  # psds_eval skips (with a warning) a repeat of an earlier point
+            ev.add_operating_point(_event_table(op), info={"index": i})
+        return float(ev.psds(alpha_ct=alpha_ct, alpha_st=alpha_st, max_efpr=max_efpr).value)
 
 
 # --------------------------------------------------------------------------------------------- frame and clip scores
