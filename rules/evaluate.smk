@@ -3,15 +3,18 @@
 # for clip targets, plus accuracy, loss and micro F1).
 
 
+from sedrepro import evaluate as sed_evaluate
+
+# metric names and params, post-processing and sets of every model: checked before any job runs
+_settings(sed_evaluate.check_config)
+
+
 def evaluation_sets(wildcards):
     return config["pipelines"][model_pipeline(wildcards)]["evaluation_sets"]
 
 
 def scoring_json(wildcards):
-    """What score_predictions needs of the model's evaluation settings, with its pipeline's evaluation sets."""
-    settings = model_evaluation(wildcards)
-    keys = ("threshold", "segment_s", "postprocess", "metrics")
-    return json.dumps({**{k: settings[k] for k in keys}, "sets": evaluation_sets(wildcards)}, sort_keys=True)
+    return json.dumps(_settings(sed_evaluate.scoring_config, wildcards.model), sort_keys=True)
 
 
 rule predict_checkpoints:

@@ -167,3 +167,21 @@ def test_each_evaluation_set_is_scored_on_its_own(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="files with split 'public_eval', found none"):
         _npz(pred / "public_eval" / "epoch002.npz", "t1", [[0, 0]] * 4)
         evaluate.score_predictions(pred, idx, Settings.from_config(default_scoring(["public_eval"])), "toy", "m", 0)
+
+
+def test_workflow_config_is_checked_per_model():
+    from sedrepro import config
+
+    cfg = config.load([config.REPO / "config.yaml"])
+    for pipeline in cfg["pipelines"].values():
+        pipeline.setdefault("evaluation_sets", ["test"])  # the schema's default, as the workflow fills it
+    evaluate.check_config(cfg)
+    doc = evaluate.scoring_config(cfg, "mono_baseline")
+    assert doc["sets"] == ["test"] and doc["threshold"] == 0.5 and [e["name"] for e in doc["metrics"]["clip"]] == [
+        "clip_f1", "accuracy", "loss", "micro_f1"]
+    cfg["models"]["dnd_dessed"]["evaluation"] = {**cfg["models"]["dnd_dessed"]["evaluation"],
+                                                 "metrics": {"frames": [{"name": "psds"}]}}
+    with pytest.raises(InputError, match="^evaluation of model dnd_dessed/metrics/frames/0/params: expected the "
+                                         "parameters of metric 'psds' \\(dtc, gtc, cttc, alpha_ct, alpha_st, max_efpr, "
+                                         "thresholds\\), found no 'alpha_ct'$"):
+        evaluate.check_config(cfg)

@@ -191,6 +191,22 @@ class Settings:
         return {**{k: chain[k] for k in metric.uses}, **params}
 
 
+def scoring_config(config: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """The --evaluation JSON of one model of a workflow config (defaults filled): its evaluation settings with its own
+    overrides, and its pipeline's evaluation sets."""
+    from . import config as sconfig
+
+    evaluation = sconfig.model_evaluation(config, model)
+    sets = config["pipelines"][sconfig.model_pipeline(config, model)]["evaluation_sets"]
+    return {**{k: evaluation[k] for k in SETTING_KEYS if k != "sets"}, "sets": list(sets)}
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Every model's scoring settings (metric names, their params, post-processing) checked at workflow start."""
+    for model in config["models"]:
+        Settings.from_config(scoring_config(config, model), f"evaluation of model {model}")
+
+
 # --------------------------------------------------------------------------------------------- chain inputs
 
 class SetInputs:
