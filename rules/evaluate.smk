@@ -36,7 +36,7 @@ rule predict_checkpoints:
         selection=lambda wc: model_evaluation(wc)["selection"],
         batch_size=lambda wc: model_evaluation(wc)["batch_size"],
         device=config["training"]["device"],
-        sets=lambda wc: " ".join(evaluation_sets(wc)),
+        sets=evaluation_sets,
         features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),
     message:
@@ -45,7 +45,7 @@ rule predict_checkpoints:
         "python -m sedrepro.predict --run-dir {params.run_dir:q} --features {params.features:q}"
         " --splits {params.splits:q} --out {output:q} --model {params.model:q} --n-checkpoints {params.n}"
         " --selection {params.selection} --batch-size {params.batch_size} --device {params.device}"
-        " --threads {threads} --sets {params.sets} --log {log:q}"
+        " --threads {threads} --sets {params.sets:q} --log {log:q}"
 
 
 rule score_predictions:
