@@ -113,11 +113,6 @@ def _check_metrics(spec: TableSpec, metrics: Sequence[dict]) -> None:
             raise fail(where, "at least one scored checkpoint", "none")
 
 
-def _values(spec: TableSpec, metrics: Sequence[dict], model: str, key: str) -> list[float]:
-    """Every (seed, checkpoint) value of the table's per-class metric for one model and row key."""
-    return [v for m in metrics if m["model"] == model for v in results.values(m, spec.metric, spec.evaluation_set, key)]
-
-
 def _train_value(doc: dict, metric: str) -> float | None:
     """One run's training fact in the paper's unit; None where an older train.json lacks it."""
     raw = {"train_time_min": doc.get("train_time_s"), "parameters": doc.get("parameters"),
@@ -195,7 +190,8 @@ def build_table(spec: TableSpec, metrics: Sequence[dict], paper_values: pd.DataF
                         rep = 0.0  # no event of this class in the index
                 records.append((label, col, paper(label, col, pv, (label, col)), rep, math.nan))
             for col in spec.models:
-                rep, std = _mean_std(_values(spec, metrics, col, key), spec.f1_scale)
+                runs = [m for m in metrics if m["model"] == col]
+                rep, std = results.cell(runs, spec.metric, spec.evaluation_set, key, spec.f1_scale)
                 records.append((label, col, paper(label, col, pv, (label, col)), rep, std))
         for text_label, metric in spec.text_metrics:
             for col in spec.models:
