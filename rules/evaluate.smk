@@ -9,14 +9,6 @@ from sedrepro import evaluate as sed_evaluate
 _settings(sed_evaluate.check_config)
 
 
-def evaluation_sets(wildcards):
-    return config["pipelines"][model_pipeline(wildcards)]["evaluation_sets"]
-
-
-def scoring_json(wildcards):
-    return json.dumps(_settings(sed_evaluate.scoring_config, wildcards.model), sort_keys=True)
-
-
 rule predict_checkpoints:
     input:
         unpack(run_inputs),
@@ -36,7 +28,7 @@ rule predict_checkpoints:
         selection=lambda wc: model_evaluation(wc)["selection"],
         batch_size=lambda wc: model_evaluation(wc)["batch_size"],
         device=config["training"]["device"],
-        sets=evaluation_sets,
+        sets=lambda wc: config["pipelines"][model_pipeline(wc)]["evaluation_sets"],
         features=lambda wc, input: os.path.dirname(input.feats),
         splits=lambda wc, input: os.path.dirname(input.splits[0]),
     message:
@@ -64,7 +56,9 @@ rule score_predictions:
     conda:
         "../envs/eval.yaml"
     params:
-        evaluation=scoring_json,
+        evaluation=lambda wc: json.dumps(
+            _settings(sed_evaluate.scoring_config, wc.model), sort_keys=True
+        ),
         index=lambda wc, input: os.path.dirname(input.files),
     message:
         JOB_MESSAGE
