@@ -452,7 +452,7 @@ def bench_loader(tmp: Path, step_s: dict[str, float], reps: int) -> None:
 def bench_eval(tmp: Path, reps: int) -> None:
     """Default (narrow) config, model hcrnn128, half the default URBAN-SED split sizes (16 train, 4 validate, 6 test
     clips of 10 s, random features and events): scoring 10 checkpoints vs one training epoch (with its validation)."""
-    from sedrepro.evaluate import score_predictions
+    from sedrepro.evaluate import Settings, score_predictions
     from sedrepro.models import build_model
     from sedrepro.predict import predict_run
     from sedrepro.train import model_record, train
@@ -473,6 +473,9 @@ def bench_eval(tmp: Path, reps: int) -> None:
     # prediction rebuilds the network from the run's record, as the train stage writes it
     write_json(run / "train.json", {"model": model_record(model_cfg, MELS, len(read_classes(split_dir)))})
     ev = cfg["evaluation"]
+    sets = ["test"]  # the one evaluation set synthetic_setup makes
+    settings = Settings.from_config({**{k: ev[k] for k in ("threshold", "segment_s", "postprocess", "metrics")},
+                                     "sets": sets})
 
     def one_epoch() -> None:
         r = tmp / "eval" / "epoch_run"
@@ -483,8 +486,8 @@ def bench_eval(tmp: Path, reps: int) -> None:
         pred = tmp / "eval" / "pred"
         shutil.rmtree(pred, ignore_errors=True)
         predict_run(run, feat, split_dir, pred, model_cfg, ev["n_checkpoints"], ev["selection"], ev["batch_size"],
-                    "cpu")
-        score_predictions(pred, index, ev["threshold"], ev["segment_s"], "urban_sed", "hcrnn128", 0)
+                    "cpu", sets)
+        score_predictions(pred, index, settings, "urban_sed", "hcrnn128", 0)
 
     log(f"evaluation vs one epoch, {reps} interleaved reps")
     med = interleaved({"epoch": one_epoch, "score10": score_all}, reps)

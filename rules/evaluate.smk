@@ -1,5 +1,10 @@
-# Evaluation: predictions of the selected checkpoints on the test split, then the scores (sed_eval segment F1 for
-# frame targets, clip F1 for clip targets, plus accuracy and loss).
+# Evaluation: predictions of the selected checkpoints on each evaluation set of the model's pipeline, then the scores
+# of each set with the configured metrics (sedrepro.metrics; by default sed_eval segment F1 for frame targets, clip F1
+# for clip targets, plus accuracy, loss and micro F1).
+
+
+# metric names and params, post-processing and sets of every model: checked before any job runs
+_stop(sed_evaluate.check_config, config)
 
 
 rule predict_checkpoints:
@@ -21,6 +26,7 @@ rule predict_checkpoints:
         selection=lambda wc: model_evaluation(wc)["selection"],
         batch_size=lambda wc: model_evaluation(wc)["batch_size"],
         device=config["training"]["device"],
+        sets=lambda wc: config["pipelines"][sed_config.model_pipeline(config, wc.model)]["evaluation_sets"],
         features=input_folder("feats"),
         splits=input_folder("splits"),
     message:
@@ -29,7 +35,7 @@ rule predict_checkpoints:
         "python -m sedrepro.predict --run-dir {params.run_dir:q} --features {params.features:q}"
         " --splits {params.splits:q} --out {output:q} --model {params.model:q} --n-checkpoints {params.n}"
         " --selection {params.selection} --batch-size {params.batch_size} --device {params.device}"
-        " --threads {threads} --log {log:q}"
+        " --threads {threads} --sets {params.sets:q} --log {log:q}"
 
 
 rule score_predictions:
@@ -45,13 +51,14 @@ rule score_predictions:
     conda:
         "../envs/eval.yaml"
     params:
-        threshold=lambda wc: model_evaluation(wc)["threshold"],
-        segment_s=config["evaluation"]["segment_s"],
+        evaluation=lambda wc: json.dumps(
+            _stop(sed_evaluate.scoring_config, config, wc.model), sort_keys=True
+        ),
         index=input_folder("files"),
     message:
         JOB_MESSAGE
     shell:
         "python -m sedrepro.evaluate score --predictions {input.predictions:q} --index {params.index:q}"
-        " --assignment {input.assignment:q} --threshold {params.threshold} --segment-s {params.segment_s}"
+        " --assignment {input.assignment:q} --evaluation {params.evaluation:q}"
         " --dataset {wildcards.dataset} --model {wildcards.model} --seed {wildcards.seed} --out {output.metrics:q}"
         " --log {log:q}"

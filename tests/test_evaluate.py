@@ -9,11 +9,14 @@ import sys
 import numpy as np
 import pytest
 import sed_eval
+from metrics_doc import default_scoring
 
-from sedrepro import datasets, evaluate
+from sedrepro import datasets, evaluate, metrics
 from sedrepro.io import InputError
 
 CLASSES = ["a", "b", "c"]
+DEFAULT = default_scoring()
+SETTINGS = evaluate.Settings.from_config(DEFAULT)
 
 
 def ev(onset, offset, label):
@@ -111,7 +114,9 @@ def _write_npz(path, probs_by_file, hop_s=0.5, classes=("a", "b")):
 
 def test_trivial_scores_hand_computed(tmp_path):
     idx = _index(tmp_path)
-    out = evaluate.trivial_scores(idx, ["a", "b"], 1.0)
+    trivial = evaluate.trivial_scores(idx, ["a", "b"], SETTINGS)
+    assert set(trivial) == {"segment_f1"}  # the one configured frame metric that declares a trivial baseline
+    out = trivial["segment_f1"]
     # 7 test segments per class. a: ref 2 segments -> P 2/7, R 1 -> F1 = 2p/(1+p) = 4/9.  b: same, 2 of 7.
     assert out["a"] == pytest.approx(100 * 4 / 9)
     assert out["b"] == pytest.approx(100 * 4 / 9)
@@ -122,47 +127,53 @@ def test_score_cli_writes_metrics_and_provenance(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluate, "_dataset_classes", lambda name: ["b", "a"])  # toy dataset, not registered
     idx = _index(tmp_path)
     pred = tmp_path / "pred"
-    pred.mkdir()
+    (pred / "test").mkdir(parents=True)
     # hop 0.5 s: t1 has 8 frames, t2 has 6.
     perfect = {"t1": np.zeros((8, 2)), "t2": np.zeros((6, 2))}
     perfect["t1"][0:4, 0] = 1  # a [0, 2)
     perfect["t2"][2:6, 1] = 1  # b [1, 3)
-    _write_npz(pred / "epoch003.npz", perfect)
+    _write_npz(pred / "test" / "epoch003.npz", perfect)
     half = {"t1": np.zeros((8, 2)), "t2": np.zeros((6, 2))}
     half["t1"][0:2, 0] = 1  # a [0, 1): a -> TP 1, FN 1; b missed -> F1 0
-    _write_npz(pred / "epoch010.npz", half)
-    assert evaluate.score_checkpoint(pred / "epoch003.npz", idx, 0.5, 1.0)[0]["Overall"] == pytest.approx(100.0)
+    _write_npz(pred / "test" / "epoch010.npz", half)
+    assert evaluate.score_checkpoint(pred / "test" / "epoch003.npz", idx, SETTINGS)["segment_f1"]["Overall"] == pytest.approx(100.0)
 
     out = tmp_path / "m" / "metrics.json"
     args = evaluate.build_parser().parse_args(
-        ["score", "--predictions", str(pred), "--index", str(idx), "--threshold", "0.5", "--segment-s", "1.0",
+        ["score", "--predictions", str(pred), "--index", str(idx), "--evaluation", json.dumps(DEFAULT),
          "--dataset", "toy", "--model", "crnn_bi", "--seed", "7", "--out", str(out)])
     evaluate.main(args)
     doc = json.loads(out.read_text())
-    assert doc["epochs"] == [3, 10]
-    assert (doc["dataset"], doc["model"], doc["seed"], doc["threshold"], doc["segment_s"]) == ("toy", "crnn_bi", 7, 0.5, 1.0)
+    assert (doc["dataset"], doc["model"], doc["seed"], doc["target"]) == ("toy", "crnn_bi", 7, "frames")
+    assert list(doc["sets"]) == ["test"]
+    test = doc["sets"]["test"]
+    assert test["epochs"] == [3, 10] and (test["threshold"], test["segment_s"]) == (0.5, 1.0)
+    assert test["postprocess"] == {"median_filter_s": None, "apply_to": "scores"}
+    assert set(test["metrics"]) == {"segment_f1", "accuracy", "loss", "micro_f1"}
+    seg = test["metrics"]["segment_f1"]
+    assert seg["params"] == {"threshold": 0.5, "segment_s": 1.0} and seg["unit"] == "%" and seg["per_class"]
     f_half_a = 100 * 2 * (1 * 0.5) / 1.5  # P 1, R 1/2
-    assert doc["per_checkpoint"][1]["f1"]["a"] == pytest.approx(f_half_a)
-    assert doc["per_checkpoint"][1]["f1"]["b"] == pytest.approx(0.0)
-    assert doc["mean"]["a"] == pytest.approx((100 + f_half_a) / 2)
-    assert doc["std"]["a"] == pytest.approx(abs(100 - f_half_a) / 2)  # population std of two values
-    assert doc["trivial"]["Overall"] == pytest.approx(100 * 4 / 9)
+    assert seg["per_checkpoint"][1]["a"] == pytest.approx(f_half_a)
+    assert seg["per_checkpoint"][1]["b"] == pytest.approx(0.0)
+    assert seg["mean"]["a"] == pytest.approx((100 + f_half_a) / 2)
+    assert seg["std"]["a"] == pytest.approx(abs(100 - f_half_a) / 2)  # population std of two values
+    assert test["trivial"]["segment_f1"]["Overall"] == pytest.approx(100 * 4 / 9)
     # frame-level scores (the dessed paper's Table 4): perfect at epoch 3; at epoch 10, 2 of 8 active cells found
-    assert doc["target"] == "frames"
-    assert doc["per_checkpoint"][0]["scores"]["accuracy"] == pytest.approx(1.0)
-    assert doc["per_checkpoint"][0]["scores"]["micro_f1"] == pytest.approx(1.0)
-    assert doc["per_checkpoint"][1]["scores"]["accuracy"] == pytest.approx(22 / 28)
-    assert doc["per_checkpoint"][1]["scores"]["micro_f1"] == pytest.approx(2 * 2 / (2 * 2 + 6))
-    assert doc["per_checkpoint"][1]["scores"]["loss"] > doc["per_checkpoint"][0]["scores"]["loss"]
+    acc, micro, loss = (test["metrics"][k] for k in ("accuracy", "micro_f1", "loss"))
+    assert acc["per_checkpoint"] == [pytest.approx(1.0), pytest.approx(22 / 28)]
+    assert acc["mean"] == pytest.approx((1 + 22 / 28) / 2) and acc["std"] == pytest.approx((1 - 22 / 28) / 2)
+    assert micro["per_checkpoint"] == [pytest.approx(1.0), pytest.approx(2 * 2 / (2 * 2 + 6))]
+    assert loss["per_checkpoint"][1] > loss["per_checkpoint"][0] and loss["params"] == {}
     prov = json.loads((out.parent / "metrics.provenance.json").read_text())
     assert prov["seed"] == 7 and prov["config"]["threshold"] == 0.5 and len(prov["inputs"]) == 4
+    assert prov["config"]["metric_params"]["test"]["segment_f1"] == {"threshold": 0.5, "segment_s": 1.0}
 
 
 def test_score_rejects_predictions_for_other_files(tmp_path):
     idx = _index(tmp_path)
     _write_npz(tmp_path / "epoch001.npz", {"t1": np.zeros((8, 2)), "tr": np.zeros((10, 2))})
     with pytest.raises(InputError, match="test files"):
-        evaluate.score_checkpoint(tmp_path / "epoch001.npz", idx, 0.5, 1.0)
+        evaluate.score_checkpoint(tmp_path / "epoch001.npz", idx, SETTINGS)
 
 
 def test_class_average_rules():
@@ -177,7 +188,7 @@ def test_class_average_rules():
     # b's false alarm still counts in Overall: TP 2, FP 1, FN 1 -> P = R = 2/3
     assert out["Overall"] == pytest.approx(100 * 2 / 3)
     # Clip targets differ: a class predicted but never true scores 0 and counts in the macro Average.
-    f1, _ = evaluate.clip_scores(np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0]]), ["a", "a"], ["a", "b", "c"])
+    f1 = metrics.clip_f1(np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0]]), np.array([0, 0]), ["a", "b", "c"])
     assert (f1["a"], f1["b"], f1["c"]) == (pytest.approx(100 * 2 / 3), 0.0, None)
     assert f1["Average"] == pytest.approx(100 / 3)
 
@@ -185,22 +196,22 @@ def test_class_average_rules():
 def test_class_list_check_is_never_skipped(tmp_path, monkeypatch):
     idx = _index(tmp_path)
     pred = tmp_path / "pred"
-    pred.mkdir()
-    _write_npz(pred / "epoch001.npz", {"t1": np.zeros((8, 2)), "t2": np.zeros((6, 2))})
+    (pred / "test").mkdir(parents=True)
+    _write_npz(pred / "test" / "epoch001.npz", {"t1": np.zeros((8, 2)), "t2": np.zeros((6, 2))})
     args = ["--predictions", str(pred), "--index", str(idx), "--model", "crnn_bi", "--seed", "1", "--out",
-            str(tmp_path / "m" / "metrics.json")]
+            str(tmp_path / "m" / "metrics.json"), "--evaluation", json.dumps(DEFAULT)]
     proc = subprocess.run([sys.executable, "-m", "sedrepro.evaluate", "score", "--dataset", "urban_sed", *args],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [
-        f"error: {pred / 'epoch001.npz'}: expected the 10 classes of dataset 'urban_sed', "
+        f"error: {pred / 'test' / 'epoch001.npz'}: expected the 10 classes of dataset 'urban_sed', "
         "found 2 classes ['a', 'b']..."]
     assert not (tmp_path / "m").exists()
     # a dataset the registry does not know is an error, not a skipped check
     with pytest.raises(InputError, match=r"^dataset: expected a registered dataset \(tut_sed_synthetic_2016, urban_sed, "
                                          r"urbansound8k\), found 'toy'"):
-        evaluate.score_predictions(pred, idx, 0.5, 1.0, "toy", "crnn_bi", 1)
+        evaluate.score_predictions(pred, idx, SETTINGS, "toy", "crnn_bi", 1)
     # and if the registry itself ever breaks, scoring breaks with it instead of scoring unchecked
     monkeypatch.delattr(datasets, "get")
     with pytest.raises(AttributeError):
-        evaluate.score_predictions(pred, idx, 0.5, 1.0, "urban_sed", "crnn_bi", 1)
+        evaluate.score_predictions(pred, idx, SETTINGS, "urban_sed", "crnn_bi", 1)

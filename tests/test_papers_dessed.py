@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from metrics_doc import metrics_doc
 
 from sedrepro import claims, papers, render
 from sedrepro.io import InputError
@@ -98,9 +99,9 @@ def write_index(d: Path, counts: dict[str, int]) -> Path:
 def write_run(root: Path, dataset: str, model: str, seed: int, target: str, f1: dict, scores: dict, train: dict) -> Path:
     run = root / "runs" / dataset / model / f"seed{seed}"
     run.mkdir(parents=True)
-    doc = {"dataset": dataset, "model": model, "seed": seed, "threshold": 0.5, "segment_s": 1.0, "epochs": [3],
-           "target": target, "per_checkpoint": [{"epoch": 3, "f1": f1, "scores": scores}], "mean": {}, "std": {},
-           "trivial": {"Average": 5.0, "Overall": 20.0}}
+    metric = "clip_f1" if target == "clip" else "segment_f1"
+    doc = metrics_doc(dataset, model, seed, [f1], target=target, metric=metric, epochs=[3],
+                      scalars={k: [v] for k, v in scores.items()}, trivial={"Average": 5.0, "Overall": 20.0})
     (run / "metrics.json").write_text(json.dumps(doc))
     (run / "train.json").write_text(json.dumps(train))
     return run

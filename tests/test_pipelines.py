@@ -5,14 +5,18 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from metrics_doc import default_scoring
 
 from sedrepro import config as sconfig
+from sedrepro import results
 from sedrepro.data import SplitData
-from sedrepro.evaluate import clip_scores, score_predictions
+from sedrepro.evaluate import SetInputs, Settings, score_predictions
 from sedrepro.io import InputError, save_npy, write_json, write_tsv
 from sedrepro.predict import predict_run
 from sedrepro.splits import assign_splits, chunk_frames, chunk_starts
 from sedrepro.train import train
+
+SETTINGS = Settings.from_config(default_scoring())
 
 
 def test_padded_tail_chunks_cover_each_frame_once():
@@ -64,7 +68,10 @@ def test_every_model_names_a_defined_pipeline_and_overrides_merge():
 
 def test_clip_scores_hand_computed():
     probs = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
-    f1, scores = clip_scores(probs, ["a", "b", "b", "c"], ["a", "b", "c"])
+    ref = {f"c{i}": [{"onset": 0.0, "offset": 1.0, "event_label": label}] for i, label in enumerate("abbc")}
+    x = SetInputs("clip", ["a", "b", "c"], 0.1, list(ref), np.arange(5), probs, ref, dict.fromkeys(ref, 1.0), SETTINGS)
+    scores = {m.name: m.compute(x, {}) for m, _ in SETTINGS.metrics_for("clip")}
+    f1 = scores["clip_f1"]
     assert scores["accuracy"] == pytest.approx(0.75) and scores["micro_f1"] == pytest.approx(0.75)
     assert f1["a"] == pytest.approx(100 * 2 / 3)  # TP 1, FP 1
     assert f1["b"] == pytest.approx(100 * 2 / 3)  # TP 1, FN 1
@@ -131,12 +138,13 @@ def test_clip_target_trains_predicts_and_scores(clips, monkeypatch):
     assert summary["target"] == "clip" and summary["checkpoint_bytes"] > 0 and summary["train_time_s"] > 0
     assert summary["device_name"].startswith("cpu: ")
     assert history.val_loss.min() < history.val_loss.iloc[0]
-    epochs = predict_run(tmp / "run", fdir, sdir, tmp / "pred", MONO, 1, "best_val_loss", 4, "cpu")
-    with np.load(tmp / "pred" / f"epoch{epochs[0]:03d}.npz") as z:
+    epochs = predict_run(tmp / "run", fdir, sdir, tmp / "pred", MONO, 1, "best_val_loss", 4, "cpu", ["test"])
+    with np.load(tmp / "pred" / "test" / f"epoch{epochs[0]:03d}.npz") as z:
         assert z["probs"].shape == (3, 3) and str(z["target"]) == "clip"
         assert np.allclose(z["probs"].sum(axis=1), 1.0, atol=1e-5)
-    doc = score_predictions(tmp / "pred", idx, 0.5, 1.0, "toy", "mono_baseline", 0, ["clip9", "clip10", "clip11"])
-    assert doc["target"] == "clip" and set(doc["per_checkpoint"][0]["scores"]) == {"accuracy", "loss", "micro_f1"}
-    assert doc["per_checkpoint"][0]["f1"]["Overall"] == pytest.approx(100 * doc["per_checkpoint"][0]["scores"]["accuracy"])
-    assert doc["trivial"]["Overall"] == pytest.approx(100 / 3)  # one test clip per class: the majority class is 1 of 3
+    doc = score_predictions(tmp / "pred", idx, SETTINGS, "toy", "mono_baseline", 0, {"test": ["clip9", "clip10", "clip11"]})
+    test = doc["sets"]["test"]
+    assert doc["target"] == "clip" and set(test["metrics"]) == {"clip_f1", "accuracy", "loss", "micro_f1"}
+    assert results.values(doc, "clip_f1", "test", "Overall") == [pytest.approx(100 * results.values(doc, "accuracy", "test")[0])]
+    assert results.trivial(doc, "clip_f1", "test", "Overall") == pytest.approx(100 / 3)  # majority class: 1 of 3 clips
     json.dumps(doc)  # metrics.json must serialise

@@ -96,8 +96,8 @@ def test_batched_prediction_equals_one_clip_at_a_time(tmp_path: Path, model_name
     pd.DataFrame({"epoch": [1], "train_loss": [1.0], "val_loss": [1.0]}).to_csv(run / "history.csv", index=False)
 
     batch = 4  # smaller than a clip's chunks and not dividing their total: batches straddle clips
-    predict_run(run, fdir, sdir, tmp_path / "pred", model_cfg, 1, "last", batch, "cpu")
-    with np.load(tmp_path / "pred" / "epoch001.npz") as z:
+    predict_run(run, fdir, sdir, tmp_path / "pred", model_cfg, 1, "last", batch, "cpu", ["test"])
+    with np.load(tmp_path / "pred" / "test" / "epoch001.npz") as z:
         got, offsets = z["probs"], z["offsets"]
 
     data = SplitData.load(fdir, sdir)

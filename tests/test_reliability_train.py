@@ -11,12 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from metrics_doc import default_scoring
 from test_train import MODEL, TRAINING, prepared  # noqa: F401  (the tiny learnable problem, a fixture)
 
-from sedrepro.evaluate import score_checkpoint
+from sedrepro.evaluate import Settings, score_checkpoint
 from sedrepro.io import InputError, save_npy
 from sedrepro.predict import predict_run
 from sedrepro.train import TrainingDiverged, train
+
+SETTINGS = Settings.from_config(default_scoring())
 
 
 def test_truncated_epoch_checkpoint_is_one_line_naming_the_file(prepared):  # noqa: F811
@@ -33,7 +36,7 @@ def test_truncated_epoch_checkpoint_is_one_line_naming_the_file(prepared):  # no
     # the same through the CLI: exit 2 and one `error:` line, no traceback
     proc = subprocess.run([sys.executable, "-m", "sedrepro.predict", "--run-dir", str(tmp / "run"), "--features",
                            str(fdir), "--splits", str(sdir), "--out", str(tmp / "pred2"), "--model", json.dumps(MODEL),
-                           "--n-checkpoints", "3", "--selection", "last", "--device", "cpu"],
+                           "--n-checkpoints", "3", "--selection", "last", "--device", "cpu", "--sets", "test"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
@@ -119,11 +122,11 @@ def test_train_predict_score_is_deterministic_per_seed(prepared):  # noqa: F811
     def scores(name, seed):
         train(tmp / name, fdir, sdir, MODEL, TRAINING, seed=seed)
         epochs = predict_run(tmp / name, fdir, sdir, tmp / name / "pred", MODEL, 3, "last", 4, "cpu")
-        return [score_checkpoint(tmp / name / "pred" / f"epoch{e:03d}.npz", ix) for e in epochs]
+        return [score_checkpoint(tmp / name / "pred" / "test" / f"epoch{e:03d}.npz", ix, SETTINGS) for e in epochs]
 
     a, b, c = scores("a", 7), scores("b", 7), scores("c", 8)
     assert a == b
     assert a != c
     for e in (1, 2, 3):
-        za, zb = (np.load(tmp / r / "pred" / f"epoch{e:03d}.npz") for r in ("a", "b"))
+        za, zb = (np.load(tmp / r / "pred" / "test" / f"epoch{e:03d}.npz") for r in ("a", "b"))
         assert np.array_equal(za["probs"], zb["probs"])  # bit-identical probabilities, not just equal scores

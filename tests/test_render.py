@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from metrics_doc import metrics_doc as make_doc
 
 from sedrepro import papers, render
 from sedrepro.io import InputError
@@ -39,12 +40,9 @@ def paper_values():
 
 def metrics_doc(model, seed, cat_values, bird=70.0):
     """Two checkpoints; 'cat' F1 per checkpoint given, the rest derived."""
-    per = []
-    for e, v in zip((5, 9), cat_values, strict=False):
-        f1 = {"cat": v, "bird": bird, "Average": v if bird is None else (v + bird) / 2, "Overall": v - 1}
-        per.append({"epoch": e, "f1": f1})
-    return {"dataset": "toyset", "model": model, "seed": seed, "threshold": 0.5, "segment_s": 1.0, "epochs": [5, 9],
-            "per_checkpoint": per, "mean": {}, "std": {}, "trivial": {"cat": 40.0, "bird": 20.0, "Average": 30.0, "Overall": 33.25}}
+    per = [{"cat": v, "bird": bird, "Average": v if bird is None else (v + bird) / 2, "Overall": v - 1} for v in cat_values]
+    return make_doc("toyset", model, seed, per, epochs=(5, 9)[:len(per)],
+                    trivial={"cat": 40.0, "bird": 20.0, "Average": 30.0, "Overall": 33.25})
 
 
 def metrics():
@@ -78,7 +76,7 @@ def test_build_table_rejects_mixed_inputs():
     with pytest.raises(InputError, match="one metrics file per"):
         render.build_table(SPEC, bad, paper_values(), None)
     other = metrics()
-    other[0]["segment_s"] = 0.5
+    other[0]["sets"]["test"]["segment_s"] = 0.5
     with pytest.raises(InputError, match="segment_s"):
         render.build_table(SPEC, other, paper_values(), None)
     with pytest.raises(InputError, match="every cell"):
@@ -122,14 +120,12 @@ def _real_metrics(tmp_path, spec, dataset_classes):
     for model in spec.models:
         for seed in (1, 2):
             per = []
-            for epoch in (10, 11):
+            for _ in (10, 11):
                 f1 = {c: float(rng.uniform(30, 90)) for c in dataset_classes}
                 f1["Average"] = float(np.mean(list(f1.values())))
                 f1["Overall"] = f1["Average"] + 1
-                per.append({"epoch": epoch, "f1": f1})
-            doc = {"dataset": spec.dataset, "model": model, "seed": seed, "threshold": 0.5, "segment_s": 1.0,
-                   "epochs": [10, 11], "per_checkpoint": per, "mean": {}, "std": {},
-                   "trivial": {"Average": 20.0, "Overall": 25.0}}
+                per.append(f1)
+            doc = make_doc(spec.dataset, model, seed, per, epochs=(10, 11), trivial={"Average": 20.0, "Overall": 25.0})
             p = tmp_path / f"{model}_{seed}.json"
             p.write_text(json.dumps(doc))
             paths.append(str(p))
@@ -213,9 +209,7 @@ def test_paper_values_errors_name_file_and_line(tmp_path, line, match):
 
 
 def _one_run(model="ma"):
-    doc = metrics_doc(model, 0, (60.0,))
-    doc["epochs"], doc["per_checkpoint"] = [5], doc["per_checkpoint"][:1]
-    return doc
+    return metrics_doc(model, 0, (60.0,))
 
 
 def test_notes_singular_and_n_a():

@@ -113,8 +113,6 @@ SAFE_UNQUOTED = {
     "{params.sample_rate}": r"rules/audio.smk: int() of the rate wildcard, constrained to \d+",
     "{params.n}": "config evaluation/n_checkpoints or a model's override: schema integer",
     "{params.batch_size}": "config training/batch_size or a model's override: schema integer",
-    "{params.threshold}": "config evaluation/threshold or a model's override: schema number",
-    "{params.segment_s}": "config evaluation/segment_s: schema number",
     "{params.selection}": "config evaluation/selection or a model's override: schema enum best_val_loss | last",
     "{params.device}": "config training/device: schema enum auto | cpu | cuda",
     "{params.source}": "sedrepro.workflow.source_args: shlex.quote on every URL and path; md5/sha256 schema hex",

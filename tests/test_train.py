@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sedrepro.io import save_npy, write_json, write_tsv
+from sedrepro.io import InputError, save_npy, write_json, write_tsv
 from sedrepro.predict import predict_run, select_epochs
 from sedrepro.train import TrainingDiverged, train
 
@@ -101,15 +101,19 @@ def test_select_epochs():
     assert select_epochs(h, 10, "best_val_loss") == [1, 2, 3, 4, 5]
 
 
-def test_predictions_cover_every_test_frame(prepared):
+def test_predictions_cover_every_frame_of_each_evaluation_set(prepared):
     tmp, fdir, sdir = prepared
     train(tmp / "run", fdir, sdir, MODEL, TRAINING, seed=0)
-    epochs = predict_run(tmp / "run", fdir, sdir, tmp / "pred", MODEL, 2, "best_val_loss", 4, "cpu")
+    epochs = predict_run(tmp / "run", fdir, sdir, tmp / "pred", MODEL, 2, "best_val_loss", 4, "cpu", ["test", "validate"])
     assert len(epochs) == 2
-    z = np.load(tmp / "pred" / f"epoch{epochs[0]:03d}.npz")
-    assert z["probs"].shape == (3 * 40, 2) and list(z["offsets"]) == [0, 40, 80, 120]
-    assert list(z["file_ids"]) == ["c6", "c7", "c8"] and float(z["hop_s"]) == 0.1
-    assert ((z["probs"] >= 0) & (z["probs"] <= 1)).all()
+    for name, ids in (("test", ["c6", "c7", "c8"]), ("validate", ["c3", "c4", "c5"])):  # each set its own clips
+        z = np.load(tmp / "pred" / name / f"epoch{epochs[0]:03d}.npz")
+        assert z["probs"].shape == (3 * 40, 2) and list(z["offsets"]) == [0, 40, 80, 120]
+        assert list(z["file_ids"]) == ids and float(z["hop_s"]) == 0.1
+        assert ((z["probs"] >= 0) & (z["probs"] <= 1)).all()
+    assert json.loads((tmp / "pred" / "selection.json").read_text())["sets"] == ["test", "validate"]
+    with pytest.raises(InputError, match="^.*assignment.tsv: expected clips in evaluation set 'public_eval', found none$"):
+        predict_run(tmp / "run", fdir, sdir, tmp / "pred2", MODEL, 2, "best_val_loss", 4, "cpu", ["public_eval"])
 
 
 def test_damaged_state_falls_back_to_the_previous_epoch(prepared, caplog, monkeypatch):

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from sedrepro import results
 from sedrepro.config import REPO
 
 pytestmark = pytest.mark.workflow
@@ -89,7 +90,7 @@ def test_dessed_outputs_come_from_both_pipelines(built):
     mono = json.loads((built / RESULTS / "runs" / "urbansound8k" / "mono_baseline" / "seed0" / "metrics.json").read_text())
     poly = json.loads((built / RESULTS / "runs" / "tut_sed_synthetic_2016" / "dnd_dilated" / "seed0" / "metrics.json").read_text())
     assert mono["target"] == "clip" and poly["target"] == "frames"
-    assert len(mono["per_checkpoint"]) == 1  # the dessed paper evaluates the best checkpoint only
+    assert results.n_checkpoints(mono, "test") == 1  # the dessed paper evaluates the best checkpoint only
     features = json.loads((built / DATA / "features" / "tut_sed_synthetic_2016" / "mfcc40_poly" / "features.json").read_text())
     assert (features["kind"], features["n_mfcc"], features["n_fft"], features["hop_length"]) == ("mfcc", 40, 440, 220)
     split = json.loads((built / DATA / "splits" / "urbansound8k" / "mfcc40_mono" / "splits.json").read_text())

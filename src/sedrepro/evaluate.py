@@ -1,14 +1,22 @@
-"""Segment-based F1 of saved frame probabilities, the way the papers score their CRNNs.
+"""The scoring chain: saved frame scores -> post-processing -> decisions -> events -> registered metrics, per
+evaluation set.
 
 Conventions
 -----------
-* Frame i of a file is centred at ``i * hop_s``. A contiguous run of active frames i..j (probability
-  >= threshold) becomes the event ``[i * hop_s, (j + 1) * hop_s)``: every frame owns the hop-long interval
-  that starts at its centre. The run therefore covers exactly ``(j - i + 1) * hop_s`` seconds.
-* Segment F1 is sed_eval's ``SegmentBasedMetrics`` with ``time_resolution = segment_s``, evaluated file by
-  file with ``evaluated_length_seconds = duration of the file`` (from ``files.tsv``), so the trailing segments
-  in which neither the reference nor the system has an event still count as true negatives and are not
-  silently dropped (sed_eval would otherwise stop at the last offset in either list).
+* Evaluation sets: a pipeline names its sets (``pipelines.<p>.evaluation_sets``, ["test"] by default); the predict
+  stage writes ``predictions/<set>/epochNNN.npz`` and each set is scored on its own against the clips the split stage
+  assigned to it (or, without an assignment, the index's files of that split). metrics.json is keyed by set.
+* Post-processing (``evaluation.postprocess``): an optional per-class median filter (scipy.ndimage.median_filter,
+  within each file, edges mirrored) whose window is given in seconds (one for all classes, or one per class) and
+  becomes the odd number of frames nearest to ``seconds / hop_s``; it is applied to the scores (before the threshold)
+  or to the decisions (after it: a majority vote over the window). None = the raw scores.
+* Frame i of a file is centred at ``i * hop_s``. A contiguous run of active frames i..j (score >= threshold)
+  becomes the event ``[i * hop_s, (j + 1) * hop_s)``: every frame owns the hop-long interval that starts at its
+  centre. The run therefore covers exactly ``(j - i + 1) * hop_s`` seconds.
+* Segment F1 is sed_eval's ``SegmentBasedMetrics`` with ``time_resolution = segment_s``, evaluated file by file with
+  ``evaluated_length_seconds = duration of the file`` (from ``files.tsv``), so the trailing segments in which neither
+  the reference nor the system has an event still count as true negatives and are not silently dropped (sed_eval
+  would otherwise stop at the last offset in either list).
 * All F1 values are in percent. "Average" is sed_eval's class-wise average (the nan-mean of the per-class F1,
   a class with no reference and no system segment has F1 = nan and is skipped, and so is a class with system
   segments but no reference segment: its recall is 0/0); "Overall" is sed_eval's overall (micro-averaged) F1
@@ -17,13 +25,17 @@ Conventions
   ``empty_system_output_handling = "zero_score"``). sed_eval's default would make its precision, hence its
   F1, nan, and the class-wise Average would then silently skip exactly the classes a model never detects.
   A class with neither reference nor system segments stays undefined (None) and is skipped by Average.
+* Which metrics a set gets is config (``evaluation.metrics.<target>``: registered names with their params, see
+  sedrepro.metrics); each metric's params and chain settings are written beside its values.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +43,7 @@ import numpy as np
 
 from . import cli, datasets, provenance
 from .io import fail, read_tsv, write_json
+from .metrics import CLIP, EMPTY_SYSTEM_OUTPUT, FRAMES, METRICS, Metric, clip_f1, segment_f1  # noqa: F401 (re-exported)
 
 log = logging.getLogger("sedrepro.evaluate")
 
@@ -40,22 +53,23 @@ TEST_SPLIT = "test"
 EMPTY_SYSTEM_OUTPUT = "zero_score"
 # The run's file the rules give `score` as --out.
 METRICS_FILE = "metrics.json"
+APPLY_TO = ("scores", "decisions")
+SETTING_KEYS = ("threshold", "segment_s", "postprocess", "metrics", "sets")
 
 
 # --------------------------------------------------------------------------------------------- events
 
-def frames_to_events(probs: np.ndarray, hop_s: float, threshold: float, classes: Sequence[str]) -> list[Event]:
-    """Turn frame probabilities (N, C) of one file into events, one per contiguous run of frames >= threshold.
+def decisions_to_events(active: np.ndarray, hop_s: float, classes: Sequence[str]) -> list[Event]:
+    """Turn frame decisions (N, C) of one file into events, one per contiguous run of active frames.
 
     A run of frames i..j spans ``[i * hop_s, (j + 1) * hop_s)`` (frame i is centred at i * hop_s and owns the
     hop that starts there). Events are sorted by class index, then onset.
     """
-    probs = np.asarray(probs)
-    if probs.ndim != 2 or probs.shape[1] != len(classes):
-        raise fail("probs", f"an (N, {len(classes)}) array", f"shape {probs.shape}")
+    active = np.asarray(active)
+    if active.ndim != 2 or active.shape[1] != len(classes):
+        raise fail("probs", f"an (N, {len(classes)}) array", f"shape {active.shape}")
     if not hop_s > 0:
         raise fail("hop_s", "a positive frame hop in seconds", repr(hop_s))
-    active = probs >= threshold
     events: list[Event] = []
     for c, label in enumerate(classes):
         col = active[:, c].astype(np.int8)
@@ -69,61 +83,222 @@ def frames_to_events(probs: np.ndarray, hop_s: float, threshold: float, classes:
     return events
 
 
-# --------------------------------------------------------------------------------------------- metric
-
-def _pct(x: Any) -> float | None:
-    x = float(x)
-    return None if math.isnan(x) else 100.0 * x
+def frames_to_events(probs: np.ndarray, hop_s: float, threshold: float, classes: Sequence[str]) -> list[Event]:
+    """Events of one file's frame probabilities (N, C): runs of frames with probability >= threshold."""
+    return decisions_to_events(np.asarray(probs) >= threshold, hop_s, classes)
 
 
-def segment_f1(
-    reference: Mapping[str, list[Event]],
-    estimated: Mapping[str, list[Event]],
-    durations: Mapping[str, float],
-    classes: Sequence[str],
-    segment_s: float = 1.0,
-    empty_system_output: str | None = EMPTY_SYSTEM_OUTPUT,
-) -> dict[str, float | None]:
-    """Segment-based F1 (%) per class plus "Average" (class-wise mean) and "Overall" (micro).
+# --------------------------------------------------------------------------------------------- post-processing
 
-    `empty_system_output` is sed_eval's empty_system_output_handling: "zero_score" (default here) scores a
-    class with reference segments but no system output as F1 = 0; None is sed_eval's default (nan, skipped).
+def window_frames(seconds: float, hop_s: float) -> int:
+    """A median-filter window of `seconds` as the nearest odd number of frames (at least 1) of hop `hop_s`."""
+    n = seconds / hop_s
+    odd = 2 * math.floor((n - 1) / 2 + 0.5) + 1  # nearest odd integer (ties upward)
+    return max(1, int(odd))
 
-    Every file in `durations` is evaluated, file by file, over its full duration; a file missing from
-    `reference` or `estimated` has no events there. Files in `reference`/`estimated` but not in `durations`
-    are an error. A class with no reference and no system segment gets None (sed_eval's nan).
-    """
-    import sed_eval  # heavy import, only when scoring
 
-    unknown = (set(reference) | set(estimated)) - set(durations)
-    if unknown:
-        raise fail("segment_f1", "events only for files with a known duration", f"{len(unknown)} others, e.g. {sorted(unknown)[0]!r}")
-    labels = [str(c) for c in classes]
-    label_set = set(labels)
-    metrics = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=labels, time_resolution=float(segment_s))
-    # SegmentBasedMetrics.__init__ does not forward this option of its base class; set it as the base does.
-    metrics.empty_system_output_handling = empty_system_output
-    for file_id in sorted(durations):
-        ref = [dict(e) for e in reference.get(file_id, [])]
-        est = [dict(e) for e in estimated.get(file_id, [])]
-        for kind, evs in (("reference", ref), ("estimated", est)):
-            for e in evs:
-                if e["event_label"] not in label_set:
-                    raise fail(f"{kind} events of {file_id}", f"labels among {len(labels)} classes", repr(e["event_label"]))
-        metrics.evaluate(ref, est, evaluated_length_seconds=float(durations[file_id]))
-    res = metrics.results()
-    out: dict[str, float | None] = {c: _pct(res["class_wise"][c]["f_measure"]["f_measure"]) for c in labels}
-    out["Average"] = _pct(res["class_wise_average"]["f_measure"]["f_measure"])
-    out["Overall"] = _pct(res["overall"]["f_measure"]["f_measure"])
+def class_windows(postprocess: Mapping[str, Any], classes: Sequence[str], hop_s: float,
+                  where: str = "evaluation/postprocess") -> list[int] | None:
+    """Median-filter window (frames) per class, or None without a filter. A per-class window must name every class."""
+    spec = postprocess.get("median_filter_s")
+    if spec is None:
+        return None
+    if isinstance(spec, Mapping):
+        missing, extra = sorted(set(classes) - set(spec)), sorted(set(spec) - set(classes))
+        if missing or extra:
+            found = f"none for {missing[0]!r}" if missing else f"an unknown class {extra[0]!r}"
+            raise fail(f"{where}/median_filter_s", f"a window for each of the {len(classes)} classes", found)
+        seconds = [float(spec[c]) for c in classes]
+    else:
+        seconds = [float(spec)] * len(classes)
+    for c, s in zip(classes, seconds, strict=True):
+        if not (s > 0 and math.isfinite(s)):
+            raise fail(f"{where}/median_filter_s", f"a positive window in seconds for {c!r}", repr(s))
+    return [window_frames(s, hop_s) for s in seconds]
+
+
+def median_filter(values: np.ndarray, offsets: np.ndarray, windows: Sequence[int]) -> np.ndarray:
+    """Per-class median filter of frame values (N, C) within each file (rows offsets[k]..offsets[k + 1]); class c
+    uses a window of windows[c] frames. Booleans stay booleans (the median of 0/1 values is their majority)."""
+    from scipy.ndimage import median_filter as scipy_median
+
+    values = np.asarray(values)
+    out = values.copy()
+    for k in range(len(offsets) - 1):
+        a, b = int(offsets[k]), int(offsets[k + 1])
+        if b == a:
+            continue
+        for c, w in enumerate(windows):
+            if w > 1:
+                out[a:b, c] = scipy_median(values[a:b, c], size=int(w), mode="mirror")
     return out
+
+
+# --------------------------------------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class Settings:
+    """How a run's predictions are scored: threshold, segment length, post-processing, the metrics of each target
+    (config entries {name, params}) and the evaluation sets."""
+
+    threshold: float
+    segment_s: float
+    postprocess: Mapping[str, Any]
+    metrics: Mapping[str, Sequence[Mapping[str, Any]]]
+    sets: tuple[str, ...]
+
+    @classmethod
+    def from_config(cls, doc: Mapping[str, Any], where: str = "--evaluation") -> Settings:
+        """From the rule's JSON (the model's evaluation section and its pipeline's evaluation sets); every key is
+        required and checked here, so a CLI run without the workflow's defaults stops at the first missing one."""
+        missing = [k for k in SETTING_KEYS if k not in doc]
+        if missing:
+            raise fail(where, f"keys {', '.join(SETTING_KEYS)}", f"no {missing[0]!r}")
+        threshold, segment_s = doc["threshold"], doc["segment_s"]
+        if not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+            raise fail(f"{where}/threshold", "a value in (0, 1)", repr(threshold))
+        if not isinstance(segment_s, (int, float)) or not segment_s > 0:
+            raise fail(f"{where}/segment_s", "a positive segment length in seconds", repr(segment_s))
+        post = dict(doc["postprocess"])
+        if post.get("apply_to") not in APPLY_TO or set(post) != {"median_filter_s", "apply_to"}:
+            raise fail(f"{where}/postprocess", f"keys median_filter_s and apply_to ({' or '.join(APPLY_TO)})",
+                       json.dumps(post, sort_keys=True))
+        sets = doc["sets"]
+        if not isinstance(sets, list) or not sets or len(set(sets)) != len(sets) or not all(isinstance(s, str) and s for s in sets):
+            raise fail(f"{where}/sets", "a non-empty list of distinct evaluation set names", repr(sets))
+        metrics = doc["metrics"]
+        if not isinstance(metrics, Mapping) or not metrics:
+            raise fail(f"{where}/metrics", "metric lists keyed by target", repr(metrics))
+        for target, entries in metrics.items():
+            names = [e.get("name") for e in entries]
+            if len(set(names)) != len(names):
+                raise fail(f"{where}/metrics/{target}", "each metric once", f"{names}")
+            for i, entry in enumerate(entries):
+                METRICS.get(entry.get("name"), f"{where}/metrics/{target}/{i}/name").resolve(
+                    entry, target, f"{where}/metrics/{target}/{i}")
+        return cls(float(threshold), float(segment_s), post, {t: list(e) for t, e in metrics.items()}, tuple(sets))
+
+    def metrics_for(self, target: str, where: str = "--evaluation") -> list[tuple[Metric, dict[str, Any]]]:
+        """(metric, params) of every metric configured for `target`, in config order."""
+        if target not in self.metrics:
+            raise fail(f"{where}/metrics", f"a metric list for target {target!r}", f"lists for {', '.join(self.metrics)}")
+        out = []
+        for i, entry in enumerate(self.metrics[target]):
+            metric = METRICS.get(entry["name"], f"{where}/metrics/{target}/{i}/name")
+            out.append((metric, metric.resolve(entry, target, f"{where}/metrics/{target}/{i}")))
+        return out
+
+    def params_of(self, metric: Metric, params: Mapping[str, Any]) -> dict[str, Any]:
+        """What a metric's values depend on: its config params and the chain settings it uses."""
+        chain = {"threshold": self.threshold, "segment_s": self.segment_s}
+        return {**{k: chain[k] for k in metric.uses}, **params}
+
+
+def scoring_config(config: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """The --evaluation JSON of one model of a workflow config (defaults filled): its evaluation settings with its own
+    overrides, and its pipeline's evaluation sets."""
+    from . import config as sconfig
+
+    evaluation = sconfig.model_evaluation(config, model)
+    sets = config["pipelines"][sconfig.model_pipeline(config, model)]["evaluation_sets"]
+    return {**{k: evaluation[k] for k in SETTING_KEYS if k != "sets"}, "sets": list(sets)}
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Every model's scoring settings (metric names, their params, post-processing) checked at workflow start."""
+    for model in config["models"]:
+        Settings.from_config(scoring_config(config, model), f"evaluation of model {model}")
+
+
+# --------------------------------------------------------------------------------------------- chain inputs
+
+class SetInputs:
+    """One checkpoint's predictions on one evaluation set, as the metrics read them (see sedrepro.metrics)."""
+
+    def __init__(self, target: str, classes: Sequence[str], hop_s: float, file_ids: Sequence[str], offsets: np.ndarray,
+                 scores: np.ndarray, reference: Mapping[str, list[Event]], durations: Mapping[str, float],
+                 settings: Settings, where: str = "predictions") -> None:
+        self.target, self.classes, self.hop_s = target, [str(c) for c in classes], float(hop_s)
+        self.file_ids, self.offsets = list(file_ids), offsets
+        self.reference, self.durations = reference, durations
+        self.threshold, self.segment_s = settings.threshold, settings.segment_s
+        self.where = where
+        self._windows = class_windows(settings.postprocess, self.classes, self.hop_s) if target == FRAMES else None
+        if target == CLIP and settings.postprocess.get("median_filter_s") is not None:
+            raise fail("evaluation/postprocess/median_filter_s", "null for a clip target (no frames to filter)",
+                       repr(settings.postprocess["median_filter_s"]))
+        self._on_decisions = settings.postprocess["apply_to"] == "decisions"
+        if self._windows is not None and not self._on_decisions:
+            scores = median_filter(scores, offsets, self._windows)
+        self.scores = scores
+        self._events: dict[float, dict[str, list[Event]]] = {}
+        self._truth: np.ndarray | None = None
+
+    def decisions(self, threshold: float | None = None) -> np.ndarray:
+        """Boolean (N, C) frame decisions at `threshold` (default: the set's), post-processed where configured."""
+        active = self.scores >= (self.threshold if threshold is None else threshold)
+        if self._windows is not None and self._on_decisions:
+            active = median_filter(active, self.offsets, self._windows)
+        return active
+
+    def events(self, threshold: float | None = None) -> dict[str, list[Event]]:
+        """Estimated events per file at `threshold` (default: the set's)."""
+        t = self.threshold if threshold is None else float(threshold)
+        if t not in self._events:
+            active, offs = self.decisions(t), self.offsets
+            self._events[t] = {f: decisions_to_events(active[offs[k]:offs[k + 1]], self.hop_s, self.classes)
+                               for k, f in enumerate(self.file_ids)}
+        return self._events[t]
+
+    def frame_truth(self) -> np.ndarray:
+        """Boolean (N, C) frame labels by the split stage's rule (frame i at i * hop_s is active when
+        onset <= i * hop_s < offset)."""
+        if self._truth is None:
+            import pandas as pd
+
+            from .splits import frame_labels
+
+            offs = self.offsets
+            frames = pd.DataFrame({"file_id": self.file_ids, "start": offs[:-1], "n_frames": np.diff(offs)})
+            events = pd.DataFrame([{"file_id": f, "onset": e["onset"], "offset": e["offset"], "label": e["event_label"]}
+                                   for f, evs in self.reference.items() for e in evs],
+                                  columns=["file_id", "onset", "offset", "label"])
+            self._truth = frame_labels(events, frames, tuple(self.classes), self.hop_s).astype(bool)
+        return self._truth
+
+    def clip_truth(self) -> np.ndarray:
+        """The class index of each clip (its event's label)."""
+        index = {c: i for i, c in enumerate(self.classes)}
+        return np.array([index[clip_label(self.reference[f], self.where, f)] for f in self.file_ids])
+
+
+class TrivialInputs(SetInputs):
+    """The audio-blind baseline of a set: every class active over every whole file (frames; the best audio-blind
+    predictor for F1, see trivial_scores), or always the set's most frequent class (clip)."""
+
+    def __init__(self, target: str, classes: Sequence[str], reference: Mapping[str, list[Event]],
+                 durations: Mapping[str, float], settings: Settings, where: str) -> None:
+        file_ids = list(durations)
+        scores = np.zeros((len(file_ids), len(classes)))
+        if target == CLIP:
+            labels = [clip_label(reference[f], where, f) for f in file_ids]
+            scores[:, list(classes).index(max(classes, key=labels.count))] = 1.0
+        offsets = np.arange(len(file_ids) + 1)
+        plain = Settings(settings.threshold, settings.segment_s, {"median_filter_s": None, "apply_to": "scores"},
+                         settings.metrics, settings.sets)
+        super().__init__(target, classes, 1.0, file_ids, offsets, scores, reference, durations, plain, where)
+
+    def events(self, threshold: float | None = None) -> dict[str, list[Event]]:
+        return {f: [{"onset": 0.0, "offset": float(d), "event_label": c} for c in self.classes]
+                for f, d in self.durations.items()}
 
 
 # --------------------------------------------------------------------------------------------- index
 
-def _load_test_index(index_dir: str | Path, classes: Sequence[str] | None = None,
-                     test_ids: Sequence[str] | None = None) -> tuple[dict[str, list[Event]], dict[str, float]]:
-    """Reference events and durations of the test split: the index's own, or the clips `test_ids` (the split
-    stage's assignment under the pipeline's protocol)."""
+def _load_test_index(index_dir: str | Path, classes: Sequence[str] | None = None, test_ids: Sequence[str] | None = None,
+                     set_name: str = TEST_SPLIT) -> tuple[dict[str, list[Event]], dict[str, float]]:
+    """Reference events and durations of an evaluation set: the index's split of that name, or the clips `test_ids`
+    (the split stage's assignment under the pipeline's protocol)."""
     index_dir = Path(index_dir)
     files_path, events_path = index_dir / "files.tsv", index_dir / "events.tsv"
     for p in (files_path, events_path):
@@ -136,14 +311,14 @@ def _load_test_index(index_dir: str | Path, classes: Sequence[str] | None = None
         if missing:
             raise fail(path, f"columns {', '.join(cols)}", f"no column {missing[0]!r} (header: {', '.join(map(str, df.columns))})")
     if test_ids is None:
-        test = files[files["split"] == TEST_SPLIT]
+        test = files[files["split"] == set_name]
     else:
         unknown = sorted(set(test_ids) - set(files["file_id"]))
         if unknown:
-            raise fail(files_path, "a line for every clip of the test split", f"none for {unknown[0]!r}")
+            raise fail(files_path, f"a line for every clip of the {set_name} split", f"none for {unknown[0]!r}")
         test = files[files["file_id"].isin(set(test_ids))]
     if test.empty:
-        raise fail(files_path, f"files with split {TEST_SPLIT!r}", "none")
+        raise fail(files_path, f"files with split {set_name!r}", "none")
     durations: dict[str, float] = {}
     for i, row in test.iterrows():
         d = float(row["duration_s"])
@@ -199,50 +374,6 @@ def _dataset_classes(name: str) -> list[str]:
     return [str(c) for c in datasets.get(name).classes]
 
 
-def score_checkpoint(npz_path: str | Path, index_dir: str | Path, threshold: float = 0.5, segment_s: float = 1.0,
-                     test_ids: Sequence[str] | None = None) -> tuple[dict[str, float | None], dict[str, float]]:
-    """(f1, scores) of one predictions file against the test split (see score_predictions for both)."""
-    pred = _load_predictions(npz_path)
-    reference, durations = _load_test_index(index_dir, pred["classes"], test_ids)
-    got, want = set(pred["file_ids"]), set(durations)
-    if got != want:
-        extra, missing = sorted(got - want), sorted(want - got)
-        found = f"{len(extra)} not in the test split (e.g. {extra[0]!r})" if extra else f"{len(missing)} test files missing (e.g. {missing[0]!r})"
-        raise fail(npz_path, f"predictions for exactly the {len(want)} test files of {index_dir}", found)
-    if pred["target"] == "clip":
-        return clip_scores(pred["probs"], [clip_label(reference[f], npz_path, f) for f in pred["file_ids"]], pred["classes"])
-    estimated = {}
-    offs = pred["offsets"]
-    for k, file_id in enumerate(pred["file_ids"]):
-        estimated[file_id] = frames_to_events(pred["probs"][offs[k]:offs[k + 1]], pred["hop_s"], threshold, pred["classes"])
-    f1 = segment_f1(reference, estimated, durations, pred["classes"], segment_s)
-    return f1, frame_scores(pred, reference, threshold)
-
-
-EPS = 1e-7  # Keras' clipping of probabilities in its cross-entropies
-
-
-def frame_scores(pred: dict[str, Any], reference: Mapping[str, list[Event]], threshold: float) -> dict[str, float]:
-    """Frame-level scores of the dessed paper's Table 4: binary accuracy over (frame, class) cells at the threshold
-    (Keras binary_accuracy), mean binary cross-entropy over cells, and micro F1 over cells. Frame labels follow the
-    split stage's rule (frame i at i * hop_s is active when onset <= i * hop_s < offset)."""
-    import pandas as pd
-
-    from .splits import frame_labels
-
-    offs = pred["offsets"]
-    frames = pd.DataFrame({"file_id": pred["file_ids"], "start": offs[:-1], "n_frames": np.diff(offs)})
-    events = pd.DataFrame([{"file_id": f, "onset": e["onset"], "offset": e["offset"], "label": e["event_label"]}
-                           for f, evs in reference.items() for e in evs], columns=["file_id", "onset", "offset", "label"])
-    truth = frame_labels(events, frames, tuple(pred["classes"]), pred["hop_s"]).astype(bool)  # (N, C)
-    p = np.clip(pred["probs"].astype(np.float64), EPS, 1 - EPS)
-    active = pred["probs"] >= threshold
-    tp, fp, fn = int((active & truth).sum()), int((active & ~truth).sum()), int((~active & truth).sum())
-    loss = -np.where(truth, np.log(p), np.log1p(-p)).mean()
-    return {"accuracy": float((active == truth).mean()), "loss": float(loss),
-            "micro_f1": 2 * tp / max(2 * tp + fp + fn, 1)}
-
-
 def clip_label(events: list[Event], where: str | Path, file_id: str) -> str:
     """The class of a single-label clip: its event's label (the longest one if a clip ever has several)."""
     if not events:
@@ -250,49 +381,49 @@ def clip_label(events: list[Event], where: str | Path, file_id: str) -> str:
     return max(events, key=lambda e: e["offset"] - e["onset"])["event_label"]
 
 
-def clip_scores(probs: np.ndarray, labels: Sequence[str], classes: Sequence[str]) -> tuple[dict[str, float | None], dict[str, float]]:
-    """Clip classification: F1 (%) per class, "Average" (macro over classes that occur in truth or prediction) and
-    "Overall" (micro = accuracy); scores = categorical accuracy, mean categorical cross-entropy, micro F1."""
-    index = {c: i for i, c in enumerate(classes)}
-    truth = np.array([index[label] for label in labels])
-    pred = probs.argmax(axis=1)
-    f1: dict[str, float | None] = {}
-    for i, c in enumerate(classes):
-        tp, fp, fn = int(((pred == i) & (truth == i)).sum()), int(((pred == i) & (truth != i)).sum()), int(((pred != i) & (truth == i)).sum())
-        f1[str(c)] = None if tp + fp + fn == 0 else 100.0 * 2 * tp / (2 * tp + fp + fn)
-    defined = [v for v in f1.values() if v is not None]
-    accuracy = float((pred == truth).mean())
-    f1["Average"] = float(np.mean(defined)) if defined else None
-    f1["Overall"] = 100.0 * accuracy
-    loss = float(-np.log(np.clip(probs[np.arange(len(truth)), truth].astype(np.float64), EPS, 1.0)).mean())
-    return f1, {"accuracy": accuracy, "loss": loss, "micro_f1": accuracy}
+def checkpoint_inputs(npz_path: str | Path, index_dir: str | Path, settings: Settings, set_name: str = TEST_SPLIT,
+                      set_ids: Sequence[str] | None = None) -> SetInputs:
+    """The chain's view of one predictions file against its evaluation set."""
+    pred = _load_predictions(npz_path)
+    reference, durations = _load_test_index(index_dir, pred["classes"], set_ids, set_name)
+    got, want = set(pred["file_ids"]), set(durations)
+    if got != want:
+        extra, missing = sorted(got - want), sorted(want - got)
+        found = (f"{len(extra)} not in the {set_name} split (e.g. {extra[0]!r})" if extra
+                 else f"{len(missing)} {set_name} files missing (e.g. {missing[0]!r})")
+        raise fail(npz_path, f"predictions for exactly the {len(want)} {set_name} files of {index_dir}", found)
+    return SetInputs(pred["target"], pred["classes"], pred["hop_s"], pred["file_ids"], pred["offsets"], pred["probs"],
+                     reference, durations, settings, str(npz_path))
 
 
-def trivial_scores(index_dir: str | Path, classes: Sequence[str], segment_s: float = 1.0,
-                   test_ids: Sequence[str] | None = None, target: str = "frames") -> dict[str, float | None]:
-    """Segment F1 (%) of the trivial predictor that marks every class active over every whole test file.
+def score_checkpoint(npz_path: str | Path, index_dir: str | Path, settings: Settings, set_name: str = TEST_SPLIT,
+                     set_ids: Sequence[str] | None = None) -> dict[str, Any]:
+    """{metric: value} of one predictions file, for the metrics configured for its target."""
+    inputs = checkpoint_inputs(npz_path, index_dir, settings, set_name, set_ids)
+    return {m.name: m.compute(inputs, params) for m, params in settings.metrics_for(inputs.target)}
 
-    Why this is the natural trivial baseline for segment F1: a predictor that ignores the audio can only
-    choose, per class, how often to switch the class on. Switching a class on in a random fraction q of its
+
+def trivial_scores(index_dir: str | Path, classes: Sequence[str], settings: Settings, target: str = FRAMES,
+                   set_name: str = TEST_SPLIT, set_ids: Sequence[str] | None = None) -> dict[str, Any]:
+    """{metric: value} of the audio-blind baseline, for each configured metric that declares one (metric.trivial).
+
+    Why "everything active everywhere" is the natural trivial baseline for F1: a predictor that ignores the audio
+    can only choose, per class, how often to switch the class on. Switching a class on in a random fraction q of its
     segments gives, in expectation, precision p (the fraction of segments where the class is really active,
     independent of q) and recall q, so F1 = 2pq / (p + q), which grows with q and peaks at q = 1: all active.
     All-off scores F1 = 0. So "everything active everywhere" is the best audio-blind predictor, and its
     per-class F1 = 2p / (1 + p) depends only on the label density of the test set. A model has learnt
     something only where it beats this number; on dense classes (long events) it is surprisingly high.
+    For a clip target the best audio-blind classifier always answers the set's most frequent class.
     """
-    reference, durations = _load_test_index(index_dir, classes, test_ids)
-    if target == "clip":  # the best audio-blind clip classifier on this test set: always its most frequent class
-        labels = [clip_label(reference[f], index_dir, f) for f in durations]
-        majority = max(classes, key=labels.count)
-        probs = np.array([[1.0 if c == majority else 0.0 for c in classes]] * len(labels))
-        return clip_scores(probs, labels, classes)[0]
-    estimated = {
-        f: [{"onset": 0.0, "offset": float(d), "event_label": str(c)} for c in classes] for f, d in durations.items()
-    }
-    return segment_f1(reference, estimated, durations, classes, segment_s)
+    reference, durations = _load_test_index(index_dir, classes, set_ids, set_name)
+    inputs = TrivialInputs(target, classes, reference, durations, settings, str(index_dir))
+    return {m.name: m.compute(inputs, params) for m, params in settings.metrics_for(target) if m.trivial}
 
 
-def _show(x: float | None) -> str:
+def _show(x: Any) -> str:
+    if isinstance(x, Mapping):
+        x = x.get("Overall")
     return "undefined" if x is None else f"{x:.2f}"
 
 
@@ -320,99 +451,118 @@ def epoch_files(pred_dir: str | Path) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
+def _summary(metric: Metric, values: list[Any], keys: Sequence[str]) -> tuple[Any, Any]:
+    """Mean and population std over checkpoints: per key for a per-class metric (None where no value is defined)."""
+    if not metric.per_class:
+        return _mean_std(values)
+    mean, std = {}, {}
+    for k in keys:
+        mean[k], std[k] = _mean_std(v[k] for v in values)
+    return mean, std
+
+
+def score_set(pred_dir: str | Path, index_dir: str | Path, settings: Settings, set_name: str,
+              expected_classes: Sequence[str], dataset: str, set_ids: Sequence[str] | None = None) -> tuple[dict[str, Any], str, list[str]]:
+    """Every checkpoint of one evaluation set: (the set's metrics.json entry, target, classes)."""
+    files = epoch_files(pred_dir)
+    target = _load_predictions(files[0][1])["target"]
+    chosen = settings.metrics_for(target)
+    per_checkpoint: dict[str, list[Any]] = {m.name: [] for m, _ in chosen}
+    classes: list[str] | None = None
+    for epoch, path in files:
+        inputs = checkpoint_inputs(path, index_dir, settings, set_name, set_ids)
+        these = inputs.classes
+        if classes is None:
+            if sorted(expected_classes) != sorted(these):
+                raise fail(path, f"the {len(expected_classes)} classes of dataset {dataset!r}", f"{len(these)} classes {these[:3]}...")
+            classes = these
+        elif these != classes or inputs.target != target:
+            raise fail(path, f"the classes and target of the other checkpoints ({len(classes)}, {target})",
+                       f"{len(these)} classes, target {inputs.target}")
+        values = {m.name: m.compute(inputs, params) for m, params in chosen}
+        log.info("%s epoch %d: %s", set_name, epoch, ", ".join(f"{k} {_show(v)}" for k, v in values.items()))
+        for k, v in values.items():
+            per_checkpoint[k].append(v)
+    assert classes is not None
+    keys = classes + ["Average", "Overall"]
+    metrics = {}
+    for m, params in chosen:
+        mean, std = _summary(m, per_checkpoint[m.name], keys)
+        metrics[m.name] = {"params": settings.params_of(m, params), "unit": m.unit, "per_class": m.per_class,
+                           "per_checkpoint": per_checkpoint[m.name], "mean": mean, "std": std}
+    entry = {
+        "epochs": [e for e, _ in files],
+        "threshold": settings.threshold,
+        "segment_s": settings.segment_s,
+        "postprocess": dict(settings.postprocess),
+        "metrics": metrics,
+        "trivial": trivial_scores(index_dir, classes, settings, target, set_name, set_ids),
+    }
+    return entry, target, classes
+
+
 def score_predictions(
     pred_dir: str | Path,
     index_dir: str | Path,
-    threshold: float,
-    segment_s: float,
+    settings: Settings,
     dataset: str,
     model: str,
     seed: int,
-    test_ids: Sequence[str] | None = None,
+    set_ids: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """Score every checkpoint of a run; the metrics.json document (see module docstring for conventions).
-
-    Each checkpoint gets "f1" (%: sed_eval segment F1 per class, Average, Overall for frame targets; clip F1 per
-    class, macro Average and micro Overall for clip targets) and "scores" (accuracy and micro_f1 as fractions, loss).
-    """
-    files = epoch_files(pred_dir)
-    per_checkpoint = []
-    target = _load_predictions(files[0][1])["target"]
-    classes: list[str] | None = None
+    """Score every checkpoint of a run on every evaluation set (pred_dir/<set>/epochNNN.npz); the metrics.json
+    document. `set_ids` gives each set's clips (the split stage's assignment); without it, the index's split."""
     expected = _dataset_classes(dataset)
-    for epoch, path in files:
-        f1, scores = score_checkpoint(path, index_dir, threshold, segment_s, test_ids)
-        these = [k for k in f1 if k not in ("Average", "Overall")]
-        if classes is None:
-            if sorted(expected) != sorted(these):
-                raise fail(path, f"the {len(expected)} classes of dataset {dataset!r}", f"{len(these)} classes {these[:3]}...")
-            classes = these
-        elif these != classes:
-            raise fail(path, f"the classes of the other checkpoints ({len(classes)})", f"{len(these)} different ones")
-        log.info("epoch %d: Overall %s, Average %s", epoch, _show(f1["Overall"]), _show(f1["Average"]))
-        per_checkpoint.append({"epoch": epoch, "f1": f1, "scores": scores})
-    assert classes is not None
-    keys = classes + ["Average", "Overall"]
-    mean, std = {}, {}
-    for k in keys:
-        mean[k], std[k] = _mean_std(c["f1"][k] for c in per_checkpoint)
-    scores_mean = {k: _mean_std(c["scores"][k] for c in per_checkpoint)[0] for k in per_checkpoint[0]["scores"]}
-    return {
-        "dataset": dataset,
-        "target": target,
-        "model": model,
-        "seed": int(seed),
-        "threshold": float(threshold),
-        "segment_s": float(segment_s),
-        "classes": classes,
-        "epochs": [e for e, _ in files],
-        "per_checkpoint": per_checkpoint,
-        "mean": mean,
-        "std": std,
-        "scores_mean": scores_mean,
-        "trivial": trivial_scores(index_dir, classes, segment_s, test_ids, target),
-    }
+    sets, target, classes = {}, None, None
+    for name in settings.sets:
+        ids = None if set_ids is None else set_ids.get(name)
+        if set_ids is not None and not ids:
+            raise fail("--assignment", f"clips assigned to evaluation set {name!r}", "none")
+        sets[name], these_target, these = score_set(Path(pred_dir) / name, index_dir, settings, name, expected, dataset, ids)
+        if target is None:
+            target, classes = these_target, these
+        elif (these_target, these) != (target, classes):
+            raise fail(Path(pred_dir) / name, f"the target and classes of set {settings.sets[0]!r}", f"{these_target}")
+    return {"dataset": dataset, "model": model, "seed": int(seed), "classes": classes, "target": target, "sets": sets}
 
 
 # --------------------------------------------------------------------------------------------- CLI
 
 def build_parser():
-    p = cli.parser("Segment-based F1 of saved test-set predictions (every epoch*.npz of a run).")
+    p = cli.parser("Score saved predictions of every evaluation set (every epoch*.npz of a run) with the configured metrics.")
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("score", help="score every epochNNN.npz of a predictions directory")
-    s.add_argument("--predictions", required=True, help="directory of epochNNN.npz files")
+    s = sub.add_parser("score", help="score every predictions/<set>/epochNNN.npz of a run")
+    s.add_argument("--predictions", required=True, help="directory with one folder of epochNNN.npz files per set")
     s.add_argument("--index", required=True, help="dataset index directory (files.tsv, events.tsv)")
-    s.add_argument("--threshold", type=float, default=0.5)
-    s.add_argument("--segment-s", type=float, default=1.0)
+    s.add_argument("--evaluation", type=cli.json_arg, required=True,
+                   help="JSON: threshold, segment_s, postprocess, metrics (per target) and sets")
     s.add_argument("--dataset", required=True)
     s.add_argument("--model", required=True)
     s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--assignment", help="the split stage's assignment.tsv (which clips are test); default: the index's split")
+    s.add_argument("--assignment", help="the split stage's assignment.tsv (which clips are in which set); default: the index's split")
     s.add_argument("--out", required=True, help="metrics.json to write; <stem>.provenance.json goes beside it")
     s.add_argument("--log", help="also write the log to this file")
     return p
 
 
 def main(args) -> None:
-    if not (0.0 < args.threshold < 1.0):
-        raise fail("--threshold", "a value in (0, 1)", repr(args.threshold))
-    if not args.segment_s > 0:
-        raise fail("--segment-s", "a positive segment length in seconds", repr(args.segment_s))
-    test_ids = None
+    settings = Settings.from_config(args.evaluation)
+    set_ids = None
     if args.assignment:
         assignment = read_tsv(args.assignment, dtype={"file_id": str, "split": str})
-        test_ids = assignment.file_id[assignment.split == TEST_SPLIT].tolist()
-    doc = score_predictions(args.predictions, args.index, args.threshold, args.segment_s, args.dataset, args.model,
-                            args.seed, test_ids)
+        set_ids = {name: assignment.file_id[assignment.split == name].tolist() for name in settings.sets}
+    doc = score_predictions(args.predictions, args.index, settings, args.dataset, args.model, args.seed, set_ids)
     out = Path(args.out)
-    inputs = [str(p) for _, p in epoch_files(args.predictions)] + [str(Path(args.index) / "files.tsv"), str(Path(args.index) / "events.tsv")]
+    inputs = [str(p) for name in settings.sets for _, p in epoch_files(Path(args.predictions) / name)]
+    inputs += [str(Path(args.index) / "files.tsv"), str(Path(args.index) / "events.tsv")]
     inputs += [args.assignment] if args.assignment else []
-    config = {"threshold": args.threshold, "segment_s": args.segment_s, "dataset": args.dataset, "model": args.model,
-              "frame_to_event": "run of frames i..j -> [i*hop_s, (j+1)*hop_s)", "metric": "sed_eval SegmentBasedMetrics",
-              "empty_system_output_handling": EMPTY_SYSTEM_OUTPUT}
+    config = {"dataset": args.dataset, "model": args.model, **{k: getattr(settings, k) for k in SETTING_KEYS},
+              "frame_to_event": "run of frames i..j -> [i*hop_s, (j+1)*hop_s)",
+              "metric_params": {name: {m: e["params"] for m, e in entry["metrics"].items()}
+                                for name, entry in doc["sets"].items()}}
     write_json(out, doc)
     provenance.write_sidecar(out, config, inputs=inputs, seed=args.seed)
-    log.info("wrote %s (mean Overall %s over %d checkpoints)", out, _show(doc["mean"]["Overall"]), len(doc["epochs"]))
+    log.info("wrote %s (%d sets)", out, len(doc["sets"]))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,22 @@
-"""Stage 'predict': test-split probabilities for each of the checkpoints chosen for evaluation.
+"""Stage 'predict': probabilities of every evaluation set for each of the checkpoints chosen for evaluation.
 
-Target "frames": test clips are cut into the same chunks as in training (length, hop and tail from the split stage);
-overlapping chunk predictions are averaged per frame; `probs` is (total test frames, C) with per-clip `offsets`.
-Target "clip": one softmax row per test clip (its example as in training); `probs` is (n clips, C).
-One `epochNNN.npz` per checkpoint; scoring reads these and never the model. The network is rebuilt from the
-run's own record (train.json "model": architecture and constructor config, written by the train stage with the
-checkpoints), never from the current config; probabilities come from its named outputs ("strong" or "weak", models.OUTPUTS).
+Each set the pipeline declares (``evaluation_sets``, "test" by default) is predicted on its own into
+``<out>/<set>/epochNNN.npz``; its clips are those the split stage assigned to it.
+Target "frames": the clips are cut into the same chunks as in training (length, hop and tail from the split stage);
+overlapping chunk predictions are averaged per frame; `probs` is (total frames of the set, C) with per-clip `offsets`.
+Target "clip": one softmax row per clip (its example as in training); `probs` is (n clips, C).
+One `epochNNN.npz` per checkpoint; scoring reads these and never the model.
+The network is rebuilt from the run's own record (train.json "model": architecture and constructor config, written
+by the train stage with the checkpoints), never from the current config; probabilities come from its named outputs
+("strong" or "weak", models.OUTPUTS).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # The run's folder the rules give this stage as --out.
 PREDICTIONS_DIR = "predictions"
+TEST_SET = "test"
 
 
 def select_epochs(history: pd.DataFrame, n: int, selection: str) -> list[int]:
@@ -128,7 +134,8 @@ def predict_clips(model: torch.nn.Module, data: SplitData, batch_size: int, devi
 
 
 def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path, model_cfg: dict, n_checkpoints: int,
-                selection: str, batch_size: int, device_name: str) -> list[int]:
+                selection: str, batch_size: int, device_name: str, sets: Sequence[str] = (TEST_SET,)) -> list[int]:
+    """Predict every evaluation set with each selected checkpoint: out_dir/<set>/epochNNN.npz, and out_dir/selection.json."""
     history = pd.read_csv(run_dir / "history.csv")
     epochs = select_epochs(history, n_checkpoints, selection)
     if len(epochs) < n_checkpoints:
@@ -140,10 +147,13 @@ def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path
     frames = read_tsv(feature_dir / "frames.tsv", dtype={"file_id": str})
     assignment = read_tsv(split_dir / "assignment.tsv", dtype={"file_id": str})
     frames = frames.assign(split=frames.file_id.map(dict(zip(assignment.file_id, assignment.split, strict=True))))
-    test = frames[frames.split == "test"].reset_index(drop=True)
-    if test.empty:
-        raise fail(split_dir / "assignment.tsv", "clips in the test split", "none")
-    offsets = np.concatenate([[0], np.cumsum(test.n_frames.to_numpy())]).astype(np.int64)
+    clips = {}
+    for name in sets:
+        clips[name] = frames[frames.split == name].reset_index(drop=True)
+        if clips[name].empty:
+            raise fail(split_dir / "assignment.tsv", f"clips in evaluation set {name!r}", "none")
+        if name not in data.chunks:
+            raise fail(split_dir / "chunks.npz", f"chunks of evaluation set {name!r}", f"sets {', '.join(sorted(data.chunks))}")
     model = fast_layout(load_model(run_dir, data.n_mels, data.n_classes, device))
     trained = model_of_run(run_dir)
     if (trained["architecture"], trained["config"]) != constructor_config(model_cfg):
@@ -153,29 +163,41 @@ def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path
         ckpt = run_dir / "checkpoints" / f"epoch{epoch:03d}.pt"
         model.load_state_dict(load_checkpoint(ckpt, device))
         model.eval()
-        if data.target == "clip":
-            probs = predict_clips(model, data, batch_size, device)  # (n test clips, C), in chunk order = test order
-        else:
-            probs = predict_frames(model, data, test.start.to_numpy(), test.n_frames.to_numpy(), hop, batch_size,
-                                   device, tail)
-        with atomic_path(out_dir / f"epoch{epoch:03d}.npz", suffix=".npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, probs=probs, offsets=offsets, file_ids=test.file_id.to_numpy(dtype=str),
-                                    hop_s=np.float64(data.frame_hop_s), classes=np.asarray(data.classes, dtype=str),
-                                    target=np.asarray(data.target))
-        log.info("predicted %d test clips with epoch %d", len(test), epoch)
-    write_json(out_dir / "selection.json", {"selection": selection, "n_checkpoints": n_checkpoints, "epochs": epochs})
+        for name, clip_frames in clips.items():
+            probs = _predict_set(model, data, name, clip_frames, hop, tail, batch_size, device)
+            _write_predictions(out_dir / name / f"epoch{epoch:03d}.npz", probs, clip_frames, data)
+            log.info("predicted %d clips of set %s with epoch %d", len(clip_frames), name, epoch)
+    write_json(out_dir / "selection.json", {"selection": selection, "n_checkpoints": n_checkpoints, "epochs": epochs,
+                                            "sets": list(sets)})
     return epochs
+
+
+def _predict_set(model: torch.nn.Module, data: SplitData, name: str, clip_frames: pd.DataFrame, hop: int, tail: str,
+                 batch_size: int, device: torch.device) -> np.ndarray:
+    if data.target == "clip":
+        # predict_clips reads the "test" chunks: hand it this set's (one example per clip, in clip order)
+        return predict_clips(model, replace(data, chunks={"test": data.chunks[name]}), batch_size, device)
+    return predict_frames(model, data, clip_frames.start.to_numpy(), clip_frames.n_frames.to_numpy(), hop, batch_size,
+                          device, tail)
+
+
+def _write_predictions(path: Path, probs: np.ndarray, clip_frames: pd.DataFrame, data: SplitData) -> None:
+    offsets = np.concatenate([[0], np.cumsum(clip_frames.n_frames.to_numpy())]).astype(np.int64)
+    with atomic_path(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, probs=probs, offsets=offsets, file_ids=clip_frames.file_id.to_numpy(dtype=str),
+                                hop_s=np.float64(data.frame_hop_s), classes=np.asarray(data.classes, dtype=str),
+                                target=np.asarray(data.target))
 
 
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     predict_run(Path(args.run_dir), Path(args.features), Path(args.splits), Path(args.out), args.model,
-                args.n_checkpoints, args.selection, args.batch_size, args.device)
+                args.n_checkpoints, args.selection, args.batch_size, args.device, args.sets)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = cli.parser("Predict frame probabilities on the test split for the selected checkpoints.")
+    p = cli.parser("Predict probabilities of each evaluation set for the selected checkpoints.")
     p.add_argument("--run-dir", required=True)
     p.add_argument("--features", required=True)
     p.add_argument("--splits", required=True)
@@ -186,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--sets", nargs="+", required=True, help="evaluation sets to predict (the pipeline's evaluation_sets)")
     return p
 
 

@@ -6,13 +6,14 @@ paper-specific notes from the paper's ``notes``.
 
 Tidy table columns: ``row`` (the paper's row label as printed), ``column`` (config model name or statistic
 name), ``paper``, ``reproduced``, ``std``, ``delta`` (= reproduced - paper). For a model column,
-``reproduced`` is the mean of that row's F1 over every (seed, checkpoint) of that model's metrics files and
+``reproduced`` is the mean of that row's key of the table's per-class metric (``TableSpec.metric`` on
+``TableSpec.evaluation_set``, read through sedrepro.results) over every (seed, checkpoint) of that model's metrics files and
 ``std`` the population standard deviation of those same values. Statistic columns (avg_dur_s = mean event
 duration of the class, total_dur_s = summed event duration of the class, over all splits of the dataset
 index) have no std.
 
-Other layouts (``papers.TableSpec``): a "models" table has one row per model and run metrics as columns (test
-accuracy, loss and micro F1 from the metrics files' ``scores``; training minutes, parameters, checkpoint size and
+Other layouts (``papers.TableSpec``): a "models" table has one row per model and run metrics as columns (registered
+metrics such as accuracy, loss and micro F1 from the metrics files; training minutes, parameters, checkpoint size and
 epochs from the runs' train.json, matched to the metrics file in the same run folder); text rows/columns show numbers
 the paper states in its text; ratio columns divide a metric by the reference model's, for the paper's values and the
 reproduced ones alike. Cells the paper leaves empty have paper (and delta) NaN.
@@ -32,9 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import cli, page, papers, provenance
+from . import cli, page, papers, provenance, results
 from .io import atomic_path, fail, read_json, write_text
-from .papers import AVERAGE, OVERALL, SCORE_METRICS, TEXT, TableSpec, check_paper_values, load_paper_values
+from .metrics import METRICS
+from .papers import AVERAGE, OVERALL, TEXT, TableSpec, check_paper_values, load_paper_values
 
 log = logging.getLogger("sedrepro.render")
 
@@ -67,16 +69,8 @@ def dataset_stats(dataset: str, index_dir: str | Path) -> pd.DataFrame:
 
 
 def load_metrics(paths: Sequence[str | Path]) -> list[dict]:
-    """Read metrics.json files (from sedrepro.evaluate), remembering where each came from."""
-    out = []
-    for p in paths:
-        doc = read_json(p)
-        for key in ("dataset", "model", "seed", "threshold", "segment_s", "per_checkpoint", "trivial"):
-            if key not in doc:
-                raise fail(p, f"a metrics file with key {key!r}", f"keys {sorted(doc)}")
-        doc["_path"] = str(p)
-        out.append(doc)
-    return out
+    """Read metrics.json files (sedrepro.results), remembering where each came from."""
+    return [results.load(p) for p in paths]
 
 
 def load_train(paths: Sequence[str | Path], metrics: Sequence[dict]) -> dict[tuple[str, int], dict]:
@@ -110,25 +104,13 @@ def _check_metrics(spec: TableSpec, metrics: Sequence[dict]) -> None:
         if key in seen:
             raise fail(where, "one metrics file per (model, seed)", f"a second one for {key} (first: {seen[key]})")
         seen[key] = where
-        these = (float(m["threshold"]), float(m["segment_s"]))
+        these = tuple(float(results.setting(m, spec.evaluation_set, k)) for k in ("threshold", "segment_s"))
         if settings is None:
             settings = these
         elif these != settings:
             raise fail(where, f"threshold, segment_s = {settings} like the other metrics files", f"{these}")
-        if not m["per_checkpoint"]:
+        if not results.n_checkpoints(m, spec.evaluation_set):
             raise fail(where, "at least one scored checkpoint", "none")
-
-
-def _values(metrics: Sequence[dict], model: str, key: str) -> list[float]:
-    vals = []
-    for m in metrics:
-        if m["model"] != model:
-            continue
-        for c in m["per_checkpoint"]:
-            v = c["f1"].get(key)
-            if v is not None and not (isinstance(v, float) and math.isnan(v)):
-                vals.append(float(v))
-    return vals
 
 
 def _train_value(doc: dict, metric: str) -> float | None:
@@ -141,14 +123,16 @@ def _train_value(doc: dict, metric: str) -> float | None:
     return float(raw) * scale
 
 
-def _metric_values(metrics: Sequence[dict], train: Mapping[tuple[str, int], dict], model: str, metric: str) -> list[float]:
-    """Every value of a run metric for one model: per (seed, checkpoint) for scores, per seed for train facts."""
+def _metric_values(spec: TableSpec, metrics: Sequence[dict], train: Mapping[tuple[str, int], dict], model: str,
+                   metric: str) -> list[float]:
+    """Every value of a run metric for one model: per (seed, checkpoint) for a registered metric on the table's
+    evaluation set, per seed for train facts."""
     vals = []
     for m in metrics:
         if m["model"] != model:
             continue
-        if metric in SCORE_METRICS:
-            vals += [float(c["scores"][metric]) for c in m["per_checkpoint"] if c.get("scores", {}).get(metric) is not None]
+        if metric in METRICS:
+            vals += results.values(m, metric, spec.evaluation_set)
         else:
             doc = train.get((m["model"], int(m["seed"])))
             v = None if doc is None else _train_value(doc, metric)
@@ -188,10 +172,10 @@ def build_table(spec: TableSpec, metrics: Sequence[dict], paper_values: pd.DataF
     if spec.is_models_layout:
         for label, model in spec.model_columns:
             for _, metric in spec.metric_columns:
-                rep, std = _mean_std(_metric_values(metrics, train, model, metric))
+                rep, std = _mean_std(_metric_values(spec, metrics, train, model, metric))
                 records.append((label, metric, paper(label, metric, pv, (label, metric)), rep, std))
             for text_label, metric in spec.text_metrics:
-                rep, std = _mean_std(_metric_values(metrics, train, model, metric))
+                rep, std = _mean_std(_metric_values(spec, metrics, train, model, metric))
                 records.append((label, text_label, paper(label, text_label, text, (text_label, model)), rep, std))
         records += _ratio_records(spec, records)
     else:
@@ -206,11 +190,12 @@ def build_table(spec: TableSpec, metrics: Sequence[dict], paper_values: pd.DataF
                         rep = 0.0  # no event of this class in the index
                 records.append((label, col, paper(label, col, pv, (label, col)), rep, math.nan))
             for col in spec.models:
-                rep, std = _mean_std(_values(metrics, col, key), spec.f1_scale)
+                runs = [m for m in metrics if m["model"] == col]
+                rep, std = results.cell(runs, spec.metric, spec.evaluation_set, key, spec.f1_scale)
                 records.append((label, col, paper(label, col, pv, (label, col)), rep, std))
         for text_label, metric in spec.text_metrics:
             for col in spec.models:
-                rep, std = _mean_std(_metric_values(metrics, train, col, metric))
+                rep, std = _mean_std(_metric_values(spec, metrics, train, col, metric))
                 records.append((text_label, col, paper(text_label, col, text, (text_label, col)), rep, std))
     out = pd.DataFrame.from_records(records, columns=list(TIDY_COLUMNS[:-1]))
     out["delta"] = out["reproduced"] - out["paper"]
@@ -235,17 +220,18 @@ def summarize_runs(spec: TableSpec, metrics: Sequence[dict]) -> dict[str, Any]:
     """Seeds and checkpoints per model, scoring settings and the trivial predictor's scores."""
     per_model = {}
     for model in spec.models:
-        runs = sorted((int(m["seed"]), len(m["per_checkpoint"])) for m in metrics if m["model"] == model)
+        runs = sorted((int(m["seed"]), results.n_checkpoints(m, spec.evaluation_set)) for m in metrics if m["model"] == model)
         per_model[model] = {"seeds": [s for s, _ in runs], "checkpoints": [n for _, n in runs]}
     trivial = {}
     for k in (OVERALL, AVERAGE):
-        vals = sorted({round(float(m["trivial"][k]), 6) for m in metrics if m["trivial"].get(k) is not None})
+        found = (results.trivial(m, spec.metric, spec.evaluation_set, k) for m in metrics)
+        vals = sorted({round(v, 6) for v in found if v is not None})
         trivial[k] = vals
     return {
         "per_model": per_model,
-        "target": metrics[0].get("target", "frames") if metrics else None,
-        "threshold": float(metrics[0]["threshold"]) if metrics else None,
-        "segment_s": float(metrics[0]["segment_s"]) if metrics else None,
+        "target": metrics[0]["target"] if metrics else None,
+        "threshold": float(results.setting(metrics[0], spec.evaluation_set, "threshold")) if metrics else None,
+        "segment_s": float(results.setting(metrics[0], spec.evaluation_set, "segment_s")) if metrics else None,
         "trivial": trivial,
     }
 

@@ -14,6 +14,7 @@ from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..io import fail, read_text
+from ..metrics import METRICS
 from ..registry import Registry
 
 if TYPE_CHECKING:
@@ -24,10 +25,9 @@ OVERALL = "Overall"
 TEXT = "text"  # paper-values table name of numbers stated in the paper's text
 CLASSES_LAYOUT = "classes"  # rows are dataset classes (+ Average/Overall), columns are statistics and models
 MODELS_LAYOUT = "models"  # rows are models, columns are run metrics (the dessed paper's Table 4)
-# Run metrics a "models" table (or a text row) can show: scores of metrics.json, or facts of train.json.
-SCORE_METRICS = ("accuracy", "loss", "micro_f1")
+# Run metrics a "models" table (or a text row) can show: a scalar metric of the registry (sedrepro.metrics; its
+# values in metrics.json), or one of these facts of train.json.
 TRAIN_METRICS = ("train_time_min", "parameters", "size_kb", "epochs")
-RUN_METRICS = SCORE_METRICS + TRAIN_METRICS
 # Dataset statistics a table column can show (sedrepro.render.dataset_stats computes them from the index).
 STATISTICS = ("n_events", "avg_dur_s", "total_dur_s")
 # What a figure draws: histograms of the index, or training curves of history.csv's train_<m> / val_<m> columns.
@@ -40,9 +40,11 @@ FIGURE_NAME = re.compile(r"figure\d+")
 
 
 def check_run_metric(metric: str, where: str) -> None:
-    """The one check of a table's metric name (a metric registry can take its place)."""
-    if metric not in RUN_METRICS:
-        raise fail(where, f"run metrics among {', '.join(RUN_METRICS)}", repr(metric))
+    """The one check of a table's run metric: a registered single-value metric (sedrepro.metrics) or a fact of
+    train.json (TRAIN_METRICS)."""
+    scalar = tuple(n for n, m in METRICS.items() if not m.per_class)
+    if metric not in TRAIN_METRICS and metric not in scalar:
+        raise fail(where, f"run metrics among {', '.join(scalar + TRAIN_METRICS)}", repr(metric))
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,13 @@ class TableSpec:
     dataset: the config dataset name whose test split the table reports.
     model_columns: (header as printed, config model name) in the paper's column order.
     stat_columns: (header as printed, statistic name) for dataset-statistic columns, in order.
-    rows: (row label as printed, key in the metrics f1 dict: a dataset label, "Average" or "Overall").
+    rows: (row label as printed, key of the per-class `metric`: a dataset label, "Average" or "Overall").
+    metric: the registered per-class metric the rows read (its key per row); evaluation_set: the evaluation set
+        every metric cell of the table reads.
 
     Optional, for papers that print more than per-class F1 (defaults keep the hypernetworks tables as they were):
     layout: CLASSES_LAYOUT, or MODELS_LAYOUT where model_columns are the table's rows and metric_columns its
-        columns (header as printed, one of RUN_METRICS); `rows` is then empty.
+        columns (header as printed, a registered scalar metric or one of TRAIN_METRICS); `rows` is then empty.
     metric_columns: see layout.
     f1_scale: factor from the metrics' F1 (%) to the paper's unit (0.01 for F1 printed on a 0-1 scale).
     text_metrics: (label, run metric) of numbers the paper states in its text rather than in the table, shown
@@ -88,11 +92,15 @@ class TableSpec:
     ratio_reference: str | None = None
     units: str = "F1 in %, durations in s."
     min_decimals: tuple[tuple[str, int], ...] = ()
+    metric: str = "segment_f1"
+    evaluation_set: str = "test"
 
     def __post_init__(self) -> None:
         where = f"TableSpec {self.name}"
         if self.layout not in (CLASSES_LAYOUT, MODELS_LAYOUT):
             raise fail(where, f"layout {CLASSES_LAYOUT!r} or {MODELS_LAYOUT!r}", repr(self.layout))
+        if not METRICS.get(self.metric, f"{where} metric").per_class:
+            raise fail(f"{where} metric", "a per-class metric (its keys are the rows)", repr(self.metric))
         for _, metric in self.metric_columns + self.text_metrics + tuple((h, m) for h, _, m in self.ratio_columns):
             check_run_metric(metric, where)
         for _, stat in self.stat_columns:
