@@ -50,7 +50,6 @@ log = logging.getLogger("sedrepro.evaluate")
 Event = dict  # {"onset": float, "offset": float, "event_label": str}
 
 TEST_SPLIT = "test"
-EMPTY_SYSTEM_OUTPUT = "zero_score"
 # The run's file the rules give `score` as --out.
 METRICS_FILE = "metrics.json"
 APPLY_TO = ("scores", "decisions")
