@@ -160,6 +160,14 @@ def training_json(wildcards):
     return _stop(glue.training_json, config, wildcards.model)
 
 
+def scoring_json(wildcards):
+    return _stop(glue.scoring_json, config, wildcards.model)
+
+
+def evaluation_sets(wildcards):
+    return _stop(glue.evaluation_sets, config, wildcards.model)
+
+
 def features_json(wildcards):
     return glue.features_json(config, wildcards.pipeline)
 

@@ -26,7 +26,7 @@ rule predict_checkpoints:
         selection=lambda wc: model_evaluation(wc)["selection"],
         batch_size=lambda wc: model_evaluation(wc)["batch_size"],
         device=config["training"]["device"],
-        sets=lambda wc: config["pipelines"][sed_config.model_pipeline(config, wc.model)]["evaluation_sets"],
+        sets=evaluation_sets,
         features=input_folder("feats"),
         splits=input_folder("splits"),
     message:
@@ -51,9 +51,7 @@ rule score_predictions:
     conda:
         "../envs/eval.yaml"
     params:
-        evaluation=lambda wc: json.dumps(
-            _stop(sed_evaluate.scoring_config, config, wc.model), sort_keys=True
-        ),
+        evaluation=scoring_json,
         index=input_folder("files"),
     message:
         JOB_MESSAGE

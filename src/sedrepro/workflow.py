@@ -400,6 +400,16 @@ def pipeline_json(config: Mapping, model: str) -> str:
     return json.dumps({**config["pipelines"][name], "features": pipeline_features(config, name)}, sort_keys=True)
 
 
+def scoring_json(config: Mapping, model: str) -> str:
+    """The model's scoring settings (metrics and their params, post-processing, threshold, evaluation sets)."""
+    return json.dumps(sed_evaluate.scoring_config(config, model), sort_keys=True)
+
+
+def evaluation_sets(config: Mapping, model: str) -> list[str]:
+    """The evaluation sets of the model's pipeline, each predicted and scored on its own."""
+    return list(config["pipelines"][sed_config.model_pipeline(config, model)]["evaluation_sets"])
+
+
 def split_json(config: Mapping, pipeline: str) -> str:
     """What the split stage depends on: the pipeline without its features (those come in as files)."""
     return json.dumps({k: v for k, v in config["pipelines"][pipeline].items() if k != "features"}, sort_keys=True)
