@@ -102,7 +102,7 @@ def test_a_misspelt_part_of_a_table_stops_its_definition(fields, message):
 
 
 def test_an_unknown_table_metric_stops_its_definition():
-    with pytest.raises(InputError, match="TableSpec table3: expected run metrics among accuracy, loss, micro_f1, "
+    with pytest.raises(InputError, match="TableSpec table3: expected run metrics among accuracy, loss, micro_f1, psds, "
                                          "train_time_min, parameters, size_kb, epochs, found 'speed'"):
         replace(MODELS, metric_columns=(("S", "speed"),), ratio_columns=(), min_decimals=())
     with pytest.raises(InputError, match="found 'f1'"):  # a text number names a run metric too
@@ -152,8 +152,11 @@ def test_a_paper_defined_outside_the_package_plugs_in(monkeypatch, tmp_path):
     # rendered by the shared CLI from its name alone
     (tmp_path / "pv.tsv").write_text("table\trow\tcolumn\tvalue\tnote\n" + "".join(
         f"table2\tCat\t{c}\t{v}\t\n" for c, v in (("avg_dur_s", 1.5), ("total_dur_s", 30), ("ma", 50.0))))
-    doc = {"dataset": "toyset", "model": "ma", "seed": 0, "threshold": 0.5, "segment_s": 1.0, "epochs": [1],
-           "per_checkpoint": [{"epoch": 1, "f1": {"cat": 47.5}}], "mean": {}, "std": {}, "trivial": {}}
+    f1 = {"params": {}, "unit": "%", "per_class": True, "per_checkpoint": [{"cat": 47.5}], "mean": {"cat": 47.5},
+          "std": {"cat": 0.0}}
+    doc = {"dataset": "toyset", "model": "ma", "seed": 0, "classes": ["cat"], "target": "frames",
+           "sets": {"test": {"epochs": [1], "threshold": 0.5, "segment_s": 1.0, "postprocess": {},
+                             "metrics": {"segment_f1": f1}, "trivial": {}}}}
     (tmp_path / "metrics.json").write_text(json.dumps(doc))
     out = {ext: str(tmp_path / f"table2.{ext}") for ext in ("md", "html", "csv", "tex", "png")}
     render.main(render.build_parser().parse_args([

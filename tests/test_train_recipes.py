@@ -97,7 +97,7 @@ def test_prediction_rebuilds_the_trained_model_not_the_configured_one(prepared, 
     with caplog.at_level(logging.WARNING):
         predict_run(tmp / "run", fdir, sdir, tmp / "changed", changed, 1, "last", 4, "cpu")
     assert "differs from the one" in caplog.text
-    with np.load(tmp / "same" / "epoch003.npz") as a, np.load(tmp / "changed" / "epoch003.npz") as b:
+    with np.load(tmp / "same" / "test" / "epoch003.npz") as a, np.load(tmp / "changed" / "test" / "epoch003.npz") as b:
         assert np.array_equal(a["probs"], b["probs"])
     (tmp / "run" / "train.json").write_text(json.dumps({"epochs": 3}))
     with pytest.raises(InputError, match=r"train.json: expected the train stage's summary with the trained model's "
@@ -140,5 +140,5 @@ def test_an_architecture_registered_outside_the_package_trains_and_predicts(prep
     hist = pd.read_csv(tmp / "mlp" / "history.csv")
     assert hist.val_loss.iloc[-1] < hist.val_loss.iloc[0]
     predict_run(tmp / "mlp", fdir, sdir, tmp / "pred", model, 1, "last", 4, "cpu")
-    with np.load(tmp / "pred" / "epoch003.npz") as z:
+    with np.load(tmp / "pred" / "test" / "epoch003.npz") as z:
         assert z["probs"].shape == (120, 2) and ((z["probs"] > 0) & (z["probs"] < 1)).all()
