@@ -118,7 +118,13 @@ def checked(cfg):
      " dnd_proposed_maxpool, hcrnn128, mono_baseline, mono_proposed)"),
     (lambda c: c["models"]["crnn_uni"].update({"pipeline": "logmel"}),
      "config key 'models/crnn_uni/pipeline': expected one of logmel96, mfcc40_mono, mfcc40_poly, found 'logmel'"),
-], ids=["paper", "architecture", "dnd-kind", "table-model", "pipeline"])
+    (lambda c: c["models"]["crnn_uni"].update({"training": {"recipe": "mean_teachr"}}),
+     "config key 'models/crnn_uni/training/recipe': expected a registered recipe (mean_teacher, supervised), found"
+     " 'mean_teachr'"),
+    (lambda c: c["training"].update({"loss": [{"term": "bce_strng", "weight": 1.0}]}),
+     "config key 'models/crnn_uni/training/loss/0/term': expected a registered loss term (bce_strong, ce_weak), found"
+     " 'bce_strng'"),
+], ids=["paper", "architecture", "dnd-kind", "table-model", "pipeline", "recipe", "loss-term"])
 def test_cross_field_rules_are_one_line(mutate, message):
     cfg = base()
     mutate(cfg)

@@ -224,10 +224,22 @@ def check_architecture_settings(config: dict, model: str) -> None:
         raise InputError(f"config key 'models/{model}': {err}") from None
 
 
+def check_training_parts(config: dict, model: str) -> None:
+    """The model's recipe and loss terms are registered (sedrepro.recipes, sedrepro.losses)."""
+    from .losses import LOSS_TERMS
+    from .recipes import RECIPES
+
+    where = f"config key 'models/{model}/training"
+    training = model_training(config, model)
+    RECIPES.get(training["recipe"], f"{where}/recipe'")
+    for i, entry in enumerate(training["loss"] or ()):
+        LOSS_TERMS.get(entry["term"], f"{where}/loss/{i}/term'")
+
+
 def check(config: dict) -> dict:
     """Rules across keys that the schema cannot state, checked at workflow start (before any download) and by load():
-    names refer to registered papers, datasets and architectures; every model names a defined pipeline and has
-    settings its architecture accepts; every table and figure of a selected paper shows models and a dataset the
+    names refer to registered papers, datasets, architectures, recipes and loss terms; every model names a defined
+    pipeline and has settings its architecture accepts; every table and figure of a selected paper shows models and a dataset the
     config defines. Returns the config; a violation is one line naming the key."""
     from . import papers
 
@@ -241,6 +253,7 @@ def check(config: dict) -> dict:
         check_architecture(entry["architecture"], f"config key 'models/{model}/architecture'")
         model_pipeline(config, model)
         check_architecture_settings(config, model)
+        check_training_parts(config, model)
     for paper in config["papers"]:
         spec = papers.get(paper)
         parts = [("table", t.name, t.dataset, tuple(t.models)) for t in spec.tables]
