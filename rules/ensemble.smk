@@ -9,7 +9,7 @@ rule average_predictions:
     input:
         members=lambda wc: [
             results_path(f"runs/{wc.dataset}/{member}/seed{wc.seed}/predictions")
-            for member in _settings(sed_config.ensemble_members, wc.model)
+            for member in _stop(sed_config.ensemble_members, config, wc.model)
         ],
     output:
         directory(results_path("runs/{dataset}/{model}/seed{seed}/predictions")),

@@ -11,6 +11,8 @@ import pytest
 import yaml
 from test_workflow import RESULTS, fresh_copy
 
+from sedrepro import results
+
 pytestmark = pytest.mark.workflow
 
 OVERRIDE = {"models": {
@@ -52,18 +54,23 @@ def test_a_sweep_and_an_ensemble_are_planned_and_built(tmp_path):
         provenance = json.loads((runs / member / "seed0" / "train.provenance.json").read_text())
         assert provenance["config"]["training"]["learning_rate"] == lr  # each run trained with its own value
         assert provenance["config"]["model"]["name"] == member
-    preds = {m: sorted((runs / m / "seed0" / "predictions").glob("epoch*.npz")) for m in ("ens", *MEMBERS)}
-    assert len(preds["ens"]) == len(preds[MEMBERS[0]]) == len(preds[MEMBERS[1]]) >= 1
-    for k, ens_file in enumerate(preds["ens"]):
-        a, b = (np.load(preds[m][k])["probs"].astype(np.float64) for m in MEMBERS)
-        np.testing.assert_allclose(np.load(ens_file)["probs"], (a + b) / 2, rtol=1e-6)
-    metrics = {m: json.loads((runs / m / "seed0" / "metrics.json").read_text()) for m in ("ens", *MEMBERS)}
+    sets = json.loads((runs / "ens" / "seed0" / "predictions" / "selection.json").read_text())["sets"]
+    for member in MEMBERS:  # the ensemble carries its members' evaluation sets, as score_predictions needs
+        assert json.loads((runs / member / "seed0" / "predictions" / "selection.json").read_text())["sets"] == sets
+    metrics = {m: results.load(runs / m / "seed0" / "metrics.json") for m in ("ens", *MEMBERS)}
     assert metrics["ens"]["model"] == "ens" and metrics["ens"]["classes"] == metrics[MEMBERS[0]]["classes"]
-    for k, checkpoint in enumerate(metrics["ens"]["per_checkpoint"]):
-        member_losses = [metrics[m]["per_checkpoint"][k]["scores"]["loss"] for m in MEMBERS]
-        # cross-entropy is convex in the probabilities: the mean's loss is at most the members' mean loss, and equal
-        # to neither member's (their predictions differ)
-        assert checkpoint["scores"]["loss"] <= np.mean(member_losses) + 1e-6  # float32 rounding
-        assert all(checkpoint["scores"]["loss"] != loss for loss in member_losses)
-    assert metrics["ens"]["per_checkpoint"] != metrics[MEMBERS[0]]["per_checkpoint"]
-    assert metrics["ens"]["per_checkpoint"] != metrics[MEMBERS[1]]["per_checkpoint"]
+    assert list(metrics["ens"]["sets"]) == sets
+    for name in sets:
+        preds = {m: sorted((runs / m / "seed0" / "predictions" / name).glob("epoch*.npz")) for m in ("ens", *MEMBERS)}
+        assert len(preds["ens"]) == len(preds[MEMBERS[0]]) == len(preds[MEMBERS[1]]) >= 1
+        for k, ens_file in enumerate(preds["ens"]):
+            a, b = (np.load(preds[m][k])["probs"].astype(np.float64) for m in MEMBERS)
+            np.testing.assert_allclose(np.load(ens_file)["probs"], (a + b) / 2, rtol=1e-6)
+        losses = {m: results.per_checkpoint(metrics[m], "loss", name) for m in ("ens", *MEMBERS)}
+        assert len(losses["ens"]) == len(preds["ens"])
+        for k, loss in enumerate(losses["ens"]):
+            member_losses = [losses[m][k] for m in MEMBERS]
+            # cross-entropy is convex in the probabilities: the mean's loss is at most the members' mean loss, and
+            # equal to neither member's (their predictions differ)
+            assert loss <= np.mean(member_losses) + 1e-6  # float32 rounding
+            assert all(loss != m_loss for m_loss in member_losses)

@@ -1,16 +1,17 @@
 """Stage 'ensemble': an ensemble's predictions, the mean of its members' (no training, no model).
 
-Each member's predictions directory holds the checkpoints its own evaluation settings selected. The ensemble pairs them
-by position: its k-th checkpoint is the mean of every member's k-th selected checkpoint (in epoch order), so it has as
-many checkpoints as each member (a member with a different count is refused) and its scores are averaged over
-checkpoints like a trained run's. Its files are named by that position (epoch001.npz is the first pair) and its
-selection.json lists which member epochs each one averages. Probabilities are averaged in float64 and stored as float32,
-like the predict stage's.
+Each member's predictions directory holds one folder per evaluation set (<set>/epochNNN.npz, the checkpoints its own
+evaluation settings selected) and selection.json, whose "sets" names those folders; members with other sets are
+refused. Each set is averaged on its own, pairing checkpoints by position: the ensemble's k-th checkpoint is the mean
+of every member's k-th selected checkpoint (in epoch order), so it has as many checkpoints as each member (a member with
+a different count, or whose sets hold different epochs, is refused) and its scores are averaged over checkpoints like
+a trained run's. Its files are named by that position (<set>/epoch001.npz is the first pair) and its selection.json
+lists the sets and which member epochs each checkpoint averages. Probabilities are averaged in float64 and stored as
+float32, like the predict stage's.
 
 The predictions layout (which files a directory holds, what each one holds) is read by `read_predictions` and written
 by `write_predictions` only: a change of the predict stage's layout is followed here in those two functions.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -41,31 +42,47 @@ class Checkpoint:
     arrays: dict[str, np.ndarray]
 
 
-def read_predictions(pred_dir: str | Path) -> list[Checkpoint]:
-    """The checkpoints of a predictions directory as predict_checkpoints writes it (one epochNNN.npz per selected
-    checkpoint beside selection.json), in epoch order; a file without the expected arrays is one line naming it."""
-    out = []
-    for epoch, path in epoch_files(pred_dir):
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as err:
-            raise fail(path, "a predictions .npz", (str(err).splitlines() or [type(err).__name__])[0]) from None
-        missing = [k for k in (PROBS, *DESCRIPTION) if k not in arrays]
-        if missing:
-            raise fail(path, f"arrays {', '.join((PROBS, *DESCRIPTION))}", f"no {', '.join(missing)}")
-        out.append(Checkpoint(epoch, path, arrays))
+def read_sets(pred_dir: str | Path) -> list[str]:
+    """The evaluation sets of a predictions directory: the "sets" of its selection.json."""
+    path = Path(pred_dir) / "selection.json"
+    if not path.is_file():
+        raise fail(path, "the selection.json of a predictions directory", "no such file")
+    sets = read_json(path).get("sets")
+    if not isinstance(sets, list) or not sets or not all(isinstance(s, str) and s for s in sets):
+        raise fail(path, "a non-empty list of evaluation set names under 'sets'", repr(sets))
+    return sets
+
+
+def read_predictions(pred_dir: str | Path) -> dict[str, list[Checkpoint]]:
+    """The checkpoints of a predictions directory as predict_checkpoints writes it (<set>/epochNNN.npz per evaluation
+    set of selection.json, one file per selected checkpoint), per set in epoch order; a file without the expected
+    arrays is one line naming it."""
+    out = {}
+    for name in read_sets(pred_dir):
+        out[name] = []
+        for epoch, path in epoch_files(Path(pred_dir) / name):
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    arrays = {k: z[k] for k in z.files}
+            except (OSError, ValueError) as err:
+                raise fail(path, "a predictions .npz", (str(err).splitlines() or [type(err).__name__])[0]) from None
+            missing = [k for k in (PROBS, *DESCRIPTION) if k not in arrays]
+            if missing:
+                raise fail(path, f"arrays {', '.join((PROBS, *DESCRIPTION))}", f"no {', '.join(missing)}")
+            out[name].append(Checkpoint(epoch, path, arrays))
     return out
 
 
-def write_predictions(out_dir: str | Path, arrays: list[dict[str, np.ndarray]], selection: dict) -> None:
-    """Checkpoints numbered from 1 (epoch001.npz, ...) and selection.json, each file written atomically."""
+def write_predictions(out_dir: str | Path, arrays: dict[str, list[dict[str, np.ndarray]]], selection: dict) -> None:
+    """Each set's checkpoints numbered from 1 (<set>/epoch001.npz, ...), then selection.json (with the sets), each file
+    written atomically."""
     out_dir = Path(out_dir)
-    for k, checkpoint in enumerate(arrays, start=1):
-        with atomic_path(out_dir / f"epoch{k:03d}.npz", suffix=".npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, **checkpoint)
-    write_json(out_dir / "selection.json", selection)
+    for name, checkpoints in arrays.items():
+        for k, checkpoint in enumerate(checkpoints, start=1):
+            with atomic_path(out_dir / name / f"epoch{k:03d}.npz", suffix=".npz") as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez_compressed(fh, **checkpoint)
+    write_json(out_dir / "selection.json", {**selection, "sets": list(arrays)})
 
 
 def _brief(a: np.ndarray) -> str:
@@ -100,29 +117,49 @@ def average(members: list[list[Checkpoint]]) -> list[dict[str, np.ndarray]]:
     return out
 
 
+def _epochs(pred_dir: str | Path, checkpoints: dict[str, list[Checkpoint]]) -> list[int]:
+    """The member's selected epochs, the same in every set (the ensemble's k-th checkpoint pairs the same ones)."""
+    sets = list(checkpoints)
+    epochs = [c.epoch for c in checkpoints[sets[0]]]
+    for name in sets[1:]:
+        these = [c.epoch for c in checkpoints[name]]
+        if these != epochs:
+            raise fail(Path(pred_dir) / name, f"the epochs of set {sets[0]!r} ({epochs})", f"epochs {these}")
+    return epochs
+
+
 def average_predictions(member_dirs: list[str | Path], out_dir: str | Path) -> dict:
     """Write the ensemble's predictions directory; returns its selection.json document."""
     if len(member_dirs) < 2:
         raise InputError(f"--members: expected the predictions directories of at least 2 members, found {len(member_dirs)}")
+    sets = read_sets(member_dirs[0])
+    for d in member_dirs[1:]:
+        these = read_sets(d)
+        if set(these) != set(sets):
+            raise fail(Path(d) / "selection.json", f"the evaluation sets of {member_dirs[0]} ({', '.join(sets)})",
+                       f"sets {', '.join(these)}")
     members = [read_predictions(d) for d in member_dirs]
-    arrays = average(members)
+    epochs = [_epochs(d, m) for d, m in zip(member_dirs, members, strict=True)]
+    arrays = {name: average([m[name] for m in members]) for name in sets}
+    n = len(arrays[sets[0]])
     selection = {
         "selection": "ensemble",
-        "pairing": "checkpoint k averages the k-th selected checkpoint (in epoch order) of every member",
-        "epochs": list(range(1, len(arrays) + 1)),
-        "members": [{"predictions": str(d), "epochs": [c.epoch for c in m], "selection": _selection(d)}
-                    for d, m in zip(member_dirs, members, strict=True)],
+        "pairing": "checkpoint k averages the k-th selected checkpoint (in epoch order) of every member, in each set",
+        "n_checkpoints": n,
+        "epochs": list(range(1, n + 1)),
+        "sets": sets,
+        "members": [{"predictions": str(d), "epochs": e, "selection": _selection(d)}
+                    for d, e in zip(member_dirs, epochs, strict=True)],
     }
     write_predictions(out_dir, arrays, selection)
-    for k, paired in enumerate(zip(*members, strict=True), start=1):
-        log.info("checkpoint %d: mean of epochs %s", k, ", ".join(str(c.epoch) for c in paired))
+    for k, paired in enumerate(zip(*epochs, strict=True), start=1):
+        log.info("checkpoint %d (sets %s): mean of epochs %s", k, ", ".join(sets), ", ".join(map(str, paired)))
     return selection
 
 
 def _selection(pred_dir: str | Path) -> str | None:
-    """How the member chose its checkpoints (its selection.json), for the record."""
-    path = Path(pred_dir) / "selection.json"
-    return read_json(path).get("selection") if path.is_file() else None
+    """How the member chose its checkpoints (its selection.json, which read_sets required), for the record."""
+    return read_json(Path(pred_dir) / "selection.json").get("selection")
 
 
 def main(args: argparse.Namespace) -> None:
