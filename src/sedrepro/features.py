@@ -90,8 +90,8 @@ class FeatureConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureConfig | PrecomputedConfig:
-        """Strict: the keys of this class (window, spectrum and mel_norm may be left out: their defaults give the
-        features of before they existed), ints as JSON integers, null only for n_mfcc, top_db and mel_norm. Kind
+        """Strict: the keys of this class (window, spectrum and mel_norm may be left out: hann, power and slaney,
+        librosa's defaults), ints as JSON integers, null only for n_mfcc, top_db and mel_norm. Kind
         precomputed: the keys of PrecomputedConfig."""
         if not isinstance(d, dict):
             raise fail("config key 'features'", "a mapping", type(d).__name__)

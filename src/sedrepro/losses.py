@@ -3,8 +3,8 @@
 A term maps the model's named outputs (see :data:`sedrepro.models.OUTPUTS`) and a batch (see
 :func:`sedrepro.data.make_batch`: ``features``, and per label kind its targets and a row mask) to a scalar. Rows a
 term has no labels for (mask false) never count, so unlabelled data is never read as all-negative targets; a batch
-without any such row gives 0 for that term. With every row labelled, each term is bit for bit the loss the train
-stage used before the terms existed (tests/test_losses.py).
+without any such row gives 0 for that term. With every row labelled, each term is bit for bit torch's
+BCEWithLogitsLoss / CrossEntropyLoss of the papers' loops (tests/test_losses.py).
 
 Config (``training.loss``): a list of ``{term: <name>, weight: <w>}``; null means the supervised term of the
 pipeline's label kind with weight 1 (:data:`SUPERVISED_TERM`).

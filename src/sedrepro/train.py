@@ -8,7 +8,7 @@ cross-entropy per frame and class ("frames", output "strong", sigmoid) or catego
 the dessed paper's Keras metrics define it: binary accuracy over (frame, class) cells at 0.5, or categorical
 accuracy. ``training.monitor`` picks the validation metric early stopping and the best epoch follow.
 
-Checkpoints are the weights of the recipe's scored network (state dicts, as before: their size is a table's model
+Checkpoints are the weights of the recipe's scored network (plain state dicts: their file size is a table's model
 size); the run's ``train.json`` records under "model" the architecture, its constructor config and the feature and
 class counts, from which prediction rebuilds the network.
 
@@ -90,8 +90,8 @@ def changed_parts(old: dict[str, str] | None, new: dict[str, str]) -> list[str]:
     return [part for part in sorted(set(old) | set(new)) if old.get(part) != new.get(part)]
 
 
-# The training keys added with recipes, at the values that train as before (config.yaml holds the same; a test
-# checks): for callers that pass a training section of the older shape (tests, notebooks).
+# The recipe keys at the values of the papers' plain supervised loop (config.yaml holds the same; a test checks): for callers
+# that pass a training section without them (tests, notebooks).
 RECIPE_DEFAULTS = {"recipe": "supervised", "loss": None, "sources": [{"split": "train", "labels": "target", "share": 1}],
                    "monitor": "val_loss"}
 # Validation metrics early stopping and the best epoch may follow: history column -> +1 higher is better, -1 lower.
