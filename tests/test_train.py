@@ -101,6 +101,19 @@ def test_select_epochs():
     assert select_epochs(h, 10, "best_val_loss") == [1, 2, 3, 4, 5]
 
 
+def test_select_epochs_by_a_validation_metric():
+    """Checkpoints chosen by a metric where higher is better (frame F1, accuracy): the direction is the monitor's."""
+    h = pd.DataFrame({"epoch": [1, 2, 3, 4], "val_loss": [0.5, 0.3, 0.4, 0.2], "val_frame_f1": [10.0, 40.0, 40.0, 30.0]})
+    assert select_epochs(h, 2, "best_val_frame_f1") == [2, 3]  # ties: earlier first
+    assert select_epochs(h, 1, "best_val_frame_f1") == [2]
+    assert select_epochs(h, 2, "best_val_loss") == [2, 4]
+    with pytest.raises(InputError, match=r"^history.csv: expected a val_accuracy column for evaluation selection "
+                                         r"best_val_accuracy, found columns epoch, val_loss, val_frame_f1$"):
+        select_epochs(h, 2, "best_val_accuracy")
+    with pytest.raises(InputError, match="^config key 'evaluation/selection': expected one of last, best_val_loss, "):
+        select_epochs(h, 2, "best")
+
+
 def test_predictions_cover_every_frame_of_each_evaluation_set(prepared):
     tmp, fdir, sdir = prepared
     train(tmp / "run", fdir, sdir, MODEL, TRAINING, seed=0)

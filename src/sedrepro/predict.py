@@ -28,7 +28,7 @@ from .data import SplitData
 from .io import InputError, atomic_path, fail, read_json, read_tsv, write_json
 from .models import build, constructor_config, probabilities
 from .splits import chunk_starts
-from .train import pick_device
+from .train import MONITORS, pick_device
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,22 @@ PREDICTIONS_DIR = "predictions"
 TEST_SET = "test"
 
 
+SELECTIONS = ("last", *(f"best_{monitor}" for monitor in MONITORS))
+
+
 def select_epochs(history: pd.DataFrame, n: int, selection: str) -> list[int]:
-    """The n epochs with the lowest validation loss (ties: earlier first), or the last n; all if fewer ran."""
-    if selection == "best_val_loss":
-        chosen = history.sort_values(["val_loss", "epoch"]).epoch.head(n)
-    elif selection == "last":
+    """The n epochs best by a validation metric of history.csv ("best_val_loss": lowest loss; "best_val_frame_f1",
+    "best_val_accuracy": highest; ties: earlier first), or the last n; all if fewer ran."""
+    if selection == "last":
         chosen = history.epoch.tail(n)
+    elif selection in SELECTIONS:
+        column = selection.removeprefix("best_")
+        if column not in history.columns:
+            raise fail("history.csv", f"a {column} column for evaluation selection {selection}",
+                       f"columns {', '.join(history.columns)}")
+        chosen = history.sort_values([column, "epoch"], ascending=[MONITORS[column] < 0, True]).epoch.head(n)
     else:
-        raise fail("config key 'evaluation/selection'", "best_val_loss or last", selection)
+        raise fail("config key 'evaluation/selection'", f"one of {', '.join(SELECTIONS)}", selection)
     return sorted(int(e) for e in chosen)
 
 
