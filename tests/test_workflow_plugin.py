@@ -73,7 +73,7 @@ def test_a_table_of_parts_defined_only_in_test_files_builds_through_the_workflow
     target = f"{TOY['results_root']}/toy/table1.csv"
     # the plugin reaches Snakemake and every job through PYTHONPATH (README "Plugins"), and nothing else
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(PLUGINS / "toy.yaml"), target]
+    cmd = [sys.executable, "-m", "snakemake", target, "--cores", "2", "--configfile", str(PLUGINS / "toy.yaml")]
     proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
 
