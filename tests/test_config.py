@@ -132,6 +132,20 @@ def test_cross_field_rules_are_one_line(mutate, message):
         checked(cfg)
 
 
+def test_only_a_download_needs_the_real_archives():
+    """A dataset that exists only as its embedded stand-in (a plugin's, a test's) declares no real archives; a real
+    download without them stops at the dataset's key."""
+    cfg = base()
+    del cfg["datasets"]["urban_sed"]["archives"]
+    assert "archives" not in checked(cfg)["datasets"]["urban_sed"]
+    cfg = base()
+    del cfg["datasets"]["urban_sed"]["archives"]
+    cfg["datasets"]["urban_sed"]["source"] = "download"
+    with pytest.raises(InputError, match="^" + re.escape("config key 'datasets/urban_sed': 'archives' is a required "
+                                                         "property") + "$"):
+        checked(cfg)
+
+
 def test_model_and_pipeline_names_are_free_identifiers():
     cfg = base()
     cfg["pipelines"]["my_pipeline"] = cfg["pipelines"]["logmel96"]

@@ -71,6 +71,16 @@ def test_build_table_delta_arithmetic():
     assert list(t.row.unique()) == ["Cat&dog", "Bird", "Average", "Overall"]
 
 
+def test_a_models_table_without_ratio_columns_builds():
+    spec = TableSpec(name="tableM", caption="Scores per model.", dataset="toyset", model_columns=(("Model A", "ma"),),
+                     stat_columns=(), rows=(), layout=papers.MODELS_LAYOUT, metric_columns=(("Acc.", "accuracy"),))
+    pv = pd.DataFrame([{"table": "tableM", "row": "Model A", "column": "accuracy", "value": 0.9, "note": ""}])
+    doc = make_doc("toyset", "ma", 0, [{"cat": 50.0}, {"cat": 60.0}], scalars={"accuracy": [0.8, 0.9]})
+    t = render.build_table(spec, [doc], pv, None)
+    assert list(zip(t.row, t.column, strict=True)) == [("Model A", "accuracy")]
+    assert t.reproduced.iloc[0] == pytest.approx(0.85) and t.delta.iloc[0] == pytest.approx(-0.05)
+
+
 def test_build_table_rejects_mixed_inputs():
     bad = metrics() + [metrics_doc("ma", 1, (1.0, 2.0))]
     with pytest.raises(InputError, match="one metrics file per"):

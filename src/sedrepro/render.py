@@ -204,6 +204,8 @@ def build_table(spec: TableSpec, metrics: Sequence[dict], paper_values: pd.DataF
 
 def _ratio_records(spec: TableSpec, records: list[tuple]) -> list[tuple]:
     """Derived ratio columns of a models table: each model's metric over the reference model's."""
+    if not spec.ratio_columns:  # no reference model either
+        return []
     ref_label = next(label for label, model in spec.model_columns if model == spec.ratio_reference)
     cells = {(r[0], r[1]): r for r in records}
     out = []
