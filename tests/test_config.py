@@ -249,3 +249,21 @@ def test_the_default_plugins_leave_the_settings_digest_as_it_was():
     without = {k: v for k, v in cfg.items() if k != "plugins"}
     assert (configuration_record(cfg, [DEFAULT], {})["settings_sha256"]
             == configuration_record(without, [DEFAULT], {})["settings_sha256"])
+
+
+def test_no_mapping_in_the_schema_or_configs_repeats_a_key():
+    """YAML keeps the last of two equal keys silently: a second declaration would hide the first."""
+    import collections
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        keys = [loader.construct_object(k) for k, _ in node.value]
+        repeated = [k for k, n in collections.Counter(keys).items() if n > 1]
+        assert not repeated, f"{node.start_mark}: {repeated} declared twice"
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    for path in [REPO / "config" / "schema.yaml", REPO / "config.yaml", *sorted((REPO / "config").glob("*.yaml"))]:
+        yaml.load(path.read_text(), Strict)
