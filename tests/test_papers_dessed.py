@@ -183,7 +183,7 @@ def test_render_table4_minutes_ratios_and_hardware(tmp_path):
     assert "| \u2013 / 14 | 6.44 / n/a |" in md
     assert "cpu: Test CPU (2 threads)" in md and "Ryzen 7 3700X" in md
     assert "32.0 / 1.0 (\u221231.0)" in md and "14.06 / 2.00 (\u221212.06)" in md
-    assert "Frame threshold 0.5: accuracy = binary accuracy" in md
+    assert "Frame threshold 0.5: accuracy = frames: binary accuracy over (frame, class) cells" in md
 
 
 def test_train_json_must_sit_beside_a_metrics_file(tmp_path):

@@ -305,9 +305,10 @@ def _scoring_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
     if summary["target"] == "clip":
         return ("Clip targets: each test clip is classified by the argmax of the model's output; per-class clip F1, "
                 "accuracy = categorical accuracy, loss = mean categorical cross-entropy.")
-    if spec.is_models_layout:
-        return (f"Frame threshold {summary['threshold']:g}: accuracy = binary accuracy over every (frame, class) cell "
-                "of the test split, loss = mean binary cross-entropy over the cells, f1-score = micro F1 over the cells.")
+    if spec.is_models_layout:  # each registered metric the table shows, as the registry describes it
+        shown = dict.fromkeys(m for _, m in spec.metric_columns + spec.text_metrics if m in METRICS)
+        described = "; ".join(f"{m} = {METRICS.get(m).description}" for m in shown)
+        return f"Frame threshold {summary['threshold']:g}" + (f": {described}." if described else ".")
     return (f"Frame threshold {summary['threshold']:g}; segment-based F1 with {summary['segment_s']:g} s segments "
             "(sed_eval SegmentBasedMetrics, file by file over each file's full duration).")
 
