@@ -68,15 +68,16 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {model}, torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
-def interleaved(fns: dict[str, Callable[[], None]], reps: int,
-                prepare: dict[str, Callable[[], None]] | None = None) -> dict[str, float]:
+def interleaved(
+    fns: dict[str, Callable[[], None]], reps: int, prepare: dict[str, Callable[[], None]] | None = None
+) -> dict[str, float]:
     """Median seconds per call of each function, calls interleaved `reps` times; the order rotates every round
     (A B C, B C A, C A B, ...) so that no contestant always runs first, or right after the same one.
     prepare[k], where given, runs untimed right before each call of fns[k] (e.g. removing the previous outputs)."""
     times: dict[str, list[float]] = {k: [] for k in fns}
     keys = list(fns)
     for r in range(reps):
-        for k in keys[r % len(keys):] + keys[:r % len(keys)]:
+        for k in keys[r % len(keys) :] + keys[: r % len(keys)]:
             if prepare and k in prepare:
                 prepare[k]()
             fn = fns[k]
@@ -84,6 +85,7 @@ def interleaved(fns: dict[str, Callable[[], None]], reps: int,
             fn()
             times[k].append(time.perf_counter() - tic)
     return {k: statistics.median(v) for k, v in times.items()}
+
 
 # ------------------------------------------------------------------- 5. the dessed paper's models (opt-in: --dessed)
 
@@ -119,10 +121,15 @@ def bench_dnd_steps(reps: int, batch: int, device: torch.device) -> None:
     for name in DND_MODELS:
         add(f"train_step_s_{name}_paper_width", med[name], f"s (batch {batch}, 1024 frames)")
     for name in DND_MODELS[1:]:
-        add(f"{name}_over_dnd_baseline_train_step", med[name] / med["dnd_baseline"], "ratio (paper's Table 4 times: 14.06, 1.84, 6.06, 6.44)")
+        add(
+            f"{name}_over_dnd_baseline_train_step",
+            med[name] / med["dnd_baseline"],
+            "ratio (paper's Table 4 times: 14.06, 1.84, 6.06, 6.44)",
+        )
 
 
 # ----------------------------------------------------------------------------------------------- 1. training step
+
 
 def paper_models() -> dict[str, dict]:
     cfg = sconfig.load([REPO / "config.yaml", REPO / "config" / "paper.yaml"])
@@ -194,6 +201,7 @@ def bench_recurrent(reps: int, device: torch.device, tag: str, goal: bool = True
             opt.step()
             if device.type == "cuda":
                 torch.cuda.synchronize()
+
         return run
 
     torch.manual_seed(0)
@@ -213,8 +221,11 @@ def bench_recurrent(reps: int, device: torch.device, tag: str, goal: bool = True
         tic = time.perf_counter()
         fn()  # warm-up (and the compile)
         if k == "hyper128_rnn_compiled" and goal:
-            add(f"{tag}hyper128_rnn_first_call_with_compile_s", time.perf_counter() - tic,
-                "s (torch.compile, cache cold or warm)")
+            add(
+                f"{tag}hyper128_rnn_first_call_with_compile_s",
+                time.perf_counter() - tic,
+                "s (torch.compile, cache cold or warm)",
+            )
     log(f"recurrent layer alone, {reps} interleaved reps on {device} ({torch.get_num_threads()} threads)")
     med = interleaved(fns, reps)
     for k, s in med.items():
@@ -230,6 +241,7 @@ def bench_recurrent(reps: int, device: torch.device, tag: str, goal: bool = True
 
 
 # ----------------------------------------------------------------------------------------------- 2. features
+
 
 def make_clips(folder: Path, n: int, seconds: float = 10.0, sr: int = 44100) -> pd.DataFrame:
     """n 16-bit 44.1 kHz mono WAVs: tones and noise, deterministic; returns a files.tsv-like index."""
@@ -247,8 +259,17 @@ def make_clips(folder: Path, n: int, seconds: float = 10.0, sr: int = 44100) -> 
 
 
 # Hypernetworks paper section 3.3, the workflow's `logmel96` pipeline: used where config.yaml does not have it.
-PAPER_LOGMEL = {"kind": "logmel", "sample_rate": 22050, "n_mels": 96, "n_fft": 1024, "hop_length": 256, "f_min": 50.0,
-                "f_max": 11025.0, "n_mfcc": None, "top_db": None}
+PAPER_LOGMEL = {
+    "kind": "logmel",
+    "sample_rate": 22050,
+    "n_mels": 96,
+    "n_fft": 1024,
+    "hop_length": 256,
+    "f_min": 50.0,
+    "f_max": 11025.0,
+    "n_mfcc": None,
+    "top_db": None,
+}
 
 
 def logmel_settings(cfg: dict, pipeline: str = "logmel96") -> dict:
@@ -256,11 +277,15 @@ def logmel_settings(cfg: dict, pipeline: str = "logmel96") -> dict:
     the pipeline leaves the rate to the audio section); the paper's settings, said out loud, where the config lacks it."""
     feats = cfg.get("pipelines", {}).get(pipeline, {}).get("features")
     if feats is None:
-        log(f"config has no pipelines/{pipeline}/features: using the hypernetworks paper's log-mel settings {PAPER_LOGMEL}")
+        log(
+            f"config has no pipelines/{pipeline}/features: using the hypernetworks paper's log-mel settings {PAPER_LOGMEL}"
+        )
         return dict(PAPER_LOGMEL)
     if "sample_rate" not in feats:
         if "sample_rate" not in cfg.get("audio", {}):
-            raise SystemExit(f"config: pipelines/{pipeline}/features has no sample_rate and there is no audio/sample_rate")
+            raise SystemExit(
+                f"config: pipelines/{pipeline}/features has no sample_rate and there is no audio/sample_rate"
+            )
         feats = {**feats, "sample_rate": cfg["audio"]["sample_rate"]}
     return feats
 
@@ -270,9 +295,18 @@ def librosa_clip(wav: Path, out: Path, cfg_dict: dict) -> None:
     import librosa
 
     y, sr = librosa.load(wav, sr=cfg_dict["sample_rate"], mono=True)
-    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=cfg_dict["n_fft"], hop_length=cfg_dict["hop_length"],
-                                         n_mels=cfg_dict["n_mels"], fmin=cfg_dict["f_min"], fmax=cfg_dict["f_max"],
-                                         power=2.0, center=True, pad_mode="constant")
+    mel = librosa.feature.melspectrogram(
+        y=y,
+        sr=sr,
+        n_fft=cfg_dict["n_fft"],
+        hop_length=cfg_dict["hop_length"],
+        n_mels=cfg_dict["n_mels"],
+        fmin=cfg_dict["f_min"],
+        fmax=cfg_dict["f_max"],
+        power=2.0,
+        center=True,
+        pad_mode="constant",
+    )
     np.save(out, librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).T)
 
 
@@ -303,12 +337,14 @@ def bench_features(tmp: Path, n_clips: int, reps: int, threads: int) -> None:
         def run() -> None:
             shutil.rmtree(outs[key], ignore_errors=True)
             outs[key].mkdir()
+
         return run
 
     def ours(key: str, n: int) -> Callable[[], None]:
         def run() -> None:
             resample_dataset(index, raw, outs[key] / "audio", cfg.sample_rate, n)
             extract_dataset(outs[key] / "audio", outs[key] / "features", cfg, n)
+
         return run
 
     def librosa_loop() -> None:
@@ -319,15 +355,20 @@ def bench_features(tmp: Path, n_clips: int, reps: int, threads: int) -> None:
                 librosa_clip(raw / rec.audio, outs["librosa_1"] / f"{rec.file_id}.npy", settings)
 
     # one pool for the whole benchmark, started and warmed up untimed (favours librosa: our threads start per call)
-    pool = concurrent.futures.ProcessPoolExecutor(threads, mp_context=multiprocessing.get_context("spawn"),
-                                                  initializer=_one_blas_thread)
+    pool = concurrent.futures.ProcessPoolExecutor(
+        threads, mp_context=multiprocessing.get_context("spawn"), initializer=_one_blas_thread
+    )
 
     def librosa_pool() -> None:
         jobs = [(raw / r.audio, outs["librosa_n"] / f"{r.file_id}.npy") for r in files.itertuples(index=False)]
         list(pool.map(functools.partial(_librosa_job, cfg_dict=settings), jobs))
 
-    fns = {"ours_1": ours("ours_1", 1), "ours_n": ours("ours_n", threads), "librosa_1": librosa_loop,
-           "librosa_n": librosa_pool}
+    fns = {
+        "ours_1": ours("ours_1", 1),
+        "ours_n": ours("ours_n", threads),
+        "librosa_1": librosa_loop,
+        "librosa_n": librosa_pool,
+    }
     prepare = {k: clear(k) for k in fns}
     outer = torch.get_num_threads()
     torch.set_num_threads(1)  # our stages on 1 thread each, or `threads` clips at once with 1 torch thread each
@@ -335,22 +376,37 @@ def bench_features(tmp: Path, n_clips: int, reps: int, threads: int) -> None:
         for k, fn in fns.items():  # warm-up (imports, FFT plans, resampling filters, pool workers)
             prepare[k]()
             fn()
-        log(f"feature preparation, {n_clips} clips of 10 s, ours on 1 and {threads} threads, librosa in 1 and "
-            f"{threads} processes, {reps} interleaved reps")
+        log(
+            f"feature preparation, {n_clips} clips of 10 s, ours on 1 and {threads} threads, librosa in 1 and "
+            f"{threads} processes, {reps} interleaved reps"
+        )
         med = interleaved(fns, reps, prepare)
     finally:
         pool.shutdown()
         torch.set_num_threads(outer)
     t = threads
     add("features_clips_per_s_ours_1thread", n_clips / med["ours_1"], "clips/s (1 thread)")
-    add(f"features_clips_per_s_ours_{t}threads", n_clips / med["ours_n"], f"clips/s ({t} clips at once, 1 torch thread each)")
-    add("features_clips_per_s_librosa_1process", n_clips / med["librosa_1"],
-        "clips/s (plain loop, one process, BLAS on 1 thread)")
-    add(f"features_clips_per_s_librosa_{t}processes", n_clips / med["librosa_n"],
-        f"clips/s (process pool of {t}, 1 BLAS thread each)")
+    add(
+        f"features_clips_per_s_ours_{t}threads",
+        n_clips / med["ours_n"],
+        f"clips/s ({t} clips at once, 1 torch thread each)",
+    )
+    add(
+        "features_clips_per_s_librosa_1process",
+        n_clips / med["librosa_1"],
+        "clips/s (plain loop, one process, BLAS on 1 thread)",
+    )
+    add(
+        f"features_clips_per_s_librosa_{t}processes",
+        n_clips / med["librosa_n"],
+        f"clips/s (process pool of {t}, 1 BLAS thread each)",
+    )
     add("features_ours_1thread_over_librosa_1process_throughput", med["librosa_1"] / med["ours_1"], "ratio")
-    add("features_ours_over_librosa_throughput", med["librosa_1"] / med["ours_n"],
-        f"ratio (ours {t} threads / librosa plain loop in 1 process; goal >= 2)")
+    add(
+        "features_ours_over_librosa_throughput",
+        med["librosa_1"] / med["ours_n"],
+        f"ratio (ours {t} threads / librosa plain loop in 1 process; goal >= 2)",
+    )
     add(f"features_ours_{t}threads_over_librosa_{t}processes_throughput", med["librosa_n"] / med["ours_n"], "ratio")
     # parity on these clips: same decode, different resamplers (torchaudio sinc vs librosa soxr_hq)
     store = np.load(outs["ours_1"] / "features" / "features.npy")
@@ -381,7 +437,10 @@ def _librosa_job(job: tuple[Path, Path], cfg_dict: dict) -> None:
 
 # ----------------------------------------------------------------------------------------------- 3-4. data, eval
 
-def synthetic_setup(root: Path, n_train: int, n_validate: int, n_test: int, seconds: float = 10.0) -> tuple[Path, Path, Path]:
+
+def synthetic_setup(
+    root: Path, n_train: int, n_validate: int, n_test: int, seconds: float = 10.0
+) -> tuple[Path, Path, Path]:
     """Features, splits and index folders as the workflow writes them, with random features and events."""
     from sedrepro.datasets import get as get_dataset
     from sedrepro.io import save_npy, write_tsv
@@ -401,8 +460,14 @@ def synthetic_setup(root: Path, n_train: int, n_validate: int, n_test: int, seco
             start += n
             for _ in range(rng.integers(1, 9)):
                 on = float(rng.uniform(0, seconds - 0.5))
-                events.append({"file_id": fid, "onset": on, "offset": min(seconds, on + float(rng.uniform(0.3, 4))),
-                               "label": str(rng.choice(classes))})
+                events.append(
+                    {
+                        "file_id": fid,
+                        "onset": on,
+                        "offset": min(seconds, on + float(rng.uniform(0.3, 4))),
+                        "label": str(rng.choice(classes)),
+                    }
+                )
     feat, split_dir, index = root / "features", root / "splits", root / "index"
     frames_df, events_df = pd.DataFrame(frames), pd.DataFrame(events)
     save_npy(feat / "features.npy", rng.normal(-40, 15, size=(start, MELS)).astype(np.float32))
@@ -411,13 +476,22 @@ def synthetic_setup(root: Path, n_train: int, n_validate: int, n_test: int, seco
     write_tsv(index / "files.tsv", pd.DataFrame(files))
     write_tsv(index / "events.tsv", events_df)
     save_npy(split_dir / "labels.npy", frame_labels(events_df, frames_df, tuple(classes), hop_s))
-    chunks = {s: np.concatenate([chunk_starts(int(r.start), int(r.n_frames), length, hop)
-                                 for r in frames_df[frames_df.split == s].itertuples()]) for s in ("train", "validate", "test")}
+    chunks = {
+        s: np.concatenate(
+            [
+                chunk_starts(int(r.start), int(r.n_frames), length, hop)
+                for r in frames_df[frames_df.split == s].itertuples()
+            ]
+        )
+        for s in ("train", "validate", "test")
+    }
     with open(split_dir / "chunks.npz", "wb") as fh:
         np.savez(fh, **chunks)
     write_json(split_dir / "norm.json", {"mean": -40.0, "std": 15.0})
-    write_json(split_dir / "splits.json", {"dataset": "urban_sed", "classes": classes, "chunk_frames": length,
-                                           "hop_frames": hop, "frame_hop_s": hop_s})
+    write_json(
+        split_dir / "splits.json",
+        {"dataset": "urban_sed", "classes": classes, "chunk_frames": length, "hop_frames": hop, "frame_hop_s": hop_s},
+    )
     return feat, split_dir, index
 
 
@@ -438,7 +512,7 @@ def bench_loader(tmp: Path, step_s: dict[str, float], reps: int) -> None:
 
     def epoch() -> None:
         for b in range(n_batches):
-            sel = chunks[order[b * BATCH:(b + 1) * BATCH]]
+            sel = chunks[order[b * BATCH : (b + 1) * BATCH]]
             data.gather(sel[:, 0], sel[:, 1])
 
     epoch()
@@ -466,16 +540,20 @@ def bench_eval(tmp: Path, reps: int) -> None:
     (run / "checkpoints").mkdir(parents=True)
     for e in range(1, 11):  # ten checkpoints (random weights: scoring cost does not depend on training)
         torch.manual_seed(e)
-        torch.save(build_model(model_cfg["cnn"], model_cfg["rnn"], MELS, len(read_classes(split_dir))).state_dict(),
-                   run / "checkpoints" / f"epoch{e:03d}.pt")
+        torch.save(
+            build_model(model_cfg["cnn"], model_cfg["rnn"], MELS, len(read_classes(split_dir))).state_dict(),
+            run / "checkpoints" / f"epoch{e:03d}.pt",
+        )
     pd.DataFrame({"epoch": range(1, 11), "train_loss": 1.0, "val_loss": np.linspace(1, 2, 10)}).to_csv(
-        run / "history.csv", index=False)
+        run / "history.csv", index=False
+    )
     # prediction rebuilds the network from the run's record, as the train stage writes it
     write_json(run / "train.json", {"model": model_record(model_cfg, MELS, len(read_classes(split_dir)))})
     ev = cfg["evaluation"]
     sets = ["test"]  # the one evaluation set synthetic_setup makes
-    settings = Settings.from_config({**{k: ev[k] for k in ("threshold", "segment_s", "postprocess", "metrics")},
-                                     "sets": sets})
+    settings = Settings.from_config(
+        {**{k: ev[k] for k in ("threshold", "segment_s", "postprocess", "metrics")}, "sets": sets}
+    )
 
     def one_epoch() -> None:
         r = tmp / "eval" / "epoch_run"
@@ -485,8 +563,9 @@ def bench_eval(tmp: Path, reps: int) -> None:
     def score_all() -> None:
         pred = tmp / "eval" / "pred"
         shutil.rmtree(pred, ignore_errors=True)
-        predict_run(run, feat, split_dir, pred, model_cfg, ev["n_checkpoints"], ev["selection"], ev["batch_size"],
-                    "cpu", sets)
+        predict_run(
+            run, feat, split_dir, pred, model_cfg, ev["n_checkpoints"], ev["selection"], ev["batch_size"], "cpu", sets
+        )
         score_predictions(pred, index, settings, "urban_sed", "hcrnn128", 0)
 
     log(f"evaluation vs one epoch, {reps} interleaved reps")
@@ -498,21 +577,26 @@ def bench_eval(tmp: Path, reps: int) -> None:
 
 # ----------------------------------------------------------------------------------------------- main
 
+
 def write_summary(out: Path, started: float) -> None:
     mach = machine()
     df = pd.DataFrame(rows, columns=["metric", "value", "unit"]).assign(machine=mach)
     write_csv(out / "summary.csv", df)
     lines = [
-        "# Benchmarks", "",
+        "# Benchmarks",
+        "",
         f"Machine: {mach}. Date: {time.strftime('%Y-%m-%d')}. Wall time {time.time() - started:.0f} s.",
-        f"Rerun: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}` "
-        "(or `snakemake --cores all benchmarks`).", "",
-        "| metric | value | unit |", "|---|---|---|",
-        *[f"| {r['metric']} | {r['value']} | {r['unit']} |" for r in rows], "",
+        f"Rerun: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}` (or `snakemake --cores all benchmarks`).",
+        "",
+        "| metric | value | unit |",
+        "|---|---|---|",
+        *[f"| {r['metric']} | {r['value']} | {r['unit']} |" for r in rows],
+        "",
     ]
     write_text(out / "summary.md", "\n".join(lines))
-    provenance.write_sidecar(out / "summary.md", {"argv": sys.argv[1:], "metrics": [r["metric"] for r in rows]},
-                             inputs=[Path(__file__)])
+    provenance.write_sidecar(
+        out / "summary.md", {"argv": sys.argv[1:], "metrics": [r["metric"] for r in rows]}, inputs=[Path(__file__)]
+    )
 
 
 def main() -> None:
@@ -523,13 +607,22 @@ def main() -> None:
     p.add_argument("--reps-pool", type=int, default=5, help="interleaved reps of the training steps with time pooling")
     p.add_argument("--reps-small", type=int, default=5, help="interleaved reps of the cheaper measurements")
     p.add_argument("--reps-eval", type=int, default=1, help="interleaved reps of evaluation vs one epoch")
-    p.add_argument("--clips", type=int, default=32,
-                   help="10 s clips for the feature benchmark (a stage's fixed cost is spread over them as over a dataset)")
+    p.add_argument(
+        "--clips",
+        type=int,
+        default=32,
+        help="10 s clips for the feature benchmark (a stage's fixed cost is spread over them as over a dataset)",
+    )
     p.add_argument("--quick", action="store_true", help="fewer reps and clips (a smoke run; noisier numbers)")
     p.add_argument("--skip", nargs="*", default=[], choices=["train", "rnn", "features", "loader", "eval", "gpu"])
-    p.add_argument("--dessed", action="store_true",
-                   help="also time the dessed paper's polyphonic models at paper width (about 2 more minutes on 2 cores)")
-    p.add_argument("--dessed-batch", type=int, default=2, help="batch of the dessed step timing (the paper trained with 16)")
+    p.add_argument(
+        "--dessed",
+        action="store_true",
+        help="also time the dessed paper's polyphonic models at paper width (about 2 more minutes on 2 cores)",
+    )
+    p.add_argument(
+        "--dessed-batch", type=int, default=2, help="batch of the dessed step timing (the paper trained with 16)"
+    )
     args = p.parse_args()
     if args.quick:
         args.reps, args.reps_pool, args.reps_small, args.reps_eval, args.clips = 1, 2, 3, 1, 8

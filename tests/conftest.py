@@ -39,8 +39,9 @@ def kill_at_fault(tmp_path):
     def kill(cmd: list[str], point: str, n: int, env: dict[str, str]) -> str:
         marker, log = tmp_path / f"fault.{point}.{n}", tmp_path / f"fault.{point}.{n}.log"
         with open(log, "w") as err:
-            proc = subprocess.Popen(cmd, env={**env, "SEDREPRO_FAULT": f"{point}:{n}:{marker}"},
-                                    stdout=subprocess.DEVNULL, stderr=err)
+            proc = subprocess.Popen(
+                cmd, env={**env, "SEDREPRO_FAULT": f"{point}:{n}:{marker}"}, stdout=subprocess.DEVNULL, stderr=err
+            )
         try:
             deadline = time.monotonic() + 1800  # a hang guard only (minutes pass on a loaded machine); the stage waits
             while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:

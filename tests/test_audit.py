@@ -18,7 +18,9 @@ from sedrepro.papers import TableSpec, load_paper_values
 TSV = Path(__file__).resolve().parents[1] / "config" / "paper_values" / "hypernetworks.tsv"
 
 SPEC = TableSpec(
-    name="t", caption="fake", dataset="toy",
+    name="t",
+    caption="fake",
+    dataset="toy",
     model_columns=(("Good", "good"), ("Rounded", "rounded"), ("Bad", "bad")),
     stat_columns=(("Avg", "avg_dur_s"), ("Total", "total_dur_s")),
     rows=(("A", "a"), ("B", "b"), ("C", "c"), ("Average", "Average"), ("Overall", "Overall")),
@@ -81,9 +83,21 @@ def test_duration_reference_must_exist():
 
 def test_real_paper_audit(tmp_path):
     out = tmp_path / "audit.md"
-    audit.main(audit.build_parser().parse_args(["--paper", "hypernetworks", "--paper-values", str(TSV),
-                                                "--out", str(out), "--out-html", str(out.with_suffix(".html")),
-                                                *_index_args(tmp_path)]))
+    audit.main(
+        audit.build_parser().parse_args(
+            [
+                "--paper",
+                "hypernetworks",
+                "--paper-values",
+                str(TSV),
+                "--out",
+                str(out),
+                "--out-html",
+                str(out.with_suffix(".html")),
+                *_index_args(tmp_path),
+            ]
+        )
+    )
     md = out.read_text()
     mod = papers.get("hypernetworks")
     findings = audit.audit(mod.tables, load_paper_values(TSV), mod.dataset_durations)
@@ -103,10 +117,13 @@ CLAIMS = {"hypernetworks": TSV.with_name("hypernetworks_claims.tsv"), "dessed": 
 def _write_index(folder, files, events):
     """A dataset index with files (file_id, split, duration_s) and events (file_id, onset, offset, label)."""
     folder.mkdir(parents=True)
-    (folder / "files.tsv").write_text("file_id\tsplit\taudio\tannotation\tduration_s\n" + "".join(
-        f"{f}\t{split}\t{f}.wav\t{f}.txt\t{dur}\n" for f, split, dur in files))
-    (folder / "events.tsv").write_text("file_id\tonset\toffset\tlabel\n" + "".join(
-        f"{f}\t{on}\t{off}\t{label}\n" for f, on, off, label in events))
+    (folder / "files.tsv").write_text(
+        "file_id\tsplit\taudio\tannotation\tduration_s\n"
+        + "".join(f"{f}\t{split}\t{f}.wav\t{f}.txt\t{dur}\n" for f, split, dur in files)
+    )
+    (folder / "events.tsv").write_text(
+        "file_id\tonset\toffset\tlabel\n" + "".join(f"{f}\t{on}\t{off}\t{label}\n" for f, on, off, label in events)
+    )
     return folder
 
 
@@ -120,10 +137,16 @@ def _small_indexes(tmp_path):
     checks run)."""
     return {
         "tut_sed_synthetic_2016": _dessed_index(tmp_path),
-        "urban_sed": _write_index(tmp_path / "urban", [("u1", "train", 10), ("u2", "test", 10)],
-                                  [("u1", 0, 1, "siren"), ("u2", 0, 2, "siren"), ("u2", 1, 3, "drilling")]),
-        "urbansound8k": _write_index(tmp_path / "us8k", [("x1", "fold1", 4.0), ("x2", "fold2", 0.05)],
-                                     [("x1", 0, 4, "siren"), ("x2", 0, 0.05, "dog_bark")]),
+        "urban_sed": _write_index(
+            tmp_path / "urban",
+            [("u1", "train", 10), ("u2", "test", 10)],
+            [("u1", 0, 1, "siren"), ("u2", 0, 2, "siren"), ("u2", 1, 3, "drilling")],
+        ),
+        "urbansound8k": _write_index(
+            tmp_path / "us8k",
+            [("x1", "fold1", 4.0), ("x2", "fold2", 0.05)],
+            [("x1", 0, 4, "siren"), ("x2", 0, 0.05, "dog_bark")],
+        ),
     }
 
 
@@ -136,8 +159,14 @@ def _index_args(tmp_path, paper="hypernetworks"):
 
 def test_dessed_audit_findings(tmp_path):
     mod = papers.get("dessed")
-    findings = audit.declared_findings(mod, load_paper_values(DESSED_TSV), str(TSV), str(_dessed_index(tmp_path)),
-                                       str(CLAIMS["dessed"]), _small_indexes(tmp_path / "claims"))
+    findings = audit.declared_findings(
+        mod,
+        load_paper_values(DESSED_TSV),
+        str(TSV),
+        str(_dessed_index(tmp_path)),
+        str(CLAIMS["dessed"]),
+        _small_indexes(tmp_path / "claims"),
+    )
     by = {}
     for f in findings:
         by.setdefault(f.check, []).append(f)
@@ -164,8 +193,14 @@ def test_dessed_audit_findings(tmp_path):
     # the other statements of the text: those on the tables and by arithmetic do not depend on the index
     text = {(f.column, f.source): f for f in by["text_claim"]}
     flagged = sorted(f.column for f in by["text_claim"] if f.flagged and f.source != "dataset index")
-    assert flagged == ["1x1 variant test accuracy", "MFCC frames of a 4 s clip", "baseline f1-score",
-                       "baseline test loss", "depth-wise separable f1-score loss", "dilated f1-score advancement"]
+    assert flagged == [
+        "1x1 variant test accuracy",
+        "MFCC frames of a 4 s clip",
+        "baseline f1-score",
+        "baseline test loss",
+        "depth-wise separable f1-score loss",
+        "dilated f1-score advancement",
+    ]
     adv = text[("dilated f1-score advancement", "tables")]
     assert adv.recomputed == pytest.approx(0.7299 - 0.71566) and adv.printed == 0.015
     assert "= 0.7299 - 0.71566 = 0.01424" in adv.detail and adv.tolerance.startswith("±0.0005")
@@ -180,20 +215,41 @@ def test_dessed_audit_findings(tmp_path):
 def test_dessed_audit_cli(tmp_path):
     out = tmp_path / "audit.md"
     idx = _dessed_index(tmp_path)
-    audit.main(audit.build_parser().parse_args([
-        "--paper", "dessed", "--paper-values", str(DESSED_TSV), "--cross-paper-values", str(TSV), "--index", str(idx),
-        "--data-note", "synthetic test index", "--out", str(out), "--out-html", str(out.with_suffix(".html")),
-        *_index_args(tmp_path, "dessed")]))
+    audit.main(
+        audit.build_parser().parse_args(
+            [
+                "--paper",
+                "dessed",
+                "--paper-values",
+                str(DESSED_TSV),
+                "--cross-paper-values",
+                str(TSV),
+                "--index",
+                str(idx),
+                "--data-note",
+                "synthetic test index",
+                "--out",
+                str(out),
+                "--out-html",
+                str(out.with_suffix(".html")),
+                *_index_args(tmp_path, "dessed"),
+            ]
+        )
+    )
     md = out.read_text()
     assert "5 of 5 rows cannot hold their parameters" in md and "0 of 16 classes agree" in md
     assert "Printed counts sum to 36326" in md and "Annotations: synthetic test index. 1 of 16 classes match" in md
     assert "1 of 13 flagged" in md and "Which machine" in md and "Overall rows" not in md
-    assert ("| dilated training time vs baseline | 15 | 14.06 | Dilated train_time_min / Baseline train_time_min "
-            "= 450 / 32 = 14.06; the text says 15: consistent |  |") in md  # the first audit's rows, unchanged
+    assert (
+        "| dilated training time vs baseline | 15 | 14.06 | Dilated train_time_min / Baseline train_time_min "
+        "= 450 / 32 = 14.06; the text says 15: consistent |  |"
+    ) in md  # the first audit's rows, unchanged
     assert "Indexes read: tut_sed_synthetic_2016: tiny test index; urban_sed: tiny test index" in md
-    assert ("| Section 2.2 | the smaller recordings are padded with zeros to reach the dimension of the longer audio, "
-            "which has a length of 174 frames | 174 | 173 | -1 | exact | **flag** | 1 + floor(4 * 22050 / 512) = 173; "
-            "reading:") in md
+    assert (
+        "| Section 2.2 | the smaller recordings are padded with zeros to reach the dimension of the longer audio, "
+        "which has a length of 174 frames | 174 | 173 | -1 | exact | **flag** | 1 + floor(4 * 22050 / 512) = 173; "
+        "reading:"
+    ) in md
     assert '- Section 4: "I tested training on CPU but it was too much slow, about 6 times vs a GPU" (6): no CPU' in md
     html = out.with_suffix(".html").read_text()  # the report's page: the same findings
     assert "<h2>Model size on disk vs number of parameters</h2>" in html and "0 of 16 classes agree" in html
@@ -203,39 +259,74 @@ def test_dessed_audit_cli(tmp_path):
     with pytest.raises(InputError, match="--claims: expected the claims TSV config/paper_values/dessed_claims.tsv"):
         audit.declared_findings(papers.get("dessed"), load_paper_values(DESSED_TSV), str(TSV), str(idx))
     with pytest.raises(InputError, match="--dataset-index: expected the index of 'urbansound8k'"):
-        audit.declared_findings(papers.get("dessed"), load_paper_values(DESSED_TSV), str(TSV), str(idx),
-                                str(CLAIMS["dessed"]), {"tut_sed_synthetic_2016": str(idx)})
+        audit.declared_findings(
+            papers.get("dessed"),
+            load_paper_values(DESSED_TSV),
+            str(TSV),
+            str(idx),
+            str(CLAIMS["dessed"]),
+            {"tut_sed_synthetic_2016": str(idx)},
+        )
 
 
 def test_hypernetworks_audit_declares_only_text_claims(tmp_path):
     indexes = _small_indexes(tmp_path / "claims")
-    findings = audit.declared_findings(papers.get("hypernetworks"), load_paper_values(TSV), claims_path=str(CLAIMS[
-        "hypernetworks"]), dataset_indexes=indexes)
+    findings = audit.declared_findings(
+        papers.get("hypernetworks"),
+        load_paper_values(TSV),
+        claims_path=str(CLAIMS["hypernetworks"]),
+        dataset_indexes=indexes,
+    )
     assert {f.check for f in findings} == {"text_claim"}
     flagged = sorted(f.column for f in findings if f.flagged and f.source != "dataset index")
-    assert flagged == ["LSTM input size", "improvement ≈3 % over the Uni-baseline",
-                       "improvement ≈3-4 %, TUT-SED, Uni-baseline", "improvement ≈3-4 %, URBAN-SED, Bi-baseline",
-                       "long average duration of those classes", "many samples of those classes",
-                       "mel range vs sample rate", "short classes worse than Bi-baseline",
-                       "short classes worse than Uni-baseline"]
+    assert flagged == [
+        "LSTM input size",
+        "improvement ≈3 % over the Uni-baseline",
+        "improvement ≈3-4 %, TUT-SED, Uni-baseline",
+        "improvement ≈3-4 %, URBAN-SED, Bi-baseline",
+        "long average duration of those classes",
+        "many samples of those classes",
+        "mel range vs sample rate",
+        "short classes worse than Bi-baseline",
+        "short classes worse than Uni-baseline",
+    ]
     by = {f.column: f for f in findings}
     assert by["improvement ≈3 % over the Bi-baseline"].recomputed == pytest.approx((4.3 + 1.4) / 2)
     assert by["all classes but Dog_bark vs Uni-baseline"].recomputed == 9
     assert "not in: Dog_bark)" in by["all classes but Dog_bark vs Uni-baseline"].detail
     assert by["mel range vs sample rate"].recomputed == 11250 and by["mel range vs sample rate"].difference == -225
     out = tmp_path / "audit.md"
-    audit.main(audit.build_parser().parse_args([  # as audit_paper passes it: empty values for the checks it lacks
-        "--paper", "hypernetworks", "--paper-values", str(TSV), "--cross-paper-values=", "--index=", "--data-note=",
-        "--out", str(out), "--out-html", str(out.with_suffix(".html")), *_index_args(tmp_path)]))
+    audit.main(
+        audit.build_parser().parse_args(
+            [  # as audit_paper passes it: empty values for the checks it lacks
+                "--paper",
+                "hypernetworks",
+                "--paper-values",
+                str(TSV),
+                "--cross-paper-values=",
+                "--index=",
+                "--data-note=",
+                "--out",
+                str(out),
+                "--out-html",
+                str(out.with_suffix(".html")),
+                *_index_args(tmp_path),
+            ]
+        )
+    )
     md = out.read_text()
     headings = [line for line in md.splitlines() if line.startswith("#")]
-    assert headings == ["# Audit of the published tables: hypernetworks",
-                        "## Average rows vs mean of the printed class values",
-                        "## Total duration column vs the dataset duration stated in the text",
-                        "## Events implied by Total dur. / Avg. dur. per event",
-                        "## Numeric statements of the text and captions, recomputed", "### Recomputed from the tables",
-                        "### Recomputed from the dataset index", "### Recomputed by arithmetic",
-                        "## Not checkable from the paper"]
+    assert headings == [
+        "# Audit of the published tables: hypernetworks",
+        "## Average rows vs mean of the printed class values",
+        "## Total duration column vs the dataset duration stated in the text",
+        "## Events implied by Total dur. / Avg. dur. per event",
+        "## Numeric statements of the text and captions, recomputed",
+        "### Recomputed from the tables",
+        "### Recomputed from the dataset index",
+        "### Recomputed by arithmetic",
+        "## Not checkable from the paper",
+    ]
     assert f"computed from `{TSV}`, `{CLAIMS['hypernetworks']}`, `" in md
     assert '- Section 4: "the bidirectional baseline has more trainable parameters as compared to HCRNN-128": the' in md
 
@@ -265,16 +356,26 @@ def _evaluate(path, indexes=None):
 
 def test_claim_tolerances_and_relations(tmp_path):
     cases = {  # (claimed, relation, tolerance, check): flagged
-        ("20.1", "=", "rounded", "20.14"): False, ("20.1", "=", "rounded", "20.16"): True,  # ±0.05
-        ("566", "=", "rounded", "566.4"): False, ("566", "=", "rounded", "566.6"): True,  # ±0.5
-        ("3", "=", "exact", "n(1, 2, 3)"): False, ("4", "=", "exact", "n(1, 2, 3)"): True,
-        ("10", "=", "about", "12.4"): False, ("10", "=", "about", "12.6"): True,  # ±25 %
-        ("3..4", "in", "about", "3.5"): False, ("3..4", "in", "about", "2.3"): False,
+        ("20.1", "=", "rounded", "20.14"): False,
+        ("20.1", "=", "rounded", "20.16"): True,  # ±0.05
+        ("566", "=", "rounded", "566.4"): False,
+        ("566", "=", "rounded", "566.6"): True,  # ±0.5
+        ("3", "=", "exact", "n(1, 2, 3)"): False,
+        ("4", "=", "exact", "n(1, 2, 3)"): True,
+        ("10", "=", "about", "12.4"): False,
+        ("10", "=", "about", "12.6"): True,  # ±25 %
+        ("3..4", "in", "about", "3.5"): False,
+        ("3..4", "in", "about", "2.3"): False,
         ("3..4", "in", "about", "2.2"): True,
-        ("3..4", "in", "about", "4.9"): False, ("3..4", "in", "about", "5.1"): True,
-        ("0", ">", "exact", "0"): True, ("0", ">=", "exact", "0"): False, ("5", "<", "exact", "5"): True,
-        ("5", "<=", "exact", "5"): False, ("0", ">", "exact", "0.001"): False,
-        ("0", "<=", "exact", "1 / (2 - 2)"): True, ("0", "<", "exact", "min(1 / 0, -1)"): True,  # nan is never a pass
+        ("3..4", "in", "about", "4.9"): False,
+        ("3..4", "in", "about", "5.1"): True,
+        ("0", ">", "exact", "0"): True,
+        ("0", ">=", "exact", "0"): False,
+        ("5", "<", "exact", "5"): True,
+        ("5", "<=", "exact", "5"): False,
+        ("0", ">", "exact", "0.001"): False,
+        ("0", "<=", "exact", "1 / (2 - 2)"): True,
+        ("0", "<", "exact", "min(1 / 0, -1)"): True,  # nan is never a pass
     }
     results = _evaluate(_claims_file(tmp_path, list(cases)))
     assert [r.flagged for r in results] == list(cases.values())
@@ -291,7 +392,8 @@ def test_claim_table_functions_recompute_and_flag_when_perturbed(tmp_path):
         'count_below(t, "total_dur_s", 1500)': 2,
         'rank_share(t, "avg_dur_s", "C")': 1.0,
         'rank_share(t, "avg_dur_s", "A")': 0.5,
-        'col_max(t, "bad")': 30, 'col_min(t, "rounded")': 10,
+        'col_max(t, "bad")': 30,
+        'col_min(t, "rounded")': 10,
         'bottom_overlap(t, "avg_dur_s", t, "total_dur_s", 2)': 2,
         "rows(t)": 3,
         'mean(t["A", "good"], t["B", "good"]) - floor(2 ** 3 / 3) + 1 // 2': 13,
@@ -300,35 +402,60 @@ def test_claim_table_functions_recompute_and_flag_when_perturbed(tmp_path):
     results = _evaluate(_claims_file(tmp_path, rows))
     assert [r.computed for r in results] == pytest.approx(list(expected.values()))
     assert not any(r.flagged for r in results) and {r.source for r in results} == {"tables"}
-    perturbed = _evaluate(_claims_file(tmp_path, [(f"{v + 1:g}", *rest) for v, *rest in
-                                                 [(v, "=", "exact", c) for c, v in expected.items()]], "p.tsv"))
+    perturbed = _evaluate(
+        _claims_file(
+            tmp_path,
+            [(f"{v + 1:g}", *rest) for v, *rest in [(v, "=", "exact", c) for c, v in expected.items()]],
+            "p.tsv",
+        )
+    )
     assert all(r.flagged for r in perturbed)
     how = {r.claim.check: r.how for r in results}
-    assert how['wins(t, "rounded", "good")'] == ('wins(t, "rounded", "good") = 1 (rounded > good in 1 of 3 rows; '
-                                                 'not in: A, C)')
+    assert how['wins(t, "rounded", "good")'] == (
+        'wins(t, "rounded", "good") = 1 (rounded > good in 1 of 3 rows; not in: A, C)'
+    )
     check = 'mean(t["A", "good"], t["B", "good"]) - floor(2 ** 3 / 3) + 1 // 2'
     assert how[check] == f"{check} = mean(10, 20) - floor(2 ** 3 / 3) + 1 // 2 = 13"
 
 
 def test_claim_dataset_functions_recompute_and_flag_when_perturbed(tmp_path):
-    idx = _write_index(tmp_path / "ds", [("f1", "train", 60), ("f2", "train", 60), ("f3", "test", 120)], [
-        ("f1", 0, 10, "a"), ("f1", 5, 15, "b"), ("f1", 8, 9, "a"), ("f1", 20, 21, "a"), ("f2", 0, 2, "b")])
+    idx = _write_index(
+        tmp_path / "ds",
+        [("f1", "train", 60), ("f2", "train", 60), ("f3", "test", 120)],
+        [("f1", 0, 10, "a"), ("f1", 5, 15, "b"), ("f1", 8, 9, "a"), ("f1", 20, 21, "a"), ("f2", 0, 2, "b")],
+    )
     expected = {  # a: 3 events, mean 4 s; b: 2 events, mean 6 s; 3 events overlap in f1 from 8 to 9 s
-        'files("toy")': 3, 'duration_min("toy")': 4, 'events("toy")': 5, 'labels("toy")': 2, 'max_polyphony("toy")': 3,
-        'split_percent("toy", "train")': 200 / 3, 'min_duration_s("toy")': 60, 'max_duration_s("toy")': 120,
-        'files_shorter("toy", 100)': 2, 'percent_files_at_least("toy", 100)': 100 / 3,
-        'events_per_file_min("toy")': 0, 'events_per_file_max("toy")': 4, 'count_length_spearman("toy")': -1,
+        'files("toy")': 3,
+        'duration_min("toy")': 4,
+        'events("toy")': 5,
+        'labels("toy")': 2,
+        'max_polyphony("toy")': 3,
+        'split_percent("toy", "train")': 200 / 3,
+        'min_duration_s("toy")': 60,
+        'max_duration_s("toy")': 120,
+        'files_shorter("toy", 100)': 2,
+        'percent_files_at_least("toy", 100)': 100 / 3,
+        'events_per_file_min("toy")': 0,
+        'events_per_file_max("toy")': 4,
+        'count_length_spearman("toy")': -1,
         'length_rank_share("toy", "b")': 1,
     }
     rows = [(claims.fmt(v), "=", "exact" if float(v).is_integer() else "rounded", c) for c, v in expected.items()]
     results = _evaluate(_claims_file(tmp_path, rows), {"toy": idx})
     assert [r.computed for r in results] == pytest.approx(list(expected.values()))
     assert not any(r.flagged for r in results) and {r.source for r in results} == {"dataset index"}
-    perturbed = _evaluate(_claims_file(tmp_path, [(claims.fmt(v + 1), *rest) for v, *rest in [
-        (v, "=", "exact", c) for c, v in expected.items()]], "p.tsv"), {"toy": idx})
+    perturbed = _evaluate(
+        _claims_file(
+            tmp_path,
+            [(claims.fmt(v + 1), *rest) for v, *rest in [(v, "=", "exact", c) for c, v in expected.items()]],
+            "p.tsv",
+        ),
+        {"toy": idx},
+    )
     assert all(r.flagged for r in perturbed)
-    missing = _evaluate(_claims_file(tmp_path, [("0.5", ">", "exact", 'length_rank_share("toy", "zebra")')], "m.tsv"),
-                        {"toy": idx})
+    missing = _evaluate(
+        _claims_file(tmp_path, [("0.5", ">", "exact", 'length_rank_share("toy", "zebra")')], "m.tsv"), {"toy": idx}
+    )
     assert missing[0].flagged and "no events of class zebra in the index" in missing[0].how  # NaN is never a pass
     assert claims.datasets_needed(claims.load_claims(tmp_path / "claims.tsv")) == ["toy"]
     bare = _write_index(tmp_path / "bare", [("f1", "train", "")], [("f1", 0, 1, "a")])  # annotations only: no duration
@@ -342,40 +469,65 @@ def test_every_transcribed_claim_is_flagged_when_its_number_moves(paper, tmp_pat
     """Each checkable statement of the papers, with its claimed number moved beyond its tolerance, is flagged: no
     check ignores the number it judges."""
     mod = papers.get(paper)
-    ctx = claims.Context({s.name: s for s in mod.tables}, load_paper_values(TSV.with_name(f"{paper}.tsv")),
-                         {k: (lambda v=v: DatasetIndex.read(v)) for k, v in _small_indexes(tmp_path).items()})
+    ctx = claims.Context(
+        {s.name: s for s in mod.tables},
+        load_paper_values(TSV.with_name(f"{paper}.tsv")),
+        {k: (lambda v=v: DatasetIndex.read(v)) for k, v in _small_indexes(tmp_path).items()},
+    )
     checked = [c for c in claims.load_claims(CLAIMS[paper]) if c.checkable]
     assert len(checked) >= (40 if paper == "hypernetworks" else 70)
     for claim in checked:
         value = claims.evaluate(claim, ctx).computed
         if value != value:  # NaN (a class the tiny index lacks): flagged whatever is claimed
             continue
-        moved = {"=": 2 * value + (1 if value >= 0 else -1), ">": value + 1, ">=": value + 1, "<": value - 1,
-                 "<=": value - 1}.get(claim.relation)
+        moved = {
+            "=": 2 * value + (1 if value >= 0 else -1),
+            ">": value + 1,
+            ">=": value + 1,
+            "<": value - 1,
+            "<=": value - 1,
+        }.get(claim.relation)
         text = f"{moved:.6f}" if moved is not None else f"{3 * abs(value) + 10:.6f}..{3 * abs(value) + 11:.6f}"
         assert claims.evaluate(dataclasses.replace(claim, claimed=text), ctx).flagged, claim
 
 
 BAD_CLAIMS = {
-    "header": ("label\twhere\n", r":1: expected header label\twhere\tquote\tclaimed\trelation\ttolerance\tkind"
-                                    r"\tcheck\tnote, found 'label\twhere'"),
+    "header": (
+        "label\twhere\n",
+        r":1: expected header label\twhere\tquote\tclaimed\trelation\ttolerance\tkind"
+        r"\tcheck\tnote, found 'label\twhere'",
+    ),
     "fields": ("a\tb\tc\n", ":2: expected 9 tab-separated fields, found 3"),
-    "number": ("x\tS1\tq\t1,614\t=\texact\texpr\t1614\t\n",
-               ":2: expected a plain number or lo..hi in 'claimed' (1,614 -> 1614), found '1,614'"),
+    "number": (
+        "x\tS1\tq\t1,614\t=\texact\texpr\t1614\t\n",
+        ":2: expected a plain number or lo..hi in 'claimed' (1,614 -> 1614), found '1,614'",
+    ),
     "relation": ("x\tS1\tq\t1\t~\texact\texpr\t1\t\n", ":2: expected a relation among = < <= > >= in, found '~'"),
-    "range": ("x\tS1\tq\t3..4\t=\tabout\texpr\t3\t\n",
-              ":2: expected a lo..hi claim exactly with relation 'in', found '3..4' with '='"),
-    "tolerance": ("x\tS1\tq\t1\t=\tloose\texpr\t1\t\n",
-                  ":2: expected a tolerance among exact, rounded, about, found 'loose'"),
-    "legacy": ("x\tS1\tq\t1\t=\trounded\tratio\t1\t\n",
-               ":2: expected tolerance 'about' and relation '=' for kind 'ratio', found 'rounded' and '='"),
-    "syntax": ("x\tS1\tq\t1\t=\texact\texpr\t1 +\t\n",
-               ":2: expected a Python-syntax expression in 'check', found '1 +' (invalid syntax)"),
-    "code": ("x\tS1\tq\t0\t=\texact\texpr\t__import__('os').system('true')\t\n",
-             ":2: expected numbers, + - * / // **, table cells and the functions of sedrepro.claims, found "
-             "\"__import__('os').system('true')\""),
-    "note": ("x\tS1\tq\t-\t-\t-\t-\t-\t\n",
-             ":2: expected a note saying why the statement cannot be checked, found an empty note"),
+    "range": (
+        "x\tS1\tq\t3..4\t=\tabout\texpr\t3\t\n",
+        ":2: expected a lo..hi claim exactly with relation 'in', found '3..4' with '='",
+    ),
+    "tolerance": (
+        "x\tS1\tq\t1\t=\tloose\texpr\t1\t\n",
+        ":2: expected a tolerance among exact, rounded, about, found 'loose'",
+    ),
+    "legacy": (
+        "x\tS1\tq\t1\t=\trounded\tratio\t1\t\n",
+        ":2: expected tolerance 'about' and relation '=' for kind 'ratio', found 'rounded' and '='",
+    ),
+    "syntax": (
+        "x\tS1\tq\t1\t=\texact\texpr\t1 +\t\n",
+        ":2: expected a Python-syntax expression in 'check', found '1 +' (invalid syntax)",
+    ),
+    "code": (
+        "x\tS1\tq\t0\t=\texact\texpr\t__import__('os').system('true')\t\n",
+        ":2: expected numbers, + - * / // **, table cells and the functions of sedrepro.claims, found "
+        "\"__import__('os').system('true')\"",
+    ),
+    "note": (
+        "x\tS1\tq\t-\t-\t-\t-\t-\t\n",
+        ":2: expected a note saying why the statement cannot be checked, found an empty note",
+    ),
 }
 
 
@@ -392,8 +544,11 @@ def test_bad_claims_line_is_one_line(case, tmp_path):
 def test_bad_claim_references_are_one_line(tmp_path):
     with pytest.raises(InputError, match=r"paper values: expected a transcribed value \(t, Nope, good\), found no"):
         _evaluate(_claims_file(tmp_path, [("1", "=", "exact", 't["Nope", "good"]')]))
-    with pytest.raises(InputError, match=r"c.tsv:2: expected the arguments of wins\(\) \(see sedrepro.claims\), found "
-                                         r"'wins\(t\)'"):
+    with pytest.raises(
+        InputError,
+        match=r"c.tsv:2: expected the arguments of wins\(\) \(see sedrepro.claims\), found "
+        r"'wins\(t\)'",
+    ):
         _evaluate(_claims_file(tmp_path, [("1", "=", "exact", "wins(t)")], "c.tsv"))
     plain = papers.Paper("plain", (dataclasses.replace(SPEC, name="table1"),))  # a paper without text_claims
     with pytest.raises(InputError, match="--claims: expected no claims file .* found 'c.tsv'"):
@@ -407,12 +562,26 @@ def test_bad_claim_references_are_one_line(tmp_path):
 def test_audit_cli_stops_on_a_bad_claims_file_with_one_line(tmp_path):
     bad = tmp_path / "claims.tsv"
     bad.write_text(HEADER + "\n" + BAD_CLAIMS["code"][0])
-    cmd = [sys.executable, "-m", "sedrepro.audit", "--paper", "hypernetworks", "--paper-values", str(TSV),
-           "--claims", str(bad), "--out", str(tmp_path / "audit.md"), "--out-html", str(tmp_path / "audit.html")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sedrepro.audit",
+        "--paper",
+        "hypernetworks",
+        "--paper-values",
+        str(TSV),
+        "--claims",
+        str(bad),
+        "--out",
+        str(tmp_path / "audit.md"),
+        "--out-html",
+        str(tmp_path / "audit.html"),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 2 and not (tmp_path / "audit.md").exists()
     assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [
-        f"error: {bad}{BAD_CLAIMS['code'][1]}"]
+        f"error: {bad}{BAD_CLAIMS['code'][1]}"
+    ]
     assert "Traceback" not in proc.stderr
 
 
@@ -431,14 +600,23 @@ def test_real_metadata_claims():
     found = {}
     for paper in ("hypernetworks", "dessed"):
         mod = papers.get(paper)
-        ctx = claims.Context({s.name: s for s in mod.tables}, load_paper_values(TSV.with_name(f"{paper}.tsv")),
-                             {k: (lambda v=v: v) for k, v in indexes.items()})
+        ctx = claims.Context(
+            {s.name: s for s in mod.tables},
+            load_paper_values(TSV.with_name(f"{paper}.tsv")),
+            {k: (lambda v=v: v) for k, v in indexes.items()},
+        )
         for claim in claims.load_claims(CLAIMS[paper]):
             if claim.checkable and any(f'("{name}"' in claim.check for name in indexes):
                 found[claim.label] = claims.evaluate(claim, ctx)
     passed = {label: r.computed for label, r in found.items() if not r.flagged}
-    assert passed == {"URBAN-SED soundscapes in the index": 10000, "URBAN-SED fewest events per recording": 1,
-                      "URBAN-SED most events per recording": 9, "URBAN-SED classes in the index": 10,
-                      "UrbanSound8K clips in the index": 8732, "UrbanSound8K classes in the index": 10}
-    assert all(r.computed != r.computed and "annotations only" in r.how for label, r in found.items()
-               if label not in passed)
+    assert passed == {
+        "URBAN-SED soundscapes in the index": 10000,
+        "URBAN-SED fewest events per recording": 1,
+        "URBAN-SED most events per recording": 9,
+        "URBAN-SED classes in the index": 10,
+        "UrbanSound8K clips in the index": 8732,
+        "UrbanSound8K classes in the index": 10,
+    }
+    assert all(
+        r.computed != r.computed and "annotations only" in r.how for label, r in found.items() if label not in passed
+    )

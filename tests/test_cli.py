@@ -47,20 +47,45 @@ def test_a_plugin_that_cannot_be_imported_is_one_line(monkeypatch, capsys):
         cli.run(_stage, cli.parser("stage"), [])
     assert exit_.value.code == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert lines == ["error: environment variable SEDREPRO_PLUGINS: expected an importable module, found "
-                     "'no_such_glue_plugin' (No module named 'no_such_glue_plugin')"]
+    assert lines == [
+        "error: environment variable SEDREPRO_PLUGINS: expected an importable module, found "
+        "'no_such_glue_plugin' (No module named 'no_such_glue_plugin')"
+    ]
 
 
 def test_a_stage_cli_imports_the_plugins_in_its_own_process(tmp_path):
     """As in a workflow job: `python -m sedrepro.<stage>` with the variable the job's shell exports."""
     marker = tmp_path / "imported.txt"
     (tmp_path / "glue_test_marker.py").write_text(
-        f"import pathlib, sys\npathlib.Path({str(marker)!r}).write_text(' '.join(sys.argv))\n")
-    env = {**os.environ, cli.PLUGINS_ENV: "glue_test_marker",
-           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO / "src")])}
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.datasets.stats", "--dataset", "urban_sed", "--index",
-                           str(tmp_path / "missing"), "--data-note", "x", "--md", str(tmp_path / "a.md"), "--html",
-                           str(tmp_path / "a.html"), "--csv", str(tmp_path / "a.csv")], env=env, capture_output=True,
-                          text=True, timeout=300)
+        f"import pathlib, sys\npathlib.Path({str(marker)!r}).write_text(' '.join(sys.argv))\n"
+    )
+    env = {
+        **os.environ,
+        cli.PLUGINS_ENV: "glue_test_marker",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO / "src")]),
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.datasets.stats",
+            "--dataset",
+            "urban_sed",
+            "--index",
+            str(tmp_path / "missing"),
+            "--data-note",
+            "x",
+            "--md",
+            str(tmp_path / "a.md"),
+            "--html",
+            str(tmp_path / "a.html"),
+            "--csv",
+            str(tmp_path / "a.csv"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "missing/files.tsv: expected the index table" in proc.stderr, proc.stderr[-2000:]
     assert "sedrepro/datasets/stats.py" in marker.read_text()

@@ -30,9 +30,19 @@ DEFAULT = REPO / "config.yaml"
 def test_shipped_configs_validate(extra):
     paths = [DEFAULT] + ([REPO / extra] if extra else [])
     cfg = load(paths)
-    assert set(cfg["models"]) == {"crnn_uni", "crnn_bi", "hcrnn64", "hcrnn128", "mono_baseline", "mono_proposed",
-                                  "dnd_baseline", "dnd_dilated", "dnd_dessed", "dnd_proposed_conv1x1",
-                                  "dnd_proposed_maxpool"}
+    assert set(cfg["models"]) == {
+        "crnn_uni",
+        "crnn_bi",
+        "hcrnn64",
+        "hcrnn128",
+        "mono_baseline",
+        "mono_proposed",
+        "dnd_baseline",
+        "dnd_dilated",
+        "dnd_dessed",
+        "dnd_proposed_conv1x1",
+        "dnd_proposed_maxpool",
+    }
     for name in cfg["models"]:  # every model builds from the shipped settings
         arch = model_config(cfg, name)
         pipeline = cfg["pipelines"][model_pipeline(cfg, name)]
@@ -42,9 +52,16 @@ def test_shipped_configs_validate(extra):
 
 def test_paper_config_has_the_papers_settings():
     cfg = load([DEFAULT, REPO / "config/paper.yaml"])
-    for name in ("mono_baseline", "dnd_dilated", "dnd_proposed_maxpool"):  # dessed paper: 256 wide, batch 16, patience 30
+    for name in (
+        "mono_baseline",
+        "dnd_dilated",
+        "dnd_proposed_maxpool",
+    ):  # dessed paper: 256 wide, batch 16, patience 30
         m = cfg["models"][name]
-        assert m["cnn"]["channels"] == 256 and (m["gru"] or m["dilated"])["channels" if m["dilated"] else "hidden_size"] == 256
+        assert (
+            m["cnn"]["channels"] == 256
+            and (m["gru"] or m["dilated"])["channels" if m["dilated"] else "hidden_size"] == 256
+        )
         assert model_training(cfg, name)["batch_size"] == 16 and model_training(cfg, name)["patience"] == 30
     assert cfg["training"]["learning_rate"] == 4e-5 and cfg["training"]["batch_size"] == 64
     assert cfg["training"]["max_epochs"] == 250 and cfg["training"]["patience"] == 10
@@ -67,12 +84,21 @@ def base():
         (lambda c: c["datasets"]["urban_sed"]["archives"][0].pop("urls"), "datasets/urban_sed/archives/0"),
         (lambda c: c["datasets"]["urban_sed"]["archives"][0].pop("md5"), "datasets/urban_sed/archives/0"),
         (lambda c: c["models"]["hcrnn64"]["rnn"]["hyper"].update({"z_from": "next"}), "models/hcrnn64/rnn/hyper"),
-        (lambda c: c["datasets"]["tut_sed_synthetic_2016"].update({"source": "ftp"}), "datasets/tut_sed_synthetic_2016/source"),
-        (lambda c: c["models"]["dnd_dilated"]["dilated"].update({"reduction": "avg"}), "models/dnd_dilated/dilated/reduction"),
+        (
+            lambda c: c["datasets"]["tut_sed_synthetic_2016"].update({"source": "ftp"}),
+            "datasets/tut_sed_synthetic_2016/source",
+        ),
+        (
+            lambda c: c["models"]["dnd_dilated"]["dilated"].update({"reduction": "avg"}),
+            "models/dnd_dilated/dilated/reduction",
+        ),
         (lambda c: c["models"]["mono_baseline"].update({"kind": "transformer"}), "models/mono_baseline/kind"),
         (lambda c: c["models"]["mono_baseline"]["cnn"].update({"pool_time": [1]}), "models/mono_baseline/cnn"),
         (lambda c: c["models"]["crnn_uni"].update({"architecture": "rnn"}), "models/crnn_uni/architecture"),
-        (lambda c: c["pipelines"]["mfcc40_poly"]["features"].update({"kind": "cqt"}), "pipelines/mfcc40_poly/features/kind"),
+        (
+            lambda c: c["pipelines"]["mfcc40_poly"]["features"].update({"kind": "cqt"}),
+            "pipelines/mfcc40_poly/features/kind",
+        ),
         (lambda c: c["pipelines"]["mfcc40_mono"].update({"target": "segments"}), "pipelines/mfcc40_mono/target"),
         (lambda c: c["pipelines"]["logmel96"]["chunks"].pop("hop_s"), "pipelines/logmel96/chunks"),
         (lambda c: c["models"]["dnd_dessed"]["training"].update({"threads": 4}), "models/dnd_dessed/training"),
@@ -105,26 +131,44 @@ def checked(cfg):
     return check(cfg)
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda c: c.update({"papers": ["hypernetwork"]}),
-     "config key 'papers/0': expected a registered paper (dessed, hypernetworks), found 'hypernetwork'"),
-    (lambda c: c["models"]["crnn_uni"].update({"architecture": "rnn"}),
-     "config key 'models/crnn_uni/architecture': expected a registered architecture (crnn, dnd), found 'rnn'"),
-    (lambda c: c["models"]["mono_baseline"].update({"kind": "mono_proposed"}),
-     "config key 'models/mono_baseline': kind 'mono_proposed' needs a 'dilated' block and 'gru' null"),
-    (lambda c: c["models"].pop("hcrnn64"),
-     "config key 'models/hcrnn64': expected the model's settings (hypernetworks table table1 shows it), found no such"
-     " model (defined: crnn_bi, crnn_uni, dnd_baseline, dnd_dessed, dnd_dilated, dnd_proposed_conv1x1,"
-     " dnd_proposed_maxpool, hcrnn128, mono_baseline, mono_proposed)"),
-    (lambda c: c["models"]["crnn_uni"].update({"pipeline": "logmel"}),
-     "config key 'models/crnn_uni/pipeline': expected one of logmel96, mfcc40_mono, mfcc40_poly, found 'logmel'"),
-    (lambda c: c["models"]["crnn_uni"].update({"training": {"recipe": "mean_teachr"}}),
-     "config key 'models/crnn_uni/training/recipe': expected a registered recipe (mean_teacher, supervised), found"
-     " 'mean_teachr'"),
-    (lambda c: c["training"].update({"loss": [{"term": "bce_strng", "weight": 1.0}]}),
-     "config key 'models/crnn_uni/training/loss/0/term': expected a registered loss term (bce_strong, ce_weak), found"
-     " 'bce_strng'"),
-], ids=["paper", "architecture", "dnd-kind", "table-model", "pipeline", "recipe", "loss-term"])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda c: c.update({"papers": ["hypernetwork"]}),
+            "config key 'papers/0': expected a registered paper (dessed, hypernetworks), found 'hypernetwork'",
+        ),
+        (
+            lambda c: c["models"]["crnn_uni"].update({"architecture": "rnn"}),
+            "config key 'models/crnn_uni/architecture': expected a registered architecture (crnn, dnd), found 'rnn'",
+        ),
+        (
+            lambda c: c["models"]["mono_baseline"].update({"kind": "mono_proposed"}),
+            "config key 'models/mono_baseline': kind 'mono_proposed' needs a 'dilated' block and 'gru' null",
+        ),
+        (
+            lambda c: c["models"].pop("hcrnn64"),
+            "config key 'models/hcrnn64': expected the model's settings (hypernetworks table table1 shows it), found no such"
+            " model (defined: crnn_bi, crnn_uni, dnd_baseline, dnd_dessed, dnd_dilated, dnd_proposed_conv1x1,"
+            " dnd_proposed_maxpool, hcrnn128, mono_baseline, mono_proposed)",
+        ),
+        (
+            lambda c: c["models"]["crnn_uni"].update({"pipeline": "logmel"}),
+            "config key 'models/crnn_uni/pipeline': expected one of logmel96, mfcc40_mono, mfcc40_poly, found 'logmel'",
+        ),
+        (
+            lambda c: c["models"]["crnn_uni"].update({"training": {"recipe": "mean_teachr"}}),
+            "config key 'models/crnn_uni/training/recipe': expected a registered recipe (mean_teacher, supervised), found"
+            " 'mean_teachr'",
+        ),
+        (
+            lambda c: c["training"].update({"loss": [{"term": "bce_strng", "weight": 1.0}]}),
+            "config key 'models/crnn_uni/training/loss/0/term': expected a registered loss term (bce_strong, ce_weak), found"
+            " 'bce_strng'",
+        ),
+    ],
+    ids=["paper", "architecture", "dnd-kind", "table-model", "pipeline", "recipe", "loss-term"],
+)
 def test_cross_field_rules_are_one_line(mutate, message):
     cfg = base()
     mutate(cfg)
@@ -141,8 +185,9 @@ def test_only_a_download_needs_the_real_archives():
     cfg = base()
     del cfg["datasets"]["urban_sed"]["archives"]
     cfg["datasets"]["urban_sed"]["source"] = "download"
-    with pytest.raises(InputError, match="^" + re.escape("config key 'datasets/urban_sed': 'archives' is a required "
-                                                         "property") + "$"):
+    with pytest.raises(
+        InputError, match="^" + re.escape("config key 'datasets/urban_sed': 'archives' is a required property") + "$"
+    ):
         checked(cfg)
 
 
@@ -166,8 +211,12 @@ def _schema_objects(node, path="#"):
 
 
 def _required_and_defaulted(schema) -> list[str]:
-    return [f"{path}/{key}" for path, node in _schema_objects(schema) for key in node.get("required", ())
-            if "default" in node["properties"].get(key, {})]
+    return [
+        f"{path}/{key}"
+        for path, node in _schema_objects(schema)
+        for key in node.get("required", ())
+        if "default" in node["properties"].get(key, {})
+    ]
 
 
 def test_no_key_is_both_required_and_defaulted():
@@ -215,26 +264,40 @@ def test_deep_merge_replaces_lists_and_merges_dicts():
 
 def test_command_line_strings_get_the_schemas_types():
     # what Snakemake makes of --config seeds='[0, 1]' training='{compile: true, learning_rate: 4e-5}' ...
-    overrides = {"seeds": ["0", "1"], "training": {"compile": "true", "learning_rate": "4e-5"},
-                 "audio": {"sample_rate": "22050"}, "data_root": "123",
-                 "models": {"hcrnn64": {"rnn": {"hidden_size": "16", "hyper": {"layer_norm": "false"}}},
-                            "dnd_dilated": {"cnn": {"channels": "8"}, "dilated": {"dropout": "0.5"}}},
-                 "datasets": {"urbansound8k": {"embedded": {"channels": ["1", "2"]}}},
-                 "pipelines": {"logmel96": {"features": {"n_mfcc": "null", "top_db": "80"}}}}
+    overrides = {
+        "seeds": ["0", "1"],
+        "training": {"compile": "true", "learning_rate": "4e-5"},
+        "audio": {"sample_rate": "22050"},
+        "data_root": "123",
+        "models": {
+            "hcrnn64": {"rnn": {"hidden_size": "16", "hyper": {"layer_norm": "false"}}},
+            "dnd_dilated": {"cnn": {"channels": "8"}, "dilated": {"dropout": "0.5"}},
+        },
+        "datasets": {"urbansound8k": {"embedded": {"channels": ["1", "2"]}}},
+        "pipelines": {"logmel96": {"features": {"n_mfcc": "null", "top_db": "80"}}},
+    }
     assert coerce_overrides(overrides) == {
-        "seeds": [0, 1], "training": {"compile": True, "learning_rate": 4e-5}, "audio": {"sample_rate": 22050},
+        "seeds": [0, 1],
+        "training": {"compile": True, "learning_rate": 4e-5},
+        "audio": {"sample_rate": 22050},
         "data_root": "123",  # a string where the schema wants one
-        "models": {"hcrnn64": {"rnn": {"hidden_size": 16, "hyper": {"layer_norm": False}}},
-                   "dnd_dilated": {"cnn": {"channels": 8}, "dilated": {"dropout": 0.5}}},
+        "models": {
+            "hcrnn64": {"rnn": {"hidden_size": 16, "hyper": {"layer_norm": False}}},
+            "dnd_dilated": {"cnn": {"channels": 8}, "dilated": {"dropout": 0.5}},
+        },
         "datasets": {"urbansound8k": {"embedded": {"channels": [1, 2]}}},
-        "pipelines": {"logmel96": {"features": {"n_mfcc": None, "top_db": 80}}}}
+        "pipelines": {"logmel96": {"features": {"n_mfcc": None, "top_db": 80}}},
+    }
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"seeds": ["x"]}, "config key 'seeds/0': 'x' is not of type 'integer'"),
-    ({"training": {"compile": "1"}}, "config key 'training/compile': '1' is not of type 'boolean'"),
-    ({"audio": {"sample_rate": "22050.5"}}, "config key 'audio/sample_rate': '22050.5' is not of type 'integer'"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"seeds": ["x"]}, "config key 'seeds/0': 'x' is not of type 'integer'"),
+        ({"training": {"compile": "1"}}, "config key 'training/compile': '1' is not of type 'boolean'"),
+        ({"audio": {"sample_rate": "22050.5"}}, "config key 'audio/sample_rate': '22050.5' is not of type 'integer'"),
+    ],
+)
 def test_command_line_values_of_the_wrong_type_still_name_the_key(overrides, message):
     cfg = deep_merge(base(), coerce_overrides(overrides))
     with pytest.raises(InputError, match="^" + re.escape(message) + "$"):
@@ -247,8 +310,10 @@ def test_the_default_plugins_leave_the_settings_digest_as_it_was():
 
     cfg = validate_and_default(base())
     without = {k: v for k, v in cfg.items() if k != "plugins"}
-    assert (configuration_record(cfg, [DEFAULT], {})["settings_sha256"]
-            == configuration_record(without, [DEFAULT], {})["settings_sha256"])
+    assert (
+        configuration_record(cfg, [DEFAULT], {})["settings_sha256"]
+        == configuration_record(without, [DEFAULT], {})["settings_sha256"]
+    )
 
 
 def test_no_mapping_in_the_schema_or_configs_repeats_a_key():

@@ -69,8 +69,22 @@ def test_fetch_rejects_unknown_scheme(tmp_path: Path) -> None:
 
 
 def test_fetch_cli_mismatch_exits_2_with_one_line(tmp_path: Path, source: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.datasets.archive", "fetch", "--url", source.as_uri(),
-                           "--md5", "1" * 32, "--out", str(tmp_path / "x.bin")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.datasets.archive",
+            "fetch",
+            "--url",
+            source.as_uri(),
+            "--md5",
+            "1" * 32,
+            "--out",
+            str(tmp_path / "x.bin"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "x.bin" in errors[0] and "1" * 32 in errors[0]
@@ -89,8 +103,9 @@ def _full_disk_open(path: Path, mode: str = "r") -> io.BufferedWriter:
     return _FullDisk(io.FileIO(path, mode))
 
 
-def test_fetch_local_write_error_stops_at_once_naming_the_file_and_cause(tmp_path: Path, source: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_local_write_error_stops_at_once_naming_the_file_and_cause(
+    tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Disk full while writing: one line with dest and the OS's words; the second mirror is never tried."""
     import sedrepro.datasets.archive as archive
 
@@ -106,17 +121,18 @@ def test_fetch_local_write_error_stops_at_once_naming_the_file_and_cause(tmp_pat
     monkeypatch.setattr(archive.urllib.request, "urlopen", urlopen)
     monkeypatch.setattr(archive, "open", _full_disk_open, raising=False)
     with pytest.raises(InputError) as err:
-        fetch([source.as_uri(), source.as_uri()], out / "archive.zip", md5=hashlib.md5(PAYLOAD).hexdigest(),
-              sha256=None)
+        fetch(
+            [source.as_uri(), source.as_uri()], out / "archive.zip", md5=hashlib.md5(PAYLOAD).hexdigest(), sha256=None
+        )
     msg = str(err.value)
     assert "\n" not in msg and str(out / "archive.zip") in msg and "No space left on device" in msg
     assert opened == [source.as_uri()]  # a local failure is not a mirror failure
     assert list(out.iterdir()) == []  # neither dest nor the temp file
 
 
-def test_fetch_cli_permission_denied_exits_2_with_one_line(tmp_path: Path, source: Path,
-                                                          monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_fetch_cli_permission_denied_exits_2_with_one_line(
+    tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The target folder refuses the temp file (EACCES; simulated: tests may run as root, which chmod cannot stop)."""
     import sedrepro.io
     from sedrepro import cli
@@ -131,8 +147,17 @@ def test_fetch_cli_permission_denied_exits_2_with_one_line(tmp_path: Path, sourc
     monkeypatch.setattr(sedrepro.io.tempfile, "mkstemp", refuse)
     out = tmp_path / "locked"
     out.mkdir()
-    argv = ["fetch", "--url", source.as_uri(), "--url", source.as_uri(), "--md5", hashlib.md5(PAYLOAD).hexdigest(),
-            "--out", str(out / "x.bin")]
+    argv = [
+        "fetch",
+        "--url",
+        source.as_uri(),
+        "--url",
+        source.as_uri(),
+        "--md5",
+        hashlib.md5(PAYLOAD).hexdigest(),
+        "--out",
+        str(out / "x.bin"),
+    ]
     with pytest.raises(SystemExit) as stop:
         cli.run(main, build_parser(), argv)
     assert stop.value.code == 2
@@ -179,8 +204,11 @@ def _assert_refused(archive: Path, out: Path, member: str, reason: str) -> None:
 
 
 def test_extract_tar_and_zip_together(tmp_path: Path) -> None:
-    t = _tar(tmp_path / "a.tar.gz", [_member("root/a.txt"), _member("root/link", tarfile.SYMTYPE, "a.txt")],
-             {"root/a.txt": b"A"})
+    t = _tar(
+        tmp_path / "a.tar.gz",
+        [_member("root/a.txt"), _member("root/link", tarfile.SYMTYPE, "a.txt")],
+        {"root/a.txt": b"A"},
+    )
     z = _zip(tmp_path / "b.zip", ["root/sub/b.txt"])
     out = tmp_path / "out"
     extract([t, z], out)
@@ -199,23 +227,35 @@ def test_extract_refuses_non_empty_out_dir(tmp_path: Path) -> None:
     assert (out / "keep.txt").read_text() == "mine"
 
 
-@pytest.mark.parametrize(("member", "reason"), [
-    (_member("root/../../evil.txt"), "'..' escape"),
-    (_member("/tmp/abs_evil.txt"), "absolute path"),
-    (_member("root/link", tarfile.SYMTYPE, "../../outside"), "symlink"),
-    (_member("root/link", tarfile.SYMTYPE, "/etc/passwd"), "symlink"),
-    (_member("root/hard", tarfile.LNKTYPE, "../outside"), "hardlink"),
-    (_member("root/dev", tarfile.CHRTYPE), "device"),
-], ids=["traversal", "absolute", "symlink-up", "symlink-abs", "hardlink", "device"])
+@pytest.mark.parametrize(
+    ("member", "reason"),
+    [
+        (_member("root/../../evil.txt"), "'..' escape"),
+        (_member("/tmp/abs_evil.txt"), "absolute path"),
+        (_member("root/link", tarfile.SYMTYPE, "../../outside"), "symlink"),
+        (_member("root/link", tarfile.SYMTYPE, "/etc/passwd"), "symlink"),
+        (_member("root/hard", tarfile.LNKTYPE, "../outside"), "hardlink"),
+        (_member("root/dev", tarfile.CHRTYPE), "device"),
+    ],
+    ids=["traversal", "absolute", "symlink-up", "symlink-abs", "hardlink", "device"],
+)
 def test_extract_tar_refuses_unsafe_members(tmp_path: Path, member: tarfile.TarInfo, reason: str) -> None:
-    archive = _tar(tmp_path / "bad.tar.gz", [_member("root/ok.txt"), member], {"root/ok.txt": b"ok", member.name: b"x"} if member.isreg() else {"root/ok.txt": b"ok"})
+    archive = _tar(
+        tmp_path / "bad.tar.gz",
+        [_member("root/ok.txt"), member],
+        {"root/ok.txt": b"ok", member.name: b"x"} if member.isreg() else {"root/ok.txt": b"ok"},
+    )
     _assert_refused(archive, tmp_path / "out", member.name, reason)
 
 
-@pytest.mark.parametrize(("name", "reason"), [
-    ("root/../../evil.txt", "'..' escape"),
-    ("/abs_evil.txt", "absolute path"),
-], ids=["traversal", "absolute"])
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("root/../../evil.txt", "'..' escape"),
+        ("/abs_evil.txt", "absolute path"),
+    ],
+    ids=["traversal", "absolute"],
+)
 def test_extract_zip_refuses_unsafe_names(tmp_path: Path, name: str, reason: str) -> None:
     archive = _zip(tmp_path / "bad.zip", ["root/ok.txt", name])
     _assert_refused(archive, tmp_path / "out", name, reason)
@@ -234,13 +274,29 @@ def test_extract_zip_refuses_symlink_pointing_outside(tmp_path: Path) -> None:
 def test_extract_cli(tmp_path: Path) -> None:
     good = _zip(tmp_path / "good.zip", ["root/a.txt"])
     bad = _zip(tmp_path / "bad.zip", ["../evil.txt"])
-    ok = subprocess.run([sys.executable, "-m", "sedrepro.datasets.archive", "extract", "--out", str(tmp_path / "ok"),
-                         str(good)], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "sedrepro.datasets.archive", "extract", "--out", str(tmp_path / "ok"), str(good)],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "ok" / "root" / "a.txt").is_file()
-    refused = subprocess.run([sys.executable, "-m", "sedrepro.datasets.archive", "extract", "--out",
-                              str(tmp_path / "no"), str(good), str(bad)], capture_output=True, text=True)
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.datasets.archive",
+            "extract",
+            "--out",
+            str(tmp_path / "no"),
+            str(good),
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert refused.returncode == 2
     assert [line for line in refused.stderr.splitlines() if line.startswith("error:")] == [
-        f"error: {bad}: expected member paths inside the archive root, found member '../evil.txt' ('..' escape)"]
+        f"error: {bad}: expected member paths inside the archive root, found member '../evil.txt' ('..' escape)"
+    ]
     assert not (tmp_path / "no").exists()

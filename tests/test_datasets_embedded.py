@@ -19,13 +19,33 @@ SR = 16000  # small rate keeps the tests fast; the real-like default is 44100
 
 
 def _tut(out: Path, seed: int = 3) -> dict:
-    return generate("tut_sed_synthetic_2016", out, n_train=4, n_validate=2, n_test=2, duration_s=(4.0, 6.0),
-                    events_per_file=(2, 4), max_polyphony=2, sample_rate=SR, seed=seed)
+    return generate(
+        "tut_sed_synthetic_2016",
+        out,
+        n_train=4,
+        n_validate=2,
+        n_test=2,
+        duration_s=(4.0, 6.0),
+        events_per_file=(2, 4),
+        max_polyphony=2,
+        sample_rate=SR,
+        seed=seed,
+    )
 
 
 def _urban(out: Path, seed: int = 3) -> dict:
-    return generate("urban_sed", out, n_train=4, n_validate=3, n_test=3, duration_s=(10.0, 10.0),
-                    events_per_file=(3, 6), max_polyphony=3, sample_rate=SR, seed=seed)
+    return generate(
+        "urban_sed",
+        out,
+        n_train=4,
+        n_validate=3,
+        n_test=3,
+        duration_s=(10.0, 10.0),
+        events_per_file=(3, 6),
+        max_polyphony=3,
+        sample_rate=SR,
+        seed=seed,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +83,11 @@ def test_tut_extracts_to_real_layout_and_indexes(built: dict[str, Path], tmp_pat
     extract([built["tut"] / a for a in spec.embedded_archives], tmp_path / "data")
     root = tmp_path / "data" / spec.root_name
     assert sorted(p.name for p in (root / "evaluation_setup").iterdir()) == [
-        "evaluate.txt", "test.txt", "train+validate.txt", "validate.txt"]
+        "evaluate.txt",
+        "test.txt",
+        "train+validate.txt",
+        "validate.txt",
+    ]
     assert len(list((root / "meta").glob("TUT-SED-synthetic-2016-annot-*.txt"))) == 8
     index = spec.index(tmp_path / "data")
     assert index.files["split"].value_counts().to_dict() == {"train": 4, "validate": 2, "test": 2}
@@ -84,6 +108,7 @@ def test_urban_extracts_to_real_layout_and_indexes(built: dict[str, Path], tmp_p
     assert set(index.events["label"]) == set(spec.classes)
     assert index.events.groupby("file_id").size().between(1, 6).all()
     from sedrepro.datasets.stats import max_polyphony_per_file
+
     assert max_polyphony_per_file(index.events).max() <= 3
 
 
@@ -99,11 +124,13 @@ def test_classes_sound_different() -> None:
             x = _render_event(sound, sr, sr, rng)
             power = np.abs(np.fft.rfft(x)) ** 2
             freqs = np.fft.rfftfreq(len(x), 1 / sr)
-            bands = np.array([power[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
+            bands = np.array(
+                [power[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+            )
             signatures[label] = np.log10(bands + 1e-9)
         labels = list(signatures)
         for i, a in enumerate(labels):
-            for b in labels[i + 1:]:
+            for b in labels[i + 1 :]:
                 # Spectral shapes differ by at least 3 dB RMS across bands, so a log-mel front end sees them apart.
                 assert np.sqrt(np.mean((signatures[a] - signatures[b]) ** 2)) * 10 > 3.0, (name, a, b)
 
@@ -115,8 +142,21 @@ def test_bad_params(tmp_path: Path) -> None:
         generate("tut_sed_synthetic_2016", tmp_path, 1, 1, 0, (5.0, 10.0), (1, 2), 2, SR, 0)
     with pytest.raises(InputError, match=r"params.duration_s: expected \[min, max\] with 0.1 <= min <= max \(dur"):
         generate("tut_sed_synthetic_2016", tmp_path, 1, 1, 1, (0.01, 0.04), (1, 2), 2, SR, 0)  # drawn to 0.0 s
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.datasets.embedded", "--dataset", "urban_sed", "--out",
-                           str(tmp_path / "x"), "--params", '{"n_train": 1}'], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.datasets.embedded",
+            "--dataset",
+            "urban_sed",
+            "--out",
+            str(tmp_path / "x"),
+            "--params",
+            '{"n_train": 1}',
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "missing n_validate" in proc.stderr
     assert not (tmp_path / "x" / "manifest.json").exists()
 
@@ -125,8 +165,18 @@ def test_shortest_files_get_no_zero_length_event(tmp_path: Path) -> None:
     """At the shortest durations allowed every event is cut to its file's length and still has offset > onset as
     written (the index stage, which refuses onset == offset, reads them all)."""
     assert min(s.length_s[0] for sounds in SOUNDS.values() for s in sounds.values()) > 0
-    generate("tut_sed_synthetic_2016", tmp_path / "emb", n_train=6, n_validate=2, n_test=2, duration_s=(0.1, 0.2),
-             events_per_file=(1, 4), max_polyphony=1, sample_rate=8000, seed=5)
+    generate(
+        "tut_sed_synthetic_2016",
+        tmp_path / "emb",
+        n_train=6,
+        n_validate=2,
+        n_test=2,
+        duration_s=(0.1, 0.2),
+        events_per_file=(1, 4),
+        max_polyphony=1,
+        sample_rate=8000,
+        seed=5,
+    )
     spec = datasets.get("tut_sed_synthetic_2016")
     extract([tmp_path / "emb" / name for name in spec.embedded_archives], tmp_path / "data")
     index = spec.index(tmp_path / "data")

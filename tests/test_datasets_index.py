@@ -58,20 +58,36 @@ def _tut_tree(root: Path) -> Path:
 # ---- annotation parsing --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("line", "expected", "found"), [
-    ("1.0 2.0", "3 fields", "2 field(s)"),
-    ("abc\t2.0\tsiren", "a number for the onset", "'abc'"),
-    ("1.0\tx2\tsiren", "a number for the offset", "'x2'"),
-    ("2.0\t1.0\tsiren", "offset > onset", "onset 2.0 and offset 1.0"),
-    ("1.5\t1.5\tsiren", "offset > onset", "onset 1.5 and offset 1.5"),
-    ("0.0\t1.0\tlawn_mower", "a label of the 10 classes", "'lawn_mower'"),
-    ("3.0\t3.5\tsiren", "onset before the end of the audio (2.000000 s)", "onset 3.0"),
-    ("1.0\t2.5\tsiren", "offset within the audio (2.000000 s)", "offset 2.5"),
-    ("-1.0\t1.0\tsiren", "onset >= 0", "'-1.0'"),
-    ("nan\t1.0\tsiren", "a finite number for the onset", "'nan'"),
-], ids=["few-fields", "onset-text", "offset-text", "offset-before-onset", "zero-length", "label", "onset-past-end",
-        "offset-past-end", "negative", "nan"])
-def test_annotation_errors_are_one_line_with_file_and_line(tmp_path: Path, line: str, expected: str, found: str) -> None:
+@pytest.mark.parametrize(
+    ("line", "expected", "found"),
+    [
+        ("1.0 2.0", "3 fields", "2 field(s)"),
+        ("abc\t2.0\tsiren", "a number for the onset", "'abc'"),
+        ("1.0\tx2\tsiren", "a number for the offset", "'x2'"),
+        ("2.0\t1.0\tsiren", "offset > onset", "onset 2.0 and offset 1.0"),
+        ("1.5\t1.5\tsiren", "offset > onset", "onset 1.5 and offset 1.5"),
+        ("0.0\t1.0\tlawn_mower", "a label of the 10 classes", "'lawn_mower'"),
+        ("3.0\t3.5\tsiren", "onset before the end of the audio (2.000000 s)", "onset 3.0"),
+        ("1.0\t2.5\tsiren", "offset within the audio (2.000000 s)", "offset 2.5"),
+        ("-1.0\t1.0\tsiren", "onset >= 0", "'-1.0'"),
+        ("nan\t1.0\tsiren", "a finite number for the onset", "'nan'"),
+    ],
+    ids=[
+        "few-fields",
+        "onset-text",
+        "offset-text",
+        "offset-before-onset",
+        "zero-length",
+        "label",
+        "onset-past-end",
+        "offset-past-end",
+        "negative",
+        "nan",
+    ],
+)
+def test_annotation_errors_are_one_line_with_file_and_line(
+    tmp_path: Path, line: str, expected: str, found: str
+) -> None:
     path = tmp_path / "a.txt"
     path.write_text(f"0.1\t0.2\tsiren\n\n{line}\n")
     with pytest.raises(InputError) as err:
@@ -121,7 +137,9 @@ def test_urban_index_accepts_parent_folder_and_roundtrips(tmp_path: Path) -> Non
 def test_urban_annotations_only_needs_no_audio(tmp_path: Path) -> None:
     index = URBAN.index(_urban_tree(tmp_path / "u", with_audio=False), annotations_only=True)
     assert len(index.files) == 6 and index.files["duration_s"].isna().all()
-    with pytest.raises(InputError, match=r"audio/train: expected the train audio folder audio/train/, found no such folder"):
+    with pytest.raises(
+        InputError, match=r"audio/train: expected the train audio folder audio/train/, found no such folder"
+    ):
         URBAN.index(tmp_path / "u")
 
 
@@ -131,15 +149,24 @@ def test_urban_layout_errors_name_what_is_missing(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         URBAN.index(root)
     msg = str(err.value)
-    assert "soundscape_validate_uniform1.wav: expected the audio file of annotations/validate/soundscape_validate_uniform1.txt" in msg
+    assert (
+        "soundscape_validate_uniform1.wav: expected the audio file of annotations/validate/soundscape_validate_uniform1.txt"
+        in msg
+    )
     _wav(root / "audio" / "validate" / "soundscape_validate_uniform1.wav", 2.0)
     _wav(root / "audio" / "test" / "soundscape_test_extra.wav", 2.0)
-    with pytest.raises(InputError, match=r"soundscape_test_extra.txt: expected the annotation file of audio/test/soundscape_test_extra.wav"):
+    with pytest.raises(
+        InputError,
+        match=r"soundscape_test_extra.txt: expected the annotation file of audio/test/soundscape_test_extra.wav",
+    ):
         URBAN.index(root)
     for path in (root / "annotations" / "test").iterdir():
         path.unlink()
     (root / "annotations" / "test").rmdir()
-    with pytest.raises(InputError, match=r"annotations/test: expected the test annotation folder annotations/test/, found no such folder"):
+    with pytest.raises(
+        InputError,
+        match=r"annotations/test: expected the test annotation folder annotations/test/, found no such folder",
+    ):
         URBAN.index(root)
     with pytest.raises(InputError, match=r"nowhere: expected the urban_sed dataset folder, found no such folder"):
         URBAN.index(tmp_path / "nowhere")
@@ -151,24 +178,37 @@ def test_urban_layout_errors_name_what_is_missing(tmp_path: Path) -> None:
 def test_tut_index_uses_split_lists(tmp_path: Path) -> None:
     index = TUT.index(_tut_tree(tmp_path / "TUT-SED-synthetic-2016"))
     by_split = index.files.groupby("split")["file_id"].apply(sorted).to_dict()
-    assert by_split == {"train": [f"TUT-SED-synthetic-2016-mix-{n}" for n in (0, 1, 2)],
-                        "validate": ["TUT-SED-synthetic-2016-mix-3"], "test": ["TUT-SED-synthetic-2016-mix-4"]}
+    assert by_split == {
+        "train": [f"TUT-SED-synthetic-2016-mix-{n}" for n in (0, 1, 2)],
+        "validate": ["TUT-SED-synthetic-2016-mix-3"],
+        "test": ["TUT-SED-synthetic-2016-mix-4"],
+    }
     assert len(index.events) == 10
-    assert index.files.set_index("file_id").loc["TUT-SED-synthetic-2016-mix-4", "annotation"] == "meta/TUT-SED-synthetic-2016-annot-4.txt"
+    assert (
+        index.files.set_index("file_id").loc["TUT-SED-synthetic-2016-mix-4", "annotation"]
+        == "meta/TUT-SED-synthetic-2016-annot-4.txt"
+    )
 
 
 def test_tut_layout_errors(tmp_path: Path) -> None:
     root = _tut_tree(tmp_path / "t")
     (root / "evaluation_setup" / "test.txt").unlink()
-    with pytest.raises(InputError, match=r"evaluation_setup/test.txt: expected the split list evaluation_setup/test.txt, found no such file"):
+    with pytest.raises(
+        InputError,
+        match=r"evaluation_setup/test.txt: expected the split list evaluation_setup/test.txt, found no such file",
+    ):
         TUT.index(root)
     (root / "evaluation_setup" / "test.txt").write_text("audio/TUT-SED-synthetic-2016-mix-4.wav\n")
     (root / "audio" / "TUT-SED-synthetic-2016-mix-4.wav").unlink()
-    with pytest.raises(InputError, match=r"mix-4.wav: expected the audio file named in evaluation_setup/test.txt, found no such file"):
+    with pytest.raises(
+        InputError, match=r"mix-4.wav: expected the audio file named in evaluation_setup/test.txt, found no such file"
+    ):
         TUT.index(root)
     assert len(TUT.index(root, annotations_only=True).files) == 5  # no audio needed then
     (root / "meta" / "TUT-SED-synthetic-2016-annot-2.txt").unlink()
-    with pytest.raises(InputError, match=r"annot-2.txt: expected the annotation file of audio/TUT-SED-synthetic-2016-mix-2.wav"):
+    with pytest.raises(
+        InputError, match=r"annot-2.txt: expected the annotation file of audio/TUT-SED-synthetic-2016-mix-2.wav"
+    ):
         TUT.index(root, annotations_only=True)
 
 
@@ -181,20 +221,50 @@ def test_tut_test_split_must_not_leak(tmp_path: Path) -> None:
 
 def test_get_unknown_dataset() -> None:
     assert datasets.DATASETS.names() == ("tut_sed_synthetic_2016", "urban_sed", "urbansound8k")
-    with pytest.raises(InputError, match=r"^dataset: expected a registered dataset \(tut_sed_synthetic_2016, urban_sed, "
-                                         r"urbansound8k\), found 'dcase'$"):
+    with pytest.raises(
+        InputError,
+        match=r"^dataset: expected a registered dataset \(tut_sed_synthetic_2016, urban_sed, "
+        r"urbansound8k\), found 'dcase'$",
+    ):
         datasets.get("dcase")
 
 
 def test_index_cli(tmp_path: Path) -> None:
     root = _urban_tree(tmp_path / "u")
-    ok = subprocess.run([sys.executable, "-m", "sedrepro.datasets.index", "--dataset", "urban_sed", "--root", str(root),
-                         "--out", str(tmp_path / "ix")], capture_output=True, text=True)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.datasets.index",
+            "--dataset",
+            "urban_sed",
+            "--root",
+            str(root),
+            "--out",
+            str(tmp_path / "ix"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     assert math.isclose(DatasetIndex.read(tmp_path / "ix").files["duration_s"].iloc[0], 2.0)
-    bad = subprocess.run([sys.executable, "-m", "sedrepro.datasets.index", "--dataset", "urban_sed", "--root",
-                          str(tmp_path / "missing"), "--out", str(tmp_path / "ix2")], capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.datasets.index",
+            "--dataset",
+            "urban_sed",
+            "--root",
+            str(tmp_path / "missing"),
+            "--out",
+            str(tmp_path / "ix2"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2
     assert [line for line in bad.stderr.splitlines() if line.startswith("error:")] == [
-        f"error: {tmp_path / 'missing'}: expected the urban_sed dataset folder, found no such folder"]
+        f"error: {tmp_path / 'missing'}: expected the urban_sed dataset folder, found no such folder"
+    ]
     assert not (tmp_path / "ix2").exists()

@@ -19,8 +19,10 @@ URBAN_V1 = REALDATA / "URBAN-SED_v1.0"
 
 pytestmark = [
     pytest.mark.realdata,
-    pytest.mark.skipif(not (URBAN_V1 / "annotations").is_dir(),
-                       reason=f"real URBAN-SED annotations not found at {URBAN_V1} (set SEDREPRO_REALDATA)"),
+    pytest.mark.skipif(
+        not (URBAN_V1 / "annotations").is_dir(),
+        reason=f"real URBAN-SED annotations not found at {URBAN_V1} (set SEDREPRO_REALDATA)",
+    ),
 ]
 
 
@@ -28,8 +30,22 @@ pytestmark = [
 def index(tmp_path_factory: pytest.TempPathFactory) -> DatasetIndex:
     # Through the CLI, as the pipeline runs it, then read back: also checks the TSV round trip on 49,831 rows.
     out = tmp_path_factory.mktemp("urban_v1")
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.datasets.index", "--dataset", "urban_sed", "--root",
-                           str(URBAN_V1), "--annotations-only", "--out", str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.datasets.index",
+            "--dataset",
+            "urban_sed",
+            "--root",
+            str(URBAN_V1),
+            "--annotations-only",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     return DatasetIndex.read(out)
 
@@ -45,7 +61,10 @@ def test_stats_totals(index: DatasetIndex) -> None:
     df = describe(datasets.get("urban_sed"), index).set_index(["split", "class"])
     assert df.loc[("all", "all"), "files"] == 10_000
     assert df.loc[("all", "all"), "events"] == 49_831
-    assert df.loc[("train", "all"), "events"] + df.loc[("validate", "all"), "events"] + df.loc[("test", "all"), "events"] == 49_831
+    assert (
+        df.loc[("train", "all"), "events"] + df.loc[("validate", "all"), "events"] + df.loc[("test", "all"), "events"]
+        == 49_831
+    )
     # Real URBAN-SED keeps thousands of overlapping same-class events; the index must not merge them.
     assert (df.xs("all", level="split").drop(index="all")["max_polyphony"] > 1).all()
 

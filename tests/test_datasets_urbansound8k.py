@@ -32,8 +32,16 @@ GOOD_ROW = "100032-3-0-0.wav,100032,0.0,0.317551,1,5,3,dog_bark"
 
 
 def _generate(out: Path) -> dict:
-    return generate_clips("urbansound8k", out, clips_per_fold=2, duration_s=(0.5, 4.0), sample_rates=RATES,
-                          subtypes=SUBTYPES, channels=CHANNELS, seed=7)
+    return generate_clips(
+        "urbansound8k",
+        out,
+        clips_per_fold=2,
+        duration_s=(0.5, 4.0),
+        sample_rates=RATES,
+        subtypes=SUBTYPES,
+        channels=CHANNELS,
+        seed=7,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,27 +93,52 @@ def test_embedded_audio_varies_like_the_real_data(embedded) -> None:
 def test_embedded_archive_is_reproducible(embedded, tmp_path: Path) -> None:
     base, _ = embedded
     again = _generate(tmp_path)
-    assert (tmp_path / SPEC.embedded_archives[0]).read_bytes() == (base / "emb" / SPEC.embedded_archives[0]).read_bytes()
+    assert (tmp_path / SPEC.embedded_archives[0]).read_bytes() == (
+        base / "emb" / SPEC.embedded_archives[0]
+    ).read_bytes()
     assert again["params"]["clips_per_fold"] == 2 and again["archives"][0]["name"] == "UrbanSound8K.tar.gz"
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"duration_s": (1.0, 5.0)}, "params.duration_s: expected [min, max] with 0.01 <= min <= max <= 4"),
-    ({"duration_s": (0.001, 1.0)}, "params.duration_s: expected [min, max] with 0.01 <= min <= max <= 4"),
-    ({"subtypes": ["PCM_12"]}, "params.subtypes: expected a non-empty list of sample formats"),
-    ({"channels": [3]}, "params.channels: expected a non-empty list of channel counts 1 or 2"),
-    ({"sample_rates": []}, "params.sample_rates: expected a non-empty list of sample rates"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"duration_s": (1.0, 5.0)}, "params.duration_s: expected [min, max] with 0.01 <= min <= max <= 4"),
+        ({"duration_s": (0.001, 1.0)}, "params.duration_s: expected [min, max] with 0.01 <= min <= max <= 4"),
+        ({"subtypes": ["PCM_12"]}, "params.subtypes: expected a non-empty list of sample formats"),
+        ({"channels": [3]}, "params.channels: expected a non-empty list of channel counts 1 or 2"),
+        ({"sample_rates": []}, "params.sample_rates: expected a non-empty list of sample rates"),
+    ],
+)
 def test_embedded_bad_params_are_one_line(tmp_path: Path, kwargs: dict, message: str) -> None:
-    params = {"clips_per_fold": 1, "duration_s": (0.5, 4.0), "sample_rates": RATES, "subtypes": SUBTYPES,
-              "channels": CHANNELS, "seed": 0, **kwargs}
+    params = {
+        "clips_per_fold": 1,
+        "duration_s": (0.5, 4.0),
+        "sample_rates": RATES,
+        "subtypes": SUBTYPES,
+        "channels": CHANNELS,
+        "seed": 0,
+        **kwargs,
+    }
     with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
         generate_clips("urbansound8k", tmp_path, **params)
 
 
 def test_embedded_cli_names_the_clip_keys(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.datasets.embedded", "--dataset", "urbansound8k", "--out",
-                           str(tmp_path), "--params", '{"n_train": 1}'], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.datasets.embedded",
+            "--dataset",
+            "urbansound8k",
+            "--out",
+            str(tmp_path),
+            "--params",
+            '{"n_train": 1}',
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "missing clips_per_fold" in proc.stderr and "unknown n_train" in proc.stderr
 
 
@@ -127,22 +160,39 @@ def test_stats_per_fold_and_class(embedded) -> None:
 # ---- metadata checks and layout ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("row", "expected", "found"), [
-    ("a.wav,1,0.0,1.0,1,5,3", "8 comma-separated fields", "7 field(s)"),
-    ("a.mp3,1,0.0,1.0,1,5,3,dog_bark", "a .wav file name for slice_file_name", "'a.mp3'"),
-    ("../a.wav,1,0.0,1.0,1,5,3,dog_bark", "a .wav file name for slice_file_name", "'../a.wav'"),
-    ("a.wav,x1,0.0,1.0,1,5,3,dog_bark", "an integer for fsID", "'x1'"),
-    ("a.wav,1,zero,1.0,1,5,3,dog_bark", "a number for start", "'zero'"),
-    ("a.wav,1,0.0,inf,1,5,3,dog_bark", "a finite number for end", "'inf'"),
-    ("a.wav,1,2.0,1.0,1,5,3,dog_bark", "0 <= start < end", "start 2.0 and end 1.0"),
-    ("a.wav,1,0.0,1.0,3,5,3,dog_bark", "salience 1 (foreground) or 2 (background)", "'3'"),
-    ("a.wav,1,0.0,1.0,1,11,3,dog_bark", "a fold 1-10", "'11'"),
-    ("a.wav,1,0.0,1.0,1,0,3,dog_bark", "a fold 1-10", "'0'"),
-    ("a.wav,1,0.0,1.0,1,5,10,dog_bark", "a classID 0-9", "'10'"),
-    ("a.wav,1,0.0,1.0,1,5,2,dog_bark", "class 'children_playing' for classID 2", "'dog_bark'"),
-    (GOOD_ROW, "each slice_file_name once", "'100032-3-0-0.wav' again (first on line 2)"),
-], ids=["fields", "not-wav", "path", "fsid", "start", "end-inf", "end-before-start", "salience", "fold-11", "fold-0",
-        "classid", "class-mismatch", "duplicate"])
+@pytest.mark.parametrize(
+    ("row", "expected", "found"),
+    [
+        ("a.wav,1,0.0,1.0,1,5,3", "8 comma-separated fields", "7 field(s)"),
+        ("a.mp3,1,0.0,1.0,1,5,3,dog_bark", "a .wav file name for slice_file_name", "'a.mp3'"),
+        ("../a.wav,1,0.0,1.0,1,5,3,dog_bark", "a .wav file name for slice_file_name", "'../a.wav'"),
+        ("a.wav,x1,0.0,1.0,1,5,3,dog_bark", "an integer for fsID", "'x1'"),
+        ("a.wav,1,zero,1.0,1,5,3,dog_bark", "a number for start", "'zero'"),
+        ("a.wav,1,0.0,inf,1,5,3,dog_bark", "a finite number for end", "'inf'"),
+        ("a.wav,1,2.0,1.0,1,5,3,dog_bark", "0 <= start < end", "start 2.0 and end 1.0"),
+        ("a.wav,1,0.0,1.0,3,5,3,dog_bark", "salience 1 (foreground) or 2 (background)", "'3'"),
+        ("a.wav,1,0.0,1.0,1,11,3,dog_bark", "a fold 1-10", "'11'"),
+        ("a.wav,1,0.0,1.0,1,0,3,dog_bark", "a fold 1-10", "'0'"),
+        ("a.wav,1,0.0,1.0,1,5,10,dog_bark", "a classID 0-9", "'10'"),
+        ("a.wav,1,0.0,1.0,1,5,2,dog_bark", "class 'children_playing' for classID 2", "'dog_bark'"),
+        (GOOD_ROW, "each slice_file_name once", "'100032-3-0-0.wav' again (first on line 2)"),
+    ],
+    ids=[
+        "fields",
+        "not-wav",
+        "path",
+        "fsid",
+        "start",
+        "end-inf",
+        "end-before-start",
+        "salience",
+        "fold-11",
+        "fold-0",
+        "classid",
+        "class-mismatch",
+        "duplicate",
+    ],
+)
 def test_metadata_errors_name_file_and_line(tmp_path: Path, row: str, expected: str, found: str) -> None:
     path = _write_csv(tmp_path, [",".join(HEADER), GOOD_ROW, "", row])
     with pytest.raises(InputError) as err:
@@ -156,7 +206,9 @@ def test_metadata_header_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=rf"^{path}:1: expected the header slice_file_name,fsID"):
         read_metadata(path)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match="expected the metadata folder metadata/ of UrbanSound8K, found no such folder"):
+    with pytest.raises(
+        InputError, match="expected the metadata folder metadata/ of UrbanSound8K, found no such folder"
+    ):
         SPEC.index(tmp_path / "empty")
 
 
@@ -174,13 +226,32 @@ def test_layout_errors_name_what_is_missing(tmp_path: Path) -> None:
         SPEC.index(root)
     soundfile.write(root / "audio" / "fold5" / "100032-3-0-0.wav", np.zeros(2000, dtype=np.float32), 8000)
     index = SPEC.index(root)
-    assert index.events.to_dict("records") == [{"file_id": "100032-3-0-0", "onset": 0.0, "offset": 0.25, "label": "dog_bark"}]
+    assert index.events.to_dict("records") == [
+        {"file_id": "100032-3-0-0", "onset": 0.0, "offset": 0.25, "label": "dog_bark"}
+    ]
 
 
 def test_index_cli_round_trip(tmp_path: Path) -> None:
-    _write_csv(tmp_path / "UrbanSound8K", [",".join(HEADER), GOOD_ROW, "100263-2-0-117.wav,100263,58.5,62.5,2,1,2,children_playing"])
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.datasets.index", "--dataset", "urbansound8k", "--root",
-                           str(tmp_path), "--annotations-only", "--out", str(tmp_path / "ix")], capture_output=True, text=True)
+    _write_csv(
+        tmp_path / "UrbanSound8K",
+        [",".join(HEADER), GOOD_ROW, "100263-2-0-117.wav,100263,58.5,62.5,2,1,2,children_playing"],
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.datasets.index",
+            "--dataset",
+            "urbansound8k",
+            "--root",
+            str(tmp_path),
+            "--annotations-only",
+            "--out",
+            str(tmp_path / "ix"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     index = DatasetIndex.read(tmp_path / "ix")
     assert list(index.files["split"]) == ["fold1", "fold5"]  # fold order, not text order
@@ -196,8 +267,12 @@ def test_sed_datasets_keep_their_three_splits() -> None:
 
 
 def _files(n_per_fold: int = 10) -> pd.DataFrame:
-    return pd.DataFrame({"file_id": [f"{1000 + f * 100 + i}-0-0-0" for f in range(1, 11) for i in range(n_per_fold)],
-                         "split": [f"fold{f}" for f in range(1, 11) for _ in range(n_per_fold)]})
+    return pd.DataFrame(
+        {
+            "file_id": [f"{1000 + f * 100 + i}-0-0-0" for f in range(1, 11) for i in range(n_per_fold)],
+            "split": [f"fold{f}" for f in range(1, 11) for _ in range(n_per_fold)],
+        }
+    )
 
 
 def test_paper_split_is_60_20_20_and_deterministic() -> None:
@@ -216,13 +291,20 @@ def test_official_protocol_holds_out_one_fold() -> None:
     by_fold = pd.Series(split.to_numpy(), index=files["split"]).groupby(level=0).agg(set).to_dict()
     assert by_fold["fold10"] == {"test"} and by_fold["fold1"] == {"validate"}
     assert all(by_fold[f] == {"train"} for f in FOLDS[1:9])
-    assert assign_splits(files, protocol="official", test_fold=3).value_counts().to_dict() == {"train": 24, "test": 3, "validate": 3}
+    assert assign_splits(files, protocol="official", test_fold=3).value_counts().to_dict() == {
+        "train": 24,
+        "test": 3,
+        "validate": 3,
+    }
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"protocol": "random"}, "protocol: expected 'paper' or 'official'"),
-    ({"protocol": "official", "test_fold": 11}, "test_fold: expected an integer 1-10"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"protocol": "random"}, "protocol: expected 'paper' or 'official'"),
+        ({"protocol": "official", "test_fold": 11}, "test_fold: expected an integer 1-10"),
+    ],
+)
 def test_assign_splits_errors(kwargs: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         assign_splits(_files(1), **kwargs)
@@ -234,14 +316,18 @@ def test_assign_splits_errors(kwargs: dict, message: str) -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not (US8K_REAL / METADATA).is_file(),
-                    reason=f"real UrbanSound8K metadata not found at {US8K_REAL / METADATA} (set SEDREPRO_REALDATA)")
+@pytest.mark.skipif(
+    not (US8K_REAL / METADATA).is_file(),
+    reason=f"real UrbanSound8K metadata not found at {US8K_REAL / METADATA} (set SEDREPRO_REALDATA)",
+)
 def test_real_metadata_counts_and_paper_table1() -> None:
     index = SPEC.index(US8K_REAL, annotations_only=True)
     with open(US8K_REAL / METADATA, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(index.files) == len(index.events) == len(rows) == 8_732
-    assert index.files["split"].value_counts().to_dict() == {f"fold{k}": n for k, n in Counter(r["fold"] for r in rows).items()}
+    assert index.files["split"].value_counts().to_dict() == {
+        f"fold{k}": n for k, n in Counter(r["fold"] for r in rows).items()
+    }
     # Table 1 of the paper: clips per class. Computed from the index, compared with the transcribed values.
     ours = index.events["label"].value_counts()
     paper = load_paper_values(REPO / "config" / "paper_values" / "dessed.tsv")

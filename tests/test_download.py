@@ -45,8 +45,9 @@ def test_notices_only_for_downloads_still_to_do(tmp_path: Path) -> None:
     assert [n.split(":")[0] for n in notices(PAPER, names, str(tmp_path))] == ["tut_sed_synthetic_2016"]
 
 
-def test_retries_back_off_exponentially_and_log_each_try_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_retries_back_off_exponentially_and_log_each_try_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     waits: list[float] = []
     monkeypatch.setattr(archive.time, "sleep", waits.append)
     urls = [(tmp_path / "a.zip").as_uri(), (tmp_path / "b.zip").as_uri()]
@@ -59,8 +60,9 @@ def test_retries_back_off_exponentially_and_log_each_try_once(tmp_path: Path, mo
     assert "8 failed tries (4 round(s)" in str(err.value) and "\n" not in str(err.value)
 
 
-def test_a_mirror_that_comes_back_is_used_and_a_mismatch_is_not_retried(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_mirror_that_comes_back_is_used_and_a_mismatch_is_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     payload = b"archive bytes"
     src = tmp_path / "a.zip"
 
@@ -81,9 +83,15 @@ def test_a_mirror_that_comes_back_is_used_and_a_mismatch_is_not_retried(tmp_path
 
 # ---- through Snakemake, in a fresh copy of the workflow --------------------------------------------------------------
 
+
 def run_snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", *args], cwd=workdir, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_dry_run_of_the_paper_config_says_once_per_dataset_what_the_download_needs(tmp_path: Path) -> None:
@@ -101,9 +109,16 @@ def test_dry_run_of_the_paper_config_says_once_per_dataset_what_the_download_nee
 def test_failed_download_prints_each_try_once_and_the_error_once(tmp_path: Path) -> None:
     workdir = fresh_copy(tmp_path / "repo")
     missing = [(tmp_path / mirror / "UrbanSound8K.tar.gz").as_uri() for mirror in ("mirror1", "mirror2")]
-    override = {"download": {"retries": 2, "backoff_s": 0.1}, "papers": ["dessed"],
-                "datasets": {"urbansound8k": {"source": "download", "archives": [
-                    {"name": "UrbanSound8K.tar.gz", "md5": "0" * 32, "bytes": 10, "urls": missing}]}}}
+    override = {
+        "download": {"retries": 2, "backoff_s": 0.1},
+        "papers": ["dessed"],
+        "datasets": {
+            "urbansound8k": {
+                "source": "download",
+                "archives": [{"name": "UrbanSound8K.tar.gz", "md5": "0" * 32, "bytes": 10, "urls": missing}],
+            }
+        },
+    }
     (workdir / "config" / "broken.yaml").write_text(yaml.safe_dump(override))
     target = "data/archives/urbansound8k/UrbanSound8K.tar.gz"
     proc = run_snakemake(workdir, target, "--configfile", "config/broken.yaml")  # target before it: it takes several

@@ -23,11 +23,18 @@ def member(path, epochs, seed, classes=CLASSES, files=FILES, sets=("test",)):
         (path / name).mkdir(parents=True)
         for epoch in epochs:
             probs[name, epoch] = rng.random((int(offsets[-1]), len(classes))).astype(np.float32)
-            np.savez_compressed(path / name / f"epoch{epoch:03d}.npz", probs=probs[name, epoch], offsets=offsets,
-                                file_ids=np.array(list(files), dtype=str), hop_s=np.float64(0.5),
-                                classes=np.array(classes, dtype=str), target=np.asarray("frames"))
-    (path / "selection.json").write_text(json.dumps({"selection": "best_val_loss", "n_checkpoints": len(epochs),
-                                                     "epochs": epochs, "sets": list(sets)}))
+            np.savez_compressed(
+                path / name / f"epoch{epoch:03d}.npz",
+                probs=probs[name, epoch],
+                offsets=offsets,
+                file_ids=np.array(list(files), dtype=str),
+                hop_s=np.float64(0.5),
+                classes=np.array(classes, dtype=str),
+                target=np.asarray("frames"),
+            )
+    (path / "selection.json").write_text(
+        json.dumps({"selection": "best_val_loss", "n_checkpoints": len(epochs), "epochs": epochs, "sets": list(sets)})
+    )
     return probs
 
 
@@ -75,8 +82,10 @@ def test_members_with_other_evaluation_sets_are_refused_in_one_line(tmp_path):
     with pytest.raises(InputError) as err:
         ensemble.average_predictions([tmp_path / "m1", tmp_path / "m2"], tmp_path / "ens")
     message = str(err.value)
-    assert "\n" not in message and message == (f"{tmp_path / 'm2' / 'selection.json'}: expected the evaluation sets of "
-                                                f"{tmp_path / 'm1'} (test, eval), found sets test")
+    assert "\n" not in message and message == (
+        f"{tmp_path / 'm2' / 'selection.json'}: expected the evaluation sets of "
+        f"{tmp_path / 'm1'} (test, eval), found sets test"
+    )
     assert not (tmp_path / "ens").exists()
 
 
@@ -84,8 +93,9 @@ def test_a_member_whose_sets_hold_other_epochs_is_refused(tmp_path):
     member(tmp_path / "m1", [1, 2], seed=1, sets=("test", "eval"))
     member(tmp_path / "m2", [1, 2], seed=2, sets=("test", "eval"))
     (tmp_path / "m2" / "eval" / "epoch002.npz").rename(tmp_path / "m2" / "eval" / "epoch003.npz")
-    with pytest.raises(InputError,
-                       match=r"m2/eval: expected the epochs of set 'test' \(\[1, 2\]\), found epochs \[1, 3\]$"):
+    with pytest.raises(
+        InputError, match=r"m2/eval: expected the epochs of set 'test' \(\[1, 2\]\), found epochs \[1, 3\]$"
+    ):
         ensemble.average_predictions([tmp_path / "m1", tmp_path / "m2"], tmp_path / "ens")
     assert not (tmp_path / "ens").exists()
 
@@ -96,8 +106,11 @@ def test_a_member_without_its_sets_is_named(tmp_path):
     doc = json.loads((tmp_path / "m2" / "selection.json").read_text())
     del doc["sets"]  # the flat layout of before evaluation sets
     (tmp_path / "m2" / "selection.json").write_text(json.dumps(doc))
-    with pytest.raises(InputError, match=r"m2/selection.json: expected a non-empty list of evaluation set names under "
-                                         r"'sets', found None$"):
+    with pytest.raises(
+        InputError,
+        match=r"m2/selection.json: expected a non-empty list of evaluation set names under "
+        r"'sets', found None$",
+    ):
         ensemble.average_predictions([tmp_path / "m1", tmp_path / "m2"], tmp_path / "ens")
 
 
@@ -107,13 +120,16 @@ def test_the_ensemble_is_scored_like_any_run(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluate, "_dataset_classes", lambda name: list(CLASSES))
     idx = tmp_path / "index"
     idx.mkdir()
-    (idx / "files.tsv").write_text("file_id\tsplit\taudio\tannotation\tduration_s\n"
-                                   "t1\ttest\tt1.wav\tt1.ann\t4.0\nt2\ttest\tt2.wav\tt2.ann\t3.0\n")
+    (idx / "files.tsv").write_text(
+        "file_id\tsplit\taudio\tannotation\tduration_s\nt1\ttest\tt1.wav\tt1.ann\t4.0\nt2\ttest\tt2.wav\tt2.ann\t3.0\n"
+    )
     (idx / "events.tsv").write_text("file_id\tonset\toffset\tlabel\nt1\t0.0\t2.0\ta\nt2\t1.0\t3.0\tb\n")
     member(tmp_path / "m1", [1], seed=1)
     member(tmp_path / "m2", [7], seed=2)
-    for path, high in ((tmp_path / "m1" / "test" / "epoch001.npz", 0.9),
-                       (tmp_path / "m2" / "test" / "epoch007.npz", 0.2)):
+    for path, high in (
+        (tmp_path / "m1" / "test" / "epoch001.npz", 0.9),
+        (tmp_path / "m2" / "test" / "epoch007.npz", 0.2),
+    ):
         arrays = dict(np.load(path))
         arrays["probs"] = np.full_like(arrays["probs"], 0.0)
         arrays["probs"][0:4, 0] = high  # t1, class a in [0, 2): found by m1 (0.9), missed by m2 (0.2)
@@ -128,11 +144,15 @@ def test_the_ensemble_is_scored_like_any_run(tmp_path, monkeypatch):
     assert results.per_checkpoint(member_doc, "segment_f1", "test", "a") == [pytest.approx(0.0)]
 
 
-@pytest.mark.parametrize("other, expected", [
-    (dict(classes=("a", "c")), "expected the classes of"),
-    (dict(files={"t1": 8, "t2": 7}), "expected the offsets of"),
-    (dict(files={"t2": 6, "t1": 8}), "expected the offsets of"),
-], ids=["classes", "frames", "clip-order"])
+@pytest.mark.parametrize(
+    "other, expected",
+    [
+        (dict(classes=("a", "c")), "expected the classes of"),
+        (dict(files={"t1": 8, "t2": 7}), "expected the offsets of"),
+        (dict(files={"t2": 6, "t1": 8}), "expected the offsets of"),
+    ],
+    ids=["classes", "frames", "clip-order"],
+)
 def test_members_that_predict_other_classes_or_frames_are_refused_in_one_line(tmp_path, other, expected):
     member(tmp_path / "m1", [1, 2], seed=1)
     member(tmp_path / "m2", [1, 2], seed=2, **other)
@@ -146,8 +166,9 @@ def test_members_that_predict_other_classes_or_frames_are_refused_in_one_line(tm
 def test_members_with_different_checkpoint_counts_are_refused(tmp_path):
     member(tmp_path / "m1", [1, 2], seed=1)
     member(tmp_path / "m2", [3], seed=2)
-    with pytest.raises(InputError,
-                       match=r"m2/test: expected as many selected checkpoints as the other members \(2\), found 1"):
+    with pytest.raises(
+        InputError, match=r"m2/test: expected as many selected checkpoints as the other members \(2\), found 1"
+    ):
         ensemble.average_predictions([tmp_path / "m1", tmp_path / "m2"], tmp_path / "ens")
 
 
@@ -165,8 +186,11 @@ def test_cli_refuses_mismatched_members_with_one_error_line(tmp_path, capsys):
     member(tmp_path / "m1", [1], seed=1)
     member(tmp_path / "m2", [1], seed=2, classes=("a", "c"))
     with pytest.raises(SystemExit) as exit_:
-        ensemble.cli.run(ensemble.main, ensemble.build_parser(),
-                         ["--members", str(tmp_path / "m1"), str(tmp_path / "m2"), "--out", str(tmp_path / "ens")])
+        ensemble.cli.run(
+            ensemble.main,
+            ensemble.build_parser(),
+            ["--members", str(tmp_path / "m1"), str(tmp_path / "m2"), "--out", str(tmp_path / "ens")],
+        )
     assert exit_.value.code == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and "expected the classes of" in err[0]

@@ -97,10 +97,7 @@ def _index(tmp_path):
         "tr\ttrain\ttr.wav\ttr.ann\t5.0\n"
     )
     (idx / "events.tsv").write_text(
-        "file_id\tonset\toffset\tlabel\n"
-        "t1\t0.0\t2.0\ta\n"
-        "t2\t1.0\t3.0\tb\n"
-        "tr\t0.0\t5.0\ta\n"
+        "file_id\tonset\toffset\tlabel\nt1\t0.0\t2.0\ta\nt2\t1.0\t3.0\tb\ntr\t0.0\t5.0\ta\n"
     )
     return idx
 
@@ -108,8 +105,14 @@ def _index(tmp_path):
 def _write_npz(path, probs_by_file, hop_s=0.5, classes=("a", "b")):
     ids = list(probs_by_file)
     offsets = np.cumsum([0] + [len(probs_by_file[f]) for f in ids]).astype(np.int64)
-    np.savez(path, probs=np.concatenate([probs_by_file[f] for f in ids]).astype(np.float32), offsets=offsets,
-             file_ids=np.array(ids), hop_s=np.float64(hop_s), classes=np.array(classes))
+    np.savez(
+        path,
+        probs=np.concatenate([probs_by_file[f] for f in ids]).astype(np.float32),
+        offsets=offsets,
+        file_ids=np.array(ids),
+        hop_s=np.float64(hop_s),
+        classes=np.array(classes),
+    )
 
 
 def test_trivial_scores_hand_computed(tmp_path):
@@ -136,12 +139,30 @@ def test_score_cli_writes_metrics_and_provenance(tmp_path, monkeypatch):
     half = {"t1": np.zeros((8, 2)), "t2": np.zeros((6, 2))}
     half["t1"][0:2, 0] = 1  # a [0, 1): a -> TP 1, FN 1; b missed -> F1 0
     _write_npz(pred / "test" / "epoch010.npz", half)
-    assert evaluate.score_checkpoint(pred / "test" / "epoch003.npz", idx, SETTINGS)["segment_f1"]["Overall"] == pytest.approx(100.0)
+    assert evaluate.score_checkpoint(pred / "test" / "epoch003.npz", idx, SETTINGS)["segment_f1"][
+        "Overall"
+    ] == pytest.approx(100.0)
 
     out = tmp_path / "m" / "metrics.json"
     args = evaluate.build_parser().parse_args(
-        ["score", "--predictions", str(pred), "--index", str(idx), "--evaluation", json.dumps(DEFAULT),
-         "--dataset", "toy", "--model", "crnn_bi", "--seed", "7", "--out", str(out)])
+        [
+            "score",
+            "--predictions",
+            str(pred),
+            "--index",
+            str(idx),
+            "--evaluation",
+            json.dumps(DEFAULT),
+            "--dataset",
+            "toy",
+            "--model",
+            "crnn_bi",
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+        ]
+    )
     evaluate.main(args)
     doc = json.loads(out.read_text())
     assert (doc["dataset"], doc["model"], doc["seed"], doc["target"]) == ("toy", "crnn_bi", 7, "frames")
@@ -198,18 +219,38 @@ def test_class_list_check_is_never_skipped(tmp_path, monkeypatch):
     pred = tmp_path / "pred"
     (pred / "test").mkdir(parents=True)
     _write_npz(pred / "test" / "epoch001.npz", {"t1": np.zeros((8, 2)), "t2": np.zeros((6, 2))})
-    args = ["--predictions", str(pred), "--index", str(idx), "--model", "crnn_bi", "--seed", "1", "--out",
-            str(tmp_path / "m" / "metrics.json"), "--evaluation", json.dumps(DEFAULT)]
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.evaluate", "score", "--dataset", "urban_sed", *args],
-                          capture_output=True, text=True, timeout=300)
+    args = [
+        "--predictions",
+        str(pred),
+        "--index",
+        str(idx),
+        "--model",
+        "crnn_bi",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path / "m" / "metrics.json"),
+        "--evaluation",
+        json.dumps(DEFAULT),
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "sedrepro.evaluate", "score", "--dataset", "urban_sed", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [
         f"error: {pred / 'test' / 'epoch001.npz'}: expected the 10 classes of dataset 'urban_sed', "
-        "found 2 classes ['a', 'b']..."]
+        "found 2 classes ['a', 'b']..."
+    ]
     assert not (tmp_path / "m").exists()
     # a dataset the registry does not know is an error, not a skipped check
-    with pytest.raises(InputError, match=r"^dataset: expected a registered dataset \(tut_sed_synthetic_2016, urban_sed, "
-                                         r"urbansound8k\), found 'toy'"):
+    with pytest.raises(
+        InputError,
+        match=r"^dataset: expected a registered dataset \(tut_sed_synthetic_2016, urban_sed, "
+        r"urbansound8k\), found 'toy'",
+    ):
         evaluate.score_predictions(pred, idx, SETTINGS, "toy", "crnn_bi", 1)
     # and if the registry itself ever breaks, scoring breaks with it instead of scoring unchecked
     monkeypatch.delattr(datasets, "get")

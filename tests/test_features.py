@@ -12,8 +12,17 @@ from sedrepro.audio import BlockResampler, load_mono, resample
 from sedrepro.features import FeatureConfig, FeatureTransform, extract_dataset
 from sedrepro.io import InputError, write_tsv
 
-CFG = FeatureConfig(kind="logmel", sample_rate=22050, n_mels=96, n_fft=1024, hop_length=256, f_min=50.0, f_max=11025.0,
-                    n_mfcc=None, top_db=None)
+CFG = FeatureConfig(
+    kind="logmel",
+    sample_rate=22050,
+    n_mels=96,
+    n_fft=1024,
+    hop_length=256,
+    f_min=50.0,
+    f_max=11025.0,
+    n_mfcc=None,
+    top_db=None,
+)
 # Stated tolerance: torchaudio and librosa agree within 0.01 dB on every bin above -100 dB (float32 FFTs differ
 # only in rounding); bins near the 1e-10 floor are compared on the clipped value.
 TOL_DB = 0.01
@@ -25,8 +34,16 @@ def test_logmel_matches_librosa():
     wave = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
     ours = FeatureTransform(CFG)(torch.from_numpy(wave)).numpy()  # (frames, mels)
     mel = librosa.feature.melspectrogram(
-        y=wave, sr=CFG.sample_rate, n_fft=CFG.n_fft, hop_length=CFG.hop_length, n_mels=CFG.n_mels,
-        fmin=CFG.f_min, fmax=CFG.f_max, power=2.0, center=True, pad_mode="constant",
+        y=wave,
+        sr=CFG.sample_rate,
+        n_fft=CFG.n_fft,
+        hop_length=CFG.hop_length,
+        n_mels=CFG.n_mels,
+        fmin=CFG.f_min,
+        fmax=CFG.f_max,
+        power=2.0,
+        center=True,
+        pad_mode="constant",
     )
     ref = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).T
     assert ours.shape == ref.shape == (CFG.n_frames(len(wave)), 96)
@@ -58,8 +75,12 @@ def test_empty_and_garbage_audio_fail_clearly(tmp_path):
 def test_extract_dataset_concatenates_clips(tmp_path):
     rows = []
     for i, n in enumerate([22050, 30000]):
-        sf.write(tmp_path / f"c{i}.wav", np.random.default_rng(i).standard_normal(n).astype(np.float32) * 0.1,
-                 22050, subtype="FLOAT")
+        sf.write(
+            tmp_path / f"c{i}.wav",
+            np.random.default_rng(i).standard_normal(n).astype(np.float32) * 0.1,
+            22050,
+            subtype="FLOAT",
+        )
         rows.append({"file_id": f"c{i}", "split": "train", "path": f"c{i}.wav", "n_samples": n})
     write_tsv(tmp_path / "audio.tsv", pd.DataFrame(rows))
     frames = extract_dataset(tmp_path, tmp_path / "out", CFG)
@@ -69,12 +90,22 @@ def test_extract_dataset_concatenates_clips(tmp_path):
     assert store.shape == (sum(frames.n_frames), 96)
     wave, _ = sf.read(tmp_path / "c1.wav", dtype="float32")
     expected = FeatureTransform(CFG)(torch.from_numpy(wave)).numpy()
-    assert np.array_equal(store[frames.start[1]:], expected)
+    assert np.array_equal(store[frames.start[1] :], expected)
 
 
-@pytest.mark.parametrize(("orig", "target", "n"), [(44100, 22050, 441001), (48000, 22050, 48000), (16000, 22050, 16001),
-                                                    (44100, 22050, 1), (22050, 44100, 2205), (32000, 22050, 3200),
-                                                    (44100, 16000, 4411), (8000, 22050, 7)])
+@pytest.mark.parametrize(
+    ("orig", "target", "n"),
+    [
+        (44100, 22050, 441001),
+        (48000, 22050, 48000),
+        (16000, 22050, 16001),
+        (44100, 22050, 1),
+        (22050, 44100, 2205),
+        (32000, 22050, 3200),
+        (44100, 16000, 4411),
+        (8000, 22050, 7),
+    ],
+)
 def test_resample_equals_torchaudio(orig, target, n):
     """The block-matrix resampler is torchaudio.functional.resample up to float rounding, for down- and upsampling,
     rate pairs with one or many outputs per frame, and inputs shorter than one block."""
@@ -90,8 +121,18 @@ def test_resample_equals_torchaudio(orig, target, n):
     assert np.abs(ours - exact(torch.from_numpy(wave).double()).numpy()).max() < 1e-6
 
 
-@pytest.mark.parametrize(("fmt", "subtype"), [("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "PCM_32"), ("WAV", "PCM_U8"),
-                                              ("WAV", "FLOAT"), ("FLAC", "PCM_16"), ("FLAC", "PCM_24")])
+@pytest.mark.parametrize(
+    ("fmt", "subtype"),
+    [
+        ("WAV", "PCM_16"),
+        ("WAV", "PCM_24"),
+        ("WAV", "PCM_32"),
+        ("WAV", "PCM_U8"),
+        ("WAV", "FLOAT"),
+        ("FLAC", "PCM_16"),
+        ("FLAC", "PCM_24"),
+    ],
+)
 @pytest.mark.parametrize("channels", [1, 2])
 def test_load_mono_equals_libsndfile_float_decode(tmp_path, fmt, subtype, channels):
     """Integer PCM is read as integers and scaled in numpy: the same float32 values as libsndfile's float decode,

@@ -13,11 +13,19 @@ MOD = papers.get("dessed")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def write_index(d, durations=(4.0, 4.0, 3.5, 1.2), events=(("a", 0.0, 0.5, "rain"), ("a", 1.0, 9.0, "rain"), ("b", 2.0, 2.2, "footsteps"))):
+def write_index(
+    d,
+    durations=(4.0, 4.0, 3.5, 1.2),
+    events=(("a", 0.0, 0.5, "rain"), ("a", 1.0, 9.0, "rain"), ("b", 2.0, 2.2, "footsteps")),
+):
     d.mkdir(parents=True, exist_ok=True)
-    (d / "files.tsv").write_text("file_id\tsplit\taudio\tannotation\tduration_s\n" + "".join(
-        f"c{i}\tfold1\tc{i}.wav\tm.csv\t{x}\n" for i, x in enumerate(durations)))
-    (d / "events.tsv").write_text("file_id\tonset\toffset\tlabel\n" + "".join(f"{f}\t{a}\t{b}\t{c}\n" for f, a, b, c in events))
+    (d / "files.tsv").write_text(
+        "file_id\tsplit\taudio\tannotation\tduration_s\n"
+        + "".join(f"c{i}\tfold1\tc{i}.wav\tm.csv\t{x}\n" for i, x in enumerate(durations))
+    )
+    (d / "events.tsv").write_text(
+        "file_id\tonset\toffset\tlabel\n" + "".join(f"{f}\t{a}\t{b}\t{c}\n" for f, a, b, c in events)
+    )
     return d
 
 
@@ -26,8 +34,17 @@ def write_history(root, dataset, model, seed, n=6):
     run.mkdir(parents=True)
     epochs = np.arange(1, n + 1)
     val_loss = 1.0 / epochs + (epochs == n) * 0.5  # lowest at epoch n - 1
-    pd.DataFrame({"epoch": epochs, "train_loss": 1.0 / epochs, "val_loss": val_loss, "train_accuracy": epochs / n,
-                  "val_accuracy": epochs / (n + 1), "val_frame_f1": epochs, "epoch_time_s": 1.0}).to_csv(run / "history.csv", index=False)
+    pd.DataFrame(
+        {
+            "epoch": epochs,
+            "train_loss": 1.0 / epochs,
+            "val_loss": val_loss,
+            "train_accuracy": epochs / n,
+            "val_accuracy": epochs / (n + 1),
+            "val_frame_f1": epochs,
+            "epoch_time_s": 1.0,
+        }
+    ).to_csv(run / "history.csv", index=False)
     return run / "history.csv"
 
 
@@ -50,7 +67,9 @@ def test_histogram_inputs(tmp_path):
     ev = figures.event_durations(idx)
     assert list(ev["duration"].round(6)) == [0.5, 8.0, 0.2]
     # an index built without audio: durations come from the clips' events
-    nan_idx = write_index(tmp_path / "j", durations=("", ""), events=(("c0", 0.0, 2.5, "siren"), ("c1", 0.0, 4.0, "siren")))
+    nan_idx = write_index(
+        tmp_path / "j", durations=("", ""), events=(("c0", 0.0, 2.5, "siren"), ("c1", 0.0, 4.0, "siren"))
+    )
     assert list(figures.clip_durations(nan_idx)) == [2.5, 4.0]
 
 
@@ -95,8 +114,13 @@ def test_curves_read_right(tmp_path, name):
             ticks = [x.get_text() for v, x in zip(ax.get_xticks(), ax.get_xticklabels(), strict=True) if lo <= v <= hi]
             assert ticks == ["1", "2"], ticks  # not 1.0, 1.2, ... 2.0
             legend = ax.get_legend().get_window_extent(r)
-            for other in [*(a.get_window_extent(r) for a in fig.axes), *(a.title.get_window_extent(r) for a in fig.axes),
-                          fig._suptitle.get_window_extent(r)]:
-                assert not (legend.x0 < other.x1 and other.x0 < legend.x1 and legend.y0 < other.y1 and other.y0 < legend.y1)
+            for other in [
+                *(a.get_window_extent(r) for a in fig.axes),
+                *(a.title.get_window_extent(r) for a in fig.axes),
+                fig._suptitle.get_window_extent(r),
+            ]:
+                assert not (
+                    legend.x0 < other.x1 and other.x0 < legend.x1 and legend.y0 < other.y1 and other.y0 < legend.y1
+                )
     finally:
         plt.close(fig)

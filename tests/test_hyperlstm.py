@@ -101,7 +101,14 @@ def test_equals_torch_lstm_when_scaling_is_one(hyper_cell: str, z_from: str) -> 
 
 
 def test_hyper_config_from_dict() -> None:
-    good = {"hidden_size": 64, "embedding_size": 8, "cell": "rnn", "z_from": "previous", "layer_norm": False, "scale_init": 1.0}
+    good = {
+        "hidden_size": 64,
+        "embedding_size": 8,
+        "cell": "rnn",
+        "z_from": "previous",
+        "layer_norm": False,
+        "scale_init": 1.0,
+    }
     assert HyperConfig.from_dict(good) == HyperConfig(64, 8, "rnn", "previous", False, 1.0)
     with pytest.raises(ValueError, match="unknown key.*'extra'"):
         HyperConfig.from_dict({**good, "extra": 1})

@@ -28,7 +28,9 @@ def test_default_terms_equal_the_former_losses_bit_for_bit(shape):
     logits, y = strong_case(*shape)
     want = torch.nn.BCEWithLogitsLoss()(logits, y)
     (g_want,) = torch.autograd.grad(want, logits)
-    got = Loss.from_config(None, "strong")({"strong": logits}, {"strong": y, "mask_strong": torch.ones(shape[0], dtype=torch.bool)})
+    got = Loss.from_config(None, "strong")(
+        {"strong": logits}, {"strong": y, "mask_strong": torch.ones(shape[0], dtype=torch.bool)}
+    )
     (g_got,) = torch.autograd.grad(got, logits)
     assert torch.equal(got, want) and torch.equal(g_got, g_want)
 
@@ -65,20 +67,30 @@ def test_weighted_sum_of_terms():
     logits, y = strong_case()
     batch = {"strong": y, "mask_strong": torch.ones(6, dtype=torch.bool)}
     one = Loss([{"term": "bce_strong", "weight": 1.0}])({"strong": logits}, batch)
-    two = Loss([{"term": "bce_strong", "weight": 0.5}, {"term": "bce_strong", "weight": 2.0}])({"strong": logits}, batch)
+    two = Loss([{"term": "bce_strong", "weight": 0.5}, {"term": "bce_strong", "weight": 2.0}])(
+        {"strong": logits}, batch
+    )
     torch.testing.assert_close(two, 2.5 * one)
 
 
 def test_config_errors_are_one_line():
-    with pytest.raises(InputError, match=r"^config key 'training/loss/1/term': expected a registered loss term "
-                                         r"\(bce_strong, ce_weak.*\), found 'focal'$"):
+    with pytest.raises(
+        InputError,
+        match=r"^config key 'training/loss/1/term': expected a registered loss term "
+        r"\(bce_strong, ce_weak.*\), found 'focal'$",
+    ):
         Loss([{"term": "bce_strong", "weight": 1.0}, {"term": "focal", "weight": 1.0}])
     loss = Loss([{"term": "bce_strong", "weight": 1.0}])
     z, k = weak_case()
-    with pytest.raises(InputError, match=r"term 'bce_strong' expected a model output 'strong', found the outputs \['weak'\]"):
+    with pytest.raises(
+        InputError, match=r"term 'bce_strong' expected a model output 'strong', found the outputs \['weak'\]"
+    ):
         loss({"weak": z}, {"weak": k, "mask_weak": torch.ones(7, dtype=torch.bool)})
-    with pytest.raises(InputError, match=r"term 'bce_strong' expected a training source with strong labels, found "
-                                         r"sources with no labels"):
+    with pytest.raises(
+        InputError,
+        match=r"term 'bce_strong' expected a training source with strong labels, found "
+        r"sources with no labels",
+    ):
         loss.check_labels([])
     with pytest.raises(InputError, match=r"found sources with \['weak'\]"):
         loss.check_labels(["weak"])

@@ -15,8 +15,10 @@ from sedrepro.models import ARCHITECTURES, build_from_config
 from sedrepro.recipes import RECIPES
 
 META = torch.device("meta")
-CONFIGS = {"default": [sconfig.REPO / "config.yaml"],
-           "tiny": [sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "tiny.yaml"]}
+CONFIGS = {
+    "default": [sconfig.REPO / "config.yaml"],
+    "tiny": [sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "tiny.yaml"],
+}
 N_CLASSES, B, T = 5, 3, 24
 
 
@@ -35,10 +37,14 @@ def entries(architecture: str) -> list[tuple[str, dict, int, str]]:
 
 
 def meta_batch(n_features: int, kind: str) -> dict[str, torch.Tensor]:
-    target = (torch.empty(B, T, N_CLASSES, device=META) if kind == "strong"
-              else torch.empty(B, dtype=torch.long, device=META))
-    return {"features": torch.empty(B, T, n_features, device=META), kind: target,
-            f"mask_{kind}": torch.empty(B, dtype=torch.bool, device=META)}
+    target = (
+        torch.empty(B, T, N_CLASSES, device=META) if kind == "strong" else torch.empty(B, dtype=torch.long, device=META)
+    )
+    return {
+        "features": torch.empty(B, T, n_features, device=META),
+        kind: target,
+        f"mask_{kind}": torch.empty(B, dtype=torch.bool, device=META),
+    }
 
 
 def test_a_cpu_tensor_fails_on_meta():

@@ -28,7 +28,15 @@ def test_registry_declares_every_metric_of_metrics_json():
     assert set(metrics.METRICS.names()) >= {"segment_f1", "event_f1", "psds", "accuracy", "loss", "micro_f1", "clip_f1"}
     seg, psds = metrics.get("segment_f1"), metrics.get("psds")
     assert seg.per_class and seg.unit == "%" and seg.targets == ("frames",) and seg.trivial
-    assert not psds.per_class and psds.params == ("dtc", "gtc", "cttc", "alpha_ct", "alpha_st", "max_efpr", "thresholds")
+    assert not psds.per_class and psds.params == (
+        "dtc",
+        "gtc",
+        "cttc",
+        "alpha_ct",
+        "alpha_st",
+        "max_efpr",
+        "thresholds",
+    )
     assert set(metrics.get("accuracy").targets) == {"frames", "clip"}
     with pytest.raises(InputError, match="^metric: expected a registered metric \\(accuracy, clip_f1, .*found 'f1'$"):
         metrics.get("f1")
@@ -59,13 +67,20 @@ def test_psds_hand_worked_values():
     assert metrics.psds(REF, [noisy], DUR, ["a", "b"], **{**PSDS, "max_efpr": 400.0}) == pytest.approx(0.55)
     assert metrics.psds(REF, [noisy], DUR, ["a", "b"], **PSDS) == pytest.approx(0.5)
     # a detection covering a quarter of a's reference fails the ground-truth criterion (gtc 0.5)
-    assert metrics.psds(REF, [{"f": [ev(2.5, 3.0, "a"), ev(5.0, 6.0, "b")]}], DUR, ["a", "b"], **PSDS) == pytest.approx(0.5)
+    assert metrics.psds(REF, [{"f": [ev(2.5, 3.0, "a"), ev(5.0, 6.0, "b")]}], DUR, ["a", "b"], **PSDS) == pytest.approx(
+        0.5
+    )
     with pytest.raises(InputError, match="at least 2 classes"):
         metrics.psds({"f": [ev(1.0, 3.0, "a")]}, [{"f": []}], DUR, ["a"], **PSDS)
 
 
 def test_median_filter_removes_spikes_keeps_events_per_class_and_file():
-    assert (window_frames(0.3, 0.1), window_frames(0.2, 0.1), window_frames(0.45, 0.1), window_frames(0.01, 0.1)) == (3, 3, 5, 1)
+    assert (window_frames(0.3, 0.1), window_frames(0.2, 0.1), window_frames(0.45, 0.1), window_frames(0.01, 0.1)) == (
+        3,
+        3,
+        5,
+        1,
+    )
     scores = np.zeros((20, 2), dtype=np.float32)
     scores[4, 0] = scores[4, 1] = 0.9  # a 1-frame spike in both classes
     scores[10:16, 0] = 0.8  # a 6-frame event in class 0
@@ -81,7 +96,9 @@ def test_median_filter_removes_spikes_keeps_events_per_class_and_file():
     long = np.zeros((12, 1), dtype=np.float32)
     long[3:9, 0] = 1.0
     assert np.array_equal(median_filter(long, np.array([0, 12]), [5]), long)
-    with pytest.raises(InputError, match="median_filter_s: expected a window for each of the 2 classes, found none for 'b'"):
+    with pytest.raises(
+        InputError, match="median_filter_s: expected a window for each of the 2 classes, found none for 'b'"
+    ):
         class_windows({"median_filter_s": {"a": 0.3}, "apply_to": "scores"}, ["a", "b"], 0.1)
 
 
@@ -115,10 +132,15 @@ def test_chain_filters_scores_or_decisions():
 
 def test_metric_entries_are_checked():
     base = default_scoring()
-    with pytest.raises(InputError, match="^--evaluation/metrics/frames/0/name: expected a registered metric .*found 'segmnt_f1'"):
+    with pytest.raises(
+        InputError, match="^--evaluation/metrics/frames/0/name: expected a registered metric .*found 'segmnt_f1'"
+    ):
         Settings.from_config({**base, "metrics": {"frames": [{"name": "segmnt_f1"}]}})
-    with pytest.raises(InputError, match="^--evaluation/metrics/frames/0/params: expected the parameters of metric "
-                                         "'event_f1' \\(t_collar, percentage_of_length\\), found no 'percentage_of_length'$"):
+    with pytest.raises(
+        InputError,
+        match="^--evaluation/metrics/frames/0/params: expected the parameters of metric "
+        "'event_f1' \\(t_collar, percentage_of_length\\), found no 'percentage_of_length'$",
+    ):
         Settings.from_config({**base, "metrics": {"frames": [{"name": "event_f1", "params": {"t_collar": 0.2}}]}})
     with pytest.raises(InputError, match="metric for target 'clip' \\(metric 'segment_f1' scores frames\\)"):
         Settings.from_config({**base, "metrics": {"clip": [{"name": "segment_f1"}]}})
@@ -138,8 +160,14 @@ def _index(tmp_path):
 
 def _npz(path, file_id, probs):
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, probs=np.asarray(probs, dtype=np.float32), offsets=np.array([0, len(probs)]),
-             file_ids=np.array([file_id]), hop_s=np.float64(0.5), classes=np.array(["a", "b"]))
+    np.savez(
+        path,
+        probs=np.asarray(probs, dtype=np.float32),
+        offsets=np.array([0, len(probs)]),
+        file_ids=np.array([file_id]),
+        hop_s=np.float64(0.5),
+        classes=np.array(["a", "b"]),
+    )
 
 
 def test_each_evaluation_set_is_scored_on_its_own(tmp_path, monkeypatch):
@@ -177,11 +205,19 @@ def test_workflow_config_is_checked_per_model():
         pipeline.setdefault("evaluation_sets", ["test"])  # the schema's default, as the workflow fills it
     evaluate.check_config(cfg)
     doc = evaluate.scoring_config(cfg, "mono_baseline")
-    assert doc["sets"] == ["test"] and doc["threshold"] == 0.5 and [e["name"] for e in doc["metrics"]["clip"]] == [
-        "clip_f1", "accuracy", "loss", "micro_f1"]
-    cfg["models"]["dnd_dessed"]["evaluation"] = {**cfg["models"]["dnd_dessed"]["evaluation"],
-                                                 "metrics": {"frames": [{"name": "psds"}]}}
-    with pytest.raises(InputError, match="^evaluation of model dnd_dessed/metrics/frames/0/params: expected the "
-                                         "parameters of metric 'psds' \\(dtc, gtc, cttc, alpha_ct, alpha_st, max_efpr, "
-                                         "thresholds\\), found no 'alpha_ct'$"):
+    assert (
+        doc["sets"] == ["test"]
+        and doc["threshold"] == 0.5
+        and [e["name"] for e in doc["metrics"]["clip"]] == ["clip_f1", "accuracy", "loss", "micro_f1"]
+    )
+    cfg["models"]["dnd_dessed"]["evaluation"] = {
+        **cfg["models"]["dnd_dessed"]["evaluation"],
+        "metrics": {"frames": [{"name": "psds"}]},
+    }
+    with pytest.raises(
+        InputError,
+        match="^evaluation of model dnd_dessed/metrics/frames/0/params: expected the "
+        "parameters of metric 'psds' \\(dtc, gtc, cttc, alpha_ct, alpha_st, max_efpr, "
+        "thresholds\\), found no 'alpha_ct'$",
+    ):
         evaluate.check_config(cfg)

@@ -29,11 +29,22 @@ def cnn_cfg(channels: list[int] | None = None, pool_time: list[int] | None = Non
     return d
 
 
-def hyper_cfg(hidden: int = 64, cell: str = "lstm", z_from: str = "current", layer_norm: bool = False) -> dict[str, Any]:
-    return {"hidden_size": hidden, "embedding_size": 8, "cell": cell, "z_from": z_from, "layer_norm": layer_norm, "scale_init": 1.0}
+def hyper_cfg(
+    hidden: int = 64, cell: str = "lstm", z_from: str = "current", layer_norm: bool = False
+) -> dict[str, Any]:
+    return {
+        "hidden_size": hidden,
+        "embedding_size": 8,
+        "cell": cell,
+        "z_from": z_from,
+        "layer_norm": layer_norm,
+        "scale_init": 1.0,
+    }
 
 
-def rnn_cfg(cell: str = "lstm", hidden: int = 256, bi: bool = False, hyper: dict[str, Any] | None = None) -> dict[str, Any]:
+def rnn_cfg(
+    cell: str = "lstm", hidden: int = 256, bi: bool = False, hyper: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {"cell": cell, "hidden_size": hidden, "bidirectional": bi, "hyper": hyper}
 
 
@@ -82,7 +93,11 @@ SMALL = [8, 16, 16, 32]  # narrow channels: shapes do not depend on width, and t
 @pytest.mark.parametrize("T", [172, 37])
 @pytest.mark.parametrize(
     "rnn",
-    [rnn_cfg("lstm", 16), rnn_cfg("lstm", 16, bi=True), rnn_cfg("hyperlstm", 16, hyper=hyper_cfg(8, "rnn", "previous"))],
+    [
+        rnn_cfg("lstm", 16),
+        rnn_cfg("lstm", 16, bi=True),
+        rnn_cfg("hyperlstm", 16, hyper=hyper_cfg(8, "rnn", "previous")),
+    ],
     ids=["uni", "bi", "hyper"],
 )
 def test_output_shape(pool_time: list[int], T: int, rnn: dict[str, Any]) -> None:
@@ -92,7 +107,9 @@ def test_output_shape(pool_time: list[int], T: int, rnn: dict[str, Any]) -> None
 
 
 def test_full_width_forward_smoke() -> None:
-    m = build_model(cnn_cfg(), rnn_cfg("hyperlstm", 256, hyper=hyper_cfg(128, "lstm", "current", True)), N_MELS, N_CLASSES)
+    m = build_model(
+        cnn_cfg(), rnn_cfg("hyperlstm", 256, hyper=hyper_cfg(128, "lstm", "current", True)), N_MELS, N_CLASSES
+    )
     assert m(torch.randn(1, 37, N_MELS))["strong"].shape == (1, 37, N_CLASSES)
 
 
@@ -158,8 +175,14 @@ FULL = [64, 128, 256, 512]
 CASES = {
     # name: (rnn config, expected count by formula)
     "crnn_uni (h256)": (rnn_cfg("lstm", 256), n_cnn(FULL) + n_lstm(512, 256, False) + n_head(256, N_CLASSES)),
-    "crnn_bi (h256/dir, 512 out)": (rnn_cfg("lstm", 256, True), n_cnn(FULL) + n_lstm(512, 256, True) + n_head(512, N_CLASSES)),
-    "crnn_bi (h512/dir, 1024 out)": (rnn_cfg("lstm", 512, True), n_cnn(FULL) + n_lstm(512, 512, True) + n_head(1024, N_CLASSES)),
+    "crnn_bi (h256/dir, 512 out)": (
+        rnn_cfg("lstm", 256, True),
+        n_cnn(FULL) + n_lstm(512, 256, True) + n_head(512, N_CLASSES),
+    ),
+    "crnn_bi (h512/dir, 1024 out)": (
+        rnn_cfg("lstm", 512, True),
+        n_cnn(FULL) + n_lstm(512, 512, True) + n_head(1024, N_CLASSES),
+    ),
 }
 for _nhh in (64, 128):
     for _cell in ("rnn", "lstm"):

@@ -70,8 +70,11 @@ def test_model_config_checked_without_building() -> None:
     """The registry's config class parses an entry (for checks at workflow start); errors are one line."""
     parsed = check_model_config({"name": "x", "architecture": "dnd", **narrow("dessed")}, "models/x")
     assert parsed.kind == "dessed"
-    with pytest.raises(InputError, match=r"^config key 'models/x/architecture': expected a registered architecture "
-                                         r"\(crnn, dnd.*\), found 'cnn'$"):
+    with pytest.raises(
+        InputError,
+        match=r"^config key 'models/x/architecture': expected a registered architecture "
+        r"\(crnn, dnd.*\), found 'cnn'$",
+    ):
         check_model_config({"name": "x", "architecture": "cnn"}, "models/x")
     with pytest.raises(InputError, match=r"^config key 'models/x': dnd config: unknown key\(s\) \['stride'\]"):
         check_model_config({"architecture": "dnd", **narrow("dessed"), "stride": 2}, "models/x")

@@ -17,7 +17,8 @@ def test_markdown_of_the_blocks():
     assert page.markdown(BLOCKS) == (
         "# table9: a <caption> & more\n\nComputed from `config/x.tsv`.\n\n"
         "| Category | A | B |\n|:---|---:|---:|\n| Cat&dog | 1.0 / 2.0 (+1.0) | \u2013 / 3 |\n| Average | n/a |  |\n\n"
-        "Notes:\n\n- first <note>\n- second\n")
+        "Notes:\n\n- first <note>\n- second\n"
+    )
 
 
 def test_html_of_the_same_blocks_is_escaped_and_standalone():
@@ -44,6 +45,12 @@ def test_number_labels_sort_by_number_as_strings():
     assert page.number_label("figure4") == "Figure  4" and page.number_label("table12") == "Table 12"
     # by code point here; the report's own sort (localeCompare) is checked in Chromium (tests/test_report.py)
     assert [n for _, n in sorted(zip(labels, names, strict=True))] == [
-        "figure1", "figure4", "figure9", "figure10", "figure15", "table2"]
+        "figure1",
+        "figure4",
+        "figure9",
+        "figure10",
+        "figure15",
+        "table2",
+    ]
     with pytest.raises(ValueError, match="figure4 or table10"):
         page.number_label("audit")

@@ -72,8 +72,18 @@ def test_tablespec_rejects_bad_layout_and_metric():
     with pytest.raises(InputError, match="run metrics"):
         TableSpec("t", "c", "d", (("A", "a"),), (), (), layout="models", metric_columns=(("X", "speed"),))
     with pytest.raises(InputError, match="ratio_reference"):
-        TableSpec("t", "c", "d", (("A", "a"),), (), (), layout="models", metric_columns=(("T", "train_time_min"),),
-                  ratio_columns=(("r", "time_ratio", "train_time_min"),), ratio_reference="b")
+        TableSpec(
+            "t",
+            "c",
+            "d",
+            (("A", "a"),),
+            (),
+            (),
+            layout="models",
+            metric_columns=(("T", "train_time_min"),),
+            ratio_columns=(("r", "time_ratio", "train_time_min"),),
+            ratio_reference="b",
+        )
 
 
 def test_hypernetworks_specs_keep_their_cells():
@@ -83,6 +93,7 @@ def test_hypernetworks_specs_keep_their_cells():
 
 
 # ----------------------------------------------------------------------------------------- synthetic runs
+
 
 def write_index(d: Path, counts: dict[str, int]) -> Path:
     d.mkdir(parents=True, exist_ok=True)
@@ -96,12 +107,23 @@ def write_index(d: Path, counts: dict[str, int]) -> Path:
     return d
 
 
-def write_run(root: Path, dataset: str, model: str, seed: int, target: str, f1: dict, scores: dict, train: dict) -> Path:
+def write_run(
+    root: Path, dataset: str, model: str, seed: int, target: str, f1: dict, scores: dict, train: dict
+) -> Path:
     run = root / "runs" / dataset / model / f"seed{seed}"
     run.mkdir(parents=True)
     metric = "clip_f1" if target == "clip" else "segment_f1"
-    doc = metrics_doc(dataset, model, seed, [f1], target=target, metric=metric, epochs=[3],
-                      scalars={k: [v] for k, v in scores.items()}, trivial={"Average": 5.0, "Overall": 20.0})
+    doc = metrics_doc(
+        dataset,
+        model,
+        seed,
+        [f1],
+        target=target,
+        metric=metric,
+        epochs=[3],
+        scalars={k: [v] for k, v in scores.items()},
+        trivial={"Average": 5.0, "Overall": 20.0},
+    )
     (run / "metrics.json").write_text(json.dumps(doc))
     (run / "train.json").write_text(json.dumps(train))
     return run
@@ -109,12 +131,30 @@ def write_run(root: Path, dataset: str, model: str, seed: int, target: str, f1: 
 
 def render_cli(tmp_path, table, runs=(), index=None, train=True):
     out = tmp_path / "out"
-    argv = ["--paper", "dessed", "--table", table, "--metrics", *[str(r / "metrics.json") for r in runs],
-            "--train", *([str(r / "train.json") for r in runs] if train else []),
-            "--paper-values", str(TSV), "--data-note", "synthetic test files",
-            "--out-md", str(out / f"{table}.md"), "--out-html", str(out / f"{table}.html"),
-            "--out-csv", str(out / f"{table}.csv"), "--out-tex", str(out / f"{table}.tex"),
-            "--out-png", str(out / f"{table}.png")]
+    argv = [
+        "--paper",
+        "dessed",
+        "--table",
+        table,
+        "--metrics",
+        *[str(r / "metrics.json") for r in runs],
+        "--train",
+        *([str(r / "train.json") for r in runs] if train else []),
+        "--paper-values",
+        str(TSV),
+        "--data-note",
+        "synthetic test files",
+        "--out-md",
+        str(out / f"{table}.md"),
+        "--out-html",
+        str(out / f"{table}.html"),
+        "--out-csv",
+        str(out / f"{table}.csv"),
+        "--out-tex",
+        str(out / f"{table}.tex"),
+        "--out-png",
+        str(out / f"{table}.png"),
+    ]
     if index is not None:
         argv += ["--index", str(index)]
     render.main(render.build_parser().parse_args(argv))
@@ -142,10 +182,28 @@ def test_render_table1_and_table2_from_index(tmp_path):
 
 def test_render_table3_scales_f1_and_shows_text_rows(tmp_path):
     f1 = {c: 50.0 for c in DESSED.MONO_CLASSES} | {"siren": 80.0, "Average": 53.0, "Overall": 60.0}
-    runs = [write_run(tmp_path, "urbansound8k", "mono_baseline", 0, "clip", f1, {"accuracy": 0.6, "loss": 1.25, "micro_f1": 0.6},
-                      {"epochs": 12, "train_time_s": 30.0, "parameters": 1000, "checkpoint_bytes": 4096}),
-            write_run(tmp_path, "urbansound8k", "mono_proposed", 0, "clip", f1, {"accuracy": 0.2, "loss": 2.5, "micro_f1": 0.2},
-                      {"epochs": 7, "train_time_s": 10.0, "parameters": 500, "checkpoint_bytes": 2048})]
+    runs = [
+        write_run(
+            tmp_path,
+            "urbansound8k",
+            "mono_baseline",
+            0,
+            "clip",
+            f1,
+            {"accuracy": 0.6, "loss": 1.25, "micro_f1": 0.6},
+            {"epochs": 12, "train_time_s": 30.0, "parameters": 1000, "checkpoint_bytes": 4096},
+        ),
+        write_run(
+            tmp_path,
+            "urbansound8k",
+            "mono_proposed",
+            0,
+            "clip",
+            f1,
+            {"accuracy": 0.2, "loss": 2.5, "micro_f1": 0.2},
+            {"epochs": 7, "train_time_s": 10.0, "parameters": 500, "checkpoint_bytes": 2048},
+        ),
+    ]
     csv, md = render_cli(tmp_path, "table3", runs)
     t = csv.set_index(["row", "column"])
     assert t.loc[("siren", "mono_baseline"), "reproduced"] == pytest.approx(0.8)  # 80 % -> 0-1 scale
@@ -164,16 +222,26 @@ def test_render_table4_minutes_ratios_and_hardware(tmp_path):
     for i, (_, model) in enumerate(DESSED.POLY_MODELS):
         f1 = {"Average": 40.0, "Overall": 45.0}
         scores = {"accuracy": 0.9, "loss": 0.2 + i / 10, "micro_f1": 0.5}
-        train = {"epochs": 10 + i, "train_time_s": 60.0 * (i + 1), "parameters": 10_000 * (i + 1),
-                 "checkpoint_bytes": 1024 * (i + 1), "device_name": "cpu: Test CPU (2 threads)"}
+        train = {
+            "epochs": 10 + i,
+            "train_time_s": 60.0 * (i + 1),
+            "parameters": 10_000 * (i + 1),
+            "checkpoint_bytes": 1024 * (i + 1),
+            "device_name": "cpu: Test CPU (2 threads)",
+        }
         if model == "dnd_proposed_maxpool":
             del train["train_time_s"]  # an older train.json: the cell is n/a, not an error
         runs.append(write_run(tmp_path, "tut_sed_synthetic_2016", model, 0, "frames", f1, scores, train))
     csv, md = render_cli(tmp_path, "table4", runs)
     t = csv.set_index(["row", "column"])
-    assert t.loc[("Baseline", "train_time_min"), "reproduced"] == 1.0 and t.loc[("Dilated", "train_time_min"), "reproduced"] == 2.0
+    assert (
+        t.loc[("Baseline", "train_time_min"), "reproduced"] == 1.0
+        and t.loc[("Dilated", "train_time_min"), "reproduced"] == 2.0
+    )
     assert t.loc[("Dilated", "time_ratio"), "paper"] == pytest.approx(450 / 32, abs=0.005)
-    assert t.loc[("Dilated", "time_ratio"), "reproduced"] == 2.0 and t.loc[("Dessed", "time_ratio"), "reproduced"] == 3.0
+    assert (
+        t.loc[("Dilated", "time_ratio"), "reproduced"] == 2.0 and t.loc[("Dessed", "time_ratio"), "reproduced"] == 3.0
+    )
     assert pd.isna(t.loc[("Proposed Model max pooling", "train_time_min"), "reproduced"])
     assert t.loc[("Dessed", "size_kb"), "reproduced"] == 3.0 and t.loc[("Dessed", "parameters"), "reproduced"] == 30_000
     assert t.loc[("Dilated", "loss"), "delta"] == pytest.approx(0.3 - 0.115)
@@ -229,14 +297,28 @@ def test_claim_quotes_are_the_papers_words(paper):
         pytest.skip(f"paper text not found at {path} (set SEDREPRO_PAPERS)")
 
     def plain(text):
-        for a, b in (("\\_", "_"), ("$", ""), ("\\approx ", "≈"), ("\\%", "%"), ("\\times", "×"), ("e^{-5}", "e-5"),
-                     ("3 - 4", "3 − 4"), ("*", ""), ("\\{", "{"), ("\\}", "}")):
+        for a, b in (
+            ("\\_", "_"),
+            ("$", ""),
+            ("\\approx ", "≈"),
+            ("\\%", "%"),
+            ("\\times", "×"),
+            ("e^{-5}", "e-5"),
+            ("3 - 4", "3 − 4"),
+            ("*", ""),
+            ("\\{", "{"),
+            ("\\}", "}"),
+        ):
             text = text.replace(a, b)
         return re.sub(r"(\w)- (\w)", r"\1\2", re.sub(r"\s+", " ", text))
 
     text = plain(path.read_text(encoding="utf-8"))
-    missing = [(c.line, piece) for c in claims.load_claims(REPO / papers.get(paper).text_claims)
-               for piece in c.quote.split(" [...] ") if plain(piece) not in text]
+    missing = [
+        (c.line, piece)
+        for c in claims.load_claims(REPO / papers.get(paper).text_claims)
+        for piece in c.quote.split(" [...] ")
+        if plain(piece) not in text
+    ]
     assert not missing
 
 

@@ -33,7 +33,9 @@ def test_chunk_size_in_seconds_or_frames():
 
 
 def test_split_protocols():
-    us8k = pd.DataFrame({"file_id": [f"c{i:02d}" for i in range(50)], "split": [f"fold{i % 10 + 1}" for i in range(50)]})
+    us8k = pd.DataFrame(
+        {"file_id": [f"c{i:02d}" for i in range(50)], "split": [f"fold{i % 10 + 1}" for i in range(50)]}
+    )
     paper = assign_splits("urbansound8k", us8k, {"protocol": "paper", "seed": 0, "test_fold": 10})
     assert paper.value_counts().to_dict() == {"train": 30, "validate": 10, "test": 10}
     official = assign_splits("urbansound8k", us8k, {"protocol": "official", "seed": 0, "test_fold": 3})
@@ -46,11 +48,14 @@ def test_split_protocols():
     ten_us8k = ten.assign(split="fold1")
     assert drawn.equals(assign_splits("urbansound8k", ten_us8k, {"protocol": "paper", "seed": 3, "test_fold": 10}))
     shuffled = ten.sample(frac=1.0, random_state=0)
-    assert shuffled.file_id.map(drawn).tolist() == assign_splits(
-        "tut_sed_synthetic_2016", shuffled, {"protocol": "paper", "seed": 3, "test_fold": 10}).tolist()  # order-free
+    assert (
+        shuffled.file_id.map(drawn).tolist()
+        == assign_splits("tut_sed_synthetic_2016", shuffled, {"protocol": "paper", "seed": 3, "test_fold": 10}).tolist()
+    )  # order-free
     tut = pd.DataFrame({"file_id": ["a", "b", "c"], "split": ["train", "validate", "test"]})
-    assert assign_splits("tut_sed_synthetic_2016", tut, {"protocol": "official", "seed": 0, "test_fold": 10}).tolist() == [
-        "train", "validate", "test"]
+    assert assign_splits(
+        "tut_sed_synthetic_2016", tut, {"protocol": "official", "seed": 0, "test_fold": 10}
+    ).tolist() == ["train", "validate", "test"]
 
 
 def test_every_model_names_a_defined_pipeline_and_overrides_merge():
@@ -91,8 +96,8 @@ def clips(tmp_path):
     feats = rng.standard_normal((sum(lengths), 6)).astype(np.float32)
     labels = np.zeros((sum(lengths), 3), dtype=np.uint8)
     for s, n, k in zip(starts, lengths, label, strict=True):
-        feats[s:s + n, 2 * k:2 * k + 2] += 4
-        labels[s:s + n, k] = 1
+        feats[s : s + n, 2 * k : 2 * k + 2] += 4
+        labels[s : s + n, k] = 1
     fdir, sdir, idx = tmp_path / "f", tmp_path / "s", tmp_path / "idx"
     ids = [f"clip{i}" for i in range(12)]
     save_npy(fdir / "features.npy", feats)
@@ -100,16 +105,30 @@ def clips(tmp_path):
     write_tsv(fdir / "frames.tsv", frames)
     write_tsv(sdir / "assignment.tsv", pd.DataFrame({"file_id": ids, "split": split}))
     save_npy(sdir / "labels.npy", labels)
-    chunks = {sp: np.array([[s, min(n, 8)] for s, n, x in zip(starts, lengths, split, strict=True) if x == sp])
-              for sp in ("train", "validate", "test")}
+    chunks = {
+        sp: np.array([[s, min(n, 8)] for s, n, x in zip(starts, lengths, split, strict=True) if x == sp])
+        for sp in ("train", "validate", "test")
+    }
     with open(sdir / "chunks.npz", "wb") as fh:
         np.savez(fh, **chunks)
     write_json(sdir / "norm.json", {"mode": "none", "mean": [0.0], "std": [1.0], "frames": 0})
-    write_json(sdir / "splits.json", {"classes": ["a", "b", "c"], "chunk_frames": 8, "hop_frames": 8,
-                                      "frame_hop_s": 0.1, "target": "clip", "pad": "zeros", "tail": "pad"})
+    write_json(
+        sdir / "splits.json",
+        {
+            "classes": ["a", "b", "c"],
+            "chunk_frames": 8,
+            "hop_frames": 8,
+            "frame_hop_s": 0.1,
+            "target": "clip",
+            "pad": "zeros",
+            "tail": "pad",
+        },
+    )
     write_tsv(idx / "files.tsv", pd.DataFrame({"file_id": ids, "split": "fold1", "duration_s": 1.0}))
-    write_tsv(idx / "events.tsv", pd.DataFrame({"file_id": ids, "onset": 0.0, "offset": 1.0,
-                                                "label": [["a", "b", "c"][k] for k in label]}))
+    write_tsv(
+        idx / "events.tsv",
+        pd.DataFrame({"file_id": ids, "onset": 0.0, "offset": 1.0, "label": [["a", "b", "c"][k] for k in label]}),
+    )
     return tmp_path, fdir, sdir, idx, feats, starts
 
 
@@ -119,13 +138,25 @@ def test_zero_padding_and_clip_labels(clips):
     x, y = data.gather(np.array([starts[0], starts[4]]), np.array([5, 8]))  # 5-frame clip, 9-frame clip cut at 8
     assert x.shape == (2, 8, 6) and y.tolist() == [0, 1]
     assert np.array_equal(x[0, :5].numpy(), feats[:5]) and not x[0, 5:].any()
-    assert np.array_equal(x[1].numpy(), feats[starts[4]:starts[4] + 8])
+    assert np.array_equal(x[1].numpy(), feats[starts[4] : starts[4] + 8])
 
 
-MONO = {"name": "mono_baseline", "architecture": "dnd", "kind": "mono_baseline",
-        "cnn": {"channels": 4, "kernel_size": 3, "pool_freq": [2, 3], "dropout": 0.0, "spatial_dropout": False,
-                "separable_style": "official", "pointwise_kernel_size": 1},
-        "gru": {"hidden_size": 8}, "dilated": None}
+MONO = {
+    "name": "mono_baseline",
+    "architecture": "dnd",
+    "kind": "mono_baseline",
+    "cnn": {
+        "channels": 4,
+        "kernel_size": 3,
+        "pool_freq": [2, 3],
+        "dropout": 0.0,
+        "spatial_dropout": False,
+        "separable_style": "official",
+        "pointwise_kernel_size": 1,
+    },
+    "gru": {"hidden_size": 8},
+    "dilated": None,
+}
 
 
 def test_clip_target_trains_predicts_and_scores(clips, monkeypatch):
@@ -142,9 +173,13 @@ def test_clip_target_trains_predicts_and_scores(clips, monkeypatch):
     with np.load(tmp / "pred" / "test" / f"epoch{epochs[0]:03d}.npz") as z:
         assert z["probs"].shape == (3, 3) and str(z["target"]) == "clip"
         assert np.allclose(z["probs"].sum(axis=1), 1.0, atol=1e-5)
-    doc = score_predictions(tmp / "pred", idx, SETTINGS, "toy", "mono_baseline", 0, {"test": ["clip9", "clip10", "clip11"]})
+    doc = score_predictions(
+        tmp / "pred", idx, SETTINGS, "toy", "mono_baseline", 0, {"test": ["clip9", "clip10", "clip11"]}
+    )
     test = doc["sets"]["test"]
     assert doc["target"] == "clip" and set(test["metrics"]) == {"clip_f1", "accuracy", "loss", "micro_f1"}
-    assert results.values(doc, "clip_f1", "test", "Overall") == [pytest.approx(100 * results.values(doc, "accuracy", "test")[0])]
+    assert results.values(doc, "clip_f1", "test", "Overall") == [
+        pytest.approx(100 * results.values(doc, "accuracy", "test")[0])
+    ]
     assert results.trivial(doc, "clip_f1", "test", "Overall") == pytest.approx(100 / 3)  # majority class: 1 of 3 clips
     json.dumps(doc)  # metrics.json must serialise

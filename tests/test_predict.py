@@ -22,20 +22,21 @@ LENGTHS = [50, 24, 13, 71, 40]  # test clips in frames: one shorter than a chunk
 CHUNK = 24
 
 
-def reference_clip(model: torch.nn.Module, data: SplitData, start: int, n_frames: int, hop: int, batch_size: int,
-                   tail: str) -> np.ndarray:
+def reference_clip(
+    model: torch.nn.Module, data: SplitData, start: int, n_frames: int, hop: int, batch_size: int, tail: str
+) -> np.ndarray:
     """The prediction as it was before batching across clips: one clip's chunks per forward pass."""
     chunks = chunk_starts(start, n_frames, data.chunk_frames, hop, tail)
     total = np.zeros((n_frames, data.n_classes), dtype=np.float64)
     count = np.zeros((n_frames, 1), dtype=np.float64)
     with torch.inference_mode():
         for i in range(0, len(chunks), batch_size):
-            sel = chunks[i:i + batch_size]
+            sel = chunks[i : i + batch_size]
             x, _ = data.gather(sel[:, 0], sel[:, 1])
             probs = torch.sigmoid(model(x)["strong"]).numpy()
             for (first, valid), p in zip(sel, probs, strict=True):
-                total[first - start:first - start + valid] += p[:valid]
-                count[first - start:first - start + valid] += 1
+                total[first - start : first - start + valid] += p[:valid]
+                count[first - start : first - start + valid] += 1
     return (total / count).astype(np.float32)
 
 
@@ -54,17 +55,36 @@ def write_split(root: Path, n_features: int, classes: list[str], target: str, ta
     save_npy(sdir / "labels.npy", (rng.random((sum(lengths), len(classes))) < 0.3).astype(np.uint8))
     hop = CHUNK // 3 if tail == "flush" else CHUNK
     if target == "clip":  # one example per clip, as the split stage makes them
-        chunks = {sp: np.array([[s, min(n, CHUNK)] for s, n, x in zip(starts, lengths, split, strict=True) if x == sp])
-                  for sp in ("train", "validate", "test")}
+        chunks = {
+            sp: np.array([[s, min(n, CHUNK)] for s, n, x in zip(starts, lengths, split, strict=True) if x == sp])
+            for sp in ("train", "validate", "test")
+        }
     else:
-        chunks = {sp: np.concatenate([chunk_starts(int(s), n, CHUNK, hop, tail)
-                                      for s, n, x in zip(starts, lengths, split, strict=True) if x == sp])
-                  for sp in ("train", "validate", "test")}
+        chunks = {
+            sp: np.concatenate(
+                [
+                    chunk_starts(int(s), n, CHUNK, hop, tail)
+                    for s, n, x in zip(starts, lengths, split, strict=True)
+                    if x == sp
+                ]
+            )
+            for sp in ("train", "validate", "test")
+        }
     with open(sdir / "chunks.npz", "wb") as fh:
         np.savez(fh, **chunks)
     write_json(sdir / "norm.json", {"mean": [0.5], "std": [2.0]})
-    write_json(sdir / "splits.json", {"classes": classes, "chunk_frames": CHUNK, "hop_frames": hop, "frame_hop_s": 0.02,
-                                      "target": target, "pad": pad, "tail": tail})
+    write_json(
+        sdir / "splits.json",
+        {
+            "classes": classes,
+            "chunk_frames": CHUNK,
+            "hop_frames": hop,
+            "frame_hop_s": 0.02,
+            "target": target,
+            "pad": pad,
+            "tail": tail,
+        },
+    )
     return fdir, sdir
 
 
@@ -74,8 +94,11 @@ def randomise(model: torch.nn.Module) -> None:
     with torch.no_grad():
         for t in [*model.parameters(), *model.buffers()]:
             if t.dtype.is_floating_point:
-                t.copy_(torch.rand(t.shape, generator=gen) * 0.6 + 0.2 if t.dim() == 1 else
-                        torch.randn(t.shape, generator=gen) * 0.3)
+                t.copy_(
+                    torch.rand(t.shape, generator=gen) * 0.6 + 0.2
+                    if t.dim() == 1
+                    else torch.randn(t.shape, generator=gen) * 0.3
+                )
 
 
 @pytest.mark.parametrize("model_name", sorted(TINY["models"]))
@@ -107,8 +130,12 @@ def test_batched_prediction_equals_one_clip_at_a_time(tmp_path: Path, model_name
         frames = pd.read_csv(fdir / "frames.tsv", sep="\t")
         test = frames[frames.split == "test"]
         hop = CHUNK // 3 if chunks["tail"] == "flush" else CHUNK
-        want = np.concatenate([reference_clip(model, data, int(s), int(n), hop, batch, chunks["tail"])
-                               for s, n in zip(test.start, test.n_frames, strict=True)])
+        want = np.concatenate(
+            [
+                reference_clip(model, data, int(s), int(n), hop, batch, chunks["tail"])
+                for s, n in zip(test.start, test.n_frames, strict=True)
+            ]
+        )
         assert offsets.tolist() == np.concatenate([[0], np.cumsum(LENGTHS)]).tolist()
     assert got.shape == want.shape
     assert np.abs(got - want).max() <= 1e-5

@@ -17,8 +17,13 @@ def _record(tmp_path, monkeypatch, files, overrides=None, edit=None):
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    config = {"results_root": "results", "papers": ["a"], "training": {"threads": 2, "learning_rate": 0.1},
-              "models": {"m": {"training": {"compile": True}}}, "audio": {"threads": 4}}
+    config = {
+        "results_root": "results",
+        "papers": ["a"],
+        "training": {"threads": 2, "learning_rate": 0.1},
+        "models": {"m": {"training": {"compile": True}}},
+        "audio": {"threads": 4},
+    }
     if edit:
         edit(config)
     return sconfig.configuration_record(config, [tmp_path / n for n in files], overrides or {})
@@ -28,11 +33,17 @@ def test_configuration_record_names_files_and_ignores_speed_and_selection(tmp_pa
     rec = _record(tmp_path, monkeypatch, {"config.yaml": "a: 1\n"})
     assert rec["files"] == [{"path": "config.yaml", "sha256": hashlib.sha256(b"a: 1\n").hexdigest()}]
     assert rec["identity"] == {"files": ["config.yaml"], "overrides": {}, "results_root": "results"}
-    same = _record(tmp_path, monkeypatch, {"config.yaml": "a: 1\n"}, overrides={"papers": ["b"]}, edit=lambda c: (
-        c["training"].update(threads=8), c["audio"].update(threads=1), c.update(papers=["b"])))
+    same = _record(
+        tmp_path,
+        monkeypatch,
+        {"config.yaml": "a: 1\n"},
+        overrides={"papers": ["b"]},
+        edit=lambda c: (c["training"].update(threads=8), c["audio"].update(threads=1), c.update(papers=["b"])),
+    )
     assert same["settings_sha256"] == rec["settings_sha256"] and same["identity"] == rec["identity"]
-    other = _record(tmp_path, monkeypatch, {"config.yaml": "a: 1\n"}, edit=lambda c: c["training"].update(
-        learning_rate=0.2))
+    other = _record(
+        tmp_path, monkeypatch, {"config.yaml": "a: 1\n"}, edit=lambda c: c["training"].update(learning_rate=0.2)
+    )
     assert other["settings_sha256"] != rec["settings_sha256"]
 
 

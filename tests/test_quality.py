@@ -36,4 +36,8 @@ def test_snakefmt():
 
 
 def test_ruff():
-    check([tool("ruff"), "check", "src", "tests"])
+    check([tool("ruff"), "check", "src", "tests", "benchmarks"])
+
+
+def test_ruff_format():
+    check([tool("ruff"), "format", "--check", "src", "tests", "benchmarks"])

@@ -31,27 +31,35 @@ class Toy(nn.Module):
 def batch(mask: list[bool], seed: int = 0) -> dict[str, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     b = len(mask)
-    return {"features": torch.randn(b, 5, 4, generator=gen),
-            "strong": (torch.rand(b, 5, 2, generator=gen) < 0.5).float(),
-            "mask_strong": torch.tensor(mask)}
+    return {
+        "features": torch.randn(b, 5, 4, generator=gen),
+        "strong": (torch.rand(b, 5, 2, generator=gen) < 0.5).float(),
+        "mask_strong": torch.tensor(mask),
+    }
 
 
 def make(name: str, scored: str = "teacher", **over) -> tuple[nn.Module, object]:
     torch.manual_seed(0)
     model = Toy()
-    return model, RECIPES.get(name)(model, Loss.from_config(None, "strong"), {"mean_teacher": {**MT, "scored": scored,
-                                                                                             **over}})
+    return model, RECIPES.get(name)(
+        model, Loss.from_config(None, "strong"), {"mean_teacher": {**MT, "scored": scored, **over}}
+    )
 
 
 def test_registry_names_and_unknown_recipe():
     assert {"supervised", "mean_teacher"} <= set(RECIPES.names())
-    with pytest.raises(InputError, match=r"^config key 'training/recipe': expected a registered recipe \(.*mean_teacher"
-                                         r".*supervised.*\), found 'fixmatch'$"):
+    with pytest.raises(
+        InputError,
+        match=r"^config key 'training/recipe': expected a registered recipe \(.*mean_teacher"
+        r".*supervised.*\), found 'fixmatch'$",
+    ):
         RECIPES.get("fixmatch", "config key 'training/recipe'")
 
 
 def test_mean_teacher_needs_its_settings():
-    with pytest.raises(InputError, match="config key 'training/mean_teacher': expected the mean_teacher recipe's settings"):
+    with pytest.raises(
+        InputError, match="config key 'training/mean_teacher': expected the mean_teacher recipe's settings"
+    ):
         RECIPES.get("mean_teacher")(Toy(), Loss.from_config(None, "strong"), {})
 
 

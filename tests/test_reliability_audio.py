@@ -20,7 +20,7 @@ from sedrepro.io import InputError, write_tsv
 def _truncated(path: Path) -> tuple[Path, int]:
     sf.write(path, np.zeros((16000, 2), dtype=np.float32), 8000, subtype="PCM_16")
     data = path.read_bytes()
-    path.write_bytes(data[:len(data) // 2])  # the header still declares 16000 frames
+    path.write_bytes(data[: len(data) // 2])  # the header still declares 16000 frames
     return path, sf.info(str(path)).frames
 
 
@@ -42,13 +42,35 @@ def test_resample_stage_cli_stops_on_a_truncated_wav(tmp_path: Path) -> None:
     root.mkdir()
     sf.write(root / "ok.wav", np.zeros(8000, dtype=np.float32), 8000)
     path, found = _truncated(root / "cut.wav")
-    ix = _index(tmp_path, [{"file_id": "ok", "split": "train", "audio": "ok.wav"},
-                           {"file_id": "cut", "split": "train", "audio": "cut.wav"}])
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.audio", "--index", str(ix), "--root", str(root), "--out",
-                           str(tmp_path / "out"), "--sample-rate", "22050"], capture_output=True, text=True, timeout=120)
+    ix = _index(
+        tmp_path,
+        [
+            {"file_id": "ok", "split": "train", "audio": "ok.wav"},
+            {"file_id": "cut", "split": "train", "audio": "cut.wav"},
+        ],
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.audio",
+            "--index",
+            str(ix),
+            "--root",
+            str(root),
+            "--out",
+            str(tmp_path / "out"),
+            "--sample-rate",
+            "22050",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [
-        f"error: {path}: expected 16000 frames as its WAV header declares, found {found} (truncated file)"]
+        f"error: {path}: expected 16000 frames as its WAV header declares, found {found} (truncated file)"
+    ]
     assert not (tmp_path / "out" / "audio.tsv").exists()
 
 
@@ -59,8 +81,13 @@ def test_48k_stereo_is_resampled_and_mixed_to_mono_and_logged(tmp_path: Path, ca
     left, right = 0.5 * np.sin(2 * np.pi * 440 * t), 0.25 * np.sin(2 * np.pi * 1000 * t)
     sf.write(root / "st.wav", np.stack([left, right], axis=1).astype(np.float32), 48000, subtype="FLOAT")
     sf.write(root / "mono.wav", (0.1 * np.sin(2 * np.pi * 300 * t[:22050])).astype(np.float32), 22050, subtype="FLOAT")
-    ix = _index(tmp_path, [{"file_id": "st", "split": "train", "audio": "st.wav"},
-                           {"file_id": "mono", "split": "test", "audio": "mono.wav"}])
+    ix = _index(
+        tmp_path,
+        [
+            {"file_id": "st", "split": "train", "audio": "st.wav"},
+            {"file_id": "mono", "split": "test", "audio": "mono.wav"},
+        ],
+    )
     with caplog.at_level(logging.INFO, logger="sedrepro"):
         table = resample_dataset(ix, root, tmp_path / "out", 22050)
     row = table.set_index("file_id").loc["st"]

@@ -18,8 +18,17 @@ from sedrepro import datasets
 from sedrepro.features import FeatureConfig, extract_dataset
 from sedrepro.io import InputError, wav_declared_frames, write_tsv
 
-FEATURES = {"kind": "logmel", "sample_rate": 22050, "n_mels": 32, "n_fft": 1024, "hop_length": 256, "f_min": 50.0,
-            "f_max": 11025.0, "n_mfcc": None, "top_db": None}
+FEATURES = {
+    "kind": "logmel",
+    "sample_rate": 22050,
+    "n_mels": 32,
+    "n_fft": 1024,
+    "hop_length": 256,
+    "f_min": 50.0,
+    "f_max": 11025.0,
+    "n_mfcc": None,
+    "top_db": None,
+}
 OUTPUTS = ("features.npy", "frames.tsv", "features.json")
 
 
@@ -39,8 +48,17 @@ def _audio_dir(root: Path, n_clips: int = 12, seconds: float = 5.0) -> Path:
 
 
 def _features_cmd(audio: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "sedrepro.features", "--audio", str(audio), "--out", str(out),
-            "--features", json.dumps(FEATURES)]
+    return [
+        sys.executable,
+        "-m",
+        "sedrepro.features",
+        "--audio",
+        str(audio),
+        "--out",
+        str(out),
+        "--features",
+        json.dumps(FEATURES),
+    ]
 
 
 def test_kill_9_during_feature_extraction_then_rerun_equals_a_clean_run(tmp_path: Path, kill_at_fault) -> None:
@@ -68,7 +86,7 @@ def _truncated_wav(path: Path, seconds: float = 2.0, sr: int = 8000) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, np.zeros(int(seconds * sr), dtype=np.float32), sr, subtype="PCM_16")
     data = path.read_bytes()
-    path.write_bytes(data[:len(data) // 2])  # the header still declares 2 s
+    path.write_bytes(data[: len(data) // 2])  # the header still declares 2 s
     return path
 
 

@@ -50,8 +50,10 @@ def test_zero_length_event_stops_the_index_stage(tmp_path: Path, dataset: str) -
         ann = root / "meta" / "TUT-SED-synthetic-2016-annot-4.txt"
     ann.write_text(ann.read_text() + f"1.000000\t1.000000\t{datasets.get(dataset).classes[0]}\n")
     proc = _index_cli(dataset, root, tmp_path / "ix")
-    assert _error_lines(proc) == [f"error: {ann}:{len(ann.read_text().splitlines())}: expected offset > onset, "
-                                  "found onset 1.000000 and offset 1.000000"]
+    assert _error_lines(proc) == [
+        f"error: {ann}:{len(ann.read_text().splitlines())}: expected offset > onset, "
+        "found onset 1.000000 and offset 1.000000"
+    ]
     assert not (tmp_path / "ix").exists()
 
 
@@ -132,7 +134,8 @@ def test_zero_frame_audio_is_named_as_empty(tmp_path: Path) -> None:
     assert soundfile.info(str(wav)).frames == 0
     proc = _index_cli("urban_sed", root, tmp_path / "ix")
     assert _error_lines(proc) == [
-        f"error: {wav}: expected at least one audio sample, found an empty audio file (0 frames)"]
+        f"error: {wav}: expected at least one audio sample, found an empty audio file (0 frames)"
+    ]
     assert not (tmp_path / "ix").exists()
 
 
@@ -144,10 +147,24 @@ def test_event_on_an_unlisted_file_stops_the_stats_stage(tmp_path: Path) -> None
     URBAN.index(_urban_tree(tmp_path / "URBAN-SED_v2.0.0")).write(ix)
     events = (ix / "events.tsv").read_text().splitlines()
     (ix / "events.tsv").write_text("\n".join([*events[:3], "ghost\t0.100000\t0.900000\tsiren", *events[3:]]) + "\n")
-    proc = _stage("sedrepro.datasets.stats", "--dataset", "urban_sed", "--index", str(ix), "--data-note", "a test",
-                  "--md", str(tmp_path / "s.md"), "--html", str(tmp_path / "s.html"), "--csv", str(tmp_path / "s.csv"))
-    assert _error_lines(proc) == [f"error: {ix / 'events.tsv'}:4: expected a file_id listed in files.tsv, "
-                                  "found 'ghost' (in no split)"]
+    proc = _stage(
+        "sedrepro.datasets.stats",
+        "--dataset",
+        "urban_sed",
+        "--index",
+        str(ix),
+        "--data-note",
+        "a test",
+        "--md",
+        str(tmp_path / "s.md"),
+        "--html",
+        str(tmp_path / "s.html"),
+        "--csv",
+        str(tmp_path / "s.csv"),
+    )
+    assert _error_lines(proc) == [
+        f"error: {ix / 'events.tsv'}:4: expected a file_id listed in files.tsv, found 'ghost' (in no split)"
+    ]
     assert not (tmp_path / "s.md").exists() and not (tmp_path / "s.csv").exists()
 
 
@@ -163,8 +180,10 @@ def test_index_tables_are_checked_when_written_and_read(tmp_path: Path) -> None:
     first = files[2].split("\t")[0]
     with pytest.raises(InputError) as err:
         DatasetIndex.read(tmp_path / "ix")
-    assert str(err.value) == (f"{tmp_path / 'ix' / 'files.tsv'}:{len(files) + 1}: expected each file_id once, "
-                              f"found {first!r} again (first on line 3)")
+    assert str(err.value) == (
+        f"{tmp_path / 'ix' / 'files.tsv'}:{len(files) + 1}: expected each file_id once, "
+        f"found {first!r} again (first on line 3)"
+    )
 
 
 def test_paper_values_and_config_files_read_boms_and_name_bad_bytes(tmp_path: Path) -> None:

@@ -34,10 +34,34 @@ def test_truncated_epoch_checkpoint_is_one_line_naming_the_file(prepared):  # no
     assert "\n" not in msg and msg.startswith(f"{ckpt}: expected a readable PyTorch checkpoint (weights only), found ")
     assert not (tmp / "pred" / "selection.json").exists()
     # the same through the CLI: exit 2 and one `error:` line, no traceback
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.predict", "--run-dir", str(tmp / "run"), "--features",
-                           str(fdir), "--splits", str(sdir), "--out", str(tmp / "pred2"), "--model", json.dumps(MODEL),
-                           "--n-checkpoints", "3", "--selection", "last", "--device", "cpu", "--sets", "test"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.predict",
+            "--run-dir",
+            str(tmp / "run"),
+            "--features",
+            str(fdir),
+            "--splits",
+            str(sdir),
+            "--out",
+            str(tmp / "pred2"),
+            "--model",
+            json.dumps(MODEL),
+            "--n-checkpoints",
+            "3",
+            "--selection",
+            "last",
+            "--device",
+            "cpu",
+            "--sets",
+            "test",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and str(ckpt) in errors[0]
@@ -85,14 +109,37 @@ def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):  # noqa
     feats = np.load(fdir / "features.npy")
     feats[:] = np.nan
     save_npy(fdir / "features.npy", feats)
-    proc = subprocess.run([sys.executable, "-m", "sedrepro.train", "--run-dir", str(run), "--features", str(fdir),
-                           "--splits", str(sdir), "--model", json.dumps(MODEL), "--training", json.dumps(TRAINING),
-                           "--pipeline", "{}", "--seed", "0"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sedrepro.train",
+            "--run-dir",
+            str(run),
+            "--features",
+            str(fdir),
+            "--splits",
+            str(sdir),
+            "--model",
+            json.dumps(MODEL),
+            "--training",
+            json.dumps(TRAINING),
+            "--pipeline",
+            "{}",
+            "--seed",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "made from other inputs or settings (changed: input features/features.npy, pipeline)" in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: {run}: loss is nan at epoch 1, batch 1; no checkpoint was written "
-                      "(lower training/learning_rate or check the features for NaN)"]
+    assert errors == [
+        f"error: {run}: loss is nan at epoch 1, batch 1; no checkpoint was written "
+        "(lower training/learning_rate or check the features for NaN)"
+    ]
 
 
 def _index(tmp, sdir):
@@ -103,10 +150,12 @@ def _index(tmp, sdir):
         split = ["train", "validate", "test"][k // 3]
         files.append({"file_id": f"c{k}", "split": split, "duration_s": 4.0})
         for c, name in enumerate(["a", "b"]):
-            on = labels[k * 40:(k + 1) * 40, c].astype(int)
+            on = labels[k * 40 : (k + 1) * 40, c].astype(int)
             edges = np.flatnonzero(np.diff(np.concatenate([[0], on, [0]])))
-            events += [{"file_id": f"c{k}", "onset": s * 0.1, "offset": e * 0.1, "label": name}
-                       for s, e in zip(edges[::2], edges[1::2], strict=True)]
+            events += [
+                {"file_id": f"c{k}", "onset": s * 0.1, "offset": e * 0.1, "label": name}
+                for s, e in zip(edges[::2], edges[1::2], strict=True)
+            ]
     ix = tmp / "index"
     ix.mkdir()
     pd.DataFrame(files).to_csv(ix / "files.tsv", sep="\t", index=False)

@@ -28,31 +28,56 @@ SPEC = TableSpec(
 )
 
 PAPER = {  # (row, column) -> value
-    ("Cat&dog", "avg_dur_s"): 2.0, ("Cat&dog", "total_dur_s"): 10.0, ("Bird", "avg_dur_s"): 1.5, ("Bird", "total_dur_s"): 3.0,
-    ("Cat&dog", "ma"): 64.9, ("Bird", "ma"): 50.0, ("Average", "ma"): 57.5, ("Overall", "ma"): 60.0,
-    ("Cat&dog", "mb"): 40.0, ("Bird", "mb"): 30.0, ("Average", "mb"): 35.0, ("Overall", "mb"): 33.3,
+    ("Cat&dog", "avg_dur_s"): 2.0,
+    ("Cat&dog", "total_dur_s"): 10.0,
+    ("Bird", "avg_dur_s"): 1.5,
+    ("Bird", "total_dur_s"): 3.0,
+    ("Cat&dog", "ma"): 64.9,
+    ("Bird", "ma"): 50.0,
+    ("Average", "ma"): 57.5,
+    ("Overall", "ma"): 60.0,
+    ("Cat&dog", "mb"): 40.0,
+    ("Bird", "mb"): 30.0,
+    ("Average", "mb"): 35.0,
+    ("Overall", "mb"): 33.3,
 }
 
 
 def paper_values():
-    return pd.DataFrame([{"table": "tableX", "row": r, "column": c, "value": v, "note": ""} for (r, c), v in PAPER.items()])
+    return pd.DataFrame(
+        [{"table": "tableX", "row": r, "column": c, "value": v, "note": ""} for (r, c), v in PAPER.items()]
+    )
 
 
 def metrics_doc(model, seed, cat_values, bird=70.0):
     """Two checkpoints; 'cat' F1 per checkpoint given, the rest derived."""
-    per = [{"cat": v, "bird": bird, "Average": v if bird is None else (v + bird) / 2, "Overall": v - 1} for v in cat_values]
-    return make_doc("toyset", model, seed, per, epochs=(5, 9)[:len(per)],
-                    trivial={"cat": 40.0, "bird": 20.0, "Average": 30.0, "Overall": 33.25})
+    per = [
+        {"cat": v, "bird": bird, "Average": v if bird is None else (v + bird) / 2, "Overall": v - 1} for v in cat_values
+    ]
+    return make_doc(
+        "toyset",
+        model,
+        seed,
+        per,
+        epochs=(5, 9)[: len(per)],
+        trivial={"cat": 40.0, "bird": 20.0, "Average": 30.0, "Overall": 33.25},
+    )
 
 
 def metrics():
     # ma: cat values 60, 62 (seed 1), 61, 61.8 (seed 2) -> mean 61.2, delta -3.7
-    return [metrics_doc("ma", 1, (60.0, 62.0)), metrics_doc("ma", 2, (61.0, 61.8)),
-            metrics_doc("mb", 1, (40.0, 44.0)), metrics_doc("mb", 3, (41.0, 43.0), bird=None)]
+    return [
+        metrics_doc("ma", 1, (60.0, 62.0)),
+        metrics_doc("ma", 2, (61.0, 61.8)),
+        metrics_doc("mb", 1, (40.0, 44.0)),
+        metrics_doc("mb", 3, (41.0, 43.0), bird=None),
+    ]
 
 
 def stats():
-    return pd.DataFrame({"n_events": [4, 3], "avg_dur_s": [2.25, 1.0], "total_dur_s": [9.0, 3.0]}, index=["cat", "bird"])
+    return pd.DataFrame(
+        {"n_events": [4, 3], "avg_dur_s": [2.25, 1.0], "total_dur_s": [9.0, 3.0]}, index=["cat", "bird"]
+    )
 
 
 def test_build_table_delta_arithmetic():
@@ -72,8 +97,16 @@ def test_build_table_delta_arithmetic():
 
 
 def test_a_models_table_without_ratio_columns_builds():
-    spec = TableSpec(name="tableM", caption="Scores per model.", dataset="toyset", model_columns=(("Model A", "ma"),),
-                     stat_columns=(), rows=(), layout=papers.MODELS_LAYOUT, metric_columns=(("Acc.", "accuracy"),))
+    spec = TableSpec(
+        name="tableM",
+        caption="Scores per model.",
+        dataset="toyset",
+        model_columns=(("Model A", "ma"),),
+        stat_columns=(),
+        rows=(),
+        layout=papers.MODELS_LAYOUT,
+        metric_columns=(("Acc.", "accuracy"),),
+    )
     pv = pd.DataFrame([{"table": "tableM", "row": "Model A", "column": "accuracy", "value": 0.9, "note": ""}])
     doc = make_doc("toyset", "ma", 0, [{"cat": 50.0}, {"cat": 60.0}], scalars={"accuracy": [0.8, 0.9]})
     t = render.build_table(spec, [doc], pv, None)
@@ -147,17 +180,41 @@ def test_cli_on_real_table1_is_byte_stable(tmp_path):
     classes = [key for _, key in spec.class_rows]
     idx = tmp_path / "index"
     idx.mkdir()
-    (idx / "events.tsv").write_text("file_id\tonset\toffset\tlabel\n" + "".join(
-        f"f{i}\t{i}.0\t{i + 2}.5\t{c}\n" for i, c in enumerate(classes)))
-    (idx / "files.tsv").write_text("file_id\tsplit\taudio\tannotation\tduration_s\n" + "".join(
-        f"f{i}\ttest\tf{i}.wav\tf{i}.txt\t30\n" for i in range(len(classes))))
+    (idx / "events.tsv").write_text(
+        "file_id\tonset\toffset\tlabel\n" + "".join(f"f{i}\t{i}.0\t{i + 2}.5\t{c}\n" for i, c in enumerate(classes))
+    )
+    (idx / "files.tsv").write_text(
+        "file_id\tsplit\taudio\tannotation\tduration_s\n"
+        + "".join(f"f{i}\ttest\tf{i}.wav\tf{i}.txt\t30\n" for i in range(len(classes)))
+    )
     paths = _real_metrics(tmp_path, spec, classes)
     outs = []
     for run in ("a", "b"):
         d = tmp_path / run
-        argv = ["--paper", "hypernetworks", "--table", "table1", "--metrics", *paths, "--index", str(idx),
-                "--paper-values", str(TSV), "--data-note", "embedded synthetic", "--out-md", str(d / "t1.md"),
-                "--out-html", str(d / "t1.html"), "--out-csv", str(d / "t1.csv"), "--out-tex", str(d / "t1.tex"), "--out-png", str(d / "t1.png")]
+        argv = [
+            "--paper",
+            "hypernetworks",
+            "--table",
+            "table1",
+            "--metrics",
+            *paths,
+            "--index",
+            str(idx),
+            "--paper-values",
+            str(TSV),
+            "--data-note",
+            "embedded synthetic",
+            "--out-md",
+            str(d / "t1.md"),
+            "--out-html",
+            str(d / "t1.html"),
+            "--out-csv",
+            str(d / "t1.csv"),
+            "--out-tex",
+            str(d / "t1.tex"),
+            "--out-png",
+            str(d / "t1.png"),
+        ]
         render.main(render.build_parser().parse_args(argv))
         outs.append(d)
     assert (outs[0] / "t1.csv").read_bytes() == (outs[1] / "t1.csv").read_bytes()
@@ -177,9 +234,11 @@ def test_cli_on_real_table1_is_byte_stable(tmp_path):
 
 def test_dataset_stats(tmp_path):
     (tmp_path / "files.tsv").write_text(
-        "file_id\tsplit\taudio\tannotation\tduration_s\na\ttrain\ta.wav\ta.txt\t10\nb\ttest\tb.wav\tb.txt\t10\n")
+        "file_id\tsplit\taudio\tannotation\tduration_s\na\ttrain\ta.wav\ta.txt\t10\nb\ttest\tb.wav\tb.txt\t10\n"
+    )
     (tmp_path / "events.tsv").write_text(
-        "file_id\tonset\toffset\tlabel\na\t0\t1.5\tsiren\nb\t1\t2\tsiren\nb\t0\t4\tdog_bark\n")
+        "file_id\tonset\toffset\tlabel\na\t0\t1.5\tsiren\nb\t1\t2\tsiren\nb\t0\t4\tdog_bark\n"
+    )
     s = render.dataset_stats("urban_sed", tmp_path)
     assert s.loc["siren", "avg_dur_s"] == pytest.approx(1.25) and s.loc["siren", "total_dur_s"] == pytest.approx(2.5)
     assert s.loc["dog_bark", "n_events"] == 1 and s.loc["car_horn", "n_events"] == 0
@@ -205,12 +264,18 @@ def test_spec_labels_match_dataset_classes():
         assert sorted(key for _, key in spec.class_rows) == sorted(datasets.get(spec.dataset).classes)
 
 
-@pytest.mark.parametrize("line, match", [
-    ("table1\tRain\tcrnn_bi\t1,614\t", r"bad\.tsv:3: expected a plain finite number"),
-    ("table1\tRain\tcrnn_bi\t64.3", r"bad\.tsv:3: expected 5 tab-separated fields"),
-    ("table1\tHorsewalk\tcrnn_bi\t57.1\t", r"bad\.tsv:3: expected each \(table, row, column\) once, found a repeat of line 2"),
-    ("table1\t\tcrnn_bi\t1\t", r"bad\.tsv:3: expected a non-empty row"),
-])
+@pytest.mark.parametrize(
+    "line, match",
+    [
+        ("table1\tRain\tcrnn_bi\t1,614\t", r"bad\.tsv:3: expected a plain finite number"),
+        ("table1\tRain\tcrnn_bi\t64.3", r"bad\.tsv:3: expected 5 tab-separated fields"),
+        (
+            "table1\tHorsewalk\tcrnn_bi\t57.1\t",
+            r"bad\.tsv:3: expected each \(table, row, column\) once, found a repeat of line 2",
+        ),
+        ("table1\t\tcrnn_bi\t1\t", r"bad\.tsv:3: expected a non-empty row"),
+    ],
+)
 def test_paper_values_errors_name_file_and_line(tmp_path, line, match):
     p = tmp_path / "bad.tsv"
     p.write_text("table\trow\tcolumn\tvalue\tnote\ntable1\tHorsewalk\tcrnn_bi\t57.1\t\n" + line + "\n")
@@ -270,9 +335,20 @@ def test_log_axis_ticks_are_plain_numbers():
 
     spec = papers.table("dessed", "table4")
     rows = [label for label, _ in spec.grid_rows]
-    table = pd.DataFrame([{"row": row, "column": c, "paper": 500_000.0 if c == "parameters" else 6.0,
-                           "reproduced": 2_000.0 * (i + 1) if c == "parameters" else 1.5, "std": 0.0, "delta": 0.0}
-                          for i, row in enumerate(rows) for c in spec.grid_columns])
+    table = pd.DataFrame(
+        [
+            {
+                "row": row,
+                "column": c,
+                "paper": 500_000.0 if c == "parameters" else 6.0,
+                "reproduced": 2_000.0 * (i + 1) if c == "parameters" else 1.5,
+                "std": 0.0,
+                "delta": 0.0,
+            }
+            for i, row in enumerate(rows)
+            for c in spec.grid_columns
+        ]
+    )
     fig = render.figure(spec, table, "toy data")
     try:
         r, axes = _boxes(fig)
@@ -289,8 +365,14 @@ def test_csv_labels_with_quotes_commas_and_line_breaks_round_trip():
     import io
 
     labels = {"Cat&dog": 'Cat "big", dog', "Bird": "Bird\nsong"}
-    spec = TableSpec(name="tableX", caption="c", dataset="toyset", model_columns=SPEC.model_columns,
-                     stat_columns=SPEC.stat_columns, rows=tuple((labels.get(lab, lab), key) for lab, key in SPEC.rows))
+    spec = TableSpec(
+        name="tableX",
+        caption="c",
+        dataset="toyset",
+        model_columns=SPEC.model_columns,
+        stat_columns=SPEC.stat_columns,
+        rows=tuple((labels.get(lab, lab), key) for lab, key in SPEC.rows),
+    )
     pv = paper_values()
     pv["row"] = pv["row"].map(lambda r: labels.get(r, r))
     t = render.build_table(spec, metrics(), pv, stats())
@@ -304,14 +386,31 @@ def test_csv_labels_with_quotes_commas_and_line_breaks_round_trip():
     assert text.splitlines()[1] == '"Cat ""big"", dog",avg_dur_s,2.00,2.25,,0.25'
 
 
-@pytest.mark.parametrize("char, escaped", [
-    ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"),
-    ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}"), ("\\", r"\textbackslash{}"),
-])
+@pytest.mark.parametrize(
+    "char, escaped",
+    [
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("$", r"\$"),
+        ("#", r"\#"),
+        ("_", r"\_"),
+        ("{", r"\{"),
+        ("}", r"\}"),
+        ("~", r"\textasciitilde{}"),
+        ("^", r"\textasciicircum{}"),
+        ("\\", r"\textbackslash{}"),
+    ],
+)
 def test_latex_escapes_each_special_character(char, escaped):
     label = f"a{char}b"
-    spec = TableSpec(name="tableX", caption="c", dataset="toyset", model_columns=(("Model A", "ma"),),
-                     stat_columns=(), rows=((label, "cat"),))
+    spec = TableSpec(
+        name="tableX",
+        caption="c",
+        dataset="toyset",
+        model_columns=(("Model A", "ma"),),
+        stat_columns=(),
+        rows=((label, "cat"),),
+    )
     pv = pd.DataFrame([{"table": "tableX", "row": label, "column": "ma", "value": 64.9, "note": ""}])
     t = render.build_table(spec, [metrics_doc("ma", 1, (60.0, 62.0))], pv, None)
     tex = render.latex(spec, t, f"note{char}")
@@ -323,6 +422,10 @@ def test_decimals_a_table_declares_are_shown_at_least():
     plain = render.build_table(SPEC, metrics(), paper_values(), stats())
     spec = dataclasses.replace(SPEC, min_decimals=(("ma", 3),))
     t = render.build_table(spec, metrics(), paper_values(), stats())
-    assert "| Cat&dog | 2.0 / 2.2 (+0.2) | 10 / 9 (\u22121) | 64.900 / 61.200 (\u22123.700) |" in render.markdown(spec, t, [])
-    assert "| Cat&dog | 2.0 / 2.2 (+0.2) | 10 / 9 (\u22121) | 64.9 / 61.2 (\u22123.7) |" in render.markdown(SPEC, plain, [])
+    assert "| Cat&dog | 2.0 / 2.2 (+0.2) | 10 / 9 (\u22121) | 64.900 / 61.200 (\u22123.700) |" in render.markdown(
+        spec, t, []
+    )
+    assert "| Cat&dog | 2.0 / 2.2 (+0.2) | 10 / 9 (\u22121) | 64.9 / 61.2 (\u22123.7) |" in render.markdown(
+        SPEC, plain, []
+    )
     assert "Cat&dog,ma,64.900,61.200,0.787,-3.700" in render.csv_text(t, spec)

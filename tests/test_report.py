@@ -65,8 +65,9 @@ def shown(b: Browser, report: Path, category: str, labels: list[str]) -> str:
 
 
 def cells(md: Path) -> list[list[str]]:
-    return [[c.strip() for c in line.strip("|").split("|")] for line in md.read_text().splitlines()
-            if line.startswith("| ")]
+    return [
+        [c.strip() for c in line.strip("|").split("|")] for line in md.read_text().splitlines() if line.startswith("| ")
+    ]
 
 
 def test_tables_audits_and_datasets_show_inside_the_report(built, report, browser):
@@ -97,6 +98,8 @@ def test_parameters_are_shown_without_shell_quoting(report, browser):
     session, rows = open_category(browser, report, "Audit")
     index = rows.index(["dessed"])
     browser.evaluate(session, f"{ROWS}[{index}].querySelectorAll('div[role=group] a')[1].click()")  # information
-    note = "note=embedded synthetic stand-in data packed like TUT-SED-synthetic-2016.meta.zip"  # plain, not shell-quoted
+    note = (
+        "note=embedded synthetic stand-in data packed like TUT-SED-synthetic-2016.meta.zip"  # plain, not shell-quoted
+    )
     browser.wait_for(session, f"document.body.innerText.includes({note!r})")
     assert "'\"'\"'" not in browser.evaluate(session, "document.body.innerText")

@@ -46,11 +46,17 @@ def test_two_sources_mix_in_shares(prepared):  # noqa: F811
 def test_source_errors_are_one_line(prepared):  # noqa: F811
     _, fdir, sdir = prepared
     data = SplitData.load(fdir, sdir)
-    with pytest.raises(InputError, match=r"^config key 'training/sources': expected shares that give every source at "
-                                         r"least one of the 4 rows of a batch, found rows \[4, 0\]$"):
+    with pytest.raises(
+        InputError,
+        match=r"^config key 'training/sources': expected shares that give every source at "
+        r"least one of the 4 rows of a batch, found rows \[4, 0\]$",
+    ):
         Sampler(data, [Source("train", "target", 10), Source("train", "none", 1)], 4, seed=0)
-    with pytest.raises(InputError, match=r"^config key 'training/sources/0': expected a split with training chunks, "
-                                         r"found 'unlabelled' \(splits: test, train, validate\)$"):
+    with pytest.raises(
+        InputError,
+        match=r"^config key 'training/sources/0': expected a split with training chunks, "
+        r"found 'unlabelled' \(splits: test, train, validate\)$",
+    ):
         Sampler(data, [Source("unlabelled", "none", 1)], 4, seed=0)
     with pytest.raises(InputError, match="expected labels 'target' or 'none', found 'weak'"):
         Source.from_config({"split": "train", "labels": "weak", "share": 1}, "config key 'training/sources/0'")

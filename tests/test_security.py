@@ -24,8 +24,15 @@ RULES = sorted((REPO / "rules").glob("*.smk"))
 
 
 def _torch_load_calls(tree: ast.AST) -> list[ast.Call]:
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "load" and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch"]
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "load"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "torch"
+    ]
 
 
 def test_every_torch_load_in_src_is_weights_only() -> None:
@@ -60,8 +67,10 @@ def test_schema_requires_exactly_one_pinned_checksum_per_archive() -> None:
     bad["datasets"]["urban_sed"]["archives"][0].pop("md5")
     with pytest.raises(InputError) as err:
         validate(bad)
-    assert str(err.value) == ("config key 'datasets/urban_sed/archives/0': expected: One archive of a dataset as its "
-                              "host publishes it. Exactly one of md5 or sha256 pins its content. Found keys bytes, name, size_note, urls")
+    assert str(err.value) == (
+        "config key 'datasets/urban_sed/archives/0': expected: One archive of a dataset as its "
+        "host publishes it. Exactly one of md5 or sha256 pins its content. Found keys bytes, name, size_note, urls"
+    )
     assert entry["md5"]
     for extra in ([], ["config/paper.yaml"], ["config/tiny.yaml"]):
         merged = load([REPO / "config.yaml", *(REPO / e for e in extra)])
@@ -77,9 +86,27 @@ def test_extract_rule_reads_only_the_verified_download(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"data_root: {tmp_path / 'data'}\ndatasets:\n  urban_sed:\n    source: download\n")
     target = tmp_path / "data" / "datasets" / "urban_sed" / "extracted"
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "-n",
-                           "-p", "--configfile", str(REPO / "config.yaml"), str(cfg), "--", str(target)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(tmp_path),
+            "-n",
+            "-p",
+            "--configfile",
+            str(REPO / "config.yaml"),
+            str(cfg),
+            "--",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
     pinned = yaml.safe_load((REPO / "config.yaml").read_text())["datasets"]["urban_sed"]["archives"][0]
@@ -90,9 +117,26 @@ def test_extract_rule_reads_only_the_verified_download(tmp_path: Path) -> None:
     assert len(download) == 1 and f"--md5 {pinned['md5']}" in download[0] and f"--out {archive} " in download[0]
     assert len(extract) == 1 and extract[0].endswith(f"extract --out {target} {archive}")
     # the DAG: the extract job has one parent, the download job (rules print a one-line message, not their inputs)
-    dag = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--dag",
-                          "--configfile", str(REPO / "config.yaml"), str(cfg), "--", str(target)],
-                         capture_output=True, text=True, timeout=600).stdout
+    dag = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(tmp_path),
+            "--dag",
+            "--configfile",
+            str(REPO / "config.yaml"),
+            str(cfg),
+            "--",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    ).stdout
     nodes = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)', dag, flags=re.M))
     edges = re.findall(r"^\s*(\d+) -> (\d+)", dag, flags=re.M)
     parents = [nodes[a] for a, b in edges if nodes[b] == "extract_dataset"]
@@ -129,7 +173,7 @@ def _shell_strings(path: Path) -> dict[str, str]:
             rule = m.group(1)
         if line.strip() == "shell:":
             parts = []
-            for nxt in lines[i + 1:]:
+            for nxt in lines[i + 1 :]:
                 if not re.match(r'\s+"', nxt):
                     break
                 parts.append(ast.literal_eval(nxt.strip()))
@@ -164,7 +208,9 @@ def test_the_reasons_for_unquoted_placeholders_hold() -> None:
     schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
     assert all(word.match(n) for n in (*datasets.DATASETS.names(), *papers.names()))
     # model names are free (sweeps generate some): letters, digits, _ and -, never first (no option, no shell syntax)
-    assert schema["properties"]["models"]["propertyNames"]["pattern"] == expand.NAME.pattern == "^[A-Za-z][A-Za-z0-9_-]*$"
+    assert (
+        schema["properties"]["models"]["propertyNames"]["pattern"] == expand.NAME.pattern == "^[A-Za-z][A-Za-z0-9_-]*$"
+    )
     props, defs = schema["properties"], schema["$defs"]
     # pipeline and dataset names are free, within the identifier pattern
     assert defs["name"]["pattern"] == "^[A-Za-z][A-Za-z0-9_]*$"

@@ -34,16 +34,23 @@ LIMIT_S = 2400
 def cluster_report() -> str:
     """What Slurm says about its node and this user's jobs: the evidence for a run that stopped moving."""
     out = []
-    for cmd in (["sinfo", "-N", "-o", "%N %P %T %E"], ["sinfo", "-R"], ["squeue", "-o", "%i %P %j %T %M %R"],
-                ["scontrol", "show", "config"]):
+    for cmd in (
+        ["sinfo", "-N", "-o", "%N %P %T %E"],
+        ["sinfo", "-R"],
+        ["squeue", "-o", "%i %P %j %T %M %R"],
+        ["scontrol", "show", "config"],
+    ):
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
             text = proc.stdout + proc.stderr
         except (OSError, subprocess.TimeoutExpired) as err:
             text = repr(err)
         if cmd[:2] == ["scontrol", "show"]:
-            text = "\n".join(line for line in text.splitlines() if line.split("=")[0].strip() in
-                             ("MinJobAge", "SelectTypeParameters", "SchedulerType", "SlurmctldHost"))
+            text = "\n".join(
+                line
+                for line in text.splitlines()
+                if line.split("=")[0].strip() in ("MinJobAge", "SelectTypeParameters", "SchedulerType", "SlurmctldHost")
+            )
         out.append(f"$ {' '.join(cmd)}\n{text.strip()}")
     return "\n".join(out)
 
@@ -69,9 +76,15 @@ def run_watched(cmd: list[str], cwd, log_path) -> tuple[int, str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            why = f"no job finished for {STALL_S} s" if now - last_change > STALL_S else f"still running after {LIMIT_S} s"
-            raise AssertionError(f"{' '.join(cmd)}: {why} ({finished} jobs finished)\n{report}\n"
-                                 f"--- last output ---\n{log_path.read_text(errors='replace')[-6000:]}")
+            why = (
+                f"no job finished for {STALL_S} s"
+                if now - last_change > STALL_S
+                else f"still running after {LIMIT_S} s"
+            )
+            raise AssertionError(
+                f"{' '.join(cmd)}: {why} ({finished} jobs finished)\n{report}\n"
+                f"--- last output ---\n{log_path.read_text(errors='replace')[-6000:]}"
+            )
     return proc.returncode, log_path.read_text(errors="replace")
 
 
@@ -83,8 +96,17 @@ def slurm_run(tmp_path_factory):
     workdir = fresh_copy(tmp_path_factory.mktemp("slurm") / "repo")
     # the profile as a cluster user runs it; only the first status check comes sooner (the default 40 s per DAG level
     # would make this test several minutes longer)
-    cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "profiles/slurm", "--configfile", "config/tiny.yaml",
-           "--slurm-init-seconds-before-status-checks", "5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--workflow-profile",
+        "profiles/slurm",
+        "--configfile",
+        "config/tiny.yaml",
+        "--slurm-init-seconds-before-status-checks",
+        "5",
+    ]
     status, output = run_watched(cmd, workdir, workdir.parent / "snakemake.log")
     if status != 0:
         raise AssertionError(f"{' '.join(cmd)} failed (exit {status}):\n{output[-8000:]}\n{cluster_report()}")

@@ -8,8 +8,9 @@ from sedrepro.splits import chunk_starts, frame_labels, normalisation
 
 def test_frame_labels_use_frame_centres():
     frames = pd.DataFrame({"file_id": ["a", "b"], "start": [0, 10], "n_frames": [10, 5]})
-    events = pd.DataFrame({"file_id": ["a", "b", "b"], "onset": [0.25, 0.0, 0.4],
-                           "offset": [0.5, 0.1, 9.0], "label": ["x", "y", "x"]})
+    events = pd.DataFrame(
+        {"file_id": ["a", "b", "b"], "onset": [0.25, 0.0, 0.4], "offset": [0.5, 0.1, 9.0], "label": ["x", "y", "x"]}
+    )
     labels = frame_labels(events, frames, ("x", "y"), hop_s=0.1)
     # file a: centres 0.0..0.9; 0.25 <= t < 0.5 -> frames 3, 4
     assert labels[:10, 0].nonzero()[0].tolist() == [3, 4]
@@ -30,8 +31,14 @@ def test_normalisation_uses_training_frames_only():
     rng = np.random.default_rng(0)
     feats = rng.standard_normal((30, 4)).astype(np.float32)
     feats[20:] += 100  # test frames far away: must not move the statistics
-    frames = pd.DataFrame({"file_id": ["a", "b", "c"], "split": ["train", "train", "test"],
-                           "start": [0, 10, 20], "n_frames": [10, 10, 10]})
+    frames = pd.DataFrame(
+        {
+            "file_id": ["a", "b", "c"],
+            "split": ["train", "train", "test"],
+            "start": [0, 10, 20],
+            "n_frames": [10, 10, 10],
+        }
+    )
     g = normalisation(feats, frames, "global")
     assert np.isclose(g["mean"][0], feats[:20].astype(np.float64).mean())
     assert np.isclose(g["std"][0], feats[:20].astype(np.float64).std())

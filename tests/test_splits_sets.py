@@ -19,17 +19,37 @@ class ToySpec(DatasetSpec):
     """Subsets of three label kinds, assigned to sets of the same names by the official protocol."""
 
 
-TOY = ToySpec(name="toy_sets", classes=("x", "y"), root_name="toy", embedded_archives=(), splits=SUBSETS,
-              subset_label_kinds=(("weak", "weak"), ("unlabel", "none")), set_names=(*SUBSETS, "train", "test"))
+TOY = ToySpec(
+    name="toy_sets",
+    classes=("x", "y"),
+    root_name="toy",
+    embedded_archives=(),
+    splits=SUBSETS,
+    subset_label_kinds=(("weak", "weak"), ("unlabel", "none")),
+    set_names=(*SUBSETS, "train", "test"),
+)
 
 # clip -> (subset, frames); every clip has one event of x over its first half, the unlabelled one too
-CLIPS = {"a": ("synthetic", 10), "b": ("synthetic", 6), "c": ("weak", 8), "d": ("unlabel", 12), "e": ("validate", 5),
-         "f": ("eval", 7)}
-PIPELINE = {"normalisation": "global", "target": "frames", "split": {"protocol": "official", "seed": 0, "test_fold": 10},
-            "chunks": {"length_frames": 4, "hop_frames": 4, "tail": "pad", "pad": "zeros"},
-            "sources": [{"name": "synthetic", "label_kind": None}, {"name": "weak", "label_kind": None},
-                        {"name": "unlabel", "label_kind": None}],
-            "evaluation_sets": ["validate", "eval"]}
+CLIPS = {
+    "a": ("synthetic", 10),
+    "b": ("synthetic", 6),
+    "c": ("weak", 8),
+    "d": ("unlabel", 12),
+    "e": ("validate", 5),
+    "f": ("eval", 7),
+}
+PIPELINE = {
+    "normalisation": "global",
+    "target": "frames",
+    "split": {"protocol": "official", "seed": 0, "test_fold": 10},
+    "chunks": {"length_frames": 4, "hop_frames": 4, "tail": "pad", "pad": "zeros"},
+    "sources": [
+        {"name": "synthetic", "label_kind": None},
+        {"name": "weak", "label_kind": None},
+        {"name": "unlabel", "label_kind": None},
+    ],
+    "evaluation_sets": ["validate", "eval"],
+}
 
 
 @pytest.fixture(autouse=True)
@@ -46,13 +66,29 @@ def store(tmp_path):
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     feats = np.arange(sum(lengths) * 3, dtype=np.float32).reshape(-1, 3)
     save_npy(fdir / "features.npy", feats)
-    write_tsv(fdir / "frames.tsv", pd.DataFrame({"file_id": list(CLIPS), "split": [s for s, _ in CLIPS.values()],
-                                                 "start": starts, "n_frames": lengths}))
+    write_tsv(
+        fdir / "frames.tsv",
+        pd.DataFrame(
+            {"file_id": list(CLIPS), "split": [s for s, _ in CLIPS.values()], "start": starts, "n_frames": lengths}
+        ),
+    )
     write_json(fdir / "features.json", {"hop_s": 0.1})
-    write_tsv(idx / "files.tsv", pd.DataFrame({"file_id": list(CLIPS), "split": [s for s, _ in CLIPS.values()],
-                                               "audio": "", "annotation": "", "duration_s": [n * 0.1 for n in lengths]}))
-    write_tsv(idx / "events.tsv", pd.DataFrame({"file_id": list(CLIPS), "onset": 0.0,
-                                                "offset": [n * 0.05 for n in lengths], "label": "x"}))
+    write_tsv(
+        idx / "files.tsv",
+        pd.DataFrame(
+            {
+                "file_id": list(CLIPS),
+                "split": [s for s, _ in CLIPS.values()],
+                "audio": "",
+                "annotation": "",
+                "duration_s": [n * 0.1 for n in lengths],
+            }
+        ),
+    )
+    write_tsv(
+        idx / "events.tsv",
+        pd.DataFrame({"file_id": list(CLIPS), "onset": 0.0, "offset": [n * 0.05 for n in lengths], "label": "x"}),
+    )
     return fdir, idx, tmp_path / "splits", dict(zip(CLIPS, starts, strict=True))
 
 
@@ -63,21 +99,35 @@ def test_sources_and_evaluation_sets_are_written_with_their_label_kinds(store):
         assert z.files == ["synthetic", "weak", "unlabel", "validate", "eval"]  # sources, validate, evaluation sets
         assert z["synthetic"][:, 0].tolist() == [start["a"], start["a"] + 4, start["a"] + 8, start["b"], start["b"] + 4]
         assert z["eval"].tolist() == [[start["f"], 4], [start["f"] + 4, 3]]
-    assert summary["sources"] == [{"name": "synthetic", "label_kind": "strong"}, {"name": "weak", "label_kind": "weak"},
-                                  {"name": "unlabel", "label_kind": "none"}]
+    assert summary["sources"] == [
+        {"name": "synthetic", "label_kind": "strong"},
+        {"name": "weak", "label_kind": "weak"},
+        {"name": "unlabel", "label_kind": "none"},
+    ]
     assert summary["evaluation_sets"] == ["validate", "eval"] and summary["validation_set"] == "validate"
-    assert summary["label_kinds"] == {"synthetic": "strong", "weak": "weak", "unlabel": "none", "validate": "strong",
-                                      "eval": "strong"}
+    assert summary["label_kinds"] == {
+        "synthetic": "strong",
+        "weak": "weak",
+        "unlabel": "none",
+        "validate": "strong",
+        "eval": "strong",
+    }
     assert read_json(out / "splits.json") == summary
     labels = np.load(out / "labels.npy")
     # the unlabelled clip's event is no target: its rows are zeros and its set says "none" (not all-negative frames)
-    assert not labels[start["d"]:start["d"] + 12].any() and labels[start["c"]:start["c"] + 4, 0].all()
+    assert not labels[start["d"] : start["d"] + 12].any() and labels[start["c"] : start["c"] + 4, 0].all()
     assert read_json(out / "norm.json")["frames"] == 10 + 6 + 8 + 12  # statistics over every training source
     data = SplitData.load(fdir, out)
     assert data.sources == {"synthetic": "strong", "weak": "weak", "unlabel": "none"}
     assert data.evaluation_sets == ["validate", "eval"]
     assert [data.has_targets(s, k) for s in ("synthetic", "weak", "unlabel") for k in ("strong", "weak")] == [
-        True, True, False, True, False, False]
+        True,
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_a_declared_label_kind_may_be_weaker_never_stronger(store):
@@ -85,19 +135,33 @@ def test_a_declared_label_kind_may_be_weaker_never_stronger(store):
     weaker = {**PIPELINE, "sources": [{"name": "synthetic", "label_kind": "weak"}]}
     assert make_splits(fdir, idx, TOY.name, out, weaker)["sources"] == [{"name": "synthetic", "label_kind": "weak"}]
     stronger = {**PIPELINE, "sources": [{"name": "weak", "label_kind": "strong"}]}
-    with pytest.raises(InputError, match=r"^pipeline key sources/weak/label_kind: expected weak or weaker \(its clips' "
-                                         r"labels\), found 'strong'$"):
+    with pytest.raises(
+        InputError,
+        match=r"^pipeline key sources/weak/label_kind: expected weak or weaker \(its clips' "
+        r"labels\), found 'strong'$",
+    ):
         make_splits(fdir, idx, TOY.name, out / "2", stronger)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"evaluation_sets": ["tset"]}, "pipeline key evaluation_sets: expected set names of toy_sets's split protocols "
-                                    "(synthetic, weak, unlabel, validate, eval, train, test), found 'tset'"),
-    ({"sources": [{"name": "eval", "label_kind": None}]},
-     "pipeline key sources: expected distinct names, none of them validate or an evaluation set, found ['eval']"),
-    ({"sources": [{"name": "weak", "label_kind": None}, {"name": "weak", "label_kind": None}]},
-     "pipeline key sources: expected distinct names, none of them validate or an evaluation set, found ['weak', 'weak']"),
-], ids=["unknown-set", "source-is-scored", "source-twice"])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"evaluation_sets": ["tset"]},
+            "pipeline key evaluation_sets: expected set names of toy_sets's split protocols "
+            "(synthetic, weak, unlabel, validate, eval, train, test), found 'tset'",
+        ),
+        (
+            {"sources": [{"name": "eval", "label_kind": None}]},
+            "pipeline key sources: expected distinct names, none of them validate or an evaluation set, found ['eval']",
+        ),
+        (
+            {"sources": [{"name": "weak", "label_kind": None}, {"name": "weak", "label_kind": None}]},
+            "pipeline key sources: expected distinct names, none of them validate or an evaluation set, found ['weak', 'weak']",
+        ),
+    ],
+    ids=["unknown-set", "source-is-scored", "source-twice"],
+)
 def test_bad_set_names_stop_with_one_line(store, change, message):
     fdir, idx, out, _ = store
     with pytest.raises(InputError) as err:
@@ -108,8 +172,11 @@ def test_bad_set_names_stop_with_one_line(store, change, message):
 
 def test_a_set_of_mixed_label_kinds_needs_a_declared_kind():
     mixed = pd.Series(["synthetic", "unlabel"])
-    with pytest.raises(InputError, match=r"^set 'train' of toy_sets: expected clips of one label kind \(or a source's "
-                                         r"declared label_kind\), found strong, none clips$"):
+    with pytest.raises(
+        InputError,
+        match=r"^set 'train' of toy_sets: expected clips of one label kind \(or a source's "
+        r"declared label_kind\), found strong, none clips$",
+    ):
         set_label_kind(TOY, "train", mixed, None)
     assert set_label_kind(TOY, "train", mixed, "none") == "none"
 

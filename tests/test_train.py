@@ -10,9 +10,20 @@ from sedrepro.io import InputError, save_npy, write_json, write_tsv
 from sedrepro.predict import predict_run, select_epochs
 from sedrepro.train import TrainingDiverged, train
 
-CNN = {"channels": [4, 8], "kernel_size": 3, "pool_time": [1, 2], "pool_freq": [2, 2], "freq_reduce": "mean",
-       "dropout": 0.0}
-MODEL = {"name": "crnn_uni", "architecture": "crnn", "cnn": CNN, "rnn": {"cell": "lstm", "hidden_size": 8, "bidirectional": False, "hyper": None}}
+CNN = {
+    "channels": [4, 8],
+    "kernel_size": 3,
+    "pool_time": [1, 2],
+    "pool_freq": [2, 2],
+    "freq_reduce": "mean",
+    "dropout": 0.0,
+}
+MODEL = {
+    "name": "crnn_uni",
+    "architecture": "crnn",
+    "cnn": CNN,
+    "rnn": {"cell": "lstm", "hidden_size": 8, "bidirectional": False, "hyper": None},
+}
 TRAINING = {"max_epochs": 3, "batch_size": 8, "learning_rate": 0.01, "patience": 5, "device": "cpu"}
 
 
@@ -28,18 +39,25 @@ def prepared(tmp_path):
     splits = np.repeat(["train", "validate", "test"], 3)
     fdir, sdir = tmp_path / "features", tmp_path / "splits"
     save_npy(fdir / "features.npy", feats)
-    frames = pd.DataFrame({"file_id": [f"c{i}" for i in range(n_clips)], "split": splits,
-                           "start": np.arange(n_clips) * n_frames, "n_frames": n_frames})
+    frames = pd.DataFrame(
+        {
+            "file_id": [f"c{i}" for i in range(n_clips)],
+            "split": splits,
+            "start": np.arange(n_clips) * n_frames,
+            "n_frames": n_frames,
+        }
+    )
     write_tsv(fdir / "frames.tsv", frames)
     save_npy(sdir / "labels.npy", labels)
     write_tsv(sdir / "assignment.tsv", frames[["file_id", "split"]])
-    chunks = {s: np.array([[int(st) + o, 16] for st in frames[frames.split == s].start for o in (0, 12, 24)])
-              for s in ["train", "validate", "test"]}
+    chunks = {
+        s: np.array([[int(st) + o, 16] for st in frames[frames.split == s].start for o in (0, 12, 24)])
+        for s in ["train", "validate", "test"]
+    }
     with open(sdir / "chunks.npz", "wb") as fh:
         np.savez(fh, **chunks)
     write_json(sdir / "norm.json", {"mode": "global", "mean": [0.0], "std": [1.0], "frames": 120})
-    write_json(sdir / "splits.json", {"classes": ["a", "b"], "chunk_frames": 16, "hop_frames": 12,
-                                      "frame_hop_s": 0.1})
+    write_json(sdir / "splits.json", {"classes": ["a", "b"], "chunk_frames": 16, "hop_frames": 12, "frame_hop_s": 0.1})
     return tmp_path, fdir, sdir
 
 
@@ -54,7 +72,10 @@ def test_training_is_deterministic_and_learns(prepared):
     assert not ha[cols].equals(hc[cols])
     assert ha.val_loss.iloc[-1] < ha.val_loss.iloc[0]
     assert a["epochs"] == 3 and sorted(p.name for p in (tmp / "run_a" / "checkpoints").iterdir()) == [
-        "epoch001.pt", "epoch002.pt", "epoch003.pt"]
+        "epoch001.pt",
+        "epoch002.pt",
+        "epoch003.pt",
+    ]
     assert json.loads((tmp / "run_a" / "train.json").read_text())["parameters"] == a["parameters"]
 
 
@@ -103,12 +124,17 @@ def test_select_epochs():
 
 def test_select_epochs_by_a_validation_metric():
     """Checkpoints chosen by a metric where higher is better (frame F1, accuracy): the direction is the monitor's."""
-    h = pd.DataFrame({"epoch": [1, 2, 3, 4], "val_loss": [0.5, 0.3, 0.4, 0.2], "val_frame_f1": [10.0, 40.0, 40.0, 30.0]})
+    h = pd.DataFrame(
+        {"epoch": [1, 2, 3, 4], "val_loss": [0.5, 0.3, 0.4, 0.2], "val_frame_f1": [10.0, 40.0, 40.0, 30.0]}
+    )
     assert select_epochs(h, 2, "best_val_frame_f1") == [2, 3]  # ties: earlier first
     assert select_epochs(h, 1, "best_val_frame_f1") == [2]
     assert select_epochs(h, 2, "best_val_loss") == [2, 4]
-    with pytest.raises(InputError, match=r"^history.csv: expected a val_accuracy column for evaluation selection "
-                                         r"best_val_accuracy, found columns epoch, val_loss, val_frame_f1$"):
+    with pytest.raises(
+        InputError,
+        match=r"^history.csv: expected a val_accuracy column for evaluation selection "
+        r"best_val_accuracy, found columns epoch, val_loss, val_frame_f1$",
+    ):
         select_epochs(h, 2, "best_val_accuracy")
     with pytest.raises(InputError, match="^config key 'evaluation/selection': expected one of last, best_val_loss, "):
         select_epochs(h, 2, "best")
@@ -117,7 +143,9 @@ def test_select_epochs_by_a_validation_metric():
 def test_predictions_cover_every_frame_of_each_evaluation_set(prepared):
     tmp, fdir, sdir = prepared
     train(tmp / "run", fdir, sdir, MODEL, TRAINING, seed=0)
-    epochs = predict_run(tmp / "run", fdir, sdir, tmp / "pred", MODEL, 2, "best_val_loss", 4, "cpu", ["test", "validate"])
+    epochs = predict_run(
+        tmp / "run", fdir, sdir, tmp / "pred", MODEL, 2, "best_val_loss", 4, "cpu", ["test", "validate"]
+    )
     assert len(epochs) == 2
     for name, ids in (("test", ["c6", "c7", "c8"]), ("validate", ["c3", "c4", "c5"])):  # each set its own clips
         z = np.load(tmp / "pred" / name / f"epoch{epochs[0]:03d}.npz")
@@ -125,7 +153,9 @@ def test_predictions_cover_every_frame_of_each_evaluation_set(prepared):
         assert list(z["file_ids"]) == ids and float(z["hop_s"]) == 0.1
         assert ((z["probs"] >= 0) & (z["probs"] <= 1)).all()
     assert json.loads((tmp / "pred" / "selection.json").read_text())["sets"] == ["test", "validate"]
-    with pytest.raises(InputError, match="^.*assignment.tsv: expected clips in evaluation set 'public_eval', found none$"):
+    with pytest.raises(
+        InputError, match="^.*assignment.tsv: expected clips in evaluation set 'public_eval', found none$"
+    ):
         predict_run(tmp / "run", fdir, sdir, tmp / "pred2", MODEL, 2, "best_val_loss", 4, "cpu", ["public_eval"])
 
 
@@ -193,8 +223,9 @@ def test_resume_key_names_the_changed_part_and_a_finished_run_retrains(prepared,
     text = log_of(pipeline={"normalisation": "per_band"})
     assert "(changed: pipeline)" in text and "resuming" not in text
     interrupted(pipeline={"normalisation": "per_band"})
-    assert "(changed: training)" in log_of(pipeline={"normalisation": "per_band"},
-                                           settings={**TRAINING, "learning_rate": 0.02})
+    assert "(changed: training)" in log_of(
+        pipeline={"normalisation": "per_band"}, settings={**TRAINING, "learning_rate": 0.02}
+    )
     interrupted(pipeline={"normalisation": "per_band"})
     labels = np.load(sdir / "labels.npy")
     save_npy(sdir / "labels.npy", 1 - labels)
@@ -212,9 +243,25 @@ def test_kill_9_during_training_resumes_exactly(prepared, kill_at_fault):
     tmp, fdir, sdir = prepared
     cfg = {**TRAINING, "max_epochs": 6}
     train(tmp / "clean", fdir, sdir, MODEL, cfg, seed=5)
-    cmd = [sys.executable, "-m", "sedrepro.train", "--run-dir", str(tmp / "killed"), "--features", str(fdir),
-           "--splits", str(sdir), "--model", json.dumps(MODEL), "--training", json.dumps(cfg), "--pipeline", "{}",
-           "--seed", "5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sedrepro.train",
+        "--run-dir",
+        str(tmp / "killed"),
+        "--features",
+        str(fdir),
+        "--splits",
+        str(sdir),
+        "--model",
+        json.dumps(MODEL),
+        "--training",
+        json.dumps(cfg),
+        "--pipeline",
+        "{}",
+        "--seed",
+        "5",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     kill_at_fault(cmd, "train.epoch", 2, env)
     ckpts = tmp / "killed" / "work" / "checkpoints"

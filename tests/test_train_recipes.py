@@ -17,8 +17,13 @@ from sedrepro.predict import predict_run
 from sedrepro.train import RECIPE_DEFAULTS, improves, train
 
 MT = {"ema_decay": 0.9, "consistency_weight": 1.0, "rampup_steps": 2, "scored": "teacher"}
-SEMI = {**TRAINING, "max_epochs": 2, "recipe": "mean_teacher", "mean_teacher": MT,
-        "sources": [{"split": "train", "labels": "target", "share": 1}, {"split": "train", "labels": "none", "share": 1}]}
+SEMI = {
+    **TRAINING,
+    "max_epochs": 2,
+    "recipe": "mean_teacher",
+    "mean_teacher": MT,
+    "sources": [{"split": "train", "labels": "target", "share": 1}, {"split": "train", "labels": "none", "share": 1}],
+}
 
 
 def weights(run, epoch):
@@ -37,8 +42,12 @@ def test_mean_teacher_trains_and_checkpoints_the_configured_network(prepared):  
     the teacher lags, and the scored key decides which weights are checkpointed."""
     tmp, fdir, sdir = prepared
     runs = {}
-    for name, decay, scored in [("t0", 0.0, "teacher"), ("s0", 0.0, "student"), ("t9", 0.9, "teacher"),
-                                ("s9", 0.9, "student")]:
+    for name, decay, scored in [
+        ("t0", 0.0, "teacher"),
+        ("s0", 0.0, "student"),
+        ("t9", 0.9, "teacher"),
+        ("s9", 0.9, "student"),
+    ]:
         training = {**SEMI, "mean_teacher": {**MT, "ema_decay": decay, "scored": scored}}
         runs[name] = train(tmp / name, fdir, sdir, MODEL, training, seed=0)
         assert runs[name]["epochs"] == 2
@@ -79,8 +88,10 @@ def test_monitor_picks_the_best_epoch_by_a_validation_metric(prepared):  # noqa:
     hist = pd.read_csv(tmp / "f1" / "history.csv")
     assert summary["best_epoch"] == int(hist.epoch[hist.val_frame_f1.to_numpy().argmax()])
     assert improves(0.5, 0.4, "val_frame_f1") and not improves(0.5, 0.4, "val_loss") and improves(0.3, 0.4, "val_loss")
-    with pytest.raises(InputError, match="config key 'training/monitor': expected one of val_loss, val_frame_f1, "
-                                         "val_accuracy, found 'f1'"):
+    with pytest.raises(
+        InputError,
+        match="config key 'training/monitor': expected one of val_loss, val_frame_f1, val_accuracy, found 'f1'",
+    ):
         train(tmp / "bad", fdir, sdir, MODEL, {**TRAINING, "monitor": "f1"}, seed=2)
 
 
@@ -90,8 +101,12 @@ def test_prediction_rebuilds_the_trained_model_not_the_configured_one(prepared, 
     tmp, fdir, sdir = prepared
     train(tmp / "run", fdir, sdir, MODEL, TRAINING, seed=0)
     record = json.loads((tmp / "run" / "train.json").read_text())["model"]
-    assert record == {"architecture": "crnn", "config": {k: MODEL[k] for k in ("cnn", "rnn")}, "n_features": 16,
-                      "n_classes": 2}
+    assert record == {
+        "architecture": "crnn",
+        "config": {k: MODEL[k] for k in ("cnn", "rnn")},
+        "n_features": 16,
+        "n_classes": 2,
+    }
     predict_run(tmp / "run", fdir, sdir, tmp / "same", MODEL, 1, "last", 4, "cpu")
     changed = {"name": "crnn_uni", "architecture": "dnd", "kind": "baseline"}
     with caplog.at_level(logging.WARNING):
@@ -100,8 +115,11 @@ def test_prediction_rebuilds_the_trained_model_not_the_configured_one(prepared, 
     with np.load(tmp / "same" / "test" / "epoch003.npz") as a, np.load(tmp / "changed" / "test" / "epoch003.npz") as b:
         assert np.array_equal(a["probs"], b["probs"])
     (tmp / "run" / "train.json").write_text(json.dumps({"epochs": 3}))
-    with pytest.raises(InputError, match=r"train.json: expected the train stage's summary with the trained model's "
-                                         r"record \(\"model\"\), found none"):
+    with pytest.raises(
+        InputError,
+        match=r"train.json: expected the train stage's summary with the trained model's "
+        r"record \(\"model\"\), found none",
+    ):
         predict_run(tmp / "run", fdir, sdir, tmp / "gone", MODEL, 1, "last", 4, "cpu")
 
 

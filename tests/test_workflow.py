@@ -68,7 +68,9 @@ def test_single_table_needs_only_its_dataset(tmp_path):
 def test_single_dessed_table_needs_only_its_runs(tmp_path):
     workdir = fresh_copy(tmp_path / "repo")
     jobs = planned_jobs(workdir, f"{RESULTS}/dessed/table4.md")
-    assert jobs["train_model"] == 5  # the five polyphonic models on TUT-SED, nothing on UrbanSound8K or for hypernetworks
+    assert (
+        jobs["train_model"] == 5
+    )  # the five polyphonic models on TUT-SED, nothing on UrbanSound8K or for hypernetworks
     assert jobs["extract_features"] == 1 and jobs["make_splits"] == 1  # one dataset, one pipeline (mfcc40_poly)
     jobs = planned_jobs(workdir, f"{RESULTS}/dessed/table1.md")
     assert "train_model" not in jobs and "extract_features" not in jobs  # label counts need the index only
@@ -87,11 +89,17 @@ def test_dessed_outputs_come_from_both_pipelines(built):
     for figure in dessed.figures:
         assert (out / f"{figure.name}.png").stat().st_size > 1000
     assert (out / "audit.md").exists()
-    mono = json.loads((built / RESULTS / "runs" / "urbansound8k" / "mono_baseline" / "seed0" / "metrics.json").read_text())
-    poly = json.loads((built / RESULTS / "runs" / "tut_sed_synthetic_2016" / "dnd_dilated" / "seed0" / "metrics.json").read_text())
+    mono = json.loads(
+        (built / RESULTS / "runs" / "urbansound8k" / "mono_baseline" / "seed0" / "metrics.json").read_text()
+    )
+    poly = json.loads(
+        (built / RESULTS / "runs" / "tut_sed_synthetic_2016" / "dnd_dilated" / "seed0" / "metrics.json").read_text()
+    )
     assert mono["target"] == "clip" and poly["target"] == "frames"
     assert results.n_checkpoints(mono, "test") == 1  # the dessed paper evaluates the best checkpoint only
-    features = json.loads((built / DATA / "features" / "tut_sed_synthetic_2016" / "mfcc40_poly" / "features.json").read_text())
+    features = json.loads(
+        (built / DATA / "features" / "tut_sed_synthetic_2016" / "mfcc40_poly" / "features.json").read_text()
+    )
     assert (features["kind"], features["n_mfcc"], features["n_fft"], features["hop_length"]) == ("mfcc", 40, 440, 220)
     split = json.loads((built / DATA / "splits" / "urbansound8k" / "mfcc40_mono" / "splits.json").read_text())
     assert split["split"]["protocol"] == "paper" and split["chunk_frames"] == 174
@@ -145,13 +153,26 @@ def test_changing_one_model_reruns_only_its_jobs(built):
     tiny["models"]["hcrnn64"]["rnn"]["hyper"]["scale_init"] = 0.5
     (built / "config" / "tiny_changed.yaml").write_text(yaml.safe_dump(tiny))
     out = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny_changed.yaml", "-n",
-         "--quiet", "rules"], cwd=built, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "2",
+            "--configfile",
+            "config/tiny_changed.yaml",
+            "-n",
+            "--quiet",
+            "rules",
+        ],
+        cwd=built,
+        capture_output=True,
+        text=True,
+        timeout=300,
     ).stdout
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s*(\w+)\s+(\d+)\s*$", out, flags=re.M)}
     counts.pop("total", None)
     assert counts == {"train_model": 2, "predict_checkpoints": 2, "score_predictions": 2, "render_table": 2, "all": 1}
-
 
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="no C++ compiler: torch.compile's CPU backend needs g++")
@@ -164,12 +185,18 @@ def test_compile_changes_speed_not_what_reruns(built, tmp_path):
     tiny.setdefault("training", {})["compile"] = True
     (work / "config" / "tiny_compile.yaml").write_text(yaml.safe_dump(tiny))
     base = [sys.executable, "-m", "snakemake", "--cores", "2"]
-    proc = subprocess.run([*base, "-n", "--configfile", "config/tiny_compile.yaml"], cwd=work, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [*base, "-n", "--configfile", "config/tiny_compile.yaml"], cwd=work, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-3000:]
     target = f"{RESULTS}/runs/urban_sed/hcrnn64/seed0/train.json"
-    proc = subprocess.run([*base, target, "--forcerun", target, "--configfile", "config/tiny_compile.yaml"], cwd=work,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [*base, target, "--forcerun", target, "--configfile", "config/tiny_compile.yaml"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     log = (work / RESULTS / "logs" / "train_model" / "urban_sed" / "hcrnn64" / "seed0.log").read_text()
     assert "HyperLSTM cell compiled with torch.compile" in log
@@ -187,8 +214,14 @@ def _edges_from_mermaid(text: str) -> set[tuple[str, str]]:
 def test_readme_dag_matches_the_rulegraph():
     readme = (REPO / "README.md").read_text()
     block = readme.split("```mermaid", 1)[1].split("```", 1)[0]
-    graph = subprocess.run([sys.executable, "-m", "snakemake", "--rulegraph", "mermaid-js"], cwd=REPO,
-                           capture_output=True, text=True, timeout=300, check=True).stdout
+    graph = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--rulegraph", "mermaid-js"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     ids = dict(re.findall(r"^\s*(id\d+)\[(\w+)\]", graph, flags=re.M))
     generated = {(ids[a], ids[b]) for a, b in re.findall(r"^\s*(id\d+) --> (id\d+)", graph, flags=re.M)}
     assert _edges_from_mermaid(block) == generated
@@ -198,10 +231,13 @@ def test_bad_config_stops_the_workflow_with_the_key_named(tmp_path):
     workdir = fresh_copy(tmp_path / "repo")
     cfg = workdir / "config.yaml"
     cfg.write_text(cfg.read_text().replace("learning_rate: 0.002", "learning_rate: -1"))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n"], cwd=workdir, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n"], cwd=workdir, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode != 0
-    assert "config key 'training/learning_rate': -1 is less than or equal to the minimum of 0" in proc.stdout + proc.stderr
+    assert (
+        "config key 'training/learning_rate': -1 is less than or equal to the minimum of 0" in proc.stdout + proc.stderr
+    )
 
 
 def _config_copy(workdir: Path, name: str, edit) -> str:
@@ -230,8 +266,9 @@ def test_changed_inputs_and_forcerun_train_from_scratch(built, tmp_path):
     # 1. more UrbanSound8K clips per fold: new split, so the old model must not be resumed
     mono = f"{RESULTS}/runs/urbansound8k/mono_baseline/seed0"
     old = pd.read_csv(work / mono / "history.csv")
-    more = _config_copy(work, "tiny_more_clips", lambda c: c["datasets"]["urbansound8k"]["embedded"].update(
-        clips_per_fold=4))
+    more = _config_copy(
+        work, "tiny_more_clips", lambda c: c["datasets"]["urbansound8k"]["embedded"].update(clips_per_fold=4)
+    )
     run(f"{mono}/train.json", "--configfile", more)
     log = _train_log(work, "urbansound8k", "mono_baseline")
     assert "resuming" not in log and "training again from scratch (changed since: input " in log
@@ -241,13 +278,19 @@ def test_changed_inputs_and_forcerun_train_from_scratch(built, tmp_path):
     # 2. per-band normalisation of the log-mel pipeline: the pipeline and the split files changed
     hyper = f"{RESULTS}/runs/urban_sed/hcrnn64/seed0"
     old = pd.read_csv(work / hyper / "history.csv")
-    band = _config_copy(work, "tiny_per_band", lambda c: c.setdefault("pipelines", {}).setdefault(
-        "logmel96", {}).update(normalisation="per_band"))
+    band = _config_copy(
+        work,
+        "tiny_per_band",
+        lambda c: c.setdefault("pipelines", {}).setdefault("logmel96", {}).update(normalisation="per_band"),
+    )
     run(f"{hyper}/train.json", "--configfile", band)
     log = _train_log(work, "urban_sed", "hcrnn64")
     assert "resuming" not in log and "input splits/norm.json" in log and "pipeline" in log
-    assert not pd.read_csv(work / hyper / "history.csv").drop(columns="epoch_time_s").equals(
-        old.drop(columns="epoch_time_s"))
+    assert (
+        not pd.read_csv(work / hyper / "history.csv")
+        .drop(columns="epoch_time_s")
+        .equals(old.drop(columns="epoch_time_s"))
+    )
     # 3. the documented retrain command: same inputs and settings, a fresh training with the same result
     before = pd.read_csv(work / hyper / "history.csv")
     run(f"{hyper}/train.json", "--configfile", band, "--forcerun", "train_model")
@@ -260,8 +303,11 @@ def test_changed_inputs_and_forcerun_train_from_scratch(built, tmp_path):
 def _tree_digests(root: Path) -> dict[str, str]:
     import hashlib
 
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_each_configuration_writes_its_own_tree(built, tmp_path):
@@ -280,19 +326,40 @@ def test_each_configuration_writes_its_own_tree(built, tmp_path):
     tiny_before = {**_tree_digests(work / RESULTS), **_tree_digests(work / DATA)}
     base = [sys.executable, "-m", "snakemake", "--cores", "2"]
     targets = [f"{real['results_root']}/datasets/urban_sed.md", f"{real['results_root']}/dessed/table1.md"]
-    proc = subprocess.run([*base, *targets, "--configfile", "config/realdata_here.yaml"], cwd=work,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [*base, *targets, "--configfile", "config/realdata_here.yaml"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert {**_tree_digests(work / RESULTS), **_tree_digests(work / DATA)} == tiny_before
     real_before = {**_tree_digests(work / real["results_root"]), **_tree_digests(work / real["data_root"])}
-    proc = subprocess.run([*base, "--configfile", "config/tiny.yaml", "--forcerun", "describe_dataset",
-                           "render_table"], cwd=work, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [*base, "--configfile", "config/tiny.yaml", "--forcerun", "describe_dataset", "render_table"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert {**_tree_digests(work / real["results_root"]), **_tree_digests(work / real["data_root"])} == real_before
     # the same two configurations pointed at one root: the report refuses the mixed tree
-    proc = subprocess.run([*base, targets[1].replace(real["results_root"], RESULTS), "--configfile",
-                           "config/realdata_here.yaml", "--config", f"results_root={RESULTS}"], cwd=work,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            *base,
+            targets[1].replace(real["results_root"], RESULTS),
+            "--configfile",
+            "config/realdata_here.yaml",
+            "--config",
+            f"results_root={RESULTS}",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     proc = snakemake(work, "--report", "mixed.html", check=False)
     out = proc.stdout + proc.stderr
@@ -350,35 +417,61 @@ def test_a_wrong_value_on_the_command_line_is_one_line_naming_the_key(tmp_path):
     assert "config key 'seeds/0': 'x' is not of type 'integer'" in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("target, message", [
-    (f"{RESULTS}/hypernetwork/table1.md", "the target's paper: expected one of dessed, hypernetworks, found 'hypernetwork'"),
-    (f"{RESULTS}/dessd/figure4.png", "the target's paper: expected one of dessed, hypernetworks, found 'dessd'"),
-    (f"{RESULTS}/datasets/urbansound.md",
-     "the target's dataset: expected one of tut_sed_synthetic_2016, urban_sed, urbansound8k, found 'urbansound'"),
-], ids=["table-paper", "figure-paper", "dataset"])
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        (
+            f"{RESULTS}/hypernetwork/table1.md",
+            "the target's paper: expected one of dessed, hypernetworks, found 'hypernetwork'",
+        ),
+        (f"{RESULTS}/dessd/figure4.png", "the target's paper: expected one of dessed, hypernetworks, found 'dessd'"),
+        (
+            f"{RESULTS}/datasets/urbansound.md",
+            "the target's dataset: expected one of tut_sed_synthetic_2016, urban_sed, urbansound8k, found 'urbansound'",
+        ),
+    ],
+    ids=["table-paper", "figure-paper", "dataset"],
+)
 def test_a_misspelt_name_in_a_target_lists_the_valid_names(tmp_path, target, message):
     workdir = fresh_copy(tmp_path / "repo")
     proc = snakemake(workdir, "-n", target, check=False)
     assert proc.returncode != 0 and message in proc.stdout + proc.stderr, proc.stderr[-3000:]
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda c: c["models"].setdefault("mono_baseline", {}).update(kind="mono_proposed"),
-     "config key 'models/mono_baseline': kind 'mono_proposed' needs a 'dilated' block and 'gru' null"),
-    (lambda c: c["models"].setdefault("crnn_uni", {}).update(pipeline="logmel"),
-     "config key 'models/crnn_uni/pipeline': expected one of logmel96, mfcc40_mono, mfcc40_poly, found 'logmel'"),
-    (lambda c: c.update(papers=["hypernetwork"]),
-     "config key 'papers/0': expected a registered paper (dessed, hypernetworks), found 'hypernetwork'"),
-    (lambda c: c.update(plugins=["no_such_glue_plugin"]),
-     "config key 'plugins': expected an importable module, found 'no_such_glue_plugin' (No module named "
-     "'no_such_glue_plugin')"),
-], ids=["dnd-kind", "pipeline", "paper", "plugin"])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda c: c["models"].setdefault("mono_baseline", {}).update(kind="mono_proposed"),
+            "config key 'models/mono_baseline': kind 'mono_proposed' needs a 'dilated' block and 'gru' null",
+        ),
+        (
+            lambda c: c["models"].setdefault("crnn_uni", {}).update(pipeline="logmel"),
+            "config key 'models/crnn_uni/pipeline': expected one of logmel96, mfcc40_mono, mfcc40_poly, found 'logmel'",
+        ),
+        (
+            lambda c: c.update(papers=["hypernetwork"]),
+            "config key 'papers/0': expected a registered paper (dessed, hypernetworks), found 'hypernetwork'",
+        ),
+        (
+            lambda c: c.update(plugins=["no_such_glue_plugin"]),
+            "config key 'plugins': expected an importable module, found 'no_such_glue_plugin' (No module named "
+            "'no_such_glue_plugin')",
+        ),
+    ],
+    ids=["dnd-kind", "pipeline", "paper", "plugin"],
+)
 def test_cross_field_rules_stop_the_workflow_before_any_job(tmp_path, edit, message):
     """Checked when the workflow starts (sedrepro.config.check), before the DAG: no job is planned, nothing fetched."""
     workdir = fresh_copy(tmp_path / "repo")
     bad = _config_copy(workdir, "bad", edit)
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", bad], cwd=workdir,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", bad],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and message in out, out[-3000:]
     assert "Job stats" not in out and "Building DAG" not in out
@@ -392,12 +485,19 @@ def test_plugins_are_imported_by_the_workflow_and_by_its_jobs(tmp_path):
     plugins.mkdir()
     marker = tmp_path / "imported.txt"
     (plugins / "glue_test_plugin.py").write_text(
-        f"import sys\nwith open({str(marker)!r}, 'a') as fh:\n    fh.write(sys.argv[0] + '\\n')\n")
+        f"import sys\nwith open({str(marker)!r}, 'a') as fh:\n    fh.write(sys.argv[0] + '\\n')\n"
+    )
     cfg = _config_copy(workdir, "plugin", lambda c: c.update(plugins=["glue_test_plugin"]))
     env = {**os.environ, "PYTHONPATH": str(plugins)}
     manifest = f"{DATA}/embedded/urban_sed/manifest.json"
-    proc = subprocess.run([sys.executable, "-m", "snakemake", manifest, "--cores", "1", "--configfile", cfg],
-                          cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", manifest, "--cores", "1", "--configfile", cfg],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     importers = marker.read_text().splitlines()
     assert any("snakemake" in line for line in importers), importers  # the workflow, at start

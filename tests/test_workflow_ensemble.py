@@ -15,10 +15,12 @@ from sedrepro import results
 
 pytestmark = pytest.mark.workflow
 
-OVERRIDE = {"models": {
-    "lr": {"sweep": {"base": "crnn_uni", "key": "training.learning_rate", "values": [0.001, 0.01]}},
-    "ens": {"ensemble": {"members": ["lr_learning_rate-0p001", "lr_learning_rate-0p01"]}},
-}}
+OVERRIDE = {
+    "models": {
+        "lr": {"sweep": {"base": "crnn_uni", "key": "training.learning_rate", "values": [0.001, 0.01]}},
+        "ens": {"ensemble": {"members": ["lr_learning_rate-0p001", "lr_learning_rate-0p01"]}},
+    }
+}
 MEMBERS = OVERRIDE["models"]["ens"]["ensemble"]["members"]
 RUNS = f"{RESULTS}/runs/urban_sed"
 TARGETS = [f"{RUNS}/{model}/seed0/metrics.json" for model in ("ens", *MEMBERS)]
@@ -26,16 +28,27 @@ TARGETS = [f"{RUNS}/{model}/seed0/metrics.json" for model in ("ens", *MEMBERS)]
 
 def run(workdir, *args):
     """snakemake on the targets with config/tiny.yaml and the override (--configfile last: it takes a list)."""
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *TARGETS, *args,
-           "--configfile", "config/tiny.yaml", "override.yaml"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        *TARGETS,
+        *args,
+        "--configfile",
+        "config/tiny.yaml",
+        "override.yaml",
+    ]
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
     return proc
 
 
 def job_counts(text):
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s*(\w+)\s+(\d+)\s*$", text, re.M)
-            if m.group(1) != "total"}
+    return {
+        m.group(1): int(m.group(2)) for m in re.finditer(r"^\s*(\w+)\s+(\d+)\s*$", text, re.M) if m.group(1) != "total"
+    }
 
 
 def test_a_sweep_and_an_ensemble_are_planned_and_built(tmp_path):
@@ -44,12 +57,18 @@ def test_a_sweep_and_an_ensemble_are_planned_and_built(tmp_path):
     plan = run(workdir, "-n", "--quiet=rules")
     jobs = job_counts(plan.stdout)
     # two trained runs (one per swept value), one average and three scores; nothing trained or predicted for "ens"
-    assert (jobs["train_model"], jobs["predict_checkpoints"], jobs["average_predictions"], jobs["score_predictions"]) \
-        == (2, 2, 1, 3), plan.stdout[-3000:]
+    assert (
+        jobs["train_model"],
+        jobs["predict_checkpoints"],
+        jobs["average_predictions"],
+        jobs["score_predictions"],
+    ) == (2, 2, 1, 3), plan.stdout[-3000:]
 
     run(workdir)
     runs = workdir / RUNS
-    assert not (runs / "ens" / "seed0" / "checkpoints").exists() and not (runs / "ens" / "seed0" / "train.json").exists()
+    assert (
+        not (runs / "ens" / "seed0" / "checkpoints").exists() and not (runs / "ens" / "seed0" / "train.json").exists()
+    )
     for member, lr in zip(MEMBERS, (0.001, 0.01), strict=True):
         provenance = json.loads((runs / member / "seed0" / "train.provenance.json").read_text())
         assert provenance["config"]["training"]["learning_rate"] == lr  # each run trained with its own value

@@ -32,12 +32,17 @@ def test_paths_sit_under_the_configured_roots():
 def test_stage_file_names_come_from_the_stage_modules():
     cfg = tiny()
     files = glue.features_files(cfg, "{dataset}", "{pipeline}")
-    assert files == {"feats": f"data/tiny/features/{{dataset}}/{{pipeline}}/{features.FEATURES_FILE}",
-                     "frames": f"data/tiny/features/{{dataset}}/{{pipeline}}/{features.FRAMES_FILE}",
-                     "info": f"data/tiny/features/{{dataset}}/{{pipeline}}/{features.INFO_FILE}"}
+    assert files == {
+        "feats": f"data/tiny/features/{{dataset}}/{{pipeline}}/{features.FEATURES_FILE}",
+        "frames": f"data/tiny/features/{{dataset}}/{{pipeline}}/{features.FRAMES_FILE}",
+        "info": f"data/tiny/features/{{dataset}}/{{pipeline}}/{features.INFO_FILE}",
+    }
     assert [os.path.basename(p) for p in glue.split_files(cfg, "d", "p")] == list(splits.SPLIT_FILES)
     assert glue.split_files(cfg, "d", "p")[0].endswith(splits.ASSIGNMENT_FILE)  # the scoring rule reads the first
-    assert glue.index_files(cfg, "d") == {"files": "data/tiny/index/d/files.tsv", "events": "data/tiny/index/d/events.tsv"}
+    assert glue.index_files(cfg, "d") == {
+        "files": "data/tiny/index/d/files.tsv",
+        "events": "data/tiny/index/d/events.tsv",
+    }
     assert glue.run_file(cfg, "d", "m", 1, evaluate.METRICS_FILE) == "results/tiny/runs/d/m/seed1/metrics.json"
     assert glue.sidecar(glue.run_file(cfg, "d", "m", 1, train.SUMMARY_FILE)).endswith("seed1/train.provenance.json")
 
@@ -118,14 +123,18 @@ def test_download_sources():
     embedded = tiny()
     inputs = glue.download_inputs(embedded, "urban_sed")
     assert inputs == {"manifest": "data/tiny/embedded/urban_sed/manifest.json"}
-    assert glue.source_args(embedded, "urban_sed", "x", inputs) == "--manifest data/tiny/embedded/urban_sed/manifest.json"
+    assert (
+        glue.source_args(embedded, "urban_sed", "x", inputs) == "--manifest data/tiny/embedded/urban_sed/manifest.json"
+    )
     assert "not the real dataset" in glue.dataset_note(embedded, "urban_sed")
 
 
 def test_dataset_root_of_local_data(tmp_path):
     cfg = tiny()
     cfg["datasets"]["urban_sed"].update(source="local", local_path=None)
-    with pytest.raises(InputError, match=r"^config key 'datasets/urban_sed/local_path': expected a folder, found nothing$"):
+    with pytest.raises(
+        InputError, match=r"^config key 'datasets/urban_sed/local_path': expected a folder, found nothing$"
+    ):
         glue.dataset_root(cfg, "urban_sed")
     cfg["datasets"]["urban_sed"]["local_path"] = str(tmp_path)
     assert glue.dataset_root(cfg, "urban_sed") == str(tmp_path)  # the root itself
@@ -181,8 +190,10 @@ def test_the_jobs_shell_prefix_exports_what_the_stages_read(tmp_path):
     cfg["plugins"] = ["json", "os.path"]
     cfg["training"]["compile"] = True
     prefix = glue.shell_prefix(cfg, "/some src", {"identity": {"files": ["a {b}"]}}, os.path.dirname(sys.executable))
-    script = prefix.format() + ('python -c "import os, json; print(json.dumps({k: os.environ.get(k) for k in '
-                                "('SEDREPRO_PLUGINS', 'SEDREPRO_COMPILE', 'SEDREPRO_CONFIGURATION', 'PYTHONPATH')}))\"")
+    script = prefix.format() + (
+        'python -c "import os, json; print(json.dumps({k: os.environ.get(k) for k in '
+        "('SEDREPRO_PLUGINS', 'SEDREPRO_COMPILE', 'SEDREPRO_CONFIGURATION', 'PYTHONPATH')}))\""
+    )
     out = json.loads(subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout)
     assert out["SEDREPRO_PLUGINS"] == "json,os.path" and out["SEDREPRO_COMPILE"] == "1"
     assert json.loads(out["SEDREPRO_CONFIGURATION"]) == {"identity": {"files": ["a {b}"]}}

@@ -29,9 +29,12 @@ SHARED = ("src", "rules")
 
 def shared_digests(root: Path) -> dict[str, str]:
     """sha256 of every file under src/ and rules/ (not bytecode caches) by path."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for top in SHARED for p in sorted((root / top).rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in p.as_posix()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for top in SHARED
+        for p in sorted((root / top).rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in p.as_posix()
+    }
 
 
 @pytest.fixture
@@ -72,7 +75,10 @@ def test_a_table_of_parts_defined_only_in_test_files_builds_through_the_workflow
     assert before == shared_digests(REPO)
     target = f"{TOY['results_root']}/toy/table1.csv"
     # the plugin reaches Snakemake and every job through PYTHONPATH (README "Plugins"), and nothing else
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(PLUGINS)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+    }
     cmd = [sys.executable, "-m", "snakemake", target, "--cores", "2", "--configfile", str(PLUGINS / "toy.yaml")]
     proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"

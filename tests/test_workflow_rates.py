@@ -17,8 +17,12 @@ def _edit(path, change) -> None:
 
 def test_two_pipelines_at_two_rates_share_one_run(tmp_path):
     workdir = fresh_copy(tmp_path / "repo")
-    _edit(workdir / "config" / "tiny.yaml", lambda cfg: cfg.setdefault("pipelines", {}).update(
-        {"mfcc40_poly": {"sample_rate": 16000, "features": {"f_max": 8000.0}}}))
+    _edit(
+        workdir / "config" / "tiny.yaml",
+        lambda cfg: cfg.setdefault("pipelines", {}).update(
+            {"mfcc40_poly": {"sample_rate": 16000, "features": {"f_max": 8000.0}}}
+        ),
+    )
     targets = [f"{DATA}/features/{TUT}/{p}/features.npy" for p in ("logmel96", "mfcc40_poly")]
     assert planned_jobs(workdir, *targets)["resample_audio"] == 2  # one per rate
     proc = snakemake(workdir, "-n", "-p", *targets)
@@ -38,7 +42,9 @@ def test_precomputed_features_plan_no_audio_jobs(tmp_path):
     assert "resample_audio" not in jobs
     proc = snakemake(workdir, "-n", "-p", f"{DATA}/features/{TUT}/mfcc40_poly/features.npy")
     command = next(line for line in (proc.stdout + proc.stderr).splitlines() if "python -m sedrepro.features" in line)
-    assert f"--audio= --root={DATA}/datasets/{TUT}/extracted/TUT-SED-synthetic-2016 --index={DATA}/index/{TUT} " in command
+    assert (
+        f"--audio= --root={DATA}/datasets/{TUT}/extracted/TUT-SED-synthetic-2016 --index={DATA}/index/{TUT} " in command
+    )
     assert '"kind": "precomputed"' in command and "sample_rate" not in command
 
 
@@ -47,5 +53,7 @@ def test_a_dataset_name_is_checked_against_the_registry(tmp_path):
     _edit(workdir / "config.yaml", lambda cfg: cfg["datasets"].update(urbansound=cfg["datasets"]["urbansound8k"]))
     proc = snakemake(workdir, "-n", check=False)
     assert proc.returncode != 0
-    assert ("config key 'datasets/urbansound': expected a registered dataset (tut_sed_synthetic_2016, urban_sed, "
-            "urbansound8k), found 'urbansound'") in proc.stdout + proc.stderr
+    assert (
+        "config key 'datasets/urbansound': expected a registered dataset (tut_sed_synthetic_2016, urban_sed, "
+        "urbansound8k), found 'urbansound'"
+    ) in proc.stdout + proc.stderr

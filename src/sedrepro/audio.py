@@ -58,7 +58,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int) -> Itera
 
 # Integer PCM subtypes read as integers and scaled here: libsndfile's float path converts them several times slower.
 # PCM_24 arrives in int32 shifted left by 8 bits, so its scale is that of 32 bits.
-_INTEGER_READS = {"PCM_16": ("int16", 2.0 ** -15), "PCM_24": ("int32", 2.0 ** -31), "PCM_32": ("int32", 2.0 ** -31)}
+_INTEGER_READS = {"PCM_16": ("int16", 2.0**-15), "PCM_24": ("int32", 2.0**-31), "PCM_32": ("int32", 2.0**-31)}
 
 
 def load_mono(path: Path) -> tuple[np.ndarray, int, int]:
@@ -106,7 +106,7 @@ class BlockResampler:
         self.span = (self.group - 1) * self.orig + self.k  # L: input samples of one block
         block = torch.zeros(self.span, self.group * self.new, dtype=kernel.dtype)
         for i in range(self.group):  # frame i of a block reads its kernel from input offset i*orig
-            block[i * self.orig:i * self.orig + self.k, i * self.new:(i + 1) * self.new] = kernel.T
+            block[i * self.orig : i * self.orig + self.k, i * self.new : (i + 1) * self.new] = kernel.T
         self.block = block
 
     def __call__(self, wave: torch.Tensor) -> torch.Tensor:
@@ -140,8 +140,16 @@ def resample_clip(rec, root: Path, out_dir: Path, target_sr: int) -> dict:
     rel = Path(rec.split) / f"{rec.file_id}.npy"
     with atomic_path(out_dir / rel, suffix=".npy") as tmp:
         np.save(tmp, np.ascontiguousarray(out, dtype=np.float32))
-    return {"file_id": rec.file_id, "split": rec.split, "path": str(rel), "n_samples": len(out),
-            "sample_rate": target_sr, "orig_sample_rate": sr, "orig_channels": channels, "duration_s": len(wave) / sr}
+    return {
+        "file_id": rec.file_id,
+        "split": rec.split,
+        "path": str(rel),
+        "n_samples": len(out),
+        "sample_rate": target_sr,
+        "orig_sample_rate": sr,
+        "orig_channels": channels,
+        "duration_s": len(wave) / sr,
+    }
 
 
 def resample_dataset(index_dir: Path, root: Path, out_dir: Path, target_sr: int, threads: int = 1) -> pd.DataFrame:
@@ -150,8 +158,19 @@ def resample_dataset(index_dir: Path, root: Path, out_dir: Path, target_sr: int,
     files = read_tsv(index_dir / "files.tsv", dtype={"file_id": str})
     one = functools.partial(resample_clip, root=root, out_dir=out_dir, target_sr=target_sr)
     rows = list(progress(ordered_map(one, files.itertuples(index=False), threads), total=len(files), desc="resample"))
-    table = pd.DataFrame(rows, columns=["file_id", "split", "path", "n_samples", "sample_rate", "orig_sample_rate",
-                                        "orig_channels", "duration_s"])
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "file_id",
+            "split",
+            "path",
+            "n_samples",
+            "sample_rate",
+            "orig_sample_rate",
+            "orig_channels",
+            "duration_s",
+        ],
+    )
     log_conversions(table, target_sr)
     write_tsv(out_dir / "audio.tsv", table)
     return table
@@ -163,14 +182,23 @@ def log_conversions(table: pd.DataFrame, target_sr: int) -> None:
     stereo = table[table.orig_channels > 1]
     rates = ", ".join(f"{r} Hz" for r in sorted(other_rate.orig_sample_rate.unique()))
     channels = ", ".join(str(c) for c in sorted(stereo.orig_channels.unique()))
-    log.info("%d of %d files resampled to %d Hz%s; %d mixed to mono%s", len(other_rate), len(table), target_sr,
-             f" (from {rates})" if rates else "", len(stereo), f" (from {channels} channels)" if channels else "")
+    log.info(
+        "%d of %d files resampled to %d Hz%s; %d mixed to mono%s",
+        len(other_rate),
+        len(table),
+        target_sr,
+        f" (from {rates})" if rates else "",
+        len(stereo),
+        f" (from {channels} channels)" if channels else "",
+    )
 
 
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     table = resample_dataset(Path(args.index), Path(args.root), Path(args.out), args.sample_rate, args.threads)
-    log.info("resampled %d files to %d Hz (%.1f min of audio)", len(table), args.sample_rate, table.duration_s.sum() / 60)
+    log.info(
+        "resampled %d files to %d Hz (%.1f min of audio)", len(table), args.sample_rate, table.duration_s.sum() / 60
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

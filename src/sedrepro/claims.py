@@ -80,7 +80,7 @@ class Claim:
 def _half_unit(text: str) -> float:
     """Half a unit of the last printed digit: '0.015' -> 0.0005, '566' -> 0.5."""
     decimals = len(text.split(".")[1]) if "." in text else 0
-    return 0.5 * 10.0 ** -decimals
+    return 0.5 * 10.0**-decimals
 
 
 def load_claims(path) -> list[Claim]:
@@ -123,16 +123,22 @@ def load_claims(path) -> list[Claim]:
         if claim.kind not in KINDS:
             raise fail(where, f"a kind among {', '.join(KINDS)}", repr(claim.kind))
         if claim.kind in LEGACY_KINDS and (claim.tolerance, claim.relation) != ("about", "="):
-            raise fail(where, f"tolerance 'about' and relation '=' for kind {claim.kind!r}",
-                       f"{claim.tolerance!r} and {claim.relation!r}")
+            raise fail(
+                where,
+                f"tolerance 'about' and relation '=' for kind {claim.kind!r}",
+                f"{claim.tolerance!r} and {claim.relation!r}",
+            )
         try:
             tree = ast.parse(claim.check, mode="eval")
         except SyntaxError as err:
             raise fail(where, "a Python-syntax expression in 'check'", f"{claim.check!r} ({err.msg})") from None
         for node in ast.walk(tree):
             if not isinstance(node, _ALLOWED_NODES) or (isinstance(node, ast.Call) and not _is_known_call(node)):
-                raise fail(where, "numbers, + - * / // **, table cells and the functions of sedrepro.claims",
-                           repr(ast.unparse(node)))
+                raise fail(
+                    where,
+                    "numbers, + - * / // **, table cells and the functions of sedrepro.claims",
+                    repr(ast.unparse(node)),
+                )
         out.append(claim)
     if not out:
         raise fail(path, "at least one claim line", "none")
@@ -141,8 +147,14 @@ def load_claims(path) -> list[Claim]:
 
 def not_checkable(claims: list[Claim]) -> list[str]:
     """The statements the audit cannot check, with the reason transcribed beside them."""
-    return [f"{c.where}: \"{c.quote}\"" + (f" ({c.claimed})" if c.claimed != NOT_CHECKABLE else "") + f": {c.note}"
-            + ("" if c.note.endswith(".") else ".") for c in claims if not c.checkable]
+    return [
+        f'{c.where}: "{c.quote}"'
+        + (f" ({c.claimed})" if c.claimed != NOT_CHECKABLE else "")
+        + f": {c.note}"
+        + ("" if c.note.endswith(".") else ".")
+        for c in claims
+        if not c.checkable
+    ]
 
 
 def datasets_needed(claims: list[Claim]) -> list[str]:
@@ -155,8 +167,9 @@ def datasets_needed(claims: list[Claim]) -> list[str]:
             if isinstance(node, ast.Call) and node.func.id in DATASET_FUNCTIONS:
                 name = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
                 if not isinstance(name, str):
-                    raise fail(claim.line, f"a dataset name as the first argument of {node.func.id}()",
-                               repr(ast.unparse(node)))
+                    raise fail(
+                        claim.line, f"a dataset name as the first argument of {node.func.id}()", repr(ast.unparse(node))
+                    )
                 if name not in out:
                     out.append(name)
     return out
@@ -168,8 +181,12 @@ def datasets_needed(claims: list[Claim]) -> list[str]:
 class Context:
     """What expressions can read: the paper's values and tables, and dataset indexes by name."""
 
-    def __init__(self, tables: Mapping[str, TableSpec], paper_values: pd.DataFrame,
-                 indexes: Mapping[str, Callable[[], object]] | None = None):
+    def __init__(
+        self,
+        tables: Mapping[str, TableSpec],
+        paper_values: pd.DataFrame,
+        indexes: Mapping[str, Callable[[], object]] | None = None,
+    ):
         self.tables, self.paper_values = tables, paper_values
         self._index_loaders, self._indexes = dict(indexes or {}), {}
 
@@ -211,7 +228,8 @@ def _wins(ctx, t, a, b):
     va, vb = ctx.column(t, a), ctx.column(t, b)
     losses = [label for label in va if not va[label] > vb[label]]
     return len(va) - len(losses), f"{a} > {b} in {len(va) - len(losses)} of {len(va)} rows; not in: " + (
-        ", ".join(losses) or "none")
+        ", ".join(losses) or "none"
+    )
 
 
 def _count_below(ctx, t, col, x):
@@ -234,6 +252,7 @@ def _col_extreme(pick):
         vals = ctx.column(t, col)
         label = pick(vals, key=vals.get)
         return vals[label], f"{pick.__name__} of {t} {col}: {label}"
+
     return f
 
 
@@ -243,8 +262,10 @@ def _bottom_overlap(ctx, t1, c1, t2, c2, k):
     low2 = sorted(ctx.column(t2, c2).items(), key=lambda kv: kv[1])[:k]
     s1, s2 = [label for label, _ in low1], [label for label, _ in low2]
     common = [label for label in s1 if label in s2]
-    return len(common), (f"{k} lowest {t1} {c1}: {', '.join(s1)}; {k} lowest {t2} {c2}: {', '.join(s2)}; "
-                         f"in both: {', '.join(common) or 'none'}")
+    return len(common), (
+        f"{k} lowest {t1} {c1}: {', '.join(s1)}; {k} lowest {t2} {c2}: {', '.join(s2)}; "
+        f"in both: {', '.join(common) or 'none'}"
+    )
 
 
 def _events_per_file(index) -> pd.Series:
@@ -264,17 +285,20 @@ def _length_rank_share(index, label):
         return math.nan, f"no events of class {label} in the index"
     others = means.drop(label)
     smaller = int((others < means[label]).sum())
-    return smaller / len(others), (f"{label} mean event length {means[label]:.2f} s: longer than {smaller} of the "
-                                   f"{len(others)} other classes")
+    return smaller / len(others), (
+        f"{label} mean event length {means[label]:.2f} s: longer than {smaller} of the {len(others)} other classes"
+    )
 
 
 def _on_durations(f: Callable[[pd.Series], float]) -> Callable:
     """A fact of the files' durations; NaN (never a pass) where the index has none (an annotations-only index)."""
+
     def g(ix, *args):
         durations = ix.files["duration_s"].astype(float)
         if durations.isna().any():
             return math.nan, f"{int(durations.isna().sum())} files without a duration in the index (annotations only)"
         return f(durations, *args)
+
     return g
 
 
@@ -305,24 +329,62 @@ def _max_polyphony(index) -> int:
 
 
 TABLE_FUNCTIONS: dict[str, Callable] = {
-    "rows": _rows, "wins": _wins, "count_below": _count_below, "rank_share": _rank_share,
-    "col_max": _col_extreme(max), "col_min": _col_extreme(min), "bottom_overlap": _bottom_overlap,
+    "rows": _rows,
+    "wins": _wins,
+    "count_below": _count_below,
+    "rank_share": _rank_share,
+    "col_max": _col_extreme(max),
+    "col_min": _col_extreme(min),
+    "bottom_overlap": _bottom_overlap,
 }
 ARITHMETIC_FUNCTIONS: dict[str, Callable] = {
-    "mean": lambda *xs: sum(xs) / len(xs), "min": min, "max": max, "floor": math.floor, "ceil": math.ceil, "abs": abs,
+    "mean": lambda *xs: sum(xs) / len(xs),
+    "min": min,
+    "max": max,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "abs": abs,
 }
 _BINARY: dict[type, Callable[[float, float], float]] = {
-    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b, ast.Pow: lambda a, b: a ** b,
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Pow: lambda a, b: a**b,
 }
-_ALLOWED_NODES = (ast.Expression, ast.Constant, ast.UnaryOp, ast.USub, ast.UAdd, ast.BinOp, ast.Add, ast.Sub,
-                  ast.Mult, ast.Div, ast.FloorDiv, ast.Pow, ast.Subscript, ast.Tuple, ast.Name, ast.Load, ast.Call)
+_ALLOWED_NODES = (
+    ast.Expression,
+    ast.Constant,
+    ast.UnaryOp,
+    ast.USub,
+    ast.UAdd,
+    ast.BinOp,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Pow,
+    ast.Subscript,
+    ast.Tuple,
+    ast.Name,
+    ast.Load,
+    ast.Call,
+)
 
 
 def _is_known_call(node: ast.Call) -> bool:
-    return (isinstance(node.func, ast.Name) and not node.keywords
-            and (node.func.id in DATASET_FUNCTIONS or node.func.id in TABLE_FUNCTIONS
-                 or node.func.id in ARITHMETIC_FUNCTIONS or node.func.id == "n"))
+    return (
+        isinstance(node.func, ast.Name)
+        and not node.keywords
+        and (
+            node.func.id in DATASET_FUNCTIONS
+            or node.func.id in TABLE_FUNCTIONS
+            or node.func.id in ARITHMETIC_FUNCTIONS
+            or node.func.id == "n"
+        )
+    )
 
 
 def fmt(x: float) -> str:
@@ -371,8 +433,12 @@ class _Evaluator:
             return v, ast.BinOp(sa, node.op, sb)
         if isinstance(node, ast.Subscript):
             key = node.slice
-            if not (isinstance(node.value, ast.Name) and isinstance(key, ast.Tuple) and len(key.elts) == 2
-                    and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in key.elts)):
+            if not (
+                isinstance(node.value, ast.Name)
+                and isinstance(key, ast.Tuple)
+                and len(key.elts) == 2
+                and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in key.elts)
+            ):
                 raise self.bad(node, 'a table cell written table["row", "column"]')
             table = node.value.id
             self.sources.add("tables")
@@ -449,8 +515,11 @@ def evaluate(claim: Claim, ctx: Context) -> Result:
     ev = _Evaluator(ctx, claim.line)
     value, substituted = ev.visit(tree)
     source = "dataset index" if "dataset index" in ev.sources else "tables" if ev.sources else "arithmetic"
-    refs = [(n.value.id, n.slice.elts[0].value, n.slice.elts[1].value)
-            for n in ast.walk(tree) if isinstance(n, ast.Subscript)]
+    refs = [
+        (n.value.id, n.slice.elts[0].value, n.slice.elts[1].value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Subscript)
+    ]
     cells = tuple((*ref, ctx.cell(*ref)) for ref in refs)
     shown = ast.unparse(_round_constants(substituted))
     if ev.notes and ev.notes[0][0] is tree.body:  # the whole check is one function: its finding says the rest
@@ -473,7 +542,10 @@ def evaluate(claim: Claim, ctx: Context) -> Result:
         delta = value - lo
         flagged = not {
             "=": abs(delta) <= tol + EPS * max(1.0, abs(lo)),
-            "<": value < lo + tol, "<=": value <= lo + tol + EPS, ">": value > lo - tol, ">=": value >= lo - tol - EPS,
+            "<": value < lo + tol,
+            "<=": value <= lo + tol + EPS,
+            ">": value > lo - tol,
+            ">=": value >= lo - tol - EPS,
         }[rel]
     return Result(claim, value, source, how, tol, tol_text, flagged, delta, cells)
 
@@ -488,17 +560,32 @@ def legacy_detail(result: Result) -> tuple[str, float]:
     if claim.kind == "value":
         value, how = a, f"{num_row} {num_col} = {a:g}"
     else:
-        (_, den_row, den_col, b), = rest
+        ((_, den_row, den_col, b),) = rest
         value = a / b if claim.kind == "ratio" else 100.0 * (1.0 - a / b)
-        how = (f"{num_row} {num_col} / {den_row} {den_col} = {a:g} / {b:g} = {value:.2f}" if claim.kind == "ratio"
-               else f"1 - {num_row} {num_col} / {den_row} {den_col} = 1 - {a:g} / {b:g} = {value:.1f} %")
+        how = (
+            f"{num_row} {num_col} / {den_row} {den_col} = {a:g} / {b:g} = {value:.2f}"
+            if claim.kind == "ratio"
+            else f"1 - {num_row} {num_col} / {den_row} {den_col} = 1 - {a:g} / {b:g} = {value:.1f} %"
+        )
     if abs(value - result.computed) > 1e-9 * max(1.0, abs(value)):
         raise fail(claim.line, f"a check computing the {claim.kind} of its cells ({value:g})", f"{result.computed:g}")
     claimed = claim.bounds[0]
     off = abs(value - claimed) / claimed
-    return (f"{how}; the text says {claimed:g}" + (" %" if claim.kind == "reduction" else "")
-            + (f": off by {off:.0%}" if off > CLAIM_TOLERANCE else ": consistent")), value
+    return (
+        f"{how}; the text says {claimed:g}"
+        + (" %" if claim.kind == "reduction" else "")
+        + (f": off by {off:.0%}" if off > CLAIM_TOLERANCE else ": consistent")
+    ), value
 
 
-__all__ = ["Claim", "Context", "Result", "load_claims", "evaluate", "legacy_detail", "not_checkable", "datasets_needed",
-           "fmt"]
+__all__ = [
+    "Claim",
+    "Context",
+    "Result",
+    "load_claims",
+    "evaluate",
+    "legacy_detail",
+    "not_checkable",
+    "datasets_needed",
+    "fmt",
+]

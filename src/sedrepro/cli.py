@@ -67,7 +67,9 @@ def _describe(path: str) -> str:
     return f"{path} (missing)"
 
 
-def run(main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> None:
+def run(
+    main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser, argv: Sequence[str] | None = None
+) -> None:
     """Parse args, log to --log (else stderr; warnings always reach stderr), import the plugins named in
     $SEDREPRO_PLUGINS, time the stage; bad input exits 2."""
     args = p.parse_args(argv)
@@ -78,7 +80,9 @@ def run(main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser, 
         handlers.append(logging.FileHandler(args.log, mode="a", encoding="utf-8"))
         # The log file keeps every line; the terminal (Snakemake's, shared by parallel jobs) only warnings and errors.
         terminal.setLevel(logging.WARNING)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True
+    )
     start = time.perf_counter()
     log.info("%s %s", p.prog, " ".join(sys.argv[1:] if argv is None else argv))
     log.info("inputs: %s", ", ".join(_paths(args, p, outputs=False)) or "none")

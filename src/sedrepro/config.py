@@ -74,7 +74,9 @@ def _validate(config: dict, schema_path: Path, validator_class) -> dict:
         if err.validator in ("oneOf", "anyOf"):
             if isinstance(err.schema, dict) and err.schema.get("description"):
                 # e.g. an archive with neither or both checksums: say what the schema asks for, and what is there
-                found = f"keys {', '.join(sorted(err.instance))}" if isinstance(err.instance, dict) else repr(err.instance)
+                found = (
+                    f"keys {', '.join(sorted(err.instance))}" if isinstance(err.instance, dict) else repr(err.instance)
+                )
                 message = f"expected: {err.schema['description']} Found {found}"
             elif err.context:  # the deepest of the alternatives' errors (the key really at fault), at its own key
                 err = max(err.context, key=lambda e: len(e.absolute_path))
@@ -260,12 +262,18 @@ def check(config: dict) -> dict:
         parts += [("figure", f.name, f.dataset, tuple(m for _, m in f.models)) for f in spec.figures]
         for kind, name, dataset, models in parts:
             if dataset not in config["datasets"]:
-                raise fail(f"config key 'datasets/{dataset}'", f"the dataset's settings ({paper} {kind} {name} "
-                           "shows it)", "no such dataset")
+                raise fail(
+                    f"config key 'datasets/{dataset}'",
+                    f"the dataset's settings ({paper} {kind} {name} shows it)",
+                    "no such dataset",
+                )
             for model in models:
                 if model not in config["models"]:
-                    raise fail(f"config key 'models/{model}'", f"the model's settings ({paper} {kind} {name} shows "
-                               "it)", f"no such model (defined: {', '.join(sorted(config['models']))})")
+                    raise fail(
+                        f"config key 'models/{model}'",
+                        f"the model's settings ({paper} {kind} {name} shows it)",
+                        f"no such model (defined: {', '.join(sorted(config['models']))})",
+                    )
     return config
 
 
@@ -289,16 +297,20 @@ def _model(config: dict, model: str) -> dict:
     try:
         return models[model]
     except KeyError:
-        raise InputError(f"config key 'models/{model}': expected the model's settings (a paper's table needs it), "
-                         f"found no such model (defined: {', '.join(sorted(models))})") from None
+        raise InputError(
+            f"config key 'models/{model}': expected the model's settings (a paper's table needs it), "
+            f"found no such model (defined: {', '.join(sorted(models))})"
+        ) from None
 
 
 def _trained(config: dict, model: str) -> dict:
     """A model entry that has a network: an ensemble has none (it averages its members' predictions)."""
     entry = _model(config, model)
     if expand.is_ensemble(entry):
-        raise InputError(f"config key 'models/{model}': expected a model that is trained (an architecture), found an "
-                         f"ensemble of {', '.join(entry[expand.ENSEMBLE]['members'])} (it has no network or training)")
+        raise InputError(
+            f"config key 'models/{model}': expected a model that is trained (an architecture), found an "
+            f"ensemble of {', '.join(entry[expand.ENSEMBLE]['members'])} (it has no network or training)"
+        )
     return entry
 
 
@@ -315,8 +327,10 @@ def model_pipeline(config: dict, model: str) -> str:
     else:
         name = _model(config, model)["pipeline"]
     if name not in config["pipelines"]:
-        raise InputError(f"config key 'models/{model}/pipeline': expected one of {', '.join(sorted(config['pipelines']))}, "
-                         f"found {name!r}")
+        raise InputError(
+            f"config key 'models/{model}/pipeline': expected one of {', '.join(sorted(config['pipelines']))}, "
+            f"found {name!r}"
+        )
     return name
 
 
@@ -372,5 +386,9 @@ def configuration_record(config: dict, configfiles: Iterable[str | Path], overri
     kept = {k: v for k, v in overrides.items() if k not in SELECTION_KEYS}
     settings = json.dumps(without_execution_keys(config), sort_keys=True, default=str)
     identity = {"files": [f["path"] for f in files], "overrides": kept, "results_root": config["results_root"]}
-    return {"identity": identity, "files": files, "overrides": dict(overrides),
-            "settings_sha256": hashlib.sha256(settings.encode()).hexdigest()}
+    return {
+        "identity": identity,
+        "files": files,
+        "overrides": dict(overrides),
+        "settings_sha256": hashlib.sha256(settings.encode()).hexdigest(),
+    }

@@ -56,10 +56,21 @@ class SplitData:
         # Stores from before named sets: train / validate / test, all strong.
         sources = {s["name"]: s["label_kind"] for s in info.get("sources", [{"name": "train", "label_kind": "strong"}])}
         sets = dict(info.get("label_kinds", {name: "strong" for name in chunks}))
-        return cls(features, labels, chunks, np.asarray(norm["mean"], dtype=np.float32),
-                   np.asarray(norm["std"], dtype=np.float32), int(info["chunk_frames"]), list(info["classes"]),
-                   float(info["frame_hop_s"]), info.get("target", "frames"), info.get("pad", "repeat"), sources, sets,
-                   list(info.get("evaluation_sets", ["test"])))
+        return cls(
+            features,
+            labels,
+            chunks,
+            np.asarray(norm["mean"], dtype=np.float32),
+            np.asarray(norm["std"], dtype=np.float32),
+            int(info["chunk_frames"]),
+            list(info["classes"]),
+            float(info["frame_hop_s"]),
+            info.get("target", "frames"),
+            info.get("pad", "repeat"),
+            sources,
+            sets,
+            list(info.get("evaluation_sets", ["test"])),
+        )
 
     def has_targets(self, name: str, kind: str) -> bool:
         """Whether set `name` holds targets of label kind `kind` ("strong" frames or "weak" clip tags): strong labels
@@ -79,7 +90,9 @@ class SplitData:
     def label_kind(self) -> str:
         return LABEL_KIND[self.target]
 
-    def gather(self, starts: np.ndarray, valid: np.ndarray, length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def gather(
+        self, starts: np.ndarray, valid: np.ndarray, length: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Chunks (B, L, F) normalised and their targets.
 
         Targets: frame labels (B, L, C) float for target "frames" (padded frames repeat the last frame's labels);
@@ -104,7 +117,7 @@ class SplitData:
         chunks = self.chunks[split]
         idx = np.arange(len(chunks)) if order is None else order
         for i in range(0, len(idx), batch_size):
-            sel = chunks[idx[i:i + batch_size]]
+            sel = chunks[idx[i : i + batch_size]]
             yield self.gather(sel[:, 0], sel[:, 1])
 
 
@@ -150,21 +163,26 @@ class Sampler:
     smaller when they do not divide evenly). Every other source adds its fixed number of rows to each batch,
     cycling through its own shuffled orders. With one source this is exactly the plain shuffled pass over it."""
 
-    def __init__(self, data: SplitData, sources: Sequence[Source], batch_size: int, seed: int,
-                 key: str = "training/sources") -> None:
+    def __init__(
+        self, data: SplitData, sources: Sequence[Source], batch_size: int, seed: int, key: str = "training/sources"
+    ) -> None:
         where = f"config key '{key}'"
         if not sources:
             raise InputError(f"{where}: expected at least one source, found none")
         for i, src in enumerate(sources):
             if src.split not in data.chunks or len(data.chunks[src.split]) == 0:
-                raise InputError(f"config key '{key}/{i}': expected a split with training chunks, found {src.split!r} "
-                                 f"(splits: {', '.join(sorted(data.chunks))})")
+                raise InputError(
+                    f"config key '{key}/{i}': expected a split with training chunks, found {src.split!r} "
+                    f"(splits: {', '.join(sorted(data.chunks))})"
+                )
         total = sum(s.share for s in sources)
         rows = [round(batch_size * s.share / total) for s in sources[1:]]
         first = batch_size - sum(rows)
         if first < 1 or any(r < 1 for r in rows):
-            raise InputError(f"{where}: expected shares that give every source at least one of the {batch_size} rows "
-                             f"of a batch, found rows {[first, *rows]}")
+            raise InputError(
+                f"{where}: expected shares that give every source at least one of the {batch_size} rows "
+                f"of a batch, found rows {[first, *rows]}"
+            )
         self.data, self.sources, self.seed = data, list(sources), seed
         self.rows = [first, *rows]
         self.kind = data.label_kind
@@ -188,11 +206,14 @@ class Sampler:
         order = epoch_order(self.seed, epoch, len(first))
         others = [self._cycle(i, epoch) for i in range(1, len(self.sources))]
         for i in range(0, len(order), self.rows[0]):
-            parts = [first[order[i:i + self.rows[0]]]]
-            parts += [self.data.chunks[src.split][[next(it) for _ in range(r)]]
-                      for src, it, r in zip(self.sources[1:], others, self.rows[1:], strict=True)]
-            labelled = np.concatenate([np.full(len(p), src.labels != "none")
-                                       for p, src in zip(parts, self.sources, strict=True)])
+            parts = [first[order[i : i + self.rows[0]]]]
+            parts += [
+                self.data.chunks[src.split][[next(it) for _ in range(r)]]
+                for src, it, r in zip(self.sources[1:], others, self.rows[1:], strict=True)
+            ]
+            labelled = np.concatenate(
+                [np.full(len(p), src.labels != "none") for p, src in zip(parts, self.sources, strict=True)]
+            )
             sel = parts[0] if len(parts) == 1 else np.concatenate(parts)
             x, y = self.data.gather(sel[:, 0], sel[:, 1])
             yield make_batch(x, y, self.kind, labelled)

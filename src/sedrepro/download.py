@@ -46,10 +46,12 @@ def notice(dataset: str, cfg: Mapping[str, Any]) -> str:
     known = [a["bytes"] for a in cfg["archives"] if a.get("bytes") is not None]
     total = f", {sum(known):,} bytes in all" if 1 < len(known) == len(cfg["archives"]) else ""
     root = get_dataset(dataset).root_name
-    return (f"{dataset}: {len(parts)} archive(s) to download: {'; '.join(parts)}{total}. "
-            f"Licence or access: {(cfg.get('access') or 'not stated in the config').rstrip('.')}. "
-            f"A copy already on disk: set datasets/{dataset}/source: local and datasets/{dataset}/local_path: the "
-            f"folder holding {root}/ (or that folder itself), and nothing is downloaded.")
+    return (
+        f"{dataset}: {len(parts)} archive(s) to download: {'; '.join(parts)}{total}. "
+        f"Licence or access: {(cfg.get('access') or 'not stated in the config').rstrip('.')}. "
+        f"A copy already on disk: set datasets/{dataset}/source: local and datasets/{dataset}/local_path: the "
+        f"folder holding {root}/ (or that folder itself), and nothing is downloaded."
+    )
 
 
 def notices(config: Mapping[str, Any], datasets: Iterable[str], data_root: str) -> list[str]:
@@ -100,10 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--md5")
     digest.add_argument("--sha256")
     p.add_argument("--out", required=True, help="where the archive goes; its file name names the archive")
-    p.add_argument("--retries", type=int, default=None,
-                   help="rounds over the mirrors after the first (default: $SEDREPRO_DOWNLOAD_RETRIES, else 0)")
-    p.add_argument("--backoff-s", type=float, default=None,
-                   help="wait before the first retry round, doubling (default: $SEDREPRO_DOWNLOAD_BACKOFF_S, else 0)")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=None,
+        help="rounds over the mirrors after the first (default: $SEDREPRO_DOWNLOAD_RETRIES, else 0)",
+    )
+    p.add_argument(
+        "--backoff-s",
+        type=float,
+        default=None,
+        help="wait before the first retry round, doubling (default: $SEDREPRO_DOWNLOAD_BACKOFF_S, else 0)",
+    )
     return p
 
 

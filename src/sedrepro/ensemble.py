@@ -12,6 +12,7 @@ float32, like the predict stage's.
 The predictions layout (which files a directory holds, what each one holds) is read by `read_predictions` and written
 by `write_predictions` only: a change of the predict stage's layout is followed here in those two functions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,8 +98,11 @@ def _check_same(first: Checkpoint, other: Checkpoint) -> None:
         if a.shape != b.shape or not np.array_equal(a, b):
             raise fail(other.path, f"the {key} of {first.path}, {_brief(a)}", _brief(b))
     if first.arrays[PROBS].shape != other.arrays[PROBS].shape:
-        raise fail(other.path, f"probs of shape {first.arrays[PROBS].shape} as in {first.path}",
-                   f"shape {other.arrays[PROBS].shape}")
+        raise fail(
+            other.path,
+            f"probs of shape {first.arrays[PROBS].shape} as in {first.path}",
+            f"shape {other.arrays[PROBS].shape}",
+        )
 
 
 def average(members: list[list[Checkpoint]]) -> list[dict[str, np.ndarray]]:
@@ -106,8 +110,11 @@ def average(members: list[list[Checkpoint]]) -> list[dict[str, np.ndarray]]:
     counts = [len(m) for m in members]
     if len(set(counts)) != 1:
         where = members[counts.index(min(counts))][0].path.parent
-        raise fail(where, f"as many selected checkpoints as the other members ({max(counts)})",
-                   f"{min(counts)} (their k-th checkpoints are averaged together)")
+        raise fail(
+            where,
+            f"as many selected checkpoints as the other members ({max(counts)})",
+            f"{min(counts)} (their k-th checkpoints are averaged together)",
+        )
     out = []
     for paired in zip(*members, strict=True):
         for other in paired[1:]:
@@ -131,13 +138,18 @@ def _epochs(pred_dir: str | Path, checkpoints: dict[str, list[Checkpoint]]) -> l
 def average_predictions(member_dirs: list[str | Path], out_dir: str | Path) -> dict:
     """Write the ensemble's predictions directory; returns its selection.json document."""
     if len(member_dirs) < 2:
-        raise InputError(f"--members: expected the predictions directories of at least 2 members, found {len(member_dirs)}")
+        raise InputError(
+            f"--members: expected the predictions directories of at least 2 members, found {len(member_dirs)}"
+        )
     sets = read_sets(member_dirs[0])
     for d in member_dirs[1:]:
         these = read_sets(d)
         if set(these) != set(sets):
-            raise fail(Path(d) / "selection.json", f"the evaluation sets of {member_dirs[0]} ({', '.join(sets)})",
-                       f"sets {', '.join(these)}")
+            raise fail(
+                Path(d) / "selection.json",
+                f"the evaluation sets of {member_dirs[0]} ({', '.join(sets)})",
+                f"sets {', '.join(these)}",
+            )
     members = [read_predictions(d) for d in member_dirs]
     epochs = [_epochs(d, m) for d, m in zip(member_dirs, members, strict=True)]
     arrays = {name: average([m[name] for m in members]) for name in sets}
@@ -148,8 +160,10 @@ def average_predictions(member_dirs: list[str | Path], out_dir: str | Path) -> d
         "n_checkpoints": n,
         "epochs": list(range(1, n + 1)),
         "sets": sets,
-        "members": [{"predictions": str(d), "epochs": e, "selection": _selection(d)}
-                    for d, e in zip(member_dirs, epochs, strict=True)],
+        "members": [
+            {"predictions": str(d), "epochs": e, "selection": _selection(d)}
+            for d, e in zip(member_dirs, epochs, strict=True)
+        ],
     }
     write_predictions(out_dir, arrays, selection)
     for k, paired in enumerate(zip(*epochs, strict=True), start=1):

@@ -58,6 +58,7 @@ SETTING_KEYS = ("threshold", "segment_s", "postprocess", "metrics", "sets")
 
 # --------------------------------------------------------------------------------------------- events
 
+
 def decisions_to_events(active: np.ndarray, hop_s: float, classes: Sequence[str]) -> list[Event]:
     """Turn frame decisions (N, C) of one file into events, one per contiguous run of active frames.
 
@@ -89,6 +90,7 @@ def frames_to_events(probs: np.ndarray, hop_s: float, threshold: float, classes:
 
 # --------------------------------------------------------------------------------------------- post-processing
 
+
 def window_frames(seconds: float, hop_s: float) -> int:
     """A median-filter window of `seconds` as the nearest odd number of frames (at least 1) of hop `hop_s`."""
     n = seconds / hop_s
@@ -96,8 +98,9 @@ def window_frames(seconds: float, hop_s: float) -> int:
     return max(1, int(odd))
 
 
-def class_windows(postprocess: Mapping[str, Any], classes: Sequence[str], hop_s: float,
-                  where: str = "evaluation/postprocess") -> list[int] | None:
+def class_windows(
+    postprocess: Mapping[str, Any], classes: Sequence[str], hop_s: float, where: str = "evaluation/postprocess"
+) -> list[int] | None:
     """Median-filter window (frames) per class, or None without a filter. A per-class window must name every class."""
     spec = postprocess.get("median_filter_s")
     if spec is None:
@@ -135,6 +138,7 @@ def median_filter(values: np.ndarray, offsets: np.ndarray, windows: Sequence[int
 
 # --------------------------------------------------------------------------------------------- settings
 
+
 @dataclass(frozen=True)
 class Settings:
     """How a run's predictions are scored: threshold, segment length, post-processing, the metrics of each target
@@ -160,10 +164,18 @@ class Settings:
             raise fail(f"{where}/segment_s", "a positive segment length in seconds", repr(segment_s))
         post = dict(doc["postprocess"])
         if post.get("apply_to") not in APPLY_TO or set(post) != {"median_filter_s", "apply_to"}:
-            raise fail(f"{where}/postprocess", f"keys median_filter_s and apply_to ({' or '.join(APPLY_TO)})",
-                       json.dumps(post, sort_keys=True))
+            raise fail(
+                f"{where}/postprocess",
+                f"keys median_filter_s and apply_to ({' or '.join(APPLY_TO)})",
+                json.dumps(post, sort_keys=True),
+            )
         sets = doc["sets"]
-        if not isinstance(sets, list) or not sets or len(set(sets)) != len(sets) or not all(isinstance(s, str) and s for s in sets):
+        if (
+            not isinstance(sets, list)
+            or not sets
+            or len(set(sets)) != len(sets)
+            or not all(isinstance(s, str) and s for s in sets)
+        ):
             raise fail(f"{where}/sets", "a non-empty list of distinct evaluation set names", repr(sets))
         metrics = doc["metrics"]
         if not isinstance(metrics, Mapping) or not metrics:
@@ -174,13 +186,16 @@ class Settings:
                 raise fail(f"{where}/metrics/{target}", "each metric once", f"{names}")
             for i, entry in enumerate(entries):
                 METRICS.get(entry.get("name"), f"{where}/metrics/{target}/{i}/name").resolve(
-                    entry, target, f"{where}/metrics/{target}/{i}")
+                    entry, target, f"{where}/metrics/{target}/{i}"
+                )
         return cls(float(threshold), float(segment_s), post, {t: list(e) for t, e in metrics.items()}, tuple(sets))
 
     def metrics_for(self, target: str, where: str = "--evaluation") -> list[tuple[Metric, dict[str, Any]]]:
         """(metric, params) of every metric configured for `target`, in config order."""
         if target not in self.metrics:
-            raise fail(f"{where}/metrics", f"a metric list for target {target!r}", f"lists for {', '.join(self.metrics)}")
+            raise fail(
+                f"{where}/metrics", f"a metric list for target {target!r}", f"lists for {', '.join(self.metrics)}"
+            )
         out = []
         for i, entry in enumerate(self.metrics[target]):
             metric = METRICS.get(entry["name"], f"{where}/metrics/{target}/{i}/name")
@@ -211,12 +226,23 @@ def check_config(config: Mapping[str, Any]) -> None:
 
 # --------------------------------------------------------------------------------------------- chain inputs
 
+
 class SetInputs:
     """One checkpoint's predictions on one evaluation set, as the metrics read them (see sedrepro.metrics)."""
 
-    def __init__(self, target: str, classes: Sequence[str], hop_s: float, file_ids: Sequence[str], offsets: np.ndarray,
-                 scores: np.ndarray, reference: Mapping[str, list[Event]], durations: Mapping[str, float],
-                 settings: Settings, where: str = "predictions") -> None:
+    def __init__(
+        self,
+        target: str,
+        classes: Sequence[str],
+        hop_s: float,
+        file_ids: Sequence[str],
+        offsets: np.ndarray,
+        scores: np.ndarray,
+        reference: Mapping[str, list[Event]],
+        durations: Mapping[str, float],
+        settings: Settings,
+        where: str = "predictions",
+    ) -> None:
         self.target, self.classes, self.hop_s = target, [str(c) for c in classes], float(hop_s)
         self.file_ids, self.offsets = list(file_ids), offsets
         self.reference, self.durations = reference, durations
@@ -224,8 +250,11 @@ class SetInputs:
         self.where = where
         self._windows = class_windows(settings.postprocess, self.classes, self.hop_s) if target == FRAMES else None
         if target == CLIP and settings.postprocess.get("median_filter_s") is not None:
-            raise fail("evaluation/postprocess/median_filter_s", "null for a clip target (no frames to filter)",
-                       repr(settings.postprocess["median_filter_s"]))
+            raise fail(
+                "evaluation/postprocess/median_filter_s",
+                "null for a clip target (no frames to filter)",
+                repr(settings.postprocess["median_filter_s"]),
+            )
         self._on_decisions = settings.postprocess["apply_to"] == "decisions"
         if self._windows is not None and not self._on_decisions:
             scores = median_filter(scores, offsets, self._windows)
@@ -245,8 +274,10 @@ class SetInputs:
         t = self.threshold if threshold is None else float(threshold)
         if t not in self._events:
             active, offs = self.decisions(t), self.offsets
-            self._events[t] = {f: decisions_to_events(active[offs[k]:offs[k + 1]], self.hop_s, self.classes)
-                               for k, f in enumerate(self.file_ids)}
+            self._events[t] = {
+                f: decisions_to_events(active[offs[k] : offs[k + 1]], self.hop_s, self.classes)
+                for k, f in enumerate(self.file_ids)
+            }
         return self._events[t]
 
     def frame_truth(self) -> np.ndarray:
@@ -259,9 +290,14 @@ class SetInputs:
 
             offs = self.offsets
             frames = pd.DataFrame({"file_id": self.file_ids, "start": offs[:-1], "n_frames": np.diff(offs)})
-            events = pd.DataFrame([{"file_id": f, "onset": e["onset"], "offset": e["offset"], "label": e["event_label"]}
-                                   for f, evs in self.reference.items() for e in evs],
-                                  columns=["file_id", "onset", "offset", "label"])
+            events = pd.DataFrame(
+                [
+                    {"file_id": f, "onset": e["onset"], "offset": e["offset"], "label": e["event_label"]}
+                    for f, evs in self.reference.items()
+                    for e in evs
+                ],
+                columns=["file_id", "onset", "offset", "label"],
+            )
             self._truth = frame_labels(events, frames, tuple(self.classes), self.hop_s).astype(bool)
         return self._truth
 
@@ -275,27 +311,46 @@ class TrivialInputs(SetInputs):
     """The audio-blind baseline of a set: every class active over every whole file (frames; the best audio-blind
     predictor for F1, see trivial_scores), or always the set's most frequent class (clip)."""
 
-    def __init__(self, target: str, classes: Sequence[str], reference: Mapping[str, list[Event]],
-                 durations: Mapping[str, float], settings: Settings, where: str) -> None:
+    def __init__(
+        self,
+        target: str,
+        classes: Sequence[str],
+        reference: Mapping[str, list[Event]],
+        durations: Mapping[str, float],
+        settings: Settings,
+        where: str,
+    ) -> None:
         file_ids = list(durations)
         scores = np.zeros((len(file_ids), len(classes)))
         if target == CLIP:
             labels = [clip_label(reference[f], where, f) for f in file_ids]
             scores[:, list(classes).index(max(classes, key=labels.count))] = 1.0
         offsets = np.arange(len(file_ids) + 1)
-        plain = Settings(settings.threshold, settings.segment_s, {"median_filter_s": None, "apply_to": "scores"},
-                         settings.metrics, settings.sets)
+        plain = Settings(
+            settings.threshold,
+            settings.segment_s,
+            {"median_filter_s": None, "apply_to": "scores"},
+            settings.metrics,
+            settings.sets,
+        )
         super().__init__(target, classes, 1.0, file_ids, offsets, scores, reference, durations, plain, where)
 
     def events(self, threshold: float | None = None) -> dict[str, list[Event]]:
-        return {f: [{"onset": 0.0, "offset": float(d), "event_label": c} for c in self.classes]
-                for f, d in self.durations.items()}
+        return {
+            f: [{"onset": 0.0, "offset": float(d), "event_label": c} for c in self.classes]
+            for f, d in self.durations.items()
+        }
 
 
 # --------------------------------------------------------------------------------------------- index
 
-def _load_test_index(index_dir: str | Path, classes: Sequence[str] | None = None, test_ids: Sequence[str] | None = None,
-                     set_name: str = TEST_SPLIT) -> tuple[dict[str, list[Event]], dict[str, float]]:
+
+def _load_test_index(
+    index_dir: str | Path,
+    classes: Sequence[str] | None = None,
+    test_ids: Sequence[str] | None = None,
+    set_name: str = TEST_SPLIT,
+) -> tuple[dict[str, list[Event]], dict[str, float]]:
     """Reference events and durations of an evaluation set: the index's split of that name, or the clips `test_ids`
     (the split stage's assignment under the pipeline's protocol)."""
     index_dir = Path(index_dir)
@@ -305,10 +360,17 @@ def _load_test_index(index_dir: str | Path, classes: Sequence[str] | None = None
             raise fail(p, "a dataset index file", "no such file")
     files = read_tsv(files_path, dtype={"file_id": str, "split": str})
     events = read_tsv(events_path, dtype={"file_id": str, "label": str})
-    for path, df, cols in ((files_path, files, ("file_id", "split", "duration_s")), (events_path, events, ("file_id", "onset", "offset", "label"))):
+    for path, df, cols in (
+        (files_path, files, ("file_id", "split", "duration_s")),
+        (events_path, events, ("file_id", "onset", "offset", "label")),
+    ):
         missing = [c for c in cols if c not in df.columns]
         if missing:
-            raise fail(path, f"columns {', '.join(cols)}", f"no column {missing[0]!r} (header: {', '.join(map(str, df.columns))})")
+            raise fail(
+                path,
+                f"columns {', '.join(cols)}",
+                f"no column {missing[0]!r} (header: {', '.join(map(str, df.columns))})",
+            )
     if test_ids is None:
         test = files[files["split"] == set_name]
     else:
@@ -338,6 +400,7 @@ def _load_test_index(index_dir: str | Path, classes: Sequence[str] | None = None
 
 # --------------------------------------------------------------------------------------------- scoring
 
+
 def _load_predictions(npz_path: str | Path) -> dict[str, Any]:
     npz_path = Path(npz_path)
     try:
@@ -355,9 +418,15 @@ def _load_predictions(npz_path: str | Path) -> dict[str, Any]:
     clip_target = "target" in data and str(data["target"]) == "clip"
     if clip_target and probs.shape[0] != n_files:
         raise fail(npz_path, f"one row of probs per clip ({n_files})", f"{probs.shape[0]} rows")
-    if not clip_target and (offsets.shape != (n_files + 1,) or offsets[0] != 0 or offsets[-1] != probs.shape[0]
-                            or np.any(np.diff(offsets) < 0)):
-        raise fail(npz_path, f"{n_files + 1} non-decreasing offsets from 0 to {probs.shape[0]}", f"{offsets.tolist()[:5]}...")
+    if not clip_target and (
+        offsets.shape != (n_files + 1,)
+        or offsets[0] != 0
+        or offsets[-1] != probs.shape[0]
+        or np.any(np.diff(offsets) < 0)
+    ):
+        raise fail(
+            npz_path, f"{n_files + 1} non-decreasing offsets from 0 to {probs.shape[0]}", f"{offsets.tolist()[:5]}..."
+        )
     return {
         "target": str(data["target"]) if "target" in data else "frames",
         "probs": probs,
@@ -380,30 +449,59 @@ def clip_label(events: list[Event], where: str | Path, file_id: str) -> str:
     return max(events, key=lambda e: e["offset"] - e["onset"])["event_label"]
 
 
-def checkpoint_inputs(npz_path: str | Path, index_dir: str | Path, settings: Settings, set_name: str = TEST_SPLIT,
-                      set_ids: Sequence[str] | None = None) -> SetInputs:
+def checkpoint_inputs(
+    npz_path: str | Path,
+    index_dir: str | Path,
+    settings: Settings,
+    set_name: str = TEST_SPLIT,
+    set_ids: Sequence[str] | None = None,
+) -> SetInputs:
     """The chain's view of one predictions file against its evaluation set."""
     pred = _load_predictions(npz_path)
     reference, durations = _load_test_index(index_dir, pred["classes"], set_ids, set_name)
     got, want = set(pred["file_ids"]), set(durations)
     if got != want:
         extra, missing = sorted(got - want), sorted(want - got)
-        found = (f"{len(extra)} not in the {set_name} split (e.g. {extra[0]!r})" if extra
-                 else f"{len(missing)} {set_name} files missing (e.g. {missing[0]!r})")
+        found = (
+            f"{len(extra)} not in the {set_name} split (e.g. {extra[0]!r})"
+            if extra
+            else f"{len(missing)} {set_name} files missing (e.g. {missing[0]!r})"
+        )
         raise fail(npz_path, f"predictions for exactly the {len(want)} {set_name} files of {index_dir}", found)
-    return SetInputs(pred["target"], pred["classes"], pred["hop_s"], pred["file_ids"], pred["offsets"], pred["probs"],
-                     reference, durations, settings, str(npz_path))
+    return SetInputs(
+        pred["target"],
+        pred["classes"],
+        pred["hop_s"],
+        pred["file_ids"],
+        pred["offsets"],
+        pred["probs"],
+        reference,
+        durations,
+        settings,
+        str(npz_path),
+    )
 
 
-def score_checkpoint(npz_path: str | Path, index_dir: str | Path, settings: Settings, set_name: str = TEST_SPLIT,
-                     set_ids: Sequence[str] | None = None) -> dict[str, Any]:
+def score_checkpoint(
+    npz_path: str | Path,
+    index_dir: str | Path,
+    settings: Settings,
+    set_name: str = TEST_SPLIT,
+    set_ids: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """{metric: value} of one predictions file, for the metrics configured for its target."""
     inputs = checkpoint_inputs(npz_path, index_dir, settings, set_name, set_ids)
     return {m.name: m.compute(inputs, params) for m, params in settings.metrics_for(inputs.target)}
 
 
-def trivial_scores(index_dir: str | Path, classes: Sequence[str], settings: Settings, target: str = FRAMES,
-                   set_name: str = TEST_SPLIT, set_ids: Sequence[str] | None = None) -> dict[str, Any]:
+def trivial_scores(
+    index_dir: str | Path,
+    classes: Sequence[str],
+    settings: Settings,
+    target: str = FRAMES,
+    set_name: str = TEST_SPLIT,
+    set_ids: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """{metric: value} of the audio-blind baseline, for each configured metric that declares one (metric.trivial).
 
     Why "everything active everywhere" is the natural trivial baseline for F1: a predictor that ignores the audio
@@ -441,7 +539,7 @@ def epoch_files(pred_dir: str | Path) -> list[tuple[int, Path]]:
         raise fail(pred_dir, "a predictions directory", "no such directory")
     out = []
     for p in sorted(pred_dir.glob("epoch*.npz")):
-        digits = p.stem[len("epoch"):]
+        digits = p.stem[len("epoch") :]
         if not digits.isdigit():
             raise fail(p, "a name epochNNN.npz", p.name)
         out.append((int(digits), p))
@@ -460,8 +558,15 @@ def _summary(metric: Metric, values: list[Any], keys: Sequence[str]) -> tuple[An
     return mean, std
 
 
-def score_set(pred_dir: str | Path, index_dir: str | Path, settings: Settings, set_name: str,
-              expected_classes: Sequence[str], dataset: str, set_ids: Sequence[str] | None = None) -> tuple[dict[str, Any], str, list[str]]:
+def score_set(
+    pred_dir: str | Path,
+    index_dir: str | Path,
+    settings: Settings,
+    set_name: str,
+    expected_classes: Sequence[str],
+    dataset: str,
+    set_ids: Sequence[str] | None = None,
+) -> tuple[dict[str, Any], str, list[str]]:
     """Every checkpoint of one evaluation set: (the set's metrics.json entry, target, classes)."""
     files = epoch_files(pred_dir)
     target = _load_predictions(files[0][1])["target"]
@@ -473,11 +578,18 @@ def score_set(pred_dir: str | Path, index_dir: str | Path, settings: Settings, s
         these = inputs.classes
         if classes is None:
             if sorted(expected_classes) != sorted(these):
-                raise fail(path, f"the {len(expected_classes)} classes of dataset {dataset!r}", f"{len(these)} classes {these[:3]}...")
+                raise fail(
+                    path,
+                    f"the {len(expected_classes)} classes of dataset {dataset!r}",
+                    f"{len(these)} classes {these[:3]}...",
+                )
             classes = these
         elif these != classes or inputs.target != target:
-            raise fail(path, f"the classes and target of the other checkpoints ({len(classes)}, {target})",
-                       f"{len(these)} classes, target {inputs.target}")
+            raise fail(
+                path,
+                f"the classes and target of the other checkpoints ({len(classes)}, {target})",
+                f"{len(these)} classes, target {inputs.target}",
+            )
         values = {m.name: m.compute(inputs, params) for m, params in chosen}
         log.info("%s epoch %d: %s", set_name, epoch, ", ".join(f"{k} {_show(v)}" for k, v in values.items()))
         for k, v in values.items():
@@ -487,8 +599,14 @@ def score_set(pred_dir: str | Path, index_dir: str | Path, settings: Settings, s
     metrics = {}
     for m, params in chosen:
         mean, std = _summary(m, per_checkpoint[m.name], keys)
-        metrics[m.name] = {"params": settings.params_of(m, params), "unit": m.unit, "per_class": m.per_class,
-                           "per_checkpoint": per_checkpoint[m.name], "mean": mean, "std": std}
+        metrics[m.name] = {
+            "params": settings.params_of(m, params),
+            "unit": m.unit,
+            "per_class": m.per_class,
+            "per_checkpoint": per_checkpoint[m.name],
+            "mean": mean,
+            "std": std,
+        }
     entry = {
         "epochs": [e for e, _ in files],
         "threshold": settings.threshold,
@@ -517,7 +635,9 @@ def score_predictions(
         ids = None if set_ids is None else set_ids.get(name)
         if set_ids is not None and not ids:
             raise fail("--assignment", f"clips assigned to evaluation set {name!r}", "none")
-        sets[name], these_target, these = score_set(Path(pred_dir) / name, index_dir, settings, name, expected, dataset, ids)
+        sets[name], these_target, these = score_set(
+            Path(pred_dir) / name, index_dir, settings, name, expected, dataset, ids
+        )
         if target is None:
             target, classes = these_target, these
         elif (these_target, these) != (target, classes):
@@ -527,18 +647,28 @@ def score_predictions(
 
 # --------------------------------------------------------------------------------------------- CLI
 
+
 def build_parser():
-    p = cli.parser("Score saved predictions of every evaluation set (every epoch*.npz of a run) with the configured metrics.")
+    p = cli.parser(
+        "Score saved predictions of every evaluation set (every epoch*.npz of a run) with the configured metrics."
+    )
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("score", help="score every predictions/<set>/epochNNN.npz of a run")
     s.add_argument("--predictions", required=True, help="directory with one folder of epochNNN.npz files per set")
     s.add_argument("--index", required=True, help="dataset index directory (files.tsv, events.tsv)")
-    s.add_argument("--evaluation", type=cli.json_arg, required=True,
-                   help="JSON: threshold, segment_s, postprocess, metrics (per target) and sets")
+    s.add_argument(
+        "--evaluation",
+        type=cli.json_arg,
+        required=True,
+        help="JSON: threshold, segment_s, postprocess, metrics (per target) and sets",
+    )
     s.add_argument("--dataset", required=True)
     s.add_argument("--model", required=True)
     s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--assignment", help="the split stage's assignment.tsv (which clips are in which set); default: the index's split")
+    s.add_argument(
+        "--assignment",
+        help="the split stage's assignment.tsv (which clips are in which set); default: the index's split",
+    )
     s.add_argument("--out", required=True, help="metrics.json to write; <stem>.provenance.json goes beside it")
     s.add_argument("--log", help="also write the log to this file")
     return p
@@ -555,10 +685,15 @@ def main(args) -> None:
     inputs = [str(p) for name in settings.sets for _, p in epoch_files(Path(args.predictions) / name)]
     inputs += [str(Path(args.index) / "files.tsv"), str(Path(args.index) / "events.tsv")]
     inputs += [args.assignment] if args.assignment else []
-    config = {"dataset": args.dataset, "model": args.model, **{k: getattr(settings, k) for k in SETTING_KEYS},
-              "frame_to_event": "run of frames i..j -> [i*hop_s, (j+1)*hop_s)",
-              "metric_params": {name: {m: e["params"] for m, e in entry["metrics"].items()}
-                                for name, entry in doc["sets"].items()}}
+    config = {
+        "dataset": args.dataset,
+        "model": args.model,
+        **{k: getattr(settings, k) for k in SETTING_KEYS},
+        "frame_to_event": "run of frames i..j -> [i*hop_s, (j+1)*hop_s)",
+        "metric_params": {
+            name: {m: e["params"] for m, e in entry["metrics"].items()} for name, entry in doc["sets"].items()
+        },
+    }
     write_json(out, doc)
     provenance.write_sidecar(out, config, inputs=inputs, seed=args.seed)
     log.info("wrote %s (%d sets)", out, len(doc["sets"]))

@@ -44,8 +44,14 @@ def _kind(entry: Any) -> str:
 
 
 # bool before int: True is an int too
-_TYPE_NAMES = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"), (list, "a list"),
-               (dict, "a section"))
+_TYPE_NAMES = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "a list"),
+    (dict, "a section"),
+)
 
 
 def _type_name(value: Any) -> str:
@@ -79,8 +85,9 @@ def value_text(value: Any, where: str) -> str:
         return value
     if isinstance(value, list) and value and all(not isinstance(v, list | dict) for v in value):
         return "x".join(value_text(v, where) for v in value)
-    raise fail(where, "a number, boolean, name (letters, digits, _ or -) or list of those to name the run by",
-               repr(value))
+    raise fail(
+        where, "a number, boolean, name (letters, digits, _ or -) or list of those to name the run by", repr(value)
+    )
 
 
 def sweep_name(entry: str, key: str, value: Any, where: str = "sweep value") -> str:
@@ -120,15 +127,20 @@ def expand_sweep(config: dict, name: str, spec: dict) -> dict[str, dict]:
         raise fail(f"{where}/base'", f"a model entry of this config ({', '.join(models)})", repr(base_name))
     base = models[base_name]
     if is_sweep(base) or is_ensemble(base):
-        raise fail(f"{where}/base'", "a model with an architecture (not a sweep or ensemble)", f"{base_name!r}, {_kind(base)}")
+        raise fail(
+            f"{where}/base'", "a model with an architecture (not a sweep or ensemble)", f"{base_name!r}, {_kind(base)}"
+        )
     parts = key.split(".")
     current = _current(config, base, parts, f"{where}/key'", base_name)
     out: dict[str, dict] = {}
     for i, value in enumerate(values):
         at = f"{where}/values/{i}'"
         if not _same_type(current, value):
-            raise fail(at, f"{_type_name(current)} for {key} (as in base model {base_name!r})",
-                       f"{value!r} ({_type_name(value)})")
+            raise fail(
+                at,
+                f"{_type_name(current)} for {key} (as in base model {base_name!r})",
+                f"{value!r} ({_type_name(value)})",
+            )
         run = sweep_name(name, key, value, at)
         if not NAME.match(run):
             raise fail(at, "a value that gives a valid run name (letters, digits, _ or -)", run)
@@ -152,8 +164,11 @@ def expand_models(config: dict) -> dict:
             continue
         for run, run_entry in expand_sweep(config, name, entry[SWEEP]).items():
             if run in models or run in out:
-                raise fail(f"config key 'models/{name}/sweep'", "generated run names unused by other entries",
-                           f"{run} defined twice")
+                raise fail(
+                    f"config key 'models/{name}/sweep'",
+                    "generated run names unused by other entries",
+                    f"{run} defined twice",
+                )
             out[run] = run_entry
     for name, entry in out.items():
         if is_ensemble(entry):
@@ -171,12 +186,18 @@ def ensemble_pipeline(models: dict, name: str) -> str:
         if entry is None:
             raise fail(where, f"a model entry of this config ({', '.join(models)})", repr(member))
         if is_ensemble(entry) or is_sweep(entry):
-            raise fail(where, "a model that is trained (not an ensemble or sweep; name a sweep's runs)",
-                       f"{member!r}, {_kind(entry)}")
+            raise fail(
+                where,
+                "a model that is trained (not an ensemble or sweep; name a sweep's runs)",
+                f"{member!r}, {_kind(entry)}",
+            )
         pipelines[member] = entry.get("pipeline")
         if pipelines[member] != pipelines[members[0]]:
-            raise fail(where, f"a model on the pipeline of {members[0]!r} ({pipelines[members[0]]})",
-                       f"{member!r} on {pipelines[member]}")
+            raise fail(
+                where,
+                f"a model on the pipeline of {members[0]!r} ({pipelines[members[0]]})",
+                f"{member!r} on {pipelines[member]}",
+            )
     return pipelines[members[0]]
 
 
@@ -184,6 +205,8 @@ def ensemble_members(models: dict, name: str) -> list[str]:
     """The members of an ensemble entry; a name that is not an ensemble is one line."""
     entry = models.get(name)
     if not is_ensemble(entry):
-        raise InputError(f"config key 'models/{name}': expected an ensemble entry (ensemble: members), found "
-                         f"{'no such model' if entry is None else 'a model that is trained'}")
+        raise InputError(
+            f"config key 'models/{name}': expected an ensemble entry (ensemble: members), found "
+            f"{'no such model' if entry is None else 'a model that is trained'}"
+        )
     return list(entry[ENSEMBLE]["members"])

@@ -85,8 +85,9 @@ class FeatureConfig:
             raise fail(_key("top_db"), "null or a positive number of dB", str(self.top_db))
         for name, allowed in (("window", tuple(WINDOWS)), ("spectrum", SPECTRA), ("mel_norm", MEL_NORMS)):
             if getattr(self, name) not in allowed:
-                raise fail(_key(name), " or ".join(str(a).replace("None", "null") for a in allowed),
-                           repr(getattr(self, name)))
+                raise fail(
+                    _key(name), " or ".join(str(a).replace("None", "null") for a in allowed), repr(getattr(self, name))
+                )
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureConfig | PrecomputedConfig:
@@ -120,8 +121,13 @@ class FeatureConfig:
                 ok = isinstance(v, numbers.Real) and not isinstance(v, bool)
                 v = float(v) if ok else v
             if not ok:
-                what = "a string" if name in ("kind", "window", "spectrum", "mel_norm") else "an integer" if name in ("sample_rate", "n_mels", "n_fft",
-                                                                                "hop_length", "n_mfcc") else "a number"
+                what = (
+                    "a string"
+                    if name in ("kind", "window", "spectrum", "mel_norm")
+                    else "an integer"
+                    if name in ("sample_rate", "n_mels", "n_fft", "hop_length", "n_mfcc")
+                    else "a number"
+                )
                 raise fail(_key(name), what + (" or null" if name in ("n_mfcc", "top_db", "mel_norm") else ""), repr(v))
             values[name] = v
         return cls(**values)
@@ -194,7 +200,7 @@ def extract_precomputed(index_dir: Path, root: Path, out_dir: Path, cfg: Precomp
             feats = np.asarray(read_precomputed(path, cfg), dtype=np.float32)
             if not np.isfinite(feats).all():
                 raise fail(path, "finite feature values", "NaN or infinity")
-            store[start:start + n] = feats
+            store[start : start + n] = feats
         del store
     frames = pd.DataFrame({"file_id": files.file_id, "split": files.split, "start": starts, "n_frames": n_frames})
     write_tsv(out_dir / "frames.tsv", frames)
@@ -210,9 +216,18 @@ class FeatureTransform(torch.nn.Module):
         super().__init__()
         self.cfg = cfg
         self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, f_min=cfg.f_min, f_max=cfg.f_max,
-            n_mels=cfg.n_mels, window_fn=WINDOWS[cfg.window], power=2.0 if cfg.spectrum == "power" else 1.0,
-            center=True, pad_mode="constant", norm=cfg.mel_norm, mel_scale="slaney",
+            sample_rate=cfg.sample_rate,
+            n_fft=cfg.n_fft,
+            hop_length=cfg.hop_length,
+            f_min=cfg.f_min,
+            f_max=cfg.f_max,
+            n_mels=cfg.n_mels,
+            window_fn=WINDOWS[cfg.window],
+            power=2.0 if cfg.spectrum == "power" else 1.0,
+            center=True,
+            pad_mode="constant",
+            norm=cfg.mel_norm,
+            mel_scale="slaney",
         )
         if cfg.kind == "mfcc":
             # (n_mels, n_mfcc): the first n_mfcc rows of scipy's orthonormal DCT-II, transposed
@@ -227,8 +242,18 @@ class FeatureTransform(torch.nn.Module):
         # pass instead of a sqrt then a square: equal up to float rounding, and faster), and the mel matmul done frames
         # first (torchaudio's own order, without its transpose back and forth: the same bytes), log in place.
         spec = self.mel.spectrogram
-        stft = torch.stft(wave, spec.n_fft, spec.hop_length, spec.win_length, spec.window, center=True,
-                          pad_mode=spec.pad_mode, normalized=False, onesided=True, return_complex=True).transpose(-1, -2)
+        stft = torch.stft(
+            wave,
+            spec.n_fft,
+            spec.hop_length,
+            spec.win_length,
+            spec.window,
+            center=True,
+            pad_mode=spec.pad_mode,
+            normalized=False,
+            onesided=True,
+            return_complex=True,
+        ).transpose(-1, -2)
         if self.cfg.spectrum == "power":
             power = stft.real.square().addcmul_(stft.imag, stft.imag)  # re² + im², one temporary
             db = power @ self.mel.mel_scale.fb  # (..., frames, n_mels)
@@ -261,7 +286,7 @@ def extract_clip(job: tuple, audio_dir: Path, transform: FeatureTransform, store
         feats = transform(torch.from_numpy(wave)).numpy()  # (frames, n_features)
     if feats.shape[0] != n:
         raise fail(audio_dir / rec.path, f"{n} frames", f"{feats.shape[0]}")
-    store[start:start + n] = feats  # disjoint rows per clip: safe from several threads
+    store[start : start + n] = feats  # disjoint rows per clip: safe from several threads
 
 
 # What the stage writes into its --out folder (the rules name its outputs from these).
@@ -285,8 +310,10 @@ def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig, threads:
         del store, one  # unmap before the rename; no msync: readers see the page cache, as for every other write
     frames = pd.DataFrame({"file_id": audio.file_id, "split": audio.split, "start": starts, "n_frames": n_frames})
     write_tsv(out_dir / FRAMES_FILE, frames)
-    write_json(out_dir / INFO_FILE, {**asdict(cfg), "hop_s": cfg.hop_s, "n_features": cfg.n_features,
-                                            "total_frames": int(n_frames.sum())})
+    write_json(
+        out_dir / INFO_FILE,
+        {**asdict(cfg), "hop_s": cfg.hop_s, "n_features": cfg.n_features, "total_frames": int(n_frames.sum())},
+    )
     return frames
 
 
@@ -310,8 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", help="the dataset folder (kind precomputed)")
     p.add_argument("--index", help="the dataset's index folder, files.tsv (kind precomputed)")
     p.add_argument("--out", required=True)
-    p.add_argument("--features", type=cli.json_arg, required=True, help="the pipeline's features section as JSON: kind, sample_rate, n_mels, n_fft, hop_length, f_min, f_max, "
-                   "n_mfcc, top_db[, window, spectrum, mel_norm]; or kind precomputed, path, hop_s, n_features")
+    p.add_argument(
+        "--features",
+        type=cli.json_arg,
+        required=True,
+        help="the pipeline's features section as JSON: kind, sample_rate, n_mels, n_fft, hop_length, f_min, f_max, "
+        "n_mfcc, top_db[, window, spectrum, mel_norm]; or kind precomputed, path, hop_s, n_features",
+    )
     p.add_argument("--threads", type=int, default=1, help="clips computed at once (one torch thread each)")
     return p
 

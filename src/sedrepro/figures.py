@@ -48,7 +48,11 @@ def clip_durations(index_dir: str | Path) -> np.ndarray:
         span = events.groupby("file_id")["offset"].max() - events.groupby("file_id")["onset"].min()
         durations = durations.fillna(span)
     if durations.isna().any():
-        raise fail(index_dir, "a duration for every file (audio or events)", f"none for {durations[durations.isna()].index[0]!r}")
+        raise fail(
+            index_dir,
+            "a duration for every file (audio or events)",
+            f"none for {durations[durations.isna()].index[0]!r}",
+        )
     return durations.to_numpy()
 
 
@@ -99,8 +103,13 @@ def _best_epoch(df: pd.DataFrame) -> int:
     return int(df.loc[df["val_loss"].idxmin(), "epoch"])
 
 
-def draw(spec, data_note: str, out: str | Path, index_dir: str | Path | None = None,
-         histories: dict[tuple[str, int], pd.DataFrame] | None = None) -> None:
+def draw(
+    spec,
+    data_note: str,
+    out: str | Path,
+    index_dir: str | Path | None = None,
+    histories: dict[tuple[str, int], pd.DataFrame] | None = None,
+) -> None:
     """Draw one figure of `spec.kind` from the index (histograms) or the training histories (curves)."""
     fig = build(spec, data_note, index_dir, histories)
     import matplotlib.pyplot as plt  # after build() chose the Agg backend
@@ -110,8 +119,12 @@ def draw(spec, data_note: str, out: str | Path, index_dir: str | Path | None = N
     plt.close(fig)
 
 
-def build(spec, data_note: str, index_dir: str | Path | None = None,
-          histories: dict[tuple[str, int], pd.DataFrame] | None = None):
+def build(
+    spec,
+    data_note: str,
+    index_dir: str | Path | None = None,
+    histories: dict[tuple[str, int], pd.DataFrame] | None = None,
+):
     """The matplotlib figure that draw() writes."""
     import matplotlib
 
@@ -146,12 +159,18 @@ def build(spec, data_note: str, index_dir: str | Path | None = None,
         got = sorted({m for m, _ in histories})
         missing = [m for m in wanted if m not in got]
         if missing or set(got) - set(wanted):
-            raise fail(f"figure {spec.name}", f"histories of exactly {', '.join(wanted)}", f"models {', '.join(got) or 'none'}")
+            raise fail(
+                f"figure {spec.name}", f"histories of exactly {', '.join(wanted)}", f"models {', '.join(got) or 'none'}"
+            )
         fig = _curves(plt, spec, histories) if spec.kind == "curves" else _compare(plt, spec, histories)
         seeds = sorted({s for _, s in histories})
         word = "seed" if len(seeds) == 1 else "seeds"
-        fig.suptitle(_title(spec, data_note, f"{word} {', '.join(map(str, seeds))}; dotted line = lowest validation loss"),
-                     fontsize=9, x=0.01, ha="left")
+        fig.suptitle(
+            _title(spec, data_note, f"{word} {', '.join(map(str, seeds))}; dotted line = lowest validation loss"),
+            fontsize=9,
+            x=0.01,
+            ha="left",
+        )
     fig.tight_layout()
     return fig
 
@@ -167,8 +186,12 @@ def _epoch_axis(ax) -> None:
 
 def _curves(plt, spec, histories):
     """One row per model, one panel per metric: train and validation curves of every seed."""
-    fig, axes = plt.subplots(len(spec.models), len(spec.metrics),
-                             figsize=(8.2 * len(spec.metrics), 3.8 * len(spec.models) + 0.8), squeeze=False)
+    fig, axes = plt.subplots(
+        len(spec.models),
+        len(spec.metrics),
+        figsize=(8.2 * len(spec.metrics), 3.8 * len(spec.models) + 0.8),
+        squeeze=False,
+    )
     for row, (header, model) in enumerate(spec.models):
         for col, metric in enumerate(spec.metrics):
             ax = axes[row][col]
@@ -196,8 +219,13 @@ def _compare(plt, spec, histories):
                 if m != model:
                     continue
                 for split, style in SPLIT_STYLE.items():
-                    ax.plot(df["epoch"], df[f"{split}_{metric}"], style, color=colours[i % len(colours)],
-                            label=f"{header}: {SPLIT_NAME[split]} (seed {seed})")
+                    ax.plot(
+                        df["epoch"],
+                        df[f"{split}_{metric}"],
+                        style,
+                        color=colours[i % len(colours)],
+                        label=f"{header}: {SPLIT_NAME[split]} (seed {seed})",
+                    )
                 ax.axvline(_best_epoch(df), color=colours[i % len(colours)], linestyle=":", linewidth=1)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
@@ -221,12 +249,23 @@ def main(args) -> None:
     histories = read_histories(args.history, spec.metrics) if args.history else None
     draw(spec, args.data_note, args.out, args.index or None, histories)  # "" from the rule: no index
     inputs = list(args.history) or [str(Path(args.index) / name) for name in ("files.tsv", "events.tsv")]
-    provenance.write_sidecar(args.out, {"paper": args.paper, "figure": args.figure, "data_note": args.data_note},
-                             inputs=inputs)
+    provenance.write_sidecar(
+        args.out, {"paper": args.paper, "figure": args.figure, "data_note": args.data_note}, inputs=inputs
+    )
     log.info("wrote %s", args.out)
 
 
-__all__ = ["KINDS", "figure_spec", "clip_durations", "event_durations", "run_of", "read_histories", "draw", "build", "main"]
+__all__ = [
+    "KINDS",
+    "figure_spec",
+    "clip_durations",
+    "event_durations",
+    "run_of",
+    "read_histories",
+    "draw",
+    "build",
+    "main",
+]
 
 if __name__ == "__main__":
     cli.run(main, build_parser())

@@ -58,9 +58,8 @@ def read_text(path: str | os.PathLike) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         # err.object is what was decoded (after a BOM, if any); the valid text before the byte gives its line
-        lineno = len((err.object[:err.start].decode("utf-8") + "x").splitlines())
-        raise fail(f"{path}:{lineno}", "UTF-8 text",
-                   f"the byte 0x{err.object[err.start]:02x} ({err.reason})") from None
+        lineno = len((err.object[: err.start].decode("utf-8") + "x").splitlines())
+        raise fail(f"{path}:{lineno}", "UTF-8 text", f"the byte 0x{err.object[err.start]:02x} ({err.reason})") from None
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -68,8 +68,10 @@ class Loss:
 
     def __init__(self, spec: Sequence[Mapping[str, Any]], key: str = "training/loss") -> None:
         self.where = f"config key '{key}'"
-        self.terms = [(item["term"], LOSS_TERMS.get(item["term"], f"config key '{key}/{i}/term'"),
-                       float(item["weight"])) for i, item in enumerate(spec)]
+        self.terms = [
+            (item["term"], LOSS_TERMS.get(item["term"], f"config key '{key}/{i}/term'"), float(item["weight"]))
+            for i, item in enumerate(spec)
+        ]
         if not self.terms:
             raise InputError(f"{self.where}: expected at least one term, found none")
 
@@ -83,16 +85,20 @@ class Loss:
         for name, _, _ in self.terms:
             labels = TERM_NEEDS.get(name, (None, None))[1]
             if labels is not None and labels not in label_kinds:
-                raise InputError(f"{self.where}: term {name!r} expected a training source with {labels} labels, "
-                                 f"found sources with {sorted(label_kinds) or 'no labels'}")
+                raise InputError(
+                    f"{self.where}: term {name!r} expected a training source with {labels} labels, "
+                    f"found sources with {sorted(label_kinds) or 'no labels'}"
+                )
 
     def __call__(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
         total: Tensor | None = None
         for name, term, weight in self.terms:
             output = TERM_NEEDS.get(name, (None, None))[0]
             if output is not None and output not in outputs:
-                raise InputError(f"{self.where}: term {name!r} expected a model output {output!r}, found the outputs "
-                                 f"{sorted(outputs)}")
+                raise InputError(
+                    f"{self.where}: term {name!r} expected a model output {output!r}, found the outputs "
+                    f"{sorted(outputs)}"
+                )
             value = term(outputs, batch)
             # a weight of 1 multiplies nothing: the default loss stays bit for bit today's
             value = value if weight == 1.0 else value * weight
@@ -101,8 +107,9 @@ class Loss:
         return total
 
 
-def consistency_mse(student: Mapping[str, Tensor], teacher: Mapping[str, Tensor],
-                    probabilities: Callable[[str, Tensor], Tensor]) -> Tensor:
+def consistency_mse(
+    student: Mapping[str, Tensor], teacher: Mapping[str, Tensor], probabilities: Callable[[str, Tensor], Tensor]
+) -> Tensor:
     """Mean squared error between student and teacher probabilities, summed over the outputs both have; every row
     counts (labelled or not). The teacher's side carries no gradient."""
     total: Tensor | None = None
@@ -112,4 +119,3 @@ def consistency_mse(student: Mapping[str, Tensor], teacher: Mapping[str, Tensor]
     if total is None:
         raise ValueError(f"student and teacher share no output (student {sorted(student)}, teacher {sorted(teacher)})")
     return total
-

@@ -64,8 +64,11 @@ class Metric:
     def resolve(self, entry: Mapping[str, Any], target: str, where: str) -> dict[str, Any]:
         """The params of a config entry {name, params}, checked: every declared parameter, nothing else."""
         if target not in self.needs:
-            raise fail(where, f"a metric for target {target!r} (metric {self.name!r} scores {', '.join(self.targets)})",
-                       repr(self.name))
+            raise fail(
+                where,
+                f"a metric for target {target!r} (metric {self.name!r} scores {', '.join(self.targets)})",
+                repr(self.name),
+            )
         params = dict(entry.get("params") or {})
         missing, extra = sorted(set(self.params) - set(params)), sorted(set(params) - set(self.params))
         if missing or extra:
@@ -91,6 +94,7 @@ def get(name: str, where: str = "metric") -> Metric:
 
 # --------------------------------------------------------------------------------------------- helpers
 
+
 def _pct(x: Any) -> float | None:
     x = float(x)
     return None if math.isnan(x) else 100.0 * x
@@ -104,20 +108,30 @@ def _sed_eval_f1(metrics: Any, labels: Sequence[str]) -> dict[str, float | None]
     return out
 
 
-def _check_events(reference: Mapping[str, list[Event]], estimated: Mapping[str, list[Event]],
-                  durations: Mapping[str, float], labels: Sequence[str], what: str) -> None:
+def _check_events(
+    reference: Mapping[str, list[Event]],
+    estimated: Mapping[str, list[Event]],
+    durations: Mapping[str, float],
+    labels: Sequence[str],
+    what: str,
+) -> None:
     unknown = (set(reference) | set(estimated)) - set(durations)
     if unknown:
-        raise fail(what, "events only for files with a known duration", f"{len(unknown)} others, e.g. {sorted(unknown)[0]!r}")
+        raise fail(
+            what, "events only for files with a known duration", f"{len(unknown)} others, e.g. {sorted(unknown)[0]!r}"
+        )
     label_set = set(labels)
     for kind, source in (("reference", reference), ("estimated", estimated)):
         for file_id, evs in source.items():
             for e in evs:
                 if e["event_label"] not in label_set:
-                    raise fail(f"{kind} events of {file_id}", f"labels among {len(labels)} classes", repr(e["event_label"]))
+                    raise fail(
+                        f"{kind} events of {file_id}", f"labels among {len(labels)} classes", repr(e["event_label"])
+                    )
 
 
 # --------------------------------------------------------------------------------------------- event metrics
+
 
 def segment_f1(
     reference: Mapping[str, list[Event]],
@@ -166,9 +180,12 @@ def event_f1(
 
     labels = [str(c) for c in classes]
     _check_events(reference, estimated, durations, labels, "event_f1")
-    metrics = sed_eval.sound_event.EventBasedMetrics(event_label_list=labels, t_collar=float(t_collar),
-                                                     percentage_of_length=float(percentage_of_length),
-                                                     empty_system_output_handling=EMPTY_SYSTEM_OUTPUT)
+    metrics = sed_eval.sound_event.EventBasedMetrics(
+        event_label_list=labels,
+        t_collar=float(t_collar),
+        percentage_of_length=float(percentage_of_length),
+        empty_system_output_handling=EMPTY_SYSTEM_OUTPUT,
+    )
     for file_id in sorted(durations):
         metrics.evaluate([dict(e) for e in reference.get(file_id, [])], [dict(e) for e in estimated.get(file_id, [])])
     return _sed_eval_f1(metrics, labels)
@@ -189,8 +206,11 @@ def _merged(events: list[Event]) -> list[Event]:
 def _event_table(events: Mapping[str, list[Event]]):
     import pandas as pd
 
-    rows = [{"filename": f, "onset": e["onset"], "offset": e["offset"], "event_label": e["event_label"]}
-            for f in sorted(events) for e in _merged(events[f])]
+    rows = [
+        {"filename": f, "onset": e["onset"], "offset": e["offset"], "event_label": e["event_label"]}
+        for f in sorted(events)
+        for e in _merged(events[f])
+    ]
     return pd.DataFrame(rows, columns=["filename", "onset", "offset", "event_label"])
 
 
@@ -199,7 +219,12 @@ def psds(
     operating_points: Sequence[Mapping[str, list[Event]]],
     durations: Mapping[str, float],
     classes: Sequence[str],
-    dtc: float, gtc: float, cttc: float, alpha_ct: float, alpha_st: float, max_efpr: float,
+    dtc: float,
+    gtc: float,
+    cttc: float,
+    alpha_ct: float,
+    alpha_st: float,
+    max_efpr: float,
 ) -> float:
     """Polyphonic Sound Detection Score (psds_eval) of the system's detections at several operating points (one
     per threshold); a number in [0, 1]. Overlapping reference events of one class are joined first. At least two
@@ -215,8 +240,14 @@ def psds(
     for op in operating_points:
         _check_events(reference, op, durations, labels, "psds")
     meta = pd.DataFrame({"filename": sorted(durations), "duration": [float(durations[f]) for f in sorted(durations)]})
-    ev = PSDSEval(dtc_threshold=dtc, gtc_threshold=gtc, cttc_threshold=cttc, class_names=labels,
-                  ground_truth=_event_table(reference), metadata=meta)
+    ev = PSDSEval(
+        dtc_threshold=dtc,
+        gtc_threshold=gtc,
+        cttc_threshold=cttc,
+        class_names=labels,
+        ground_truth=_event_table(reference),
+        metadata=meta,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # psds_eval 0.5.3 calls pandas' deprecated fillna(method=)
         for i, op in enumerate(operating_points):  # psds_eval skips (with a warning) a repeat of an earlier point
@@ -225,6 +256,7 @@ def psds(
 
 
 # --------------------------------------------------------------------------------------------- frame and clip scores
+
 
 def frame_confusion(decisions: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:
     """(tp, fp, fn) over (frame, class) cells."""
@@ -248,7 +280,11 @@ def clip_f1(scores: np.ndarray, truth: np.ndarray, classes: Sequence[str]) -> di
     pred = scores.argmax(axis=1)
     f1: dict[str, float | None] = {}
     for i, c in enumerate(classes):
-        tp, fp, fn = int(((pred == i) & (truth == i)).sum()), int(((pred == i) & (truth != i)).sum()), int(((pred != i) & (truth == i)).sum())
+        tp, fp, fn = (
+            int(((pred == i) & (truth == i)).sum()),
+            int(((pred == i) & (truth != i)).sum()),
+            int(((pred != i) & (truth == i)).sum()),
+        )
         f1[str(c)] = None if tp + fp + fn == 0 else 100.0 * 2 * tp / (2 * tp + fp + fn)
     defined = [v for v in f1.values() if v is not None]
     f1[AVERAGE] = float(np.mean(defined)) if defined else None
@@ -257,6 +293,7 @@ def clip_f1(scores: np.ndarray, truth: np.ndarray, classes: Sequence[str]) -> di
 
 
 # --------------------------------------------------------------------------------------------- registered metrics
+
 
 def _segment_f1(x: Any, params: Mapping[str, Any]) -> Value:
     return segment_f1(x.reference, x.events(), x.durations, x.classes, x.segment_s)
@@ -268,8 +305,18 @@ def _event_f1(x: Any, params: Mapping[str, Any]) -> Value:
 
 def _psds(x: Any, params: Mapping[str, Any]) -> Value:
     ops = [x.events(float(t)) for t in params["thresholds"]]
-    return psds(x.reference, ops, x.durations, x.classes, params["dtc"], params["gtc"], params["cttc"],
-                params["alpha_ct"], params["alpha_st"], params["max_efpr"])
+    return psds(
+        x.reference,
+        ops,
+        x.durations,
+        x.classes,
+        params["dtc"],
+        params["gtc"],
+        params["cttc"],
+        params["alpha_ct"],
+        params["alpha_st"],
+        params["max_efpr"],
+    )
 
 
 def _accuracy(x: Any, params: Mapping[str, Any]) -> Value:
@@ -299,12 +346,17 @@ def _unit_interval(names: Sequence[str]) -> Callable[[Mapping[str, Any], str], N
             v = params[name]
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
                 raise fail(f"{where}/{name}", "a number in [0, 1]", repr(v))
+
     return check
 
 
 def _check_event_f1(params: Mapping[str, Any], where: str) -> None:
     _unit_interval(("percentage_of_length",))(params, where)
-    if isinstance(params["t_collar"], bool) or not isinstance(params["t_collar"], (int, float)) or params["t_collar"] < 0:
+    if (
+        isinstance(params["t_collar"], bool)
+        or not isinstance(params["t_collar"], (int, float))
+        or params["t_collar"] < 0
+    ):
         raise fail(f"{where}/t_collar", "a collar in seconds >= 0", repr(params["t_collar"]))
 
 
@@ -315,34 +367,93 @@ def _check_psds(params: Mapping[str, Any], where: str) -> None:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (name == "max_efpr" and v == 0):
             raise fail(f"{where}/{name}", "a number >= 0" if name == "alpha_st" else "a number > 0", repr(v))
     t = params["thresholds"]
-    if not isinstance(t, list) or not t or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1 for v in t):
+    if (
+        not isinstance(t, list)
+        or not t
+        or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1 for v in t)
+    ):
         raise fail(f"{where}/thresholds", "a non-empty list of thresholds in (0, 1)", repr(t))
 
 
-register(Metric(
-    "segment_f1", {FRAMES: "events"}, per_class=True, unit="%", compute=_segment_f1, uses=("threshold", "segment_s"),
-    trivial=True, description="sed_eval SegmentBasedMetrics F1, file by file over each file's duration, "
-                              "empty_system_output_handling zero_score"))
-register(Metric(
-    "event_f1", {FRAMES: "events"}, per_class=True, unit="%", compute=_event_f1, params=("t_collar", "percentage_of_length"),
-    uses=("threshold",), check=_check_event_f1,
-    description="sed_eval EventBasedMetrics F1 (onset collar t_collar s, offset collar max(t_collar, "
-                "percentage_of_length * reference length)), empty_system_output_handling zero_score"))
-register(Metric(
-    "psds", {FRAMES: "events at each of its thresholds"}, per_class=False, unit="score in [0, 1]", compute=_psds,
-    params=("dtc", "gtc", "cttc", "alpha_ct", "alpha_st", "max_efpr", "thresholds"), check=_check_psds,
-    description="psds_eval PSDS over one operating point per threshold (max_efpr per hour)"))
-register(Metric(
-    "accuracy", {FRAMES: "decisions and frame truth", CLIP: "clip scores and labels"}, per_class=False,
-    unit="fraction", compute=_accuracy, uses=("threshold",),
-    description="frames: binary accuracy over (frame, class) cells; clip: categorical accuracy of the argmax"))
-register(Metric(
-    "loss", {FRAMES: "scores and frame truth", CLIP: "clip scores and labels"}, per_class=False, unit="nats",
-    compute=_loss, description="mean binary (frames) or categorical (clip) cross-entropy, Keras' clipping at 1e-7"))
-register(Metric(
-    "micro_f1", {FRAMES: "decisions and frame truth", CLIP: "clip scores and labels"}, per_class=False,
-    unit="fraction", compute=_micro_f1, uses=("threshold",),
-    description="frames: micro F1 over (frame, class) cells; clip: micro F1 of the argmax (= accuracy)"))
-register(Metric(
-    "clip_f1", {CLIP: "clip scores and labels"}, per_class=True, unit="%", compute=_clip_f1, trivial=True,
-    description="F1 of argmax decisions per class, macro Average over classes in truth or prediction, micro Overall"))
+register(
+    Metric(
+        "segment_f1",
+        {FRAMES: "events"},
+        per_class=True,
+        unit="%",
+        compute=_segment_f1,
+        uses=("threshold", "segment_s"),
+        trivial=True,
+        description="sed_eval SegmentBasedMetrics F1, file by file over each file's duration, "
+        "empty_system_output_handling zero_score",
+    )
+)
+register(
+    Metric(
+        "event_f1",
+        {FRAMES: "events"},
+        per_class=True,
+        unit="%",
+        compute=_event_f1,
+        params=("t_collar", "percentage_of_length"),
+        uses=("threshold",),
+        check=_check_event_f1,
+        description="sed_eval EventBasedMetrics F1 (onset collar t_collar s, offset collar max(t_collar, "
+        "percentage_of_length * reference length)), empty_system_output_handling zero_score",
+    )
+)
+register(
+    Metric(
+        "psds",
+        {FRAMES: "events at each of its thresholds"},
+        per_class=False,
+        unit="score in [0, 1]",
+        compute=_psds,
+        params=("dtc", "gtc", "cttc", "alpha_ct", "alpha_st", "max_efpr", "thresholds"),
+        check=_check_psds,
+        description="psds_eval PSDS over one operating point per threshold (max_efpr per hour)",
+    )
+)
+register(
+    Metric(
+        "accuracy",
+        {FRAMES: "decisions and frame truth", CLIP: "clip scores and labels"},
+        per_class=False,
+        unit="fraction",
+        compute=_accuracy,
+        uses=("threshold",),
+        description="frames: binary accuracy over (frame, class) cells; clip: categorical accuracy of the argmax",
+    )
+)
+register(
+    Metric(
+        "loss",
+        {FRAMES: "scores and frame truth", CLIP: "clip scores and labels"},
+        per_class=False,
+        unit="nats",
+        compute=_loss,
+        description="mean binary (frames) or categorical (clip) cross-entropy, Keras' clipping at 1e-7",
+    )
+)
+register(
+    Metric(
+        "micro_f1",
+        {FRAMES: "decisions and frame truth", CLIP: "clip scores and labels"},
+        per_class=False,
+        unit="fraction",
+        compute=_micro_f1,
+        uses=("threshold",),
+        description="frames: micro F1 over (frame, class) cells; clip: micro F1 of the argmax (= accuracy)",
+    )
+)
+register(
+    Metric(
+        "clip_f1",
+        {CLIP: "clip scores and labels"},
+        per_class=True,
+        unit="%",
+        compute=_clip_f1,
+        trivial=True,
+        description="F1 of argmax decisions per class, macro Average over classes in truth or prediction, micro Overall",
+    )
+)

@@ -41,8 +41,10 @@ class Table:
 
     def __post_init__(self) -> None:
         if len(self.align) != len(self.header) or any(len(r) != len(self.header) for r in self.rows):
-            raise ValueError(f"table of {len(self.header)} columns: align {self.align!r}, row lengths "
-                             f"{sorted({len(r) for r in self.rows})}")
+            raise ValueError(
+                f"table of {len(self.header)} columns: align {self.align!r}, row lengths "
+                f"{sorted({len(r) for r in self.rows})}"
+            )
 
 
 Block = Heading | Paragraph | Bullets | Table
@@ -60,8 +62,9 @@ def markdown(blocks: Sequence[Block]) -> str:
         else:
             lines = ["| " + " | ".join(block.header) + " |", "|" + "|".join(ALIGN_MD[a] for a in block.align) + "|"]
             # a "|" inside a cell would end it: escaped (HTML shows the cell as it is)
-            out.append("\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
-                                           for row in block.rows]))
+            out.append(
+                "\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in block.rows])
+            )
     return "\n\n".join(out) + "\n"
 
 
@@ -91,14 +94,23 @@ def html(blocks: Sequence[Block], title: str) -> str:
         else:
             n_tables += 1
             table_id = f"t{n_tables}"
-            frame = pd.DataFrame([[_inline(c) for c in row] for row in block.rows],
-                                 columns=[_inline(h) for h in block.header])
+            frame = pd.DataFrame(
+                [[_inline(c) for c in row] for row in block.rows], columns=[_inline(h) for h in block.header]
+            )
             body.append(frame.to_html(index=False, escape=False, border=0, table_id=table_id, justify="left"))
-            css += [f"#{table_id} td:nth-child({i + 1}), #{table_id} th:nth-child({i + 1}) {{ text-align: right; }}"
-                    for i, a in enumerate(block.align) if a == "r"]
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{_inline(title)}</title>\n<style>\n" + "\n".join(css) + "\n</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
+            css += [
+                f"#{table_id} td:nth-child({i + 1}), #{table_id} th:nth-child({i + 1}) {{ text-align: right; }}"
+                for i, a in enumerate(block.align)
+                if a == "r"
+            ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{_inline(title)}</title>\n<style>\n"
+        + "\n".join(css)
+        + "\n</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
 
 
 def number_label(name: str) -> str:

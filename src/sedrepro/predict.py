@@ -48,8 +48,11 @@ def select_epochs(history: pd.DataFrame, n: int, selection: str) -> list[int]:
     elif selection in SELECTIONS:
         column = selection.removeprefix("best_")
         if column not in history.columns:
-            raise fail("history.csv", f"a {column} column for evaluation selection {selection}",
-                       f"columns {', '.join(history.columns)}")
+            raise fail(
+                "history.csv",
+                f"a {column} column for evaluation selection {selection}",
+                f"columns {', '.join(history.columns)}",
+            )
         chosen = history.sort_values([column, "epoch"], ascending=[MONITORS[column] < 0, True]).epoch.head(n)
     else:
         raise fail("config key 'evaluation/selection'", f"one of {', '.join(SELECTIONS)}", selection)
@@ -64,8 +67,11 @@ def load_checkpoint(path: Path, device: torch.device) -> dict:
         return torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # truncated zip, foreign pickle, not a checkpoint at all
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0].split(". ")[0]
-        raise fail(path, "a readable PyTorch checkpoint (weights only)",
-                   f"{reason} (damaged or truncated: remove {path.parent.parent} to train this run again)") from None
+        raise fail(
+            path,
+            "a readable PyTorch checkpoint (weights only)",
+            f"{reason} (damaged or truncated: remove {path.parent.parent} to train this run again)",
+        ) from None
 
 
 def model_of_run(run_dir: Path) -> dict:
@@ -73,8 +79,11 @@ def model_of_run(run_dir: Path) -> dict:
     path = run_dir / "train.json"
     record = read_json(path).get("model") if path.is_file() else None
     if not isinstance(record, dict):
-        raise fail(path, "the train stage's summary with the trained model's record (\"model\")",
-                   f"{'no such file' if not path.is_file() else 'none'} (remove {run_dir} to train this run again)")
+        raise fail(
+            path,
+            "the train stage's summary with the trained model's record (\"model\")",
+            f"{'no such file' if not path.is_file() else 'none'} (remove {run_dir} to train this run again)",
+        )
     return record
 
 
@@ -87,8 +96,11 @@ def load_model(run_dir: Path, n_features: int, n_classes: int, device: torch.dev
     except (KeyError, TypeError, ValueError, InputError) as err:
         raise fail(path, "an architecture and its constructor config", str(err).splitlines()[0]) from None
     if (record["n_features"], record["n_classes"]) != (n_features, n_classes):
-        raise fail(path, f"a model for {n_features} features and {n_classes} classes (the split's data)",
-                   f"{record['n_features']} features and {record['n_classes']} classes")
+        raise fail(
+            path,
+            f"a model for {n_features} features and {n_classes} classes (the split's data)",
+            f"{record['n_features']} features and {record['n_classes']} classes",
+        )
     return model.to(device)
 
 
@@ -97,8 +109,16 @@ def forward_probs(model: torch.nn.Module, x: torch.Tensor, output: str) -> np.nd
     return probabilities(output, model(x)[output]).cpu().numpy()
 
 
-def predict_frames(model: torch.nn.Module, data: SplitData, starts: np.ndarray, n_frames: np.ndarray, hop: int,
-                   batch_size: int, device: torch.device, tail: str = "flush") -> np.ndarray:
+def predict_frames(
+    model: torch.nn.Module,
+    data: SplitData,
+    starts: np.ndarray,
+    n_frames: np.ndarray,
+    hop: int,
+    batch_size: int,
+    device: torch.device,
+    tail: str = "flush",
+) -> np.ndarray:
     """(sum n_frames, C) probabilities of the clips (first rows, frames), in order: mean of the chunks covering a frame.
 
     The chunks of all clips go through the model in batches of `batch_size` regardless of which clip they come from
@@ -107,8 +127,9 @@ def predict_frames(model: torch.nn.Module, data: SplitData, starts: np.ndarray, 
     but float rounding; each frame still averages its chunks in chunk order, in float64.
     """
     offsets = np.concatenate([[0], np.cumsum(n_frames)]).astype(np.int64)
-    per_clip = [chunk_starts(int(s), int(n), data.chunk_frames, hop, tail)
-                for s, n in zip(starts, n_frames, strict=True)]
+    per_clip = [
+        chunk_starts(int(s), int(n), data.chunk_frames, hop, tail) for s, n in zip(starts, n_frames, strict=True)
+    ]
     chunks = np.concatenate(per_clip)
     # where each chunk's first frame goes in the output: its clip's offset plus the chunk's offset inside the clip
     clip = np.repeat(np.arange(len(per_clip)), [len(c) for c in per_clip])
@@ -117,12 +138,12 @@ def predict_frames(model: torch.nn.Module, data: SplitData, starts: np.ndarray, 
     count = np.zeros((int(offsets[-1]), 1), dtype=np.float64)
     with torch.inference_mode():
         for i in range(0, len(chunks), batch_size):
-            sel = chunks[i:i + batch_size]
+            sel = chunks[i : i + batch_size]
             x, _ = data.gather(sel[:, 0], sel[:, 1])
             probs = forward_probs(model, x.to(device), "strong")  # (B, L, C)
-            for a, valid, p in zip(out_first[i:i + batch_size], sel[:, 1], probs, strict=True):
-                total[a:a + valid] += p[:valid]
-                count[a:a + valid] += 1
+            for a, valid, p in zip(out_first[i : i + batch_size], sel[:, 1], probs, strict=True):
+                total[a : a + valid] += p[:valid]
+                count[a : a + valid] += 1
     return (total / count).astype(np.float32)
 
 
@@ -141,8 +162,18 @@ def predict_clips(model: torch.nn.Module, data: SplitData, batch_size: int, devi
     return np.concatenate(out).astype(np.float32)
 
 
-def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path, model_cfg: dict, n_checkpoints: int,
-                selection: str, batch_size: int, device_name: str, sets: Sequence[str] = (TEST_SET,)) -> list[int]:
+def predict_run(
+    run_dir: Path,
+    feature_dir: Path,
+    split_dir: Path,
+    out_dir: Path,
+    model_cfg: dict,
+    n_checkpoints: int,
+    selection: str,
+    batch_size: int,
+    device_name: str,
+    sets: Sequence[str] = (TEST_SET,),
+) -> list[int]:
     """Predict every evaluation set with each selected checkpoint: out_dir/<set>/epochNNN.npz, and out_dir/selection.json."""
     history = pd.read_csv(run_dir / "history.csv")
     epochs = select_epochs(history, n_checkpoints, selection)
@@ -161,12 +192,15 @@ def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path
         if clips[name].empty:
             raise fail(split_dir / "assignment.tsv", f"clips in evaluation set {name!r}", "none")
         if name not in data.chunks:
-            raise fail(split_dir / "chunks.npz", f"chunks of evaluation set {name!r}", f"sets {', '.join(sorted(data.chunks))}")
+            raise fail(
+                split_dir / "chunks.npz", f"chunks of evaluation set {name!r}", f"sets {', '.join(sorted(data.chunks))}"
+            )
     model = fast_layout(load_model(run_dir, data.n_mels, data.n_classes, device))
     trained = model_of_run(run_dir)
     if (trained["architecture"], trained["config"]) != constructor_config(model_cfg):
-        log.warning("the config's model differs from the one %s was trained as; predicting with the trained one",
-                    run_dir)
+        log.warning(
+            "the config's model differs from the one %s was trained as; predicting with the trained one", run_dir
+        )
     for epoch in epochs:
         ckpt = run_dir / "checkpoints" / f"epoch{epoch:03d}.pt"
         model.load_state_dict(load_checkpoint(ckpt, device))
@@ -175,33 +209,60 @@ def predict_run(run_dir: Path, feature_dir: Path, split_dir: Path, out_dir: Path
             probs = _predict_set(model, data, name, clip_frames, hop, tail, batch_size, device)
             _write_predictions(out_dir / name / f"epoch{epoch:03d}.npz", probs, clip_frames, data)
             log.info("predicted %d clips of set %s with epoch %d", len(clip_frames), name, epoch)
-    write_json(out_dir / "selection.json", {"selection": selection, "n_checkpoints": n_checkpoints, "epochs": epochs,
-                                            "sets": list(sets)})
+    write_json(
+        out_dir / "selection.json",
+        {"selection": selection, "n_checkpoints": n_checkpoints, "epochs": epochs, "sets": list(sets)},
+    )
     return epochs
 
 
-def _predict_set(model: torch.nn.Module, data: SplitData, name: str, clip_frames: pd.DataFrame, hop: int, tail: str,
-                 batch_size: int, device: torch.device) -> np.ndarray:
+def _predict_set(
+    model: torch.nn.Module,
+    data: SplitData,
+    name: str,
+    clip_frames: pd.DataFrame,
+    hop: int,
+    tail: str,
+    batch_size: int,
+    device: torch.device,
+) -> np.ndarray:
     if data.target == "clip":
         # predict_clips reads the "test" chunks: hand it this set's (one example per clip, in clip order)
         return predict_clips(model, replace(data, chunks={"test": data.chunks[name]}), batch_size, device)
-    return predict_frames(model, data, clip_frames.start.to_numpy(), clip_frames.n_frames.to_numpy(), hop, batch_size,
-                          device, tail)
+    return predict_frames(
+        model, data, clip_frames.start.to_numpy(), clip_frames.n_frames.to_numpy(), hop, batch_size, device, tail
+    )
 
 
 def _write_predictions(path: Path, probs: np.ndarray, clip_frames: pd.DataFrame, data: SplitData) -> None:
     offsets = np.concatenate([[0], np.cumsum(clip_frames.n_frames.to_numpy())]).astype(np.int64)
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, probs=probs, offsets=offsets, file_ids=clip_frames.file_id.to_numpy(dtype=str),
-                                hop_s=np.float64(data.frame_hop_s), classes=np.asarray(data.classes, dtype=str),
-                                target=np.asarray(data.target))
+            np.savez_compressed(
+                fh,
+                probs=probs,
+                offsets=offsets,
+                file_ids=clip_frames.file_id.to_numpy(dtype=str),
+                hop_s=np.float64(data.frame_hop_s),
+                classes=np.asarray(data.classes, dtype=str),
+                target=np.asarray(data.target),
+            )
 
 
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
-    predict_run(Path(args.run_dir), Path(args.features), Path(args.splits), Path(args.out), args.model,
-                args.n_checkpoints, args.selection, args.batch_size, args.device, args.sets)
+    predict_run(
+        Path(args.run_dir),
+        Path(args.features),
+        Path(args.splits),
+        Path(args.out),
+        args.model,
+        args.n_checkpoints,
+        args.selection,
+        args.batch_size,
+        args.device,
+        args.sets,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--sets", nargs="+", required=True, help="evaluation sets to predict (the pipeline's evaluation_sets)")
+    p.add_argument(
+        "--sets", nargs="+", required=True, help="evaluation sets to predict (the pipeline's evaluation_sets)"
+    )
     return p
 
 

@@ -54,7 +54,11 @@ def git_state(start: str | os.PathLike = ".") -> dict[str, Any]:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=start, capture_output=True, text=True, check=True, timeout=10,
+            cwd=start,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown", "dirty": None}
@@ -107,14 +111,20 @@ def configuration() -> dict[str, Any] | None:
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            return next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")),
-                        platform.processor() or platform.machine())
+            return next(
+                (line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")),
+                platform.processor() or platform.machine(),
+            )
     except OSError:
         return platform.processor() or platform.machine()
 
 
-def collect(config: dict[str, Any], seed: int | None = None, inputs: Iterable[str | os.PathLike] = (),
-            known: dict[str, str] | None = None) -> dict[str, Any]:
+def collect(
+    config: dict[str, Any],
+    seed: int | None = None,
+    inputs: Iterable[str | os.PathLike] = (),
+    known: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The provenance record of one output: `config` holds the stage's own settings; `known` (path -> sha256) spares
     hashing inputs the stage has hashed already."""
     return {
@@ -125,8 +135,13 @@ def collect(config: dict[str, Any], seed: int | None = None, inputs: Iterable[st
         "git": git_state(Path(__file__).resolve().parent),
         "packages": package_versions(),
         "python": sys.version.split()[0],
-        "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpu": cpu_model(),
-                    "cpus": os.cpu_count(), "hostname": socket.gethostname()},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+            "cpu": cpu_model(),
+            "cpus": os.cpu_count(),
+            "hostname": socket.gethostname(),
+        },
         "created_utc": utc_now(),
     }
 
@@ -141,8 +156,13 @@ def sidecar_path(output: str | os.PathLike) -> Path:
     return out.with_name(out.stem + ".provenance.json")
 
 
-def write_sidecar(output: str | os.PathLike, config: dict[str, Any], inputs: Iterable[str | os.PathLike] = (),
-                  seed: int | None = None, known: dict[str, str] | None = None) -> Path:
+def write_sidecar(
+    output: str | os.PathLike,
+    config: dict[str, Any],
+    inputs: Iterable[str | os.PathLike] = (),
+    seed: int | None = None,
+    known: dict[str, str] | None = None,
+) -> Path:
     path = sidecar_path(output)
     write_json(path, collect(config, seed=seed, inputs=inputs, known=known))
     return path
@@ -163,19 +183,29 @@ def check_one_configuration(sidecars: Iterable[str | os.PathLike], current: dict
     for path in map(Path, sidecars):
         record = read_json(path).get("configuration")
         if not record:
-            raise InputError(f"{path}: expected the configuration that made this output, found none (made outside the "
-                             "workflow or by an older version of it: rebuild it with this configuration)")
+            raise InputError(
+                f"{path}: expected the configuration that made this output, found none (made outside the "
+                "workflow or by an older version of it: rebuild it with this configuration)"
+            )
         groups.setdefault(json.dumps(record["identity"], sort_keys=True), []).append(path)
         if record["settings_sha256"] != current["settings_sha256"]:
             older.append(path)
     if len(groups) > 1:
-        parts = [f"{describe_configuration(json.loads(k))}: {len(v)} output{'' if len(v) == 1 else 's'}, e.g. {v[0]}"
-                 for k, v in groups.items()]
-        raise InputError("expected the outputs of one configuration in this results tree, found "
-                         f"{len(groups)}: " + "; ".join(parts))
+        parts = [
+            f"{describe_configuration(json.loads(k))}: {len(v)} output{'' if len(v) == 1 else 's'}, e.g. {v[0]}"
+            for k, v in groups.items()
+        ]
+        raise InputError(
+            f"expected the outputs of one configuration in this results tree, found {len(groups)}: " + "; ".join(parts)
+        )
     if groups and next(iter(groups)) != json.dumps(current["identity"], sort_keys=True):
         made_by = describe_configuration(json.loads(next(iter(groups))))
-        raise InputError(f"expected outputs of {describe_configuration(current['identity'])}, found outputs of "
-                         f"{made_by} (e.g. {next(iter(groups.values()))[0]})")
-    return [f"{p}: made with other settings than the current ones (config files edited since?); `snakemake -n` "
-            "shows what is out of date" for p in older]
+        raise InputError(
+            f"expected outputs of {describe_configuration(current['identity'])}, found outputs of "
+            f"{made_by} (e.g. {next(iter(groups.values()))[0]})"
+        )
+    return [
+        f"{p}: made with other settings than the current ones (config files edited since?); `snakemake -n` "
+        "shows what is out of date"
+        for p in older
+    ]

@@ -87,7 +87,9 @@ class MeanTeacher(Supervised):
         super().__init__(model, loss, training)
         cfg = training.get("mean_teacher")
         if not isinstance(cfg, Mapping):
-            raise InputError(f"config key 'training/mean_teacher': expected the mean_teacher recipe's settings, found {cfg!r}")
+            raise InputError(
+                f"config key 'training/mean_teacher': expected the mean_teacher recipe's settings, found {cfg!r}"
+            )
         self.decay, self.weight = float(cfg["ema_decay"]), float(cfg["consistency_weight"])
         self.rampup_steps, self.score = int(cfg["rampup_steps"]), cfg["scored"]
         # no device given: the module keeps the student's device; the update counter (n_averaged) stays a host

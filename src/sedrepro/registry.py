@@ -43,8 +43,9 @@ class Registry(Generic[T]):
         try:
             return self._parts[name]
         except (KeyError, TypeError):
-            raise fail(where or self.kind, f"a registered {self.kind} ({', '.join(self.names()) or 'none'})",
-                       repr(name)) from None
+            raise fail(
+                where or self.kind, f"a registered {self.kind} ({', '.join(self.names()) or 'none'})", repr(name)
+            ) from None
 
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._parts))

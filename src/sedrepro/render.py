@@ -48,12 +48,24 @@ MAX_DECIMALS = 5
 KB = 1024  # bytes; the paper's "KB" (Keras file sizes in a file manager) is taken as KiB
 
 __all__ = [
-    "TIDY_COLUMNS", "build_table", "dataset_stats", "summarize_runs", "load_metrics", "load_train", "load_paper_values",
-    "markdown", "html", "csv_text", "latex", "plot", "main",
+    "TIDY_COLUMNS",
+    "build_table",
+    "dataset_stats",
+    "summarize_runs",
+    "load_metrics",
+    "load_train",
+    "load_paper_values",
+    "markdown",
+    "html",
+    "csv_text",
+    "latex",
+    "plot",
+    "main",
 ]
 
 
 # --------------------------------------------------------------------------------------------- inputs
+
 
 def dataset_stats(dataset: str, index_dir: str | Path) -> pd.DataFrame:
     """Per-label event statistics over all splits (n_events, avg_dur_s, total_dur_s), from the dataset statistics
@@ -64,8 +76,13 @@ def dataset_stats(dataset: str, index_dir: str | Path) -> pd.DataFrame:
 
     table = describe(get_dataset(dataset), DatasetIndex.read(Path(index_dir)))
     per_class = table[(table["split"] == "all") & (table["class"] != "all")].set_index("class")
-    return pd.DataFrame({"n_events": per_class["events"], "avg_dur_s": per_class["mean_event_s"],
-                         "total_dur_s": per_class["total_event_s"]}).rename_axis("label")
+    return pd.DataFrame(
+        {
+            "n_events": per_class["events"],
+            "avg_dur_s": per_class["mean_event_s"],
+            "total_dur_s": per_class["total_event_s"],
+        }
+    ).rename_axis("label")
 
 
 def load_metrics(paths: Sequence[str | Path]) -> list[dict]:
@@ -115,16 +132,21 @@ def _check_metrics(spec: TableSpec, metrics: Sequence[dict]) -> None:
 
 def _train_value(doc: dict, metric: str) -> float | None:
     """One run's training fact in the paper's unit; None where an older train.json lacks it."""
-    raw = {"train_time_min": doc.get("train_time_s"), "parameters": doc.get("parameters"),
-           "size_kb": doc.get("checkpoint_bytes"), "epochs": doc.get("epochs")}[metric]
+    raw = {
+        "train_time_min": doc.get("train_time_s"),
+        "parameters": doc.get("parameters"),
+        "size_kb": doc.get("checkpoint_bytes"),
+        "epochs": doc.get("epochs"),
+    }[metric]
     if raw is None:
         return None
     scale = {"train_time_min": 1 / 60, "size_kb": 1 / KB}.get(metric, 1.0)
     return float(raw) * scale
 
 
-def _metric_values(spec: TableSpec, metrics: Sequence[dict], train: Mapping[tuple[str, int], dict], model: str,
-                   metric: str) -> list[float]:
+def _metric_values(
+    spec: TableSpec, metrics: Sequence[dict], train: Mapping[tuple[str, int], dict], model: str, metric: str
+) -> list[float]:
     """Every value of a run metric for one model: per (seed, checkpoint) for a registered metric on the table's
     evaluation set, per seed for train facts."""
     vals = []
@@ -150,8 +172,14 @@ def _mean_std(vals: Sequence[float], scale: float = 1.0) -> tuple[float, float]:
 
 # --------------------------------------------------------------------------------------------- table
 
-def build_table(spec: TableSpec, metrics: Sequence[dict], paper_values: pd.DataFrame, stats: pd.DataFrame | None,
-                train: Mapping[tuple[str, int], dict] | None = None) -> pd.DataFrame:
+
+def build_table(
+    spec: TableSpec,
+    metrics: Sequence[dict],
+    paper_values: pd.DataFrame,
+    stats: pd.DataFrame | None,
+    train: Mapping[tuple[str, int], dict] | None = None,
+) -> pd.DataFrame:
     """Tidy comparison table (row, column, paper, reproduced, std, delta) in the paper's row/column order.
 
     Cells the paper leaves empty (statistics on Average/Overall) are not rows of the result; cells of the grid it
@@ -222,7 +250,9 @@ def summarize_runs(spec: TableSpec, metrics: Sequence[dict]) -> dict[str, Any]:
     """Seeds and checkpoints per model, scoring settings and the trivial predictor's scores."""
     per_model = {}
     for model in spec.models:
-        runs = sorted((int(m["seed"]), results.n_checkpoints(m, spec.evaluation_set)) for m in metrics if m["model"] == model)
+        runs = sorted(
+            (int(m["seed"]), results.n_checkpoints(m, spec.evaluation_set)) for m in metrics if m["model"] == model
+        )
         per_model[model] = {"seeds": [s for s, _ in runs], "checkpoints": [n for _, n in runs]}
     trivial = {}
     for k in (OVERALL, AVERAGE):
@@ -240,6 +270,7 @@ def summarize_runs(spec: TableSpec, metrics: Sequence[dict]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------- formats
 
+
 def _printed_decimals(x: float) -> int:
     """Fewest decimals that write x exactly (0.9532 -> 4, 64.0 -> 0)."""
     for d in range(MAX_DECIMALS):
@@ -255,7 +286,9 @@ def _decimals(spec: TableSpec, table: pd.DataFrame) -> dict[tuple[str, str], int
     derived = {key for _, key, _ in spec.ratio_columns}
     group = table["row"].where(table["row"].isin(text_rows), table["column"])
     # a column the paper leaves empty is shown like the table's printed class cells
-    fallback = [_printed_decimals(float(v)) for v in table.loc[~table["row"].isin(text_rows), "paper"] if not math.isnan(v)]
+    fallback = [
+        _printed_decimals(float(v)) for v in table.loc[~table["row"].isin(text_rows), "paper"] if not math.isnan(v)
+    ]
     out = {}
     for _, g in table.groupby(group, sort=False):
         printed = [_printed_decimals(float(v)) for v in g["paper"] if not math.isnan(v)] or fallback
@@ -303,14 +336,18 @@ def _scoring_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
     if summary["threshold"] is None:
         return None
     if summary["target"] == "clip":
-        return ("Clip targets: each test clip is classified by the argmax of the model's output; per-class clip F1, "
-                "accuracy = categorical accuracy, loss = mean categorical cross-entropy.")
+        return (
+            "Clip targets: each test clip is classified by the argmax of the model's output; per-class clip F1, "
+            "accuracy = categorical accuracy, loss = mean categorical cross-entropy."
+        )
     if spec.is_models_layout:  # each registered metric the table shows, as the registry describes it
         shown = dict.fromkeys(m for _, m in spec.metric_columns + spec.text_metrics if m in METRICS)
         described = "; ".join(f"{m} = {METRICS.get(m).description}" for m in shown)
         return f"Frame threshold {summary['threshold']:g}" + (f": {described}." if described else ".")
-    return (f"Frame threshold {summary['threshold']:g}; segment-based F1 with {summary['segment_s']:g} s segments "
-            "(sed_eval SegmentBasedMetrics, file by file over each file's full duration).")
+    return (
+        f"Frame threshold {summary['threshold']:g}; segment-based F1 with {summary['segment_s']:g} s segments "
+        "(sed_eval SegmentBasedMetrics, file by file over each file's full duration)."
+    )
 
 
 def _trivial_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
@@ -320,10 +357,14 @@ def _trivial_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
     if summary["target"] == "clip":
         scaled = {k: [v * spec.f1_scale for v in t[k]] for k in t}
         d = 1 + max(0, round(-math.log10(spec.f1_scale)))  # one decimal of a percentage, on the table's scale
-        return (f"Trivial majority-class predictor (always the test set's most frequent class) on the same test set: "
-                f"Overall (micro) F1 {_fmt_list(scaled[OVERALL], d)}, Average (macro) F1 {_fmt_list(scaled[AVERAGE], d)}.")
-    return (f"Trivial all-active predictor (every class on over every test file) on the same test set: "
-            f"Overall F1 {_fmt_list(t[OVERALL])}, Average F1 {_fmt_list(t[AVERAGE])}.")
+        return (
+            f"Trivial majority-class predictor (always the test set's most frequent class) on the same test set: "
+            f"Overall (micro) F1 {_fmt_list(scaled[OVERALL], d)}, Average (macro) F1 {_fmt_list(scaled[AVERAGE], d)}."
+        )
+    return (
+        f"Trivial all-active predictor (every class on over every test file) on the same test set: "
+        f"Overall F1 {_fmt_list(t[OVERALL])}, Average F1 {_fmt_list(t[AVERAGE])}."
+    )
 
 
 def hardware_notes(spec: TableSpec, train: Mapping[tuple[str, int], dict], metrics: Sequence[dict]) -> list[str]:
@@ -341,8 +382,10 @@ def hardware_notes(spec: TableSpec, train: Mapping[tuple[str, int], dict], metri
         devices = sorted({str(d.get("device_name", d.get("device", "unknown device"))) for d in runs})
         times = [_train_value(d, "train_time_min") for d in runs]
         shown_times = ", ".join("n/a" if t is None else f"{t:.2f}" for t in times)
-        out.append(f"{header} ({model}): trained on {'; '.join(devices)}; training minutes per seed {shown_times} "
-                   "(sum of epoch wall times).")
+        out.append(
+            f"{header} ({model}): trained on {'; '.join(devices)}; training minutes per seed {shown_times} "
+            "(sum of epoch wall times)."
+        )
     return out
 
 
@@ -350,16 +393,25 @@ def configuration_note(configuration: dict[str, Any] | None) -> str:
     """Which configuration made the table (the report and a reader see it without opening the provenance)."""
     if not configuration:
         return "Configuration: not recorded (rendered outside the workflow)."
-    return (f"Configuration: {provenance.describe_configuration(configuration['identity'])}; effective settings "
-            f"sha256 {configuration['settings_sha256'][:12]} (full record in the provenance file beside this table).")
+    return (
+        f"Configuration: {provenance.describe_configuration(configuration['identity'])}; effective settings "
+        f"sha256 {configuration['settings_sha256'][:12]} (full record in the provenance file beside this table)."
+    )
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def notes(spec: TableSpec, summary: dict[str, Any], data_note: str, paper_notes: Sequence[str] = (), have_stats: bool = True,
-          hardware: Sequence[str] = (), missing: bool = False) -> list[str]:
+def notes(
+    spec: TableSpec,
+    summary: dict[str, Any],
+    data_note: str,
+    paper_notes: Sequence[str] = (),
+    have_stats: bool = True,
+    hardware: Sequence[str] = (),
+    missing: bool = False,
+) -> list[str]:
     """The Markdown notes; `missing`: the table has a cell without a reproduced value (shown n/a)."""
     out = []
     for header, model in spec.model_columns:
@@ -368,21 +420,31 @@ def notes(spec: TableSpec, summary: dict[str, Any], data_note: str, paper_notes:
             out.append(f"{header} ({model}): no runs, reproduced cells are n/a.")
             continue
         n = pm["checkpoints"]
-        ck = f"{_count(n[0], 'checkpoint')} each" if len(set(n)) == 1 else "checkpoints per seed " + ", ".join(map(str, n))
-        out.append(f"{header} ({model}): {_count(len(pm['seeds']), 'seed')} ({', '.join(map(str, pm['seeds']))}) x {ck}; "
-                   f"reproduced = mean over all {sum(n)} (seed, checkpoint) values, std = population std over them.")
+        ck = (
+            f"{_count(n[0], 'checkpoint')} each"
+            if len(set(n)) == 1
+            else "checkpoints per seed " + ", ".join(map(str, n))
+        )
+        out.append(
+            f"{header} ({model}): {_count(len(pm['seeds']), 'seed')} ({', '.join(map(str, pm['seeds']))}) x {ck}; "
+            f"reproduced = mean over all {sum(n)} (seed, checkpoint) values, std = population std over them."
+        )
     scoring = _scoring_note(spec, summary)
     if scoring:
         out.append(scoring)
     if spec.unprinted:
         out.append(f"{NOT_PRINTED}: not printed in the paper.")
     if missing:
-        out.append("n/a: no reproduced value (no run, or the run has no such value); the bar charts label it n/a, "
-                   "while a bar of length 0 is a value 0.")
+        out.append(
+            "n/a: no reproduced value (no run, or the run has no such value); the bar charts label it n/a, "
+            "while a bar of length 0 is a value 0."
+        )
     if spec.ratio_columns:
         ref = next(h for h, m in spec.model_columns if m == spec.ratio_reference)
-        out.append(f"Ratio columns divide each model's value by the {ref} model's, the paper's by the paper's and the "
-                   "reproduced by the reproduced (so hardware speed cancels out).")
+        out.append(
+            f"Ratio columns divide each model's value by the {ref} model's, the paper's by the paper's and the "
+            "reproduced by the reproduced (so hardware speed cancels out)."
+        )
     out.extend(hardware)
     out.extend(paper_notes)
     out.append(f"Data: {data_note}")
@@ -390,21 +452,30 @@ def notes(spec: TableSpec, summary: dict[str, Any], data_note: str, paper_notes:
     if trivial:
         out.append(trivial)
     if spec.stats:
-        what = ("(mean and summed event duration per class)" if spec.stats == ("avg_dur_s", "total_dur_s")
-                else "(" + ", ".join(STAT_TEXT[s] for s in spec.stats) + " per class)")
-        out.append("Statistic columns are computed from the dataset index events over all splits "
-                   + (f"{what}." if have_stats else "(no index given: n/a)."))
+        what = (
+            "(mean and summed event duration per class)"
+            if spec.stats == ("avg_dur_s", "total_dur_s")
+            else "(" + ", ".join(STAT_TEXT[s] for s in spec.stats) + " per class)"
+        )
+        out.append(
+            "Statistic columns are computed from the dataset index events over all splits "
+            + (f"{what}." if have_stats else "(no index given: n/a).")
+        )
     return out
 
 
 def table_page(spec: TableSpec, table: pd.DataFrame, note_lines: Sequence[str]) -> list[page.Block]:
     """The table with its title, cell legend and notes, for the Markdown and the HTML file alike."""
     header, body = _grid(spec, table)
-    return [page.Heading(1, f"{spec.name}: {spec.caption}"),
-            page.Paragraph(f"Each cell: paper / reproduced (reproduced \u2212 paper). {spec.units} "
-                           "Standard deviations are in the CSV."),
-            page.Table(header, body, "l" + "r" * (len(header) - 1)),
-            page.Paragraph("Notes:"), page.Bullets(note_lines)]
+    return [
+        page.Heading(1, f"{spec.name}: {spec.caption}"),
+        page.Paragraph(
+            f"Each cell: paper / reproduced (reproduced \u2212 paper). {spec.units} Standard deviations are in the CSV."
+        ),
+        page.Table(header, body, "l" + "r" * (len(header) - 1)),
+        page.Paragraph("Notes:"),
+        page.Bullets(note_lines),
+    ]
 
 
 def markdown(spec: TableSpec, table: pd.DataFrame, note_lines: Sequence[str]) -> str:
@@ -440,8 +511,18 @@ def csv_text(table: pd.DataFrame, spec: TableSpec | None = None) -> str:
 
 
 # LaTeX's special characters; one pass, so that the braces a replacement adds are not escaped again
-TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-               "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 TEX_PATTERN = re.compile("|".join(re.escape(c) for c in TEX_SPECIAL))
 TEX_MINUS = "$-$"  # the grid's minus sign (MINUS) in the tabular, set after escaping
 
@@ -454,13 +535,19 @@ def latex(spec: TableSpec, table: pd.DataFrame, data_note: str) -> str:
     """The grid as a tabular, followed by the data note (a table set from it says which data it shows)."""
     header, body = _grid(spec, table)
     esc = lambda s: _tex_escape(s).replace(MINUS, TEX_MINUS)  # noqa: E731
-    lines = [f"% {spec.name}: paper / reproduced (reproduced - paper)", r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\hline"]
+    lines = [
+        f"% {spec.name}: paper / reproduced (reproduced - paper)",
+        r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
+        r"\hline",
+    ]
     lines.append(" & ".join(esc(h) for h in header) + r" \\")
     lines.append(r"\hline")
     rows = spec.grid_rows
     first_text = len(spec.rows) if (spec.text_metrics and not spec.is_models_layout) else None
     for i, row in enumerate(body):
-        if (rows[i][1] in (AVERAGE, OVERALL) and (i == 0 or rows[i - 1][1] not in (AVERAGE, OVERALL))) or i == first_text:
+        if (
+            rows[i][1] in (AVERAGE, OVERALL) and (i == 0 or rows[i - 1][1] not in (AVERAGE, OVERALL))
+        ) or i == first_text:
             lines.append(r"\hline")
         lines.append(" & ".join(esc(c) for c in row) + r" \\")
     lines += [r"\hline", r"\end{tabular}", r"\par{\footnotesize Data: " + _tex_escape(data_note) + ".}"]
@@ -470,21 +557,28 @@ def latex(spec: TableSpec, table: pd.DataFrame, data_note: str) -> str:
 LOG_SCALE = ("parameters", "size_kb")  # the paper's and a narrow reproduction's sizes differ by orders of magnitude
 
 
-def _panels(spec: TableSpec, table: pd.DataFrame) -> list[tuple[str, pd.DataFrame, tuple[float, float] | None, str, bool]]:
+def _panels(
+    spec: TableSpec, table: pd.DataFrame
+) -> list[tuple[str, pd.DataFrame, tuple[float, float] | None, str, bool]]:
     """(title, rows of one panel in display order, x limits or None, x label, log x) for each bar-chart panel."""
+
     def rows_of(column: str, labels: Sequence[str]) -> pd.DataFrame:
         return table[table["column"] == column].set_index("row").reindex(labels)
 
     if spec.is_models_layout:
         labels = [label for label, _ in spec.grid_rows]
-        return [(spec.column_header(c), rows_of(c, labels), None, spec.column_header(c), c in LOG_SCALE)
-                for c in spec.grid_columns]
+        return [
+            (spec.column_header(c), rows_of(c, labels), None, spec.column_header(c), c in LOG_SCALE)
+            for c in spec.grid_columns
+        ]
     labels = [label for label, _ in spec.rows]  # text rows mix units: they are in the table only
     if not spec.models:
         return [(spec.column_header(c), rows_of(c, labels), None, spec.column_header(c), False) for c in spec.stats]
     xlabel = "segment-based F1 (%)" if spec.f1_scale == 1 else "F1"
-    return [(f"{header} ({model})", rows_of(model, labels), (0, 100 * spec.f1_scale), xlabel, False)
-            for header, model in spec.model_columns]
+    return [
+        (f"{header} ({model})", rows_of(model, labels), (0, 100 * spec.f1_scale), xlabel, False)
+        for header, model in spec.model_columns
+    ]
 
 
 def _tick(x: float, _pos=None) -> str:
@@ -538,16 +632,24 @@ def figure(spec: TableSpec, table: pd.DataFrame, data_note: str):
     bottom_in = NOTE_LINE_IN * len(wrapped) + 0.15
     top_in = TITLE_IN + LEGEND_IN
     height = 0.32 * n_rows_max * nrows + 1.5 + top_in + bottom_in
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False,
-                             sharex=not spec.is_models_layout and bool(spec.models))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width, height), squeeze=False, sharex=not spec.is_models_layout and bool(spec.models)
+    )
     h = 0.4
     for ax, (title, sub, xlim, xlabel, log_x) in zip(axes.flat, panels, strict=False):
         y = np.arange(len(sub))
         paper, rep = sub["paper"].to_numpy(dtype=float), sub["reproduced"].to_numpy(dtype=float)
         has_paper, has_rep = ~np.isnan(paper), ~np.isnan(rep)
         ax.barh(y[has_paper] - h / 2, paper[has_paper], height=h, color="#4c72b0", label="paper")
-        ax.barh(y[has_rep] + h / 2, rep[has_rep], height=h, color="#dd8452", label="reproduced (mean ± std)",
-                xerr=np.nan_to_num(sub["std"].to_numpy(dtype=float)[has_rep]), error_kw={"elinewidth": 0.8, "capsize": 2})
+        ax.barh(
+            y[has_rep] + h / 2,
+            rep[has_rep],
+            height=h,
+            color="#dd8452",
+            label="reproduced (mean ± std)",
+            xerr=np.nan_to_num(sub["std"].to_numpy(dtype=float)[has_rep]),
+            error_kw={"elinewidth": 0.8, "capsize": 2},
+        )
         at_left = blended_transform_factory(ax.transAxes, ax.transData)
         for yy in y[~has_paper]:
             ax.text(0.005, yy - h / 2, "not printed", transform=at_left, va="center", fontsize=6, color="#4c72b0")
@@ -563,17 +665,30 @@ def figure(spec: TableSpec, table: pd.DataFrame, data_note: str):
         ax.grid(axis="x", alpha=0.3)
         if xlim is None:
             ax.set_xlabel(xlabel, fontsize=8)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     if panels[0][2] is not None:  # shared F1 axis: label the bottom row only
         for ax in axes[-1]:
             ax.set_xlabel(panels[0][3])
-    fig.suptitle(f"{spec.name} ({spec.dataset}): paper vs reproduced", fontsize=11, x=0.01, y=1 - 0.08 / height,
-                 ha="left", va="top")
+    fig.suptitle(
+        f"{spec.name} ({spec.dataset}): paper vs reproduced",
+        fontsize=11,
+        x=0.01,
+        y=1 - 0.08 / height,
+        ha="left",
+        va="top",
+    )
     # the legend has its own band between the title and the panels, so it covers neither
     handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="upper left", bbox_to_anchor=(0.01, 1 - TITLE_IN / height), fontsize=8, ncols=2,
-               frameon=False)
+    fig.legend(
+        handles,
+        names,
+        loc="upper left",
+        bbox_to_anchor=(0.01, 1 - TITLE_IN / height),
+        fontsize=8,
+        ncols=2,
+        frameon=False,
+    )
     fig.text(0.01, 0.08 / height, "\n".join(wrapped), fontsize=NOTE_FONT, ha="left", va="bottom")
     fig.tight_layout(rect=(0, bottom_in / height, 1, 1 - top_in / height))
     return fig
@@ -593,10 +708,18 @@ def build_parser():
     p = cli.parser("Render a paper table with the reproduced numbers beside the published ones.")
     p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.names())}")
     p.add_argument("--table", required=True, help="table name of the paper, e.g. table1")
-    p.add_argument("--metrics", nargs="*", default=[],
-                   help="metrics.json files (model and seed are read from them); none for a dataset-statistics table")
-    p.add_argument("--train", nargs="*", default=[],
-                   help="train.json files of the same runs (training time, parameters, checkpoint size, epochs)")
+    p.add_argument(
+        "--metrics",
+        nargs="*",
+        default=[],
+        help="metrics.json files (model and seed are read from them); none for a dataset-statistics table",
+    )
+    p.add_argument(
+        "--train",
+        nargs="*",
+        default=[],
+        help="train.json files of the same runs (training time, parameters, checkpoint size, epochs)",
+    )
     p.add_argument("--index", help="dataset index directory; needed only for statistic columns")
     p.add_argument("--paper-values", required=True, help="transcribed paper-values TSV")
     p.add_argument("--data-note", required=True, help="which data the numbers come from (embedded synthetic or real)")
@@ -617,8 +740,15 @@ def main(args) -> None:
     train = load_train(args.train, metrics)
     table = build_table(spec, metrics, pv, stats, train)
     summary = summarize_runs(spec, metrics)
-    note_lines = notes(spec, summary, args.data_note, paper.notes, have_stats=stats is not None,
-                       hardware=hardware_notes(spec, train, metrics), missing=bool(table["reproduced"].isna().any()))
+    note_lines = notes(
+        spec,
+        summary,
+        args.data_note,
+        paper.notes,
+        have_stats=stats is not None,
+        hardware=hardware_notes(spec, train, metrics),
+        missing=bool(table["reproduced"].isna().any()),
+    )
     note_lines.append(configuration_note(provenance.configuration()))
     out_md = Path(args.out_md)
     write_text(out_md, markdown(spec, table, note_lines))
@@ -629,8 +759,13 @@ def main(args) -> None:
     inputs = list(args.metrics) + list(args.train) + [args.paper_values]
     if stats is not None:
         inputs.append(str(Path(args.index) / "events.tsv"))
-    config = {"paper": args.paper, "table": args.table, "data_note": args.data_note,
-              "threshold": summary["threshold"], "segment_s": summary["segment_s"]}
+    config = {
+        "paper": args.paper,
+        "table": args.table,
+        "data_note": args.data_note,
+        "threshold": summary["threshold"],
+        "segment_s": summary["segment_s"],
+    }
     provenance.write_sidecar(out_md, config, inputs=inputs)
     log.info("wrote %s, %s, %s, %s, %s", args.out_md, args.out_html, args.out_csv, args.out_tex, args.out_png)
 

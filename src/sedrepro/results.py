@@ -45,14 +45,18 @@ def evaluation_set(doc: dict, set_name: str) -> dict:
     try:
         return doc["sets"][set_name]
     except KeyError:
-        raise fail(_where(doc), f"evaluation set {set_name!r}", f"sets {', '.join(sorted(doc['sets'])) or 'none'}") from None
+        raise fail(
+            _where(doc), f"evaluation set {set_name!r}", f"sets {', '.join(sorted(doc['sets'])) or 'none'}"
+        ) from None
 
 
 def metric_entry(doc: dict, metric: str, set_name: str) -> dict:
     """{"params", "per_checkpoint", "mean", "std", ...} of one metric on one set."""
     metrics = evaluation_set(doc, set_name)["metrics"]
     if metric not in metrics:
-        raise fail(_where(doc), f"metric {metric!r} in evaluation set {set_name!r}", f"metrics {', '.join(sorted(metrics))}")
+        raise fail(
+            _where(doc), f"metric {metric!r} in evaluation set {set_name!r}", f"metrics {', '.join(sorted(metrics))}"
+        )
     return metrics[metric]
 
 
@@ -106,7 +110,9 @@ def n_checkpoints(doc: dict, set_name: str) -> int:
     return len(evaluation_set(doc, set_name)["epochs"])
 
 
-def cell(docs: Sequence[dict], metric: str, set_name: str, key: str | None = None, scale: float = 1.0) -> tuple[float, float]:
+def cell(
+    docs: Sequence[dict], metric: str, set_name: str, key: str | None = None, scale: float = 1.0
+) -> tuple[float, float]:
     """(mean, population std) of (metric, set, key) over every (run, checkpoint) value of `docs` times `scale`;
     NaN for both where no value is defined."""
     vals = [v for d in docs for v in values(d, metric, set_name, key)]

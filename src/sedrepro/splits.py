@@ -34,7 +34,12 @@ log = logging.getLogger(__name__)
 VALIDATION_SET = "validate"
 # What the stage writes into its --out folder (the rules name its outputs from these).
 ASSIGNMENT_FILE, LABELS_FILE, CHUNKS_FILE, NORM_FILE, SUMMARY_FILE = (
-    "assignment.tsv", "labels.npy", "chunks.npz", "norm.json", "splits.json")
+    "assignment.tsv",
+    "labels.npy",
+    "chunks.npz",
+    "norm.json",
+    "splits.json",
+)
 SPLIT_FILES = (ASSIGNMENT_FILE, LABELS_FILE, CHUNKS_FILE, NORM_FILE, SUMMARY_FILE)
 
 
@@ -51,7 +56,7 @@ def frame_labels(events: pd.DataFrame, frames: pd.DataFrame, classes: tuple[str,
         last = int(np.ceil(ev.offset / hop_s - 1e-9))  # exclusive
         first, last = max(first, 0), min(last, n)
         if last > first:
-            labels[start + first:start + last, class_idx[ev.label]] = 1
+            labels[start + first : start + last, class_idx[ev.label]] = 1
     return labels
 
 
@@ -100,16 +105,25 @@ def pipeline_sets(spec: DatasetSpec, pipeline: dict) -> tuple[list[dict], list[s
     names = [s["name"] for s in sources] + scored
     for key, name in [("sources", s["name"]) for s in sources] + [("evaluation_sets", n) for n in scored[1:]]:
         if name not in spec.set_names:
-            raise fail(f"pipeline key {key}", f"set names of {spec.name}'s split protocols ({', '.join(spec.set_names)})",
-                       repr(name))
+            raise fail(
+                f"pipeline key {key}",
+                f"set names of {spec.name}'s split protocols ({', '.join(spec.set_names)})",
+                repr(name),
+            )
     leak = [s["name"] for s in sources if s["name"] in scored]
     if leak or len(set(names) - set(scored)) != len(sources):
-        raise fail("pipeline key sources", "distinct names, none of them validate or an evaluation set",
-                   repr([s["name"] for s in sources]))
+        raise fail(
+            "pipeline key sources",
+            "distinct names, none of them validate or an evaluation set",
+            repr([s["name"] for s in sources]),
+        )
     for source in sources:
         if source.get("label_kind") not in (None, *LABEL_KINDS):
-            raise fail(f"pipeline key sources/{source['name']}/label_kind", f"null or one of {', '.join(LABEL_KINDS)}",
-                       repr(source.get("label_kind")))
+            raise fail(
+                f"pipeline key sources/{source['name']}/label_kind",
+                f"null or one of {', '.join(LABEL_KINDS)}",
+                repr(source.get("label_kind")),
+            )
     return sources, list(dict.fromkeys(names))
 
 
@@ -120,12 +134,18 @@ def set_label_kind(spec: DatasetSpec, name: str, subsets: pd.Series, declared: s
     present = sorted({spec.subsets[s] for s in subsets.unique()}, key=rank.__getitem__)
     if declared is not None:
         if present and rank[declared] < rank[present[-1]]:
-            raise fail(f"pipeline key sources/{name}/label_kind", f"{present[-1]} or weaker (its clips' labels)",
-                       repr(declared))
+            raise fail(
+                f"pipeline key sources/{name}/label_kind",
+                f"{present[-1]} or weaker (its clips' labels)",
+                repr(declared),
+            )
         return declared
     if len(present) > 1:
-        raise fail(f"set {name!r} of {spec.name}", "clips of one label kind (or a source's declared label_kind)",
-                   f"{', '.join(present)} clips")
+        raise fail(
+            f"set {name!r} of {spec.name}",
+            "clips of one label kind (or a source's declared label_kind)",
+            f"{', '.join(present)} clips",
+        )
     return present[0] if present else spec.label_kind
 
 
@@ -141,7 +161,7 @@ def normalisation(features: np.ndarray, frames: pd.DataFrame, mode: str, sources
     total_sq = np.zeros(n_mels)
     count = 0
     for s, n in zip(train.start, train.n_frames, strict=True):
-        block = np.asarray(features[s:s + n], dtype=np.float64)
+        block = np.asarray(features[s : s + n], dtype=np.float64)
         total += block.sum(axis=0)
         total_sq += (block**2).sum(axis=0)
         count += n
@@ -180,30 +200,48 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     labels = frame_labels(events, frames, spec.classes, frame_hop)
     for name in (n for n in sets if kinds[n] == "none"):  # no annotation is no negative: nothing to learn from
         for s, n in zip(frames.start[frames.split == name], frames.n_frames[frames.split == name], strict=True):
-            labels[s:s + n] = 0
+            labels[s : s + n] = 0
     save_npy(out_dir / LABELS_FILE, labels)
     chunks, truncated = {}, 0
     for split in sets:
         sel = frames[frames.split == split]
         if target == "clip":  # one example per clip, its first `length` frames
             truncated += int((sel.n_frames > length).sum())
-            parts = [np.array([[int(s), min(int(n), length)]], dtype=np.int64) for s, n in zip(sel.start, sel.n_frames, strict=True)]
+            parts = [
+                np.array([[int(s), min(int(n), length)]], dtype=np.int64)
+                for s, n in zip(sel.start, sel.n_frames, strict=True)
+            ]
         else:
-            parts = [chunk_starts(int(s), int(n), length, hop, chunks_cfg["tail"]) for s, n in zip(sel.start, sel.n_frames, strict=True)]
+            parts = [
+                chunk_starts(int(s), int(n), length, hop, chunks_cfg["tail"])
+                for s, n in zip(sel.start, sel.n_frames, strict=True)
+            ]
         chunks[split] = np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
     if truncated:
-        log.warning("%d clip(s) longer than %d frames: their first %d frames are the example", truncated, length, length)
+        log.warning(
+            "%d clip(s) longer than %d frames: their first %d frames are the example", truncated, length, length
+        )
     with atomic_path(out_dir / CHUNKS_FILE, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **chunks)
     norm = normalisation(features, frames, pipeline["normalisation"], tuple(s["name"] for s in sources))
     summary = {
-        "dataset": dataset, "classes": list(spec.classes), "chunk_frames": length, "hop_frames": hop,
-        "frame_hop_s": frame_hop, "target": target, "tail": chunks_cfg["tail"], "pad": chunks_cfg["pad"],
-        "split": pipeline["split"], "chunks": {k: int(len(v)) for k, v in chunks.items()},
-        "files": {s: int((frames.split == s).sum()) for s in sets}, "truncated_clips": truncated,
+        "dataset": dataset,
+        "classes": list(spec.classes),
+        "chunk_frames": length,
+        "hop_frames": hop,
+        "frame_hop_s": frame_hop,
+        "target": target,
+        "tail": chunks_cfg["tail"],
+        "pad": chunks_cfg["pad"],
+        "split": pipeline["split"],
+        "chunks": {k: int(len(v)) for k, v in chunks.items()},
+        "files": {s: int((frames.split == s).sum()) for s in sets},
+        "truncated_clips": truncated,
         "sources": [{"name": s["name"], "label_kind": kinds[s["name"]]} for s in sources],
-        "validation_set": VALIDATION_SET, "evaluation_sets": list(pipeline["evaluation_sets"]), "label_kinds": kinds,
+        "validation_set": VALIDATION_SET,
+        "evaluation_sets": list(pipeline["evaluation_sets"]),
+        "label_kinds": kinds,
     }
     write_json(out_dir / NORM_FILE, norm)
     write_json(out_dir / SUMMARY_FILE, summary)
@@ -212,8 +250,12 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
 
 def main(args: argparse.Namespace) -> None:
     summary = make_splits(Path(args.features), Path(args.index), args.dataset, Path(args.out), args.pipeline)
-    log.info("files per split %s, examples per split %s (%d frames each)", summary["files"], summary["chunks"],
-             summary["chunk_frames"])
+    log.info(
+        "files per split %s, examples per split %s (%d frames each)",
+        summary["files"],
+        summary["chunks"],
+        summary["chunk_frames"],
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,8 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--pipeline", type=cli.json_arg, required=True,
-                   help="the pipeline's config section as JSON (normalisation, target, chunks, split)")
+    p.add_argument(
+        "--pipeline",
+        type=cli.json_arg,
+        required=True,
+        help="the pipeline's config section as JSON (normalisation, target, chunks, split)",
+    )
     return p
 
 

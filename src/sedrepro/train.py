@@ -74,14 +74,20 @@ def config_hash(settings: dict) -> str:
 def input_files(folders: dict[str, Path]) -> dict[str, Path]:
     """Every file a training reads, keyed "<role>/<name>" (features/..., splits/...); hidden temp files left by a
     killed stage are not inputs."""
-    return {f"{role}/{p.name}": p for role, folder in folders.items()
-            for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
+    return {
+        f"{role}/{p.name}": p
+        for role, folder in folders.items()
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 def resume_key(inputs: dict[str, str], settings: dict) -> dict[str, str]:
     """One digest per part a resume must match: each input file, then each settings section."""
-    return {**{f"input {name}": digest for name, digest in inputs.items()},
-            **{part: config_hash({part: value}) for part, value in settings.items()}}
+    return {
+        **{f"input {name}": digest for name, digest in inputs.items()},
+        **{part: config_hash({part: value}) for part, value in settings.items()},
+    }
 
 
 def changed_parts(old: dict[str, str] | None, new: dict[str, str]) -> list[str]:
@@ -92,8 +98,12 @@ def changed_parts(old: dict[str, str] | None, new: dict[str, str]) -> list[str]:
 
 # The recipe keys at the values of the papers' plain supervised loop (config.yaml holds the same; a test checks): for callers
 # that pass a training section without them (tests, notebooks).
-RECIPE_DEFAULTS = {"recipe": "supervised", "loss": None, "sources": [{"split": "train", "labels": "target", "share": 1}],
-                   "monitor": "val_loss"}
+RECIPE_DEFAULTS = {
+    "recipe": "supervised",
+    "loss": None,
+    "sources": [{"split": "train", "labels": "target", "share": 1}],
+    "monitor": "val_loss",
+}
 # Validation metrics early stopping and the best epoch may follow: history column -> +1 higher is better, -1 lower.
 MONITORS = {"val_loss": -1, "val_frame_f1": 1, "val_accuracy": 1}
 
@@ -116,17 +126,22 @@ def load_state(work: Path, key: dict[str, str]) -> dict | None:
             continue
         changed = changed_parts(state.get("resume_key"), key)
         if changed:
-            log.warning("%s: made from other inputs or settings (changed: %s); training starts from scratch", path,
-                        ", ".join(changed))
+            log.warning(
+                "%s: made from other inputs or settings (changed: %s); training starts from scratch",
+                path,
+                ", ".join(changed),
+            )
             return None
         return state
     published = work / "published.json"
     if published.exists():
         record = read_json(published)
         changed = changed_parts(record.get("resume_key"), key)
-        log.info("this run's last training finished and was published (%s); training again from scratch%s",
-                 record.get("published_utc", "time unknown"),
-                 f" (changed since: {', '.join(changed)})" if changed else " (same inputs and settings)")
+        log.info(
+            "this run's last training finished and was published (%s); training again from scratch%s",
+            record.get("published_utc", "time unknown"),
+            f" (changed since: {', '.join(changed)})" if changed else " (same inputs and settings)",
+        )
     else:
         log.info("no resume state: training from scratch")
     return None
@@ -154,8 +169,11 @@ class Objective:
             raise ValueError(f"target must be 'frames' or 'clip', got {target!r}")
         self.target = target
         self.output = "strong" if target == "frames" else "weak"
-        self._sum = (torch.nn.BCEWithLogitsLoss(reduction="sum") if target == "frames"
-                     else torch.nn.CrossEntropyLoss(reduction="sum"))
+        self._sum = (
+            torch.nn.BCEWithLogitsLoss(reduction="sum")
+            if target == "frames"
+            else torch.nn.CrossEntropyLoss(reduction="sum")
+        )
 
     def loss_sum(self, logits: torch.Tensor, y: torch.Tensor) -> float:
         return float(self._sum(logits, y))
@@ -167,12 +185,23 @@ class Objective:
             correct = int((pred == y).sum())
             return correct, int(y.numel()), correct, int(y.numel()) - correct, int(y.numel()) - correct
         pred, truth = logits > 0, y > 0.5
-        return (int((pred == truth).sum()), int(y.numel()), int((pred & truth).sum()), int((pred & ~truth).sum()),
-                int((~pred & truth).sum()))
+        return (
+            int((pred == truth).sum()),
+            int(y.numel()),
+            int((pred & truth).sum()),
+            int((pred & ~truth).sum()),
+            int((~pred & truth).sum()),
+        )
 
 
-def evaluate_loss(model: torch.nn.Module, data: SplitData, split: str, batch_size: int, device: torch.device,
-                  objective: Objective | None = None) -> tuple[float, float, float]:
+def evaluate_loss(
+    model: torch.nn.Module,
+    data: SplitData,
+    split: str,
+    batch_size: int,
+    device: torch.device,
+    objective: Objective | None = None,
+) -> tuple[float, float, float]:
     """Mean loss (per cell for frames, per clip for clips), micro F1 (%) and accuracy (fraction) of a split."""
     objective = objective or Objective(data.target)
     model.eval()
@@ -197,8 +226,9 @@ def recipe_settings(training: dict) -> dict:
     unknown monitor."""
     training = {**RECIPE_DEFAULTS, **training}
     if training["monitor"] not in MONITORS:
-        raise InputError(f"config key 'training/monitor': expected one of {', '.join(MONITORS)}, "
-                         f"found {training['monitor']!r}")
+        raise InputError(
+            f"config key 'training/monitor': expected one of {', '.join(MONITORS)}, found {training['monitor']!r}"
+        )
     return training
 
 
@@ -209,14 +239,26 @@ def model_record(model_cfg: dict, n_features: int, n_classes: int) -> dict:
     return {"architecture": architecture, "config": ctor, "n_features": n_features, "n_classes": n_classes}
 
 
-def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, training: dict, seed: int,
-          pipeline: dict | None = None, compile_recurrence: bool = False) -> dict:
+def train(
+    run_dir: Path,
+    feature_dir: Path,
+    split_dir: Path,
+    model_cfg: dict,
+    training: dict,
+    seed: int,
+    pipeline: dict | None = None,
+    compile_recurrence: bool = False,
+) -> dict:
     """Train (or resume) one run; `pipeline` is recorded in the resume key and provenance (None: called outside the
     workflow, where the feature and split files' digests still pin the data)."""
     training = recipe_settings(training)
     # threads and compile change speed, not results: they stay out of the settings a resume must match
-    settings = {"pipeline": pipeline, "model": model_cfg,
-                "training": {k: v for k, v in training.items() if k not in EXECUTION_KEYS}, "seed": seed}
+    settings = {
+        "pipeline": pipeline,
+        "model": model_cfg,
+        "training": {k: v for k, v in training.items() if k not in EXECUTION_KEYS},
+        "seed": seed,
+    }
     inputs = input_files({"features": feature_dir, "splits": split_dir})
     # hashed once, for the resume key and the provenance record
     digests = {str(path): provenance.sha256_file(path) for path in inputs.values()}
@@ -271,8 +313,10 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
             loss_value, outputs = recipe.objective(batch)
             if not torch.isfinite(loss_value):
                 last = f"the last good checkpoint is epoch {epoch - 1}" if epoch > 1 else "no checkpoint was written"
-                raise TrainingDiverged(f"{run_dir}: loss is {float(loss_value.detach())} at epoch {epoch}, batch "
-                                       f"{b + 1}; {last} (lower training/learning_rate or check the features for NaN)")
+                raise TrainingDiverged(
+                    f"{run_dir}: loss is {float(loss_value.detach())} at epoch {epoch}, batch "
+                    f"{b + 1}; {last} (lower training/learning_rate or check the features for NaN)"
+                )
             optimiser.zero_grad(set_to_none=True)
             loss_value.backward()
             optimiser.step()
@@ -287,42 +331,81 @@ def train(run_dir: Path, feature_dir: Path, split_dir: Path, model_cfg: dict, tr
         scored = recipe.scored
         val_loss, val_f1, val_acc = evaluate_loss(scored, data, "validate", training["batch_size"], device, objective)
         # train_accuracy is measured during the epoch (dropout on, weights moving), as Keras reports it
-        history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val_loss,
-                        "train_accuracy": correct / max(cells, 1), "val_accuracy": val_acc, "val_frame_f1": val_f1,
-                        "epoch_time_s": time.perf_counter() - tic})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total / count,
+                "val_loss": val_loss,
+                "train_accuracy": correct / max(cells, 1),
+                "val_accuracy": val_acc,
+                "val_frame_f1": val_f1,
+                "epoch_time_s": time.perf_counter() - tic,
+            }
+        )
         improved = improves(history[-1][monitor], best, monitor)
         best, bad = (history[-1][monitor], 0) if improved else (best, bad + 1)
         save_atomic(scored.state_dict(), work / "checkpoints" / f"epoch{epoch:03d}.pt")
         if (work / "state.pt").exists():  # keep one older state in case the newest is ever damaged
             os.replace(work / "state.pt", work / "state.prev.pt")
-        save_atomic({"config_hash": digest, "resume_key": key, "epoch": epoch, "model": model.state_dict(),
-                     "optimiser": optimiser.state_dict(), "recipe": recipe.state_dict(),
-                     "torch_rng": torch.get_rng_state(), "history": history, "best": best, "bad_epochs": bad,
-                     "best_val_loss": min(r["val_loss"] for r in history)},
-                    work / "state.pt")
-        log.info("epoch %d: train loss %.4f, val loss %.4f, val frame F1 %.1f%%, %.1f s%s", epoch, total / count,
-                 val_loss, val_f1, history[-1]["epoch_time_s"], " *" if improved else "")
+        save_atomic(
+            {
+                "config_hash": digest,
+                "resume_key": key,
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "recipe": recipe.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "history": history,
+                "best": best,
+                "bad_epochs": bad,
+                "best_val_loss": min(r["val_loss"] for r in history),
+            },
+            work / "state.pt",
+        )
+        log.info(
+            "epoch %d: train loss %.4f, val loss %.4f, val frame F1 %.1f%%, %.1f s%s",
+            epoch,
+            total / count,
+            val_loss,
+            val_f1,
+            history[-1]["epoch_time_s"],
+            " *" if improved else "",
+        )
         fault_point("train.epoch", epoch)
         stopped = bad >= training["patience"]
 
     # the first epoch with the best monitored value
     best_epoch = int(max(history, key=lambda r: (MONITORS[monitor] * r[monitor], -r["epoch"]))["epoch"])
     summary = {
-        "epochs": len(history), "best_epoch": best_epoch,
-        "early_stopped": stopped, "parameters": count_parameters(model), "device": str(device),
-        "device_name": device_name(device), "target": data.target,
+        "epochs": len(history),
+        "best_epoch": best_epoch,
+        "early_stopped": stopped,
+        "parameters": count_parameters(model),
+        "device": str(device),
+        "device_name": device_name(device),
+        "target": data.target,
         # wall time of the epochs (training + validation), summed over resumed sessions too
         "train_time_s": float(sum(r["epoch_time_s"] for r in history)),
         "checkpoint_bytes": (work / "checkpoints" / f"epoch{best_epoch:03d}.pt").stat().st_size,
-        "train_chunks": n_train, "validate_chunks": len(data.chunks["validate"]), "config_hash": digest,
+        "train_chunks": n_train,
+        "validate_chunks": len(data.chunks["validate"]),
+        "config_hash": digest,
         "model": record,  # what network the checkpoints' weights belong to
     }
     publish(run_dir, work, history, summary, settings, key, digests)
     return summary
 
 
-def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, settings: dict, key: dict[str, str],
-            inputs: dict[str, str]) -> None:
+def publish(
+    run_dir: Path,
+    work: Path,
+    history: list[dict],
+    summary: dict,
+    settings: dict,
+    key: dict[str, str],
+    inputs: dict[str, str],
+) -> None:
     """Expose the finished run as the rule's outputs (checkpoints are hard links, no copy, where possible), then
     retire the resume state so that a later job of this run never resumes a finished training."""
     out = run_dir / CHECKPOINTS_DIR
@@ -344,12 +427,25 @@ def publish(run_dir: Path, work: Path, history: list[dict], summary: dict, setti
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     try:
-        summary = train(Path(args.run_dir), Path(args.features), Path(args.splits), args.model, args.training, args.seed,
-                        pipeline=args.pipeline, compile_recurrence=args.compile)
+        summary = train(
+            Path(args.run_dir),
+            Path(args.features),
+            Path(args.splits),
+            args.model,
+            args.training,
+            args.seed,
+            pipeline=args.pipeline,
+            compile_recurrence=args.compile,
+        )
     except TrainingDiverged as err:  # one line and exit 2, like bad input; the work folder keeps the good epochs
         raise InputError(str(err)) from None
-    log.info("trained %d epochs (best %d), %d parameters on %s", summary["epochs"], summary["best_epoch"],
-             summary["parameters"], summary["device"])
+    log.info(
+        "trained %d epochs (best %d), %d parameters on %s",
+        summary["epochs"],
+        summary["best_epoch"],
+        summary["parameters"],
+        summary["device"],
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -359,13 +455,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--splits", required=True)
     p.add_argument("--model", type=cli.json_arg, required=True, help="the model's config section as JSON")
     p.add_argument("--training", type=cli.json_arg, required=True, help="the training config section as JSON")
-    p.add_argument("--pipeline", type=cli.json_arg, required=True,
-                   help="the model's pipeline section (features with the audio rate, chunks, target, split) as JSON")
+    p.add_argument(
+        "--pipeline",
+        type=cli.json_arg,
+        required=True,
+        help="the model's pipeline section (features with the audio rate, chunks, target, split) as JSON",
+    )
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--compile", action="store_true", default=os.environ.get("SEDREPRO_COMPILE") == "1",
-                   help="run the HyperLSTM cell through torch.compile (speed only; the workflow sets SEDREPRO_COMPILE=1 "
-                   "for config training.compile: true)")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        default=os.environ.get("SEDREPRO_COMPILE") == "1",
+        help="run the HyperLSTM cell through torch.compile (speed only; the workflow sets SEDREPRO_COMPILE=1 "
+        "for config training.compile: true)",
+    )
     return p
 
 

@@ -56,12 +56,17 @@ def shell_prefix(config: Mapping, src: str, configuration: Mapping, python_dir: 
     if python_dir is not None:
         prefix += f"export PATH={shlex.quote(python_dir)}:$PATH; "
     configuration_json = json.dumps(configuration, sort_keys=True, default=str)
-    prefix += (f"export {sed_provenance.CONFIGURATION_ENV}="
-               + shlex.quote(configuration_json).replace("{", "{{").replace("}", "}}") + "; ")
+    prefix += (
+        f"export {sed_provenance.CONFIGURATION_ENV}="
+        + shlex.quote(configuration_json).replace("{", "{{").replace("}", "}}")
+        + "; "
+    )
     if config["training"]["compile"]:
         prefix += "export SEDREPRO_COMPILE=1; "
-    prefix += (f"export SEDREPRO_DOWNLOAD_RETRIES={int(config['download']['retries'])}"
-               f" SEDREPRO_DOWNLOAD_BACKOFF_S={float(config['download']['backoff_s'])}; ")
+    prefix += (
+        f"export SEDREPRO_DOWNLOAD_RETRIES={int(config['download']['retries'])}"
+        f" SEDREPRO_DOWNLOAD_BACKOFF_S={float(config['download']['backoff_s'])}; "
+    )
     prefix += f"export {sed_cli.PLUGINS_ENV}={shlex.quote(','.join(config['plugins']))}; "
     return prefix
 
@@ -198,7 +203,9 @@ def wildcard_constraints(config: Mapping) -> dict[str, str]:
 
 
 def paper_targets(config: Mapping, paper: str) -> list[str]:
-    out = [results_path(config, f"{paper}/{table.name}.{ext}") for table in paper_tables(paper) for ext in TABLE_FORMATS]
+    out = [
+        results_path(config, f"{paper}/{table.name}.{ext}") for table in paper_tables(paper) for ext in TABLE_FORMATS
+    ]
     out += [results_path(config, f"{paper}/{figure.name}.png") for figure in paper_figures(paper)]
     out += [results_path(config, f"{paper}/audit.md"), results_path(config, f"{paper}/audit.html")]
     return out
@@ -206,8 +213,11 @@ def paper_targets(config: Mapping, paper: str) -> list[str]:
 
 def all_targets(config: Mapping) -> list[str]:
     out = [target for paper in config["papers"] for target in paper_targets(config, paper)]
-    out += [results_path(config, f"datasets/{dataset}.{ext}") for dataset in datasets_used(config)
-            for ext in DATASET_PAGE_FORMATS]
+    out += [
+        results_path(config, f"datasets/{dataset}.{ext}")
+        for dataset in datasets_used(config)
+        for ext in DATASET_PAGE_FORMATS
+    ]
     return out
 
 
@@ -236,8 +246,9 @@ def figure_spec(paper: str, figure: str):
     for spec in paper_figures(paper):
         if spec.name == figure:
             return spec
-    raise InputError(f"figure {figure!r} of paper {paper!r}: expected one of "
-                     + ", ".join(f.name for f in paper_figures(paper)))
+    raise InputError(
+        f"figure {figure!r} of paper {paper!r}: expected one of " + ", ".join(f.name for f in paper_figures(paper))
+    )
 
 
 def table_needs_train(table) -> bool:
@@ -248,8 +259,11 @@ def table_needs_train(table) -> bool:
 
 def table_metrics(config: Mapping, paper: str, table: str) -> list[str]:
     spec = table_spec(paper, table)
-    return [run_file(config, spec.dataset, model, seed, sed_evaluate.METRICS_FILE)
-            for model in spec.models for seed in seeds(config)]
+    return [
+        run_file(config, spec.dataset, model, seed, sed_evaluate.METRICS_FILE)
+        for model in spec.models
+        for seed in seeds(config)
+    ]
 
 
 def table_train(config: Mapping, paper: str, table: str) -> list[str]:
@@ -257,8 +271,11 @@ def table_train(config: Mapping, paper: str, table: str) -> list[str]:
     spec = table_spec(paper, table)
     if not table_needs_train(spec):
         return []
-    return [run_file(config, spec.dataset, model, seed, sed_train.SUMMARY_FILE)
-            for model in spec.models for seed in seeds(config)]
+    return [
+        run_file(config, spec.dataset, model, seed, sed_train.SUMMARY_FILE)
+        for model in spec.models
+        for seed in seeds(config)
+    ]
 
 
 def table_index(config: Mapping, paper: str, table: str) -> list[str]:
@@ -271,8 +288,14 @@ def figure_inputs(config: Mapping, paper: str, figure: str) -> dict[str, list[st
     spec = figure_spec(paper, figure)
     if not spec.models:
         return {"index": index_list(config, spec.dataset), "history": []}
-    return {"index": [], "history": [run_file(config, spec.dataset, model, seed, sed_train.HISTORY_FILE)
-                                     for _, model in spec.models for seed in seeds(config)]}
+    return {
+        "index": [],
+        "history": [
+            run_file(config, spec.dataset, model, seed, sed_train.HISTORY_FILE)
+            for _, model in spec.models
+            for seed in seeds(config)
+        ],
+    }
 
 
 def index_folder(inputs: Mapping[str, Any]) -> str:
@@ -344,8 +367,10 @@ def dataset_note(config: Mapping, dataset: str) -> str:
     archives = ", ".join(archive_names(config, dataset))
     if cfg["source"] == "download":
         return f"the real dataset, downloaded and checksum-verified ({archives})"
-    return (f"embedded synthetic stand-in data packed like {archives} (not the real dataset: numbers are not comparable"
-            " with the paper's)")
+    return (
+        f"embedded synthetic stand-in data packed like {archives} (not the real dataset: numbers are not comparable"
+        " with the paper's)"
+    )
 
 
 def data_note(config: Mapping, paper: str, table: str | None = None, figure: str | None = None) -> str:
@@ -419,8 +444,7 @@ def run_inputs(config: Mapping, dataset: str, model: str) -> dict[str, Any]:
     """Features and splits of the model's pipeline on the run's dataset (feats, frames, splits)."""
     pipeline = sed_config.model_pipeline(config, model)
     features = features_files(config, dataset, pipeline)
-    return {"feats": features["feats"], "frames": features["frames"],
-            "splits": split_files(config, dataset, pipeline)}
+    return {"feats": features["feats"], "frames": features["frames"], "splits": split_files(config, dataset, pipeline)}
 
 
 # --- audit -------------------------------------------------------------------------------------------------------
@@ -455,8 +479,9 @@ def audit_params(config: Mapping, paper: str, inputs: Mapping[str, Any]) -> dict
     """Plain values (the report shows params as they are) for `python -m sedrepro.audit`: empty where the paper
     declares no such check; one DATASET=VALUE pair per dataset whose index the claims of the text read."""
     # audit_inputs names one input per dataset the claims read
-    pairs = {name.removeprefix("index_"): folder(files[0]) for name, files in inputs.items()
-             if name.startswith("index_")}
+    pairs = {
+        name.removeprefix("index_"): folder(files[0]) for name, files in inputs.items() if name.startswith("index_")
+    }
     annotation = sed_papers.get(paper).annotation_counts
     return {
         "claims": inputs.get("claims", ""),
@@ -474,8 +499,12 @@ def audit_params(config: Mapping, paper: str, inputs: Mapping[str, Any]) -> dict
 def output_sidecars(config: Mapping) -> list[str]:
     """Provenance sidecars of everything the default target shows: tables, figures, audits, dataset pages, runs."""
     outputs = all_targets(config)
-    outputs += [run_file(config, dataset, model, seed, name) for dataset, model in paper_runs(config)
-                for seed in seeds(config) for name in (sed_evaluate.METRICS_FILE, sed_train.SUMMARY_FILE)]
+    outputs += [
+        run_file(config, dataset, model, seed, name)
+        for dataset, model in paper_runs(config)
+        for seed in seeds(config)
+        for name in (sed_evaluate.METRICS_FILE, sed_train.SUMMARY_FILE)
+    ]
     return sorted({sidecar(p) for p in outputs})
 
 

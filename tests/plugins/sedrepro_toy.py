@@ -24,14 +24,25 @@ from sedrepro.models.checks import check_keys, positive_int
 
 TOY_CLASSES = ("car_horn", "dog_bark", "siren")
 TOY_ROOT = "TOY-SED"
-TOY_STAND_IN = embedded.SedStandIn({c: embedded.SOUNDS["urban_sed"][c] for c in TOY_CLASSES}, embedded.urban_names,
-                                   embedded.write_urban, background="brownian", float_repr_times=True)
-DATASET = UrbanSedSpec(name="toy_sed", classes=TOY_CLASSES, root_name=TOY_ROOT,
-                       embedded_archives=(f"{TOY_ROOT}.tar.gz",), embedded=TOY_STAND_IN)
+TOY_STAND_IN = embedded.SedStandIn(
+    {c: embedded.SOUNDS["urban_sed"][c] for c in TOY_CLASSES},
+    embedded.urban_names,
+    embedded.write_urban,
+    background="brownian",
+    float_repr_times=True,
+)
+DATASET = UrbanSedSpec(
+    name="toy_sed",
+    classes=TOY_CLASSES,
+    root_name=TOY_ROOT,
+    embedded_archives=(f"{TOY_ROOT}.tar.gz",),
+    embedded=TOY_STAND_IN,
+)
 DATASETS.register(DATASET.name, DATASET)
 
 
 # --- architecture: one hidden layer per frame, named output "strong" (B, T, C) ------------------------------------
+
 
 @dataclass(frozen=True)
 class FrameMLPConfig:
@@ -57,6 +68,7 @@ ARCHITECTURES.register("frame_mlp", Architecture(FrameMLPConfig.from_dict, Frame
 
 # --- metric: frame-level error rate (substitutions + deletions + insertions over active reference cells) --------
 
+
 def frame_error_rate(decisions: np.ndarray, truth: np.ndarray) -> float:
     """Error rate of Mesaros et al. 2016 (Applied Sciences 6(6):162, eq. 5) with one frame as the segment: per frame
     S = min(FN, FP), D = max(0, FN - FP), I = max(0, FP - FN); ER = sum(S + D + I) / sum(N_ref)."""
@@ -66,19 +78,38 @@ def frame_error_rate(decisions: np.ndarray, truth: np.ndarray) -> float:
     return float(errors.sum() / max(int(truth.sum()), 1))
 
 
-metrics.register(metrics.Metric(
-    "frame_error_rate", {metrics.FRAMES: "decisions and frame truth"}, per_class=False, unit="fraction",
-    compute=lambda x, params: frame_error_rate(x.decisions(), x.frame_truth()), uses=("threshold",),
-    description="frame-level error rate (S + D + I) / N, one frame as the segment"))
+metrics.register(
+    metrics.Metric(
+        "frame_error_rate",
+        {metrics.FRAMES: "decisions and frame truth"},
+        per_class=False,
+        unit="fraction",
+        compute=lambda x, params: frame_error_rate(x.decisions(), x.frame_truth()),
+        uses=("threshold",),
+        description="frame-level error rate (S + D + I) / N, one frame as the segment",
+    )
+)
 
 
 # --- paper: one models table of the toy model on the toy dataset, the toy metric beside a built-in one ------------
 
 TABLE1 = papers.TableSpec(
-    name="table1", caption="Toy frame error rate and accuracy", dataset=DATASET.name,
-    model_columns=(("Frame MLP", "toy_mlp"),), stat_columns=(), rows=(), layout=papers.MODELS_LAYOUT,
+    name="table1",
+    caption="Toy frame error rate and accuracy",
+    dataset=DATASET.name,
+    model_columns=(("Frame MLP", "toy_mlp"),),
+    stat_columns=(),
+    rows=(),
+    layout=papers.MODELS_LAYOUT,
     metric_columns=(("ER", "frame_error_rate"), ("accuracy", "accuracy")),
-    units="Frame error rate and binary frame accuracy, fractions.")
-papers.register(papers.Paper(
-    name="toy", tables=(TABLE1,),
-    notes=("A toy paper defined in tests/plugins to prove the extension surface; its 'published' values are made up.",)))
+    units="Frame error rate and binary frame accuracy, fractions.",
+)
+papers.register(
+    papers.Paper(
+        name="toy",
+        tables=(TABLE1,),
+        notes=(
+            "A toy paper defined in tests/plugins to prove the extension surface; its 'published' values are made up.",
+        ),
+    )
+)

@@ -56,8 +56,9 @@ def _mismatch(name: str, md5: str | None, sha256: str | None, got_md5: str, got_
     return None
 
 
-def fetch(urls: list[str], dest: Path, md5: str | None, sha256: str | None, retries: int = 0,
-          backoff_s: float = 0.0) -> Path:
+def fetch(
+    urls: list[str], dest: Path, md5: str | None, sha256: str | None, retries: int = 0, backoff_s: float = 0.0
+) -> Path:
     """Download the first mirror in `urls` that answers and matches the digest to `dest`; return dest.
 
     Streams into a temp file beside dest and renames only after the digest matched, so dest is either complete and
@@ -109,8 +110,11 @@ def fetch(urls: list[str], dest: Path, md5: str | None, sha256: str | None, retr
             return dest
         if mismatch is not None:
             raise InputError(mismatch)
-    raise fail(dest, f"a download from one of {len(urls)} URL(s)",
-               f"{rounds * len(urls)} failed tries ({rounds} round(s) over the mirrors, each try logged above)")
+    raise fail(
+        dest,
+        f"a download from one of {len(urls)} URL(s)",
+        f"{rounds * len(urls)} failed tries ({rounds} round(s) over the mirrors, each try logged above)",
+    )
 
 
 def _download(url: str, dest: Path, md5: str | None, sha256: str | None) -> tuple[int, str]:
@@ -212,8 +216,14 @@ def _check_zip(archive: Path, zf: zipfile.ZipFile) -> None:
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             target = zf.read(info).decode("utf-8", "replace")
-            where = "pointing outside the archive root" if _is_outside(PurePosixPath(info.filename).parent, target) else "not supported in zip archives"
-            raise fail(archive, "regular files and folders", f"member {info.filename!r} (symlink to {target!r}, {where})")
+            where = (
+                "pointing outside the archive root"
+                if _is_outside(PurePosixPath(info.filename).parent, target)
+                else "not supported in zip archives"
+            )
+            raise fail(
+                archive, "regular files and folders", f"member {info.filename!r} (symlink to {target!r}, {where})"
+            )
         if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
             raise fail(archive, "regular files and folders", f"member {info.filename!r} (device, fifo or socket)")
 

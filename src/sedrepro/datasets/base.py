@@ -72,13 +72,17 @@ class DatasetIndex:
         if dup.any():
             row = int(dup.argmax())
             first = int((ids == ids[row]).argmax())
-            raise fail(f"{files_path}:{row + 2}", "each file_id once",
-                       f"{ids[row]!r} again (first on line {first + 2})")
+            raise fail(
+                f"{files_path}:{row + 2}", "each file_id once", f"{ids[row]!r} again (first on line {first + 2})"
+            )
         unknown = ~self.events["file_id"].isin(set(ids)).to_numpy()
         if unknown.any():
             row = int(unknown.argmax())
-            raise fail(f"{events_path}:{row + 2}", "a file_id listed in files.tsv",
-                       f"{self.events['file_id'].iloc[row]!r} (in no split)")
+            raise fail(
+                f"{events_path}:{row + 2}",
+                "a file_id listed in files.tsv",
+                f"{self.events['file_id'].iloc[row]!r} (in no split)",
+            )
 
 
 @dataclass(frozen=True)
@@ -155,15 +159,18 @@ class DatasetSpec:
             if not annotations_only:
                 audio_path = root / item["audio"]
                 if not audio_path.is_file():
-                    raise fail(audio_path, f"the audio file of {item['file_id']} ({item['split']} split)", "no such file")
+                    raise fail(
+                        audio_path, f"the audio file of {item['file_id']} ({item['split']} split)", "no such file"
+                    )
                 try:
                     info = soundfile.info(str(audio_path))
                 except (RuntimeError, soundfile.LibsndfileError) as err:
                     raise fail(audio_path, "a readable audio file", str(err).replace("\n", " ")) from None
                 declared = wav_declared_frames(audio_path)
                 if declared is not None and declared > info.frames:
-                    raise fail(audio_path, f"{declared} frames as its WAV header declares",
-                               f"{info.frames} (truncated file)")
+                    raise fail(
+                        audio_path, f"{declared} frames as its WAV header declares", f"{info.frames} (truncated file)"
+                    )
                 if info.frames == 0:  # else the annotation's first onset would be blamed for being past the end
                     raise fail(audio_path, "at least one audio sample", "an empty audio file (0 frames)")
                 duration = info.frames / info.samplerate
@@ -176,15 +183,23 @@ class DatasetSpec:
         dup = files["file_id"][files["file_id"].duplicated()]
         if len(dup):
             first = files[files["file_id"] == dup.iloc[0]]
-            raise fail(root / first["audio"].iloc[0], "each file in one split only",
-                       f"{dup.iloc[0]} in {', '.join(first['split'])}")
+            raise fail(
+                root / first["audio"].iloc[0],
+                "each file in one split only",
+                f"{dup.iloc[0]} in {', '.join(first['split'])}",
+            )
         split_order = {s: i for i, s in enumerate(self.splits)}
         files = files.sort_values(["split", "file_id"], key=lambda c: c.map(split_order) if c.name == "split" else c)
         files = files.reset_index(drop=True)
         events = pd.DataFrame(rows_events, columns=list(EVENT_COLUMNS))
         events = events.sort_values(["file_id", "onset", "offset", "label"], kind="stable").reset_index(drop=True)
-        log.info("%s: %d files (%s), %d events", self.name, len(files),
-                 ", ".join(f"{s} {int((files['split'] == s).sum())}" for s in self.splits), len(events))
+        log.info(
+            "%s: %d files (%s), %d events",
+            self.name,
+            len(files),
+            ", ".join(f"{s} {int((files['split'] == s).sum())}" for s in self.splits),
+            len(events),
+        )
         return DatasetIndex(files=files, events=events)
 
     def resolve_root(self, root: Path) -> Path:
@@ -267,8 +282,16 @@ def parse_annotation(path: Path, classes: Sequence[str], duration_s: float | Non
     return events
 
 
-__all__ = ["DatasetIndex", "DatasetSpec", "InputError", "parse_annotation", "SPLITS", "LABEL_KINDS", "FILE_COLUMNS",
-           "EVENT_COLUMNS"]
+__all__ = [
+    "DatasetIndex",
+    "DatasetSpec",
+    "InputError",
+    "parse_annotation",
+    "SPLITS",
+    "LABEL_KINDS",
+    "FILE_COLUMNS",
+    "EVENT_COLUMNS",
+]
 
 
 def _by_id(files: pd.DataFrame, sets: pd.Series) -> pd.Series:
@@ -282,5 +305,7 @@ def seeded_split(ids: Sequence[str], fractions: tuple[float, float, float], seed
     order = np.sort(np.asarray(ids, dtype=str))
     shuffled = order[np.random.default_rng(seed).permutation(len(order))]
     n_train, n_validate = round(fractions[0] * len(order)), round(fractions[1] * len(order))
-    return {fid: ("train" if i < n_train else "validate" if i < n_train + n_validate else "test")
-            for i, fid in enumerate(shuffled)}
+    return {
+        fid: ("train" if i < n_train else "validate" if i < n_train + n_validate else "test")
+        for i, fid in enumerate(shuffled)
+    }

@@ -49,7 +49,16 @@ SNR_DB = (6.0, 24.0)
 # Valid gzip made of stored deflate blocks: noisy audio deflates by ~15 % only, at most of the generation time.
 GZIP_LEVEL = 0
 BACKGROUND_RMS = 0.01
-PARAM_KEYS = ("n_train", "n_validate", "n_test", "duration_s", "events_per_file", "max_polyphony", "sample_rate", "seed")
+PARAM_KEYS = (
+    "n_train",
+    "n_validate",
+    "n_test",
+    "duration_s",
+    "events_per_file",
+    "max_polyphony",
+    "sample_rate",
+    "seed",
+)
 CLIP_PARAM_KEYS = ("clips_per_fold", "duration_s", "sample_rates", "subtypes", "channels", "seed")  # urbansound8k
 CLIP_MAX_DURATION_S = 4.0  # every real UrbanSound8K clip is at most 4 s
 CLIP_MIN_DURATION_S = 0.01
@@ -128,10 +137,18 @@ class SedStandIn:
     param_keys: tuple[str, ...] = PARAM_KEYS
 
     def run(self, spec: DatasetSpec, out_dir: Path, params: dict) -> dict:
-        return generate(spec.name, out_dir, n_train=params["n_train"], n_validate=params["n_validate"],
-                        n_test=params["n_test"], duration_s=tuple(params["duration_s"]),
-                        events_per_file=tuple(params["events_per_file"]), max_polyphony=params["max_polyphony"],
-                        sample_rate=params["sample_rate"], seed=params["seed"])
+        return generate(
+            spec.name,
+            out_dir,
+            n_train=params["n_train"],
+            n_validate=params["n_validate"],
+            n_test=params["n_test"],
+            duration_s=tuple(params["duration_s"]),
+            events_per_file=tuple(params["events_per_file"]),
+            max_polyphony=params["max_polyphony"],
+            sample_rate=params["sample_rate"],
+            seed=params["seed"],
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,9 +161,16 @@ class ClipStandIn:
     param_keys: tuple[str, ...] = CLIP_PARAM_KEYS
 
     def run(self, spec: DatasetSpec, out_dir: Path, params: dict) -> dict:
-        return generate_clips(spec.name, out_dir, clips_per_fold=params["clips_per_fold"],
-                              duration_s=tuple(params["duration_s"]), sample_rates=params["sample_rates"],
-                              subtypes=params["subtypes"], channels=params["channels"], seed=params["seed"])
+        return generate_clips(
+            spec.name,
+            out_dir,
+            clips_per_fold=params["clips_per_fold"],
+            duration_s=tuple(params["duration_s"]),
+            sample_rates=params["sample_rates"],
+            subtypes=params["subtypes"],
+            channels=params["channels"],
+            seed=params["seed"],
+        )
 
 
 def _stand_in(name: str, kind: type) -> tuple[DatasetSpec, SedStandIn | ClipStandIn]:
@@ -155,26 +179,41 @@ def _stand_in(name: str, kind: type) -> tuple[DatasetSpec, SedStandIn | ClipStan
 
     spec = get(name)
     if not isinstance(spec.embedded, kind):
-        raise fail("dataset", f"a dataset with a {kind.__name__} stand-in", f"{name!r} ({type(spec.embedded).__name__})")
+        raise fail(
+            "dataset", f"a dataset with a {kind.__name__} stand-in", f"{name!r} ({type(spec.embedded).__name__})"
+        )
     return spec, spec.embedded
 
 
-def _check_params(stand_in: SedStandIn, name: str, n_train: int, n_validate: int, n_test: int,
-                  duration_s: tuple[float, float], events_per_file: tuple[int, int], max_polyphony: int,
-                  sample_rate: int) -> None:
+def _check_params(
+    stand_in: SedStandIn,
+    name: str,
+    n_train: int,
+    n_validate: int,
+    n_test: int,
+    duration_s: tuple[float, float],
+    events_per_file: tuple[int, int],
+    max_polyphony: int,
+    sample_rate: int,
+) -> None:
     for key, value in (("n_train", n_train), ("n_validate", n_validate), ("n_test", n_test)):
         if int(value) != value or value < 1:
             raise fail(f"params.{key}", "an integer >= 1", repr(value))
     lo, hi = duration_s
     # Durations are drawn to 0.1 s, so a smaller min could give a 0 s file whose fallback event has onset == offset.
     if not MIN_DURATION_S <= lo <= hi:
-        raise fail("params.duration_s",
-                   f"[min, max] with {MIN_DURATION_S:g} <= min <= max (durations are drawn to 0.1 s)",
-                   repr(list(duration_s)))
+        raise fail(
+            "params.duration_s",
+            f"[min, max] with {MIN_DURATION_S:g} <= min <= max (durations are drawn to 0.1 s)",
+            repr(list(duration_s)),
+        )
     fixed = stand_in.fixed_duration_s
     if fixed is not None and (lo, hi) != (fixed, fixed):
-        raise fail("params.duration_s", f"[{fixed:g}, {fixed:g}] for {name} (every file of the real dataset lasts "
-                   f"{fixed:g} s)", repr(list(duration_s)))
+        raise fail(
+            "params.duration_s",
+            f"[{fixed:g}, {fixed:g}] for {name} (every file of the real dataset lasts {fixed:g} s)",
+            repr(list(duration_s)),
+        )
     e_lo, e_hi = events_per_file
     if not 1 <= e_lo <= e_hi:
         raise fail("params.events_per_file", "[min, max] with 1 <= min <= max", repr(list(events_per_file)))
@@ -205,12 +244,14 @@ def tut_names(spec: DatasetSpec, counts: dict[str, int], rng: np.random.Generato
     assigned = {}
     start = 0
     for split in SPLITS:
-        assigned[split] = sorted(int(n) for n in numbers[start:start + counts[split]])
+        assigned[split] = sorted(int(n) for n in numbers[start : start + counts[split]])
         start += counts[split]
     return {split: [(n, f"{spec.root_name}-mix-{n}") for n in assigned[split]] for split in SPLITS}
 
 
-def urban_names(spec: DatasetSpec, counts: dict[str, int], rng: np.random.Generator) -> dict[str, list[tuple[int, str]]]:
+def urban_names(
+    spec: DatasetSpec, counts: dict[str, int], rng: np.random.Generator
+) -> dict[str, list[tuple[int, str]]]:
     """URBAN-SED soundscapes soundscape_<split>_<distribution><k>, numbered in split order (no draw)."""
     names = {}
     number = 0
@@ -225,9 +266,16 @@ def urban_names(spec: DatasetSpec, counts: dict[str, int], rng: np.random.Genera
     return names
 
 
-def _plan(spec: DatasetSpec, stand_in: SedStandIn, counts: dict[str, int], duration_s: tuple[float, float],
-          events_per_file: tuple[int, int], max_polyphony: int, sample_rate: int,
-          rng: np.random.Generator) -> list[PlannedFile]:
+def _plan(
+    spec: DatasetSpec,
+    stand_in: SedStandIn,
+    counts: dict[str, int],
+    duration_s: tuple[float, float],
+    events_per_file: tuple[int, int],
+    max_polyphony: int,
+    sample_rate: int,
+    rng: np.random.Generator,
+) -> list[PlannedFile]:
     """Choose names, splits, durations and events for every file (cheap; audio is rendered later)."""
     sounds = stand_in.sounds
     names = stand_in.name_files(spec, counts, rng)
@@ -271,8 +319,9 @@ def _brownian_gain(size: int, leak: float) -> np.ndarray:
     return (1.0 / np.sqrt(1.0 - 2.0 * leak * np.cos(w) + leak * leak)).astype(F32)
 
 
-def _shaped_noise(n: int, sample_rate: int, rng: np.random.Generator,
-                  centre_hz: float = 0.0, octaves: float = 1.0, leak: float = 0.0) -> np.ndarray:
+def _shaped_noise(
+    n: int, sample_rate: int, rng: np.random.Generator, centre_hz: float = 0.0, octaves: float = 1.0, leak: float = 0.0
+) -> np.ndarray:
     """Gaussian noise drawn directly as rfft coefficients and shaped there (one inverse FFT, no forward one).
 
     leak > 0: Brownian noise. Otherwise a Gaussian band in log-frequency around centre_hz, `octaves` wide; only
@@ -322,7 +371,9 @@ def _render_event(sound: Sound, n: int, sample_rate: int, rng: np.random.Generat
         x = _shaped_noise(n, sample_rate, rng, centre_hz=freq, octaves=sound.param)
     elif sound.kind == "pulses":
         rate = F32(sound.param * jitter)
-        x = _shaped_noise(n, sample_rate, rng, centre_hz=freq, octaves=0.5) * np.exp(-((t % (F32(1) / rate)) * rate) / F32(0.2))
+        x = _shaped_noise(n, sample_rate, rng, centre_hz=freq, octaves=0.5) * np.exp(
+            -((t % (F32(1) / rate)) * rate) / F32(0.2)
+        )
     else:
         raise ValueError(sound.kind)
     ramp_in, ramp_out = min(n // 2, int(0.01 * sample_rate)), min(n // 2, int(0.05 * sample_rate))
@@ -330,13 +381,19 @@ def _render_event(sound: Sound, n: int, sample_rate: int, rng: np.random.Generat
         x *= np.exp(-t / F32(sound.decay_s))
     x[:ramp_in] *= np.linspace(0.0, 1.0, ramp_in, endpoint=False, dtype=F32)
     if ramp_out:
-        x[n - ramp_out:] *= np.linspace(1.0, 0.0, ramp_out, dtype=F32)
+        x[n - ramp_out :] *= np.linspace(1.0, 0.0, ramp_out, dtype=F32)
     rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if n else 0.0
     return x / F32(rms) if rms > 0 else x
 
 
-def _render_file(stand_in: SedStandIn | ClipStandIn, plan: PlannedFile, sample_rate: int, seed: int,
-                 subtype: str = "PCM_16", channels: int = 1) -> bytes:
+def _render_file(
+    stand_in: SedStandIn | ClipStandIn,
+    plan: PlannedFile,
+    sample_rate: int,
+    seed: int,
+    subtype: str = "PCM_16",
+    channels: int = 1,
+) -> bytes:
     """WAV bytes of one planned file (background noise + events at their SNR, peak-limited); 16-bit mono by default.
 
     With 2 channels the second is the first, delayed by 7 samples and 2 dB quieter (a cheap stereo image).
@@ -360,7 +417,7 @@ def _render_file(stand_in: SedStandIn | ClipStandIn, plan: PlannedFile, sample_r
     if peak > 0.9:
         mix *= F32(0.9 / peak)
     if channels == 2:
-        mix = np.stack([mix, F32(0.8) * np.concatenate([np.zeros(min(7, n), dtype=F32), mix[:max(n - 7, 0)]])], axis=1)
+        mix = np.stack([mix, F32(0.8) * np.concatenate([np.zeros(min(7, n), dtype=F32), mix[: max(n - 7, 0)]])], axis=1)
     buf = io.BytesIO()
     soundfile.write(buf, mix, sample_rate, subtype=subtype, format="WAV")
     return _zero_peak_timestamp(buf.getvalue())
@@ -371,9 +428,9 @@ def _zero_peak_timestamp(wav: bytes) -> bytes:
     data = bytearray(wav)
     pos = 12  # after RIFF <size> WAVE
     while pos + 8 <= len(data):
-        size = int.from_bytes(data[pos + 4:pos + 8], "little")
-        if data[pos:pos + 4] == b"PEAK" and size >= 8:
-            data[pos + 12:pos + 16] = bytes(4)  # chunk body: version (4 bytes), timestamp (4 bytes), peaks
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if data[pos : pos + 4] == b"PEAK" and size >= 8:
+            data[pos + 12 : pos + 16] = bytes(4)  # chunk body: version (4 bytes), timestamp (4 bytes), peaks
         pos += 8 + size + (size & 1)
     return bytes(data)
 
@@ -404,16 +461,22 @@ def _tar_members(root: str, entries: list[tuple[str, bytes | None]]) -> Iterator
         yield info, data
 
 
-def write_tut(spec: DatasetSpec, stand_in: SedStandIn, plans: list[PlannedFile], out_dir: Path, sample_rate: int,
-              seed: int) -> list[Path]:
+def write_tut(
+    spec: DatasetSpec, stand_in: SedStandIn, plans: list[PlannedFile], out_dir: Path, sample_rate: int, seed: int
+) -> list[Path]:
     """TUT-SED layout: a meta zip (annotations and DCASE split lists) and the audio in two zips."""
     root = spec.root_name
     meta_name, audio1, audio2 = spec.embedded_archives
     by_split = {s: [p for p in plans if p.split == s] for s in SPLITS}
+
     # DCASE-style lists: one line per event for annotated lists, one line per file for test.txt.
     def event_lines(items: list[PlannedFile]) -> str:
-        return "".join(f"audio/{p.stem}.wav\t{on:.6f}\t{off:.6f}\t{label}\n"
-                       for p in sorted(items, key=lambda q: q.number) for on, off, label, _ in p.events)
+        return "".join(
+            f"audio/{p.stem}.wav\t{on:.6f}\t{off:.6f}\t{label}\n"
+            for p in sorted(items, key=lambda q: q.number)
+            for on, off, label, _ in p.events
+        )
+
     lists = {
         "train+validate.txt": event_lines(by_split["train"] + by_split["validate"]),
         "validate.txt": event_lines(by_split["validate"]),
@@ -422,8 +485,9 @@ def write_tut(spec: DatasetSpec, stand_in: SedStandIn, plans: list[PlannedFile],
     }
     with atomic_path(out_dir / meta_name) as tmp, zipfile.ZipFile(tmp, "w") as zf:
         for p in sorted(plans, key=lambda q: q.number):
-            _zip_write(zf, f"{root}/meta/{p.stem.replace('-mix-', '-annot-')}.txt", _annotation_text(stand_in, p).encode(),
-                           6)
+            _zip_write(
+                zf, f"{root}/meta/{p.stem.replace('-mix-', '-annot-')}.txt", _annotation_text(stand_in, p).encode(), 6
+            )
         for name in sorted(lists):
             _zip_write(zf, f"{root}/evaluation_setup/{name}", lists[name].encode(), 6)
     ordered = sorted(plans, key=lambda q: q.number)
@@ -435,11 +499,14 @@ def write_tut(spec: DatasetSpec, stand_in: SedStandIn, plans: list[PlannedFile],
     return [out_dir / a for a in spec.embedded_archives]
 
 
-def write_urban(spec: DatasetSpec, stand_in: SedStandIn, plans: list[PlannedFile], out_dir: Path, sample_rate: int,
-                seed: int) -> list[Path]:
+def write_urban(
+    spec: DatasetSpec, stand_in: SedStandIn, plans: list[PlannedFile], out_dir: Path, sample_rate: int, seed: int
+) -> list[Path]:
     """URBAN-SED layout: one .tar.gz with annotations/<split>/ and audio/<split>/."""
-    readme = (b"URBAN-SED embedded stand-in generated by sedrepro.datasets.embedded: procedural sounds, real layout.\n"
-              b"Not the real URBAN-SED (CC BY 4.0, Salamon et al. 2017).\n")
+    readme = (
+        b"URBAN-SED embedded stand-in generated by sedrepro.datasets.embedded: procedural sounds, real layout.\n"
+        b"Not the real URBAN-SED (CC BY 4.0, Salamon et al. 2017).\n"
+    )
     entries: dict[str, bytes | None] = {"": None, "README": readme, "annotations": None, "audio": None}
     audio: dict[str, PlannedFile] = {}
     for split in SPLITS:
@@ -453,16 +520,20 @@ def write_urban(spec: DatasetSpec, stand_in: SedStandIn, plans: list[PlannedFile
     return [_pack_tar_gz(spec, out_dir, entries, render)]
 
 
-def _pack_tar_gz(spec: DatasetSpec, out_dir: Path, entries: dict[str, bytes | None],
-                 render: dict[str, Callable[[], bytes]]) -> Path:
+def _pack_tar_gz(
+    spec: DatasetSpec, out_dir: Path, entries: dict[str, bytes | None], render: dict[str, Callable[[], bytes]]
+) -> Path:
     """Write <root_name>/<entry> members in sorted order into the spec's .tar.gz, reproducibly (no timestamps, owners).
 
     Entries with None are folders; names in `render` are rendered while streaming, one at a time.
     """
     archive = out_dir / spec.embedded_archives[0]
-    with atomic_path(archive, suffix=".tmp") as tmp, open(tmp, "wb") as raw, \
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tf:
+    with (
+        atomic_path(archive, suffix=".tmp") as tmp,
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tf,
+    ):
         for name in sorted(entries):
             data = render[name]() if name in render else entries[name]
             for info, payload in _tar_members(spec.root_name, [(name, data)]):
@@ -475,8 +546,18 @@ def _digests(path: Path) -> dict:
     return {"name": path.name, "bytes": path.stat().st_size, "md5": md5, "sha256": sha256}
 
 
-def generate(name: str, out_dir: Path, n_train: int, n_validate: int, n_test: int, duration_s: tuple[float, float],
-             events_per_file: tuple[int, int], max_polyphony: int, sample_rate: int, seed: int) -> dict:
+def generate(
+    name: str,
+    out_dir: Path,
+    n_train: int,
+    n_validate: int,
+    n_test: int,
+    duration_s: tuple[float, float],
+    events_per_file: tuple[int, int],
+    max_polyphony: int,
+    sample_rate: int,
+    seed: int,
+) -> dict:
     """Write the embedded archives of dataset `name` and manifest.json into out_dir; return the manifest."""
     spec, stand_in = _stand_in(name, SedStandIn)
     duration_s = (float(duration_s[0]), float(duration_s[1]))
@@ -488,9 +569,16 @@ def generate(name: str, out_dir: Path, n_train: int, n_validate: int, n_test: in
     counts = {"train": int(n_train), "validate": int(n_validate), "test": int(n_test)}
     plans = _plan(spec, stand_in, counts, duration_s, events_per_file, int(max_polyphony), int(sample_rate), rng)
     paths = stand_in.write(spec, stand_in, plans, out_dir, int(sample_rate), int(seed))
-    params = {"n_train": int(n_train), "n_validate": int(n_validate), "n_test": int(n_test),
-              "duration_s": list(duration_s), "events_per_file": list(events_per_file),
-              "max_polyphony": int(max_polyphony), "sample_rate": int(sample_rate), "seed": int(seed)}
+    params = {
+        "n_train": int(n_train),
+        "n_validate": int(n_validate),
+        "n_test": int(n_test),
+        "duration_s": list(duration_s),
+        "events_per_file": list(events_per_file),
+        "max_polyphony": int(max_polyphony),
+        "sample_rate": int(sample_rate),
+        "seed": int(seed),
+    }
     return _write_manifest(name, out_dir, paths, params, plans)
 
 
@@ -498,8 +586,13 @@ def _write_manifest(name: str, out_dir: Path, paths: list[Path], params: dict, p
     """manifest.json: the archives with their size and digests (what the download step verifies), and the params."""
     manifest = {"dataset": name, "archives": [_digests(p) for p in paths], "params": params}
     write_json(out_dir / MANIFEST_FILE, manifest)
-    log.info("%s: %d files, %d events, archives %s", name, len(plans), sum(len(p.events) for p in plans),
-             ", ".join(f"{a['name']} ({a['bytes']:,} B)" for a in manifest["archives"]))
+    log.info(
+        "%s: %d files, %d events, archives %s",
+        name,
+        len(plans),
+        sum(len(p.events) for p in plans),
+        ", ".join(f"{a['name']} ({a['bytes']:,} B)" for a in manifest["archives"]),
+    )
     return manifest
 
 
@@ -525,28 +618,45 @@ def _dealer(values: list, rng: np.random.Generator) -> Callable[[], object]:
         if not deck:
             deck.extend(values[i] for i in rng.permutation(len(values)))
         return deck.pop()
+
     return draw
 
 
-def _check_clip_params(clips_per_fold: int, duration_s: tuple[float, float], sample_rates: list[int],
-                       subtypes: list[str], channels: list[int]) -> None:
+def _check_clip_params(
+    clips_per_fold: int,
+    duration_s: tuple[float, float],
+    sample_rates: list[int],
+    subtypes: list[str],
+    channels: list[int],
+) -> None:
     if int(clips_per_fold) != clips_per_fold or clips_per_fold < 1:
         raise fail("params.clips_per_fold", "an integer >= 1", repr(clips_per_fold))
     lo, hi = duration_s
     # The metadata's start and end are written to 1 us: a 10 ms floor keeps end > start whatever the sample rate.
     if not CLIP_MIN_DURATION_S <= lo <= hi <= CLIP_MAX_DURATION_S:
-        raise fail("params.duration_s", f"[min, max] with {CLIP_MIN_DURATION_S:g} <= min <= max <= "
-                   f"{CLIP_MAX_DURATION_S:g} (clips are <= 4 s)", repr(list(duration_s)))
+        raise fail(
+            "params.duration_s",
+            f"[min, max] with {CLIP_MIN_DURATION_S:g} <= min <= max <= {CLIP_MAX_DURATION_S:g} (clips are <= 4 s)",
+            repr(list(duration_s)),
+        )
     for key, values, ok, what in (
-            ("sample_rates", sample_rates, lambda v: isinstance(v, int) and v >= 8000, "sample rates >= 8000 Hz"),
-            ("subtypes", subtypes, lambda v: v in CLIP_SUBTYPES, f"sample formats of {', '.join(CLIP_SUBTYPES)}"),
-            ("channels", channels, lambda v: v in (1, 2), "channel counts 1 or 2")):
+        ("sample_rates", sample_rates, lambda v: isinstance(v, int) and v >= 8000, "sample rates >= 8000 Hz"),
+        ("subtypes", subtypes, lambda v: v in CLIP_SUBTYPES, f"sample formats of {', '.join(CLIP_SUBTYPES)}"),
+        ("channels", channels, lambda v: v in (1, 2), "channel counts 1 or 2"),
+    ):
         if not values or not all(ok(v) for v in values):
             raise fail(f"params.{key}", f"a non-empty list of {what}", repr(values))
 
 
-def _plan_clips(spec: DatasetSpec, clips_per_fold: int, duration_s: tuple[float, float], sample_rates: list[int],
-                subtypes: list[str], channels: list[int], rng: np.random.Generator) -> list[PlannedClip]:
+def _plan_clips(
+    spec: DatasetSpec,
+    clips_per_fold: int,
+    duration_s: tuple[float, float],
+    sample_rates: list[int],
+    subtypes: list[str],
+    channels: list[int],
+    rng: np.random.Generator,
+) -> list[PlannedClip]:
     """Per fold, clips_per_fold clips; classes, rates, formats and channel counts dealt round-robin over the dataset.
 
     Names follow the real <fsID>-<classID>-<occurrenceID>-<sliceID>.wav; as in the real CSV a slice starts at
@@ -568,17 +678,23 @@ def _plan_clips(spec: DatasetSpec, clips_per_fold: int, duration_s: tuple[float,
             salience = int(rng.integers(1, 3))
             snr = round(float(rng.uniform(*SALIENCE_SNR_DB[salience])), 2)
             plan = PlannedFile(f"{fs_id}-{class_id}-0-{slice_id}", fold, number, dur, ((0.0, dur, label, snr),))
-            clips.append(PlannedClip(plan, fs_id, class_id, slice_id * 0.5, salience, sample_rate,
-                                     str(subtype_of()), int(channels_of())))
+            clips.append(
+                PlannedClip(
+                    plan, fs_id, class_id, slice_id * 0.5, salience, sample_rate, str(subtype_of()), int(channels_of())
+                )
+            )
             number += 1
     return clips
 
 
-def write_urbansound8k(spec: DatasetSpec, stand_in: ClipStandIn, clips: list[PlannedClip], out_dir: Path,
-                       seed: int) -> list[Path]:
+def write_urbansound8k(
+    spec: DatasetSpec, stand_in: ClipStandIn, clips: list[PlannedClip], out_dir: Path, seed: int
+) -> list[Path]:
     """UrbanSound8K layout: one .tar.gz with metadata/UrbanSound8K.csv and audio/fold<k>/."""
-    readme = (b"UrbanSound8K embedded stand-in generated by sedrepro.datasets.embedded: procedural sounds, real layout.\n"
-              b"Not the real UrbanSound8K (CC BY-NC, Salamon, Jacoby and Bello 2014).\n")
+    readme = (
+        b"UrbanSound8K embedded stand-in generated by sedrepro.datasets.embedded: procedural sounds, real layout.\n"
+        b"Not the real UrbanSound8K (CC BY-NC, Salamon, Jacoby and Bello 2014).\n"
+    )
     lines = ["slice_file_name,fsID,start,end,salience,fold,classID,class"]
     entries: dict[str, bytes | None] = {"": None, "UrbanSound8K_README.txt": readme, "metadata": None, "audio": None}
     render: dict[str, Callable[[], bytes]] = {}
@@ -587,8 +703,10 @@ def write_urbansound8k(spec: DatasetSpec, stand_in: ClipStandIn, clips: list[Pla
     for c in sorted(clips, key=lambda q: q.file.stem):
         p = c.file
         label = p.events[0][2]
-        lines.append(f"{p.stem}.wav,{c.fs_id},{round(c.start_s, 6)!r},{round(c.start_s + p.duration_s, 6)!r},"
-                     f"{c.salience},{p.split.removeprefix('fold')},{c.class_id},{label}")
+        lines.append(
+            f"{p.stem}.wav,{c.fs_id},{round(c.start_s, 6)!r},{round(c.start_s + p.duration_s, 6)!r},"
+            f"{c.salience},{p.split.removeprefix('fold')},{c.class_id},{label}"
+        )
         name = f"audio/{p.split}/{p.stem}.wav"
         entries[name] = b""  # placeholder: rendered while streaming
         render[name] = functools.partial(_render_file, stand_in, p, c.sample_rate, seed, c.subtype, c.channels)
@@ -596,19 +714,34 @@ def write_urbansound8k(spec: DatasetSpec, stand_in: ClipStandIn, clips: list[Pla
     return [_pack_tar_gz(spec, out_dir, entries, render)]
 
 
-def generate_clips(name: str, out_dir: Path, clips_per_fold: int, duration_s: tuple[float, float],
-                   sample_rates: list[int], subtypes: list[str], channels: list[int], seed: int) -> dict:
+def generate_clips(
+    name: str,
+    out_dir: Path,
+    clips_per_fold: int,
+    duration_s: tuple[float, float],
+    sample_rates: list[int],
+    subtypes: list[str],
+    channels: list[int],
+    seed: int,
+) -> dict:
     """Write the embedded archive of a clip dataset (urbansound8k) and manifest.json into out_dir; return the manifest."""
     spec, stand_in = _stand_in(name, ClipStandIn)
     duration_s = (float(duration_s[0]), float(duration_s[1]))
     _check_clip_params(clips_per_fold, duration_s, sample_rates, subtypes, channels)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    clips = _plan_clips(spec, int(clips_per_fold), duration_s, sample_rates, subtypes, channels,
-                        np.random.default_rng([seed, 0]))
+    clips = _plan_clips(
+        spec, int(clips_per_fold), duration_s, sample_rates, subtypes, channels, np.random.default_rng([seed, 0])
+    )
     paths = stand_in.write(spec, stand_in, clips, out_dir, int(seed))
-    params = {"clips_per_fold": int(clips_per_fold), "duration_s": list(duration_s), "sample_rates": list(sample_rates),
-              "subtypes": list(subtypes), "channels": list(channels), "seed": int(seed)}
+    params = {
+        "clips_per_fold": int(clips_per_fold),
+        "duration_s": list(duration_s),
+        "sample_rates": list(sample_rates),
+        "subtypes": list(subtypes),
+        "channels": list(channels),
+        "seed": int(seed),
+    }
     return _write_manifest(name, out_dir, paths, params, [c.file for c in clips])
 
 
@@ -623,8 +756,14 @@ def main(args: argparse.Namespace) -> None:
     missing = [k for k in keys if k not in params]
     extra = sorted(set(params) - set(keys))
     if missing or extra:
-        raise fail("--params", f"keys {', '.join(keys)}",
-                   ", ".join(([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(extra)}"] if extra else [])))
+        raise fail(
+            "--params",
+            f"keys {', '.join(keys)}",
+            ", ".join(
+                ([f"missing {', '.join(missing)}"] if missing else [])
+                + ([f"unknown {', '.join(extra)}"] if extra else [])
+            ),
+        )
     for key in ("duration_s", "events_per_file"):
         if key in keys and not (isinstance(params[key], list) and len(params[key]) == 2):
             raise fail(f"--params.{key}", "a list [min, max]", repr(params[key]))
@@ -635,8 +774,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = cli.parser("Generate a small embedded stand-in of a dataset, packed like the real archives.")
     p.add_argument("--dataset", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--params", required=True, type=cli.json_arg,
-                   help="JSON object with " + ", ".join(PARAM_KEYS) + " (urbansound8k: " + ", ".join(CLIP_PARAM_KEYS) + ")")
+    p.add_argument(
+        "--params",
+        required=True,
+        type=cli.json_arg,
+        help="JSON object with " + ", ".join(PARAM_KEYS) + " (urbansound8k: " + ", ".join(CLIP_PARAM_KEYS) + ")",
+    )
     return p
 
 
@@ -646,6 +789,12 @@ if __name__ == "__main__":
 
 TUT_STAND_IN = SedStandIn(SOUNDS["tut_sed_synthetic_2016"], tut_names, write_tut, background="hiss")
 # Real URBAN-SED writes Python float reprs separated by tabs, and every file lasts 10 s.
-URBAN_STAND_IN = SedStandIn(SOUNDS["urban_sed"], urban_names, write_urban, background="brownian",
-                            float_repr_times=True, fixed_duration_s=URBAN_DURATION_S)
+URBAN_STAND_IN = SedStandIn(
+    SOUNDS["urban_sed"],
+    urban_names,
+    write_urban,
+    background="brownian",
+    float_repr_times=True,
+    fixed_duration_s=URBAN_DURATION_S,
+)
 US8K_STAND_IN = ClipStandIn(SOUNDS["urbansound8k"], write_urbansound8k, background="brownian")

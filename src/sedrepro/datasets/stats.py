@@ -31,7 +31,9 @@ def max_polyphony_per_file(events: pd.DataFrame, by_class: bool = False) -> pd.S
     """
     keys = ["file_id", "label"] if by_class else ["file_id"]
     if events.empty:
-        return pd.Series(dtype=int, index=pd.MultiIndex.from_tuples([], names=keys) if by_class else pd.Index([], name="file_id"))
+        return pd.Series(
+            dtype=int, index=pd.MultiIndex.from_tuples([], names=keys) if by_class else pd.Index([], name="file_id")
+        )
     group = events.groupby(keys, sort=True).ngroup().to_numpy()
     onsets = events["onset"].to_numpy(dtype=float)
     offsets = events["offset"].to_numpy(dtype=float)
@@ -67,14 +69,23 @@ def describe(spec: DatasetSpec, index: DatasetIndex) -> pd.DataFrame:
                 poly = poly_file[poly_file.index.isin(ids)]
             else:
                 n_files = ev["file_id"].nunique()
-                sel = poly_class.xs(cls, level="label") if cls in poly_class.index.get_level_values("label") else pd.Series(dtype=int)
+                sel = (
+                    poly_class.xs(cls, level="label")
+                    if cls in poly_class.index.get_level_values("label")
+                    else pd.Series(dtype=int)
+                )
                 poly = sel[sel.index.isin(ids)]
-            rows.append({
-                "split": split, "class": cls, "files": int(n_files), "events": int(len(ev)),
-                "mean_event_s": float(ev["length"].mean()) if len(ev) else float("nan"),
-                "total_event_s": float(ev["length"].sum()),
-                "max_polyphony": int(poly.max()) if len(poly) else 0,
-            })
+            rows.append(
+                {
+                    "split": split,
+                    "class": cls,
+                    "files": int(n_files),
+                    "events": int(len(ev)),
+                    "mean_event_s": float(ev["length"].mean()) if len(ev) else float("nan"),
+                    "total_event_s": float(ev["length"].sum()),
+                    "max_polyphony": int(poly.max()) if len(poly) else 0,
+                }
+            )
     return pd.DataFrame(rows, columns=list(STATS_COLUMNS))
 
 
@@ -91,11 +102,17 @@ def stats_page(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> list[page
     splits = [s for s in df["split"].unique() if s != "all"] + ["all"]
     summary = df[df["class"] == "all"].set_index("split")
     split_rows = [
-        [s, f"{summary.at[s, 'files']:,}", f"{summary.at[s, 'events']:,}",
-         _num(summary.at[s, "events"] / summary.at[s, "files"] if summary.at[s, "files"] else float("nan")),
-         _num(summary.at[s, "mean_event_s"]), _num(summary.at[s, "total_event_s"] / 3600, 3),
-         str(summary.at[s, "max_polyphony"])]
-        for s in splits]
+        [
+            s,
+            f"{summary.at[s, 'files']:,}",
+            f"{summary.at[s, 'events']:,}",
+            _num(summary.at[s, "events"] / summary.at[s, "files"] if summary.at[s, "files"] else float("nan")),
+            _num(summary.at[s, "mean_event_s"]),
+            _num(summary.at[s, "total_event_s"] / 3600, 3),
+            str(summary.at[s, "max_polyphony"]),
+        ]
+        for s in splits
+    ]
     per = df.set_index(["split", "class"])
     class_rows = []
     for cls in [*spec.classes, "all"]:
@@ -105,15 +122,23 @@ def stats_page(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> list[page
     return [
         page.Heading(1, f"Dataset statistics: {spec.name}"),
         page.Paragraph(f"Data: {data_note}."),
-        page.Paragraph(f"{len(spec.classes)} classes. Event lengths in seconds; polyphony = maximum number of "
-                       "simultaneously active events in one file."),
+        page.Paragraph(
+            f"{len(spec.classes)} classes. Event lengths in seconds; polyphony = maximum number of "
+            "simultaneously active events in one file."
+        ),
         page.Heading(2, "Per split"),
-        page.Table(["split", "files", "events", "events/file", "mean event s", "total event h", "max polyphony"],
-                   split_rows, "-rrrrrr"),
+        page.Table(
+            ["split", "files", "events", "events/file", "mean event s", "total event h", "max polyphony"],
+            split_rows,
+            "-rrrrrr",
+        ),
         page.Heading(2, "Per class"),
         page.Paragraph("Cells: events (files with the class); the last columns cover all splits."),
-        page.Table(["class", *splits, "mean event s (all)", "max same-class overlap (all)"], class_rows,
-                   "-" + "r" * (len(splits) + 2)),
+        page.Table(
+            ["class", *splits, "mean event s (all)", "max same-class overlap (all)"],
+            class_rows,
+            "-" + "r" * (len(splits) + 2),
+        ),
     ]
 
 
@@ -132,8 +157,11 @@ def main(args: argparse.Namespace) -> None:
     write_csv(args.csv, df, float_format="%.6f")
     write_text(args.md, render_markdown(spec, df, args.data_note))
     write_text(args.html, render_html(spec, df, args.data_note))
-    provenance.write_sidecar(args.md, {"dataset": args.dataset, "data_note": args.data_note},
-                             inputs=[Path(args.index) / "files.tsv", Path(args.index) / "events.tsv"])
+    provenance.write_sidecar(
+        args.md,
+        {"dataset": args.dataset, "data_note": args.data_note},
+        inputs=[Path(args.index) / "files.tsv", Path(args.index) / "events.tsv"],
+    )
     log.info("wrote %s, %s and %s", args.csv, args.md, args.html)
 
 

@@ -19,8 +19,22 @@ from .embedded import TUT_STAND_IN
 
 ROOT_NAME = "TUT-SED-synthetic-2016"
 CLASSES: tuple[str, ...] = (
-    "alarms_and_sirens", "baby_crying", "bird_singing", "bus", "cat_meowing", "crowd_applause", "crowd_cheering",
-    "dog_barking", "footsteps", "glass_smash", "gun_shot", "horsewalk", "mixer", "motorcycle", "rain", "thunder",
+    "alarms_and_sirens",
+    "baby_crying",
+    "bird_singing",
+    "bus",
+    "cat_meowing",
+    "crowd_applause",
+    "crowd_cheering",
+    "dog_barking",
+    "footsteps",
+    "glass_smash",
+    "gun_shot",
+    "horsewalk",
+    "mixer",
+    "motorcycle",
+    "rain",
+    "thunder",
 )
 log = logging.getLogger(__name__)
 SPLIT_LISTS: tuple[str, ...] = ("train+validate.txt", "validate.txt", "test.txt", "evaluate.txt")
@@ -44,7 +58,7 @@ class TutSedSynthetic2016Spec(DatasetSpec):
             rel = fields[0].replace("\\", "/")
             # Some DCASE lists prefix the dataset folder; paths are otherwise relative to it.
             if rel.startswith(self.root_name + "/"):
-                rel = rel[len(self.root_name) + 1:]
+                rel = rel[len(self.root_name) + 1 :]
             if rel.startswith("/") or ".." in rel.split("/"):
                 raise fail(f"{path}:{lineno}", "an audio path relative to the dataset root", repr(fields[0]))
             seen.setdefault(rel, None)
@@ -57,7 +71,9 @@ class TutSedSynthetic2016Spec(DatasetSpec):
         for rel in candidates:
             if (root / rel).is_file():
                 return rel
-        raise fail(root / candidates[0], f"the annotation file of {audio_rel}", "no such file (nor " + candidates[1] + ")")
+        raise fail(
+            root / candidates[0], f"the annotation file of {audio_rel}", "no such file (nor " + candidates[1] + ")"
+        )
 
     def _list_files(self, root: Path, annotations_only: bool) -> list[dict]:
         require_dir(root / "meta", f"the annotation folder meta/ of {self.root_name}")
@@ -69,20 +85,36 @@ class TutSedSynthetic2016Spec(DatasetSpec):
         train = [f for f in lists["train+validate.txt"] if f not in set(validate)]
         test = lists["test.txt"]
         # evaluate.txt is optional: its format is unconfirmed; when present its files must exist like the others.
-        evaluate = self.read_split_list(root, "evaluate.txt") if (root / "evaluation_setup" / "evaluate.txt").is_file() else []
+        evaluate = (
+            self.read_split_list(root, "evaluate.txt") if (root / "evaluation_setup" / "evaluate.txt").is_file() else []
+        )
         leak = sorted(set(test) & (set(train) | set(validate)))
         if leak:
-            raise fail(root / "evaluation_setup" / "test.txt", "test files disjoint from train+validate.txt",
-                       f"{len(leak)} shared, e.g. {leak[0]}")
+            raise fail(
+                root / "evaluation_setup" / "test.txt",
+                "test files disjoint from train+validate.txt",
+                f"{len(leak)} shared, e.g. {leak[0]}",
+            )
         items = []
         for split, rels in (("train", train), ("validate", validate), ("test", test)):
             for rel in rels:
-                items.append({"file_id": Path(rel).stem, "split": split, "audio": rel,
-                              "annotation": self.annotation_for(root, rel)})
+                items.append(
+                    {
+                        "file_id": Path(rel).stem,
+                        "split": split,
+                        "audio": rel,
+                        "annotation": self.annotation_for(root, rel),
+                    }
+                )
         listed = {item["annotation"] for item in items}
         unlisted = sorted(p.name for p in (root / "meta").glob("*.txt") if f"meta/{p.name}" not in listed)
         if unlisted:
-            log.warning("%s: %d annotation file(s) in no split list, ignored (e.g. %s)", root / "meta", len(unlisted), unlisted[0])
+            log.warning(
+                "%s: %d annotation file(s) in no split list, ignored (e.g. %s)",
+                root / "meta",
+                len(unlisted),
+                unlisted[0],
+            )
         if not annotations_only:
             for list_name, rels in (*lists.items(), ("evaluate.txt", evaluate)):
                 for rel in rels:

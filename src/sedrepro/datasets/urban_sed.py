@@ -17,8 +17,16 @@ from .embedded import URBAN_STAND_IN
 
 ROOT_NAME = "URBAN-SED_v2.0.0"
 CLASSES: tuple[str, ...] = (
-    "air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
-    "engine_idling", "gun_shot", "jackhammer", "siren", "street_music",
+    "air_conditioner",
+    "car_horn",
+    "children_playing",
+    "dog_bark",
+    "drilling",
+    "engine_idling",
+    "gun_shot",
+    "jackhammer",
+    "siren",
+    "street_music",
 )
 
 
@@ -42,17 +50,27 @@ class UrbanSedSpec(DatasetSpec):
                 audio_stems = {p.stem for p in (root / "audio" / split).glob("*.wav")}
                 no_audio = sorted(ann_stems - audio_stems)
                 if no_audio:
-                    raise fail(root / "audio" / split / f"{no_audio[0]}.wav",
-                               f"the audio file of annotations/{split}/{no_audio[0]}.txt",
-                               f"no such file ({len(no_audio)} annotation(s) without audio in {split})")
+                    raise fail(
+                        root / "audio" / split / f"{no_audio[0]}.wav",
+                        f"the audio file of annotations/{split}/{no_audio[0]}.txt",
+                        f"no such file ({len(no_audio)} annotation(s) without audio in {split})",
+                    )
                 no_ann = sorted(audio_stems - ann_stems)
                 if no_ann:
-                    raise fail(root / "annotations" / split / f"{no_ann[0]}.txt",
-                               f"the annotation file of audio/{split}/{no_ann[0]}.wav",
-                               f"no such file ({len(no_ann)} audio file(s) without annotation in {split})")
+                    raise fail(
+                        root / "annotations" / split / f"{no_ann[0]}.txt",
+                        f"the annotation file of audio/{split}/{no_ann[0]}.wav",
+                        f"no such file ({len(no_ann)} audio file(s) without annotation in {split})",
+                    )
             for stem in sorted(ann_stems):
-                items.append({"file_id": stem, "split": split, "audio": f"audio/{split}/{stem}.wav",
-                              "annotation": f"annotations/{split}/{stem}.txt"})
+                items.append(
+                    {
+                        "file_id": stem,
+                        "split": split,
+                        "audio": f"audio/{split}/{stem}.wav",
+                        "annotation": f"annotations/{split}/{stem}.txt",
+                    }
+                )
         return items
 
 

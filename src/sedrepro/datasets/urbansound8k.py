@@ -95,8 +95,19 @@ def read_metadata(path: Path, classes: tuple[str, ...] = CLASSES) -> list[dict]:
             raise fail(where, f"a classID 0-{len(classes) - 1}", repr(class_id))
         if label != classes[class_n]:
             raise fail(where, f"class {classes[class_n]!r} for classID {class_n}", repr(label))
-        clips.append({"slice_file_name": name, "fsID": fs_id_n, "start": start_s, "end": end_s,
-                      "salience": salience_n, "fold": fold_n, "classID": class_n, "class": label, "line": lineno})
+        clips.append(
+            {
+                "slice_file_name": name,
+                "fsID": fs_id_n,
+                "start": start_s,
+                "end": end_s,
+                "salience": salience_n,
+                "fold": fold_n,
+                "classID": class_n,
+                "class": label,
+                "line": lineno,
+            }
+        )
     if not clips:
         raise fail(path, "at least one clip row", "none")
     return clips
@@ -125,21 +136,41 @@ class UrbanSound8KSpec(DatasetSpec):
             for fold in sorted({c["fold"] for c in clips}):
                 require_dir(root / "audio" / f"fold{fold}", f"the audio folder audio/fold{fold}/ named in {METADATA}")
             listed = {f"audio/fold{c['fold']}/{c['slice_file_name']}" for c in clips}
-            extra = sorted(str(p.relative_to(root)) for p in (root / "audio").glob("fold*/*.wav")
-                           if str(p.relative_to(root)) not in listed)
+            extra = sorted(
+                str(p.relative_to(root))
+                for p in (root / "audio").glob("fold*/*.wav")
+                if str(p.relative_to(root)) not in listed
+            )
             if extra:
-                log.warning("%s: %d audio file(s) not in %s, ignored (e.g. %s)", root / "audio", len(extra), METADATA, extra[0])
-        return [{"file_id": Path(c["slice_file_name"]).stem, "split": f"fold{c['fold']}",
-                 "audio": f"audio/fold{c['fold']}/{c['slice_file_name']}", "annotation": METADATA,
-                 "label": c["class"], "span_s": c["end"] - c["start"], "line": c["line"]} for c in clips]
+                log.warning(
+                    "%s: %d audio file(s) not in %s, ignored (e.g. %s)", root / "audio", len(extra), METADATA, extra[0]
+                )
+        return [
+            {
+                "file_id": Path(c["slice_file_name"]).stem,
+                "split": f"fold{c['fold']}",
+                "audio": f"audio/fold{c['fold']}/{c['slice_file_name']}",
+                "annotation": METADATA,
+                "label": c["class"],
+                "span_s": c["end"] - c["start"],
+                "line": c["line"],
+            }
+            for c in clips
+        ]
 
     def _events(self, root: Path, item: dict, duration_s: float | None) -> list[tuple[float, float, str]]:
         """One event over the whole clip: [0, audio duration], or [0, end - start] without audio."""
         if duration_s is None or math.isnan(duration_s):
             return [(0.0, item["span_s"], item["label"])]
         if abs(duration_s - item["span_s"]) > SPAN_TOLERANCE_S:
-            log.warning("%s:%d: audio %s lasts %.6f s, the CSV span end - start is %.6f s; the event spans the audio",
-                        root / METADATA, item["line"], item["audio"], duration_s, item["span_s"])
+            log.warning(
+                "%s:%d: audio %s lasts %.6f s, the CSV span end - start is %.6f s; the event spans the audio",
+                root / METADATA,
+                item["line"],
+                item["audio"],
+                duration_s,
+                item["span_s"],
+            )
         return [(0.0, duration_s, item["label"])]
 
 

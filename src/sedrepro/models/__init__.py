@@ -97,8 +97,10 @@ def constructor_config(model_cfg: Mapping[str, Any]) -> tuple[str, dict[str, Any
     """(architecture, constructor config) of a model's config entry as the workflow passes it: ``architecture`` plus
     that architecture's keys (``name`` is the entry's name, not part of the network)."""
     if "architecture" not in model_cfg:
-        raise ValueError(f"a model config names its architecture (one of {list(ARCHITECTURES.names())}); "
-                         f"got the keys {sorted(model_cfg)}")
+        raise ValueError(
+            f"a model config names its architecture (one of {list(ARCHITECTURES.names())}); "
+            f"got the keys {sorted(model_cfg)}"
+        )
     return model_cfg["architecture"], {k: v for k, v in model_cfg.items() if k not in ("name", "architecture")}
 
 

@@ -51,7 +51,9 @@ class RNNConfig:
             if not isinstance(self.hyper, HyperConfig):
                 raise ValueError("rnn.hyper must be given when rnn.cell is 'hyperlstm'")
             if self.bidirectional:
-                raise ValueError("rnn.bidirectional must be false for 'hyperlstm' (the paper's HCRNN is unidirectional)")
+                raise ValueError(
+                    "rnn.bidirectional must be false for 'hyperlstm' (the paper's HCRNN is unidirectional)"
+                )
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RNNConfig:

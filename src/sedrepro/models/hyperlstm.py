@@ -209,8 +209,9 @@ class HyperLSTM(nn.Module):
             nn.init.orthogonal_(self.weight_h[k * nh : (k + 1) * nh])
         self.bias.zero_()
         # W_x̂ over the concatenated input [h; x] (eq 10), then split into its column blocks.
-        w_hat = torch.empty(g * nhh, nh + self.input_size, dtype=self.hyper_weight_h.dtype,
-                            device=self.hyper_weight_h.device)
+        w_hat = torch.empty(
+            g * nhh, nh + self.input_size, dtype=self.hyper_weight_h.dtype, device=self.hyper_weight_h.device
+        )
         nn.init.xavier_uniform_(w_hat)
         self.hyper_weight_h.copy_(w_hat[:, :nh])
         self.hyper_weight_x.copy_(w_hat[:, nh:])
@@ -426,5 +427,9 @@ def _compile_failed(err: Exception) -> None:
     """Record a compile failure and warn once: the layer then runs eagerly (same mathematics, slower)."""
     if "failed" not in _COMPILED:
         _COMPILED["failed"] = err
-        warnings.warn(f"HyperLSTM: torch.compile of the per-step cell failed, running eagerly: {type(err).__name__}: "
-                      f"{str(err).splitlines()[0] if str(err) else ''}", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"HyperLSTM: torch.compile of the per-step cell failed, running eagerly: {type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}",
+            RuntimeWarning,
+            stacklevel=3,
+        )

@@ -107,8 +107,11 @@ class TableSpec:
             if stat not in STATISTICS:
                 raise fail(where, f"statistic columns among {', '.join(STATISTICS)}", repr(stat))
         if self.is_models_layout and (self.rows or self.stat_columns):
-            raise fail(where, "no rows or statistic columns in a models table (its rows are the models)",
-                       f"{len(self.rows)} rows, {len(self.stat_columns)} statistic columns")
+            raise fail(
+                where,
+                "no rows or statistic columns in a models table (its rows are the models)",
+                f"{len(self.rows)} rows, {len(self.stat_columns)} statistic columns",
+            )
         if not self.is_models_layout and (self.metric_columns or self.ratio_columns):
             raise fail(where, "metric and ratio columns only in a models table", f"layout {self.layout!r}")
         if self.ratio_columns and self.ratio_reference not in self.models:
@@ -151,8 +154,11 @@ class TableSpec:
     def grid_columns(self) -> tuple[str, ...]:
         """Column keys of the rendered grid in order."""
         if self.is_models_layout:
-            return tuple(m for _, m in self.metric_columns) + tuple(lab for lab, _ in self.text_metrics) \
+            return (
+                tuple(m for _, m in self.metric_columns)
+                + tuple(lab for lab, _ in self.text_metrics)
                 + tuple(k for _, k, _ in self.ratio_columns)
+            )
         return self.stats + self.models
 
     def column_header(self, column: str) -> str:
@@ -218,8 +224,11 @@ class FigureSpec:
             raise fail(where, f"a kind among {', '.join(FIGURE_KINDS)}", repr(self.kind))
         if self.kind in HISTOGRAM_KINDS:
             if self.models or self.metrics:
-                raise fail(where, f"no models or metrics for a {self.kind} histogram (it reads the index)",
-                           f"models {self.models}, metrics {self.metrics}")
+                raise fail(
+                    where,
+                    f"no models or metrics for a {self.kind} histogram (it reads the index)",
+                    f"models {self.models}, metrics {self.metrics}",
+                )
             return
         if not self.models or not self.metrics:
             raise fail(where, f"models and metrics for {self.kind!r}", f"models {self.models}, metrics {self.metrics}")
@@ -310,14 +319,17 @@ class Paper:
                 if key not in keys:
                     raise fail(at, f"metric columns of {spec.name} ({', '.join(keys) or 'none'})", repr(key))
         if self.annotation_counts is not None:
-            self._count_column(self.table(self.annotation_counts, f"{where} annotation_counts"),
-                               f"{where} annotation_counts")
+            self._count_column(
+                self.table(self.annotation_counts, f"{where} annotation_counts"), f"{where} annotation_counts"
+            )
         if self.cross_paper_events is not None:
             at = f"{where} cross_paper_events"
             if not isinstance(self.cross_paper_events, tuple) or len(self.cross_paper_events) != 3:
                 raise fail(at, "CrossPaperEvents(paper, table, counts)", repr(self.cross_paper_events))
             self._count_column(self.table(self.cross_paper_events[2], at), at)
-        if self.text_claims is not None and not (isinstance(self.text_claims, str) and self.text_claims.endswith(".tsv")):
+        if self.text_claims is not None and not (
+            isinstance(self.text_claims, str) and self.text_claims.endswith(".tsv")
+        ):
             raise fail(f"{where} text_claims", "the path of a claims TSV", repr(self.text_claims))
 
     @staticmethod
@@ -348,16 +360,20 @@ class Paper:
         for spec in self.tables:
             if spec.name == name:
                 return spec
-        raise fail(where or f"--table of paper {self.name!r}", f"one of {', '.join(s.name for s in self.tables)}",
-                   repr(name))
+        raise fail(
+            where or f"--table of paper {self.name!r}", f"one of {', '.join(s.name for s in self.tables)}", repr(name)
+        )
 
     def figure(self, name: str, where: str | None = None) -> FigureSpec:
         """One FigureSpec by name; an unknown name is one line listing the paper's figures."""
         for spec in self.figures:
             if spec.name == name:
                 return spec
-        raise fail(where or f"--figure of paper {self.name!r}",
-                   f"one of {', '.join(f.name for f in self.figures) or '(none)'}", repr(name))
+        raise fail(
+            where or f"--figure of paper {self.name!r}",
+            f"one of {', '.join(f.name for f in self.figures) or '(none)'}",
+            repr(name),
+        )
 
 
 PAPERS: Registry[Paper] = Registry("paper")
@@ -383,14 +399,18 @@ def get(name: str) -> Paper:
         other = PAPERS.get(cross.paper, at).table(cross.table, at)
         missing = [c for c in ("avg_dur_s", "total_dur_s") if c not in other.stats]
         if missing:
-            raise fail(at, f"a table of {cross.paper!r} with avg_dur_s and total_dur_s columns",
-                       f"{other.name} without {', '.join(missing)}")
+            raise fail(
+                at,
+                f"a table of {cross.paper!r} with avg_dur_s and total_dur_s columns",
+                f"{other.name} without {', '.join(missing)}",
+            )
     return paper
 
 
 def table(paper: str, name: str) -> TableSpec:
     """One TableSpec of a paper by its name."""
     return get(paper).table(name)
+
 
 PAPER_VALUE_COLUMNS = ("table", "row", "column", "value", "note")
 
@@ -448,20 +468,31 @@ def check_paper_values(spec: TableSpec, paper_values, where: str = "paper values
     want = spec.printed_cells()
     missing, extra = sorted(want - have), sorted(have - want)
     if missing:
-        raise fail(where, f"a value for every cell of {spec.name}", f"none for row {missing[0][0]!r}, column {missing[0][1]!r} ({len(missing)} missing)")
+        raise fail(
+            where,
+            f"a value for every cell of {spec.name}",
+            f"none for row {missing[0][0]!r}, column {missing[0][1]!r} ({len(missing)} missing)",
+        )
     if extra:
-        raise fail(where, f"only cells of {spec.name}'s rows and columns", f"row {extra[0][0]!r}, column {extra[0][1]!r}")
+        raise fail(
+            where, f"only cells of {spec.name}'s rows and columns", f"row {extra[0][0]!r}, column {extra[0][1]!r}"
+        )
     text = paper_values[paper_values["table"] == TEXT]
     have_text = set(zip(text["row"], text["column"], strict=True))
     missing = sorted(spec.text_cells() - have_text)
     if missing:
-        raise fail(where, f"the text value {missing[0][0]!r} of {missing[0][1]!r} shown in {spec.name} under table {TEXT!r}",
-                   f"no such line ({len(missing)} missing)")
+        raise fail(
+            where,
+            f"the text value {missing[0][0]!r} of {missing[0][1]!r} shown in {spec.name} under table {TEXT!r}",
+            f"no such line ({len(missing)} missing)",
+        )
 
 
 def paper_value(paper_values, table: str, row: str, column: str, where: str = "paper values") -> float:
     """One transcribed value; a missing line stops with one line naming it."""
-    hit = paper_values[(paper_values["table"] == table) & (paper_values["row"] == row) & (paper_values["column"] == column)]
+    hit = paper_values[
+        (paper_values["table"] == table) & (paper_values["row"] == row) & (paper_values["column"] == column)
+    ]
     if hit.empty:
         raise fail(where, f"a transcribed value ({table}, {row}, {column})", "no such line")
     return float(hit["value"].iloc[0])

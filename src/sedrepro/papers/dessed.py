@@ -18,17 +18,42 @@ POLY_MODELS = (
     ("Dilated", "dnd_dilated"),
     ("Dessed", "dnd_dessed"),
     ("Proposed Model 1x1 Convolution", "dnd_proposed_conv1x1"),
-    ("Proposed Model max pooling", "dnd_proposed_maxpool"),  # Table 4 prints "avg pooling"; Section 4.2 and the model: max
+    (
+        "Proposed Model max pooling",
+        "dnd_proposed_maxpool",
+    ),  # Table 4 prints "avg pooling"; Section 4.2 and the model: max
 )
 
 MONO_CLASSES = (
-    "air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
-    "engine_idling", "gun_shot", "jackhammer", "siren", "street_music",
+    "air_conditioner",
+    "car_horn",
+    "children_playing",
+    "dog_bark",
+    "drilling",
+    "engine_idling",
+    "gun_shot",
+    "jackhammer",
+    "siren",
+    "street_music",
 )
 # Table 2 as printed (two column pairs read left pair first, i.e. by decreasing count)
 POLY_CLASSES = (
-    "footsteps", "horsewalk", "bird_singing", "baby_crying", "dog_barking", "gun_shot", "crowd_applause", "cat_meowing",
-    "motorcycle", "thunder", "glass_smash", "crowd_cheering", "alarms_and_sirens", "mixer", "rain", "bus",
+    "footsteps",
+    "horsewalk",
+    "bird_singing",
+    "baby_crying",
+    "dog_barking",
+    "gun_shot",
+    "crowd_applause",
+    "cat_meowing",
+    "motorcycle",
+    "thunder",
+    "glass_smash",
+    "crowd_cheering",
+    "alarms_and_sirens",
+    "mixer",
+    "rain",
+    "bus",
 )
 
 TABLE1 = TableSpec(
@@ -44,7 +69,7 @@ TABLE1 = TableSpec(
 TABLE2 = TableSpec(
     name="table2",
     caption="TUT-SED Synthetic 2016 label distribution (printed with Table 1's caption, 'Monophonic dataset label "
-            "distribution').",
+    "distribution').",
     dataset=POLY,
     model_columns=(),
     stat_columns=(("number of elements", "n_events"),),
@@ -97,27 +122,43 @@ TABLE4 = TableSpec(
     # a reproduced run of seconds is 0.3 min, not 0; the paper prints no ratio (its decimals are these)
     min_decimals=(("train_time_min", 1), ("time_ratio", 2)),
     units="Accuracy = binary accuracy over (frame, class) cells, loss = mean binary cross-entropy, f1-score = "
-          "frame-level micro F1, all on the test split; training time in minutes; dimension = size on disk of the "
-          "saved model in KB (1 KB = 1024 bytes).",
+    "frame-level micro F1, all on the test split; training time in minutes; dimension = size on disk of the "
+    "saved model in KB (1 KB = 1024 bytes).",
 )
 
 FIGURES = (
     FigureSpec("figure1", "Audio duration distribution (UrbanSound8K)", "clip_durations", MONO),
-    FigureSpec("figure4", "Histogram of event durations (TUT-SED Synthetic 2016; the paper's caption, 'Decision "
-               "trees assembly only confusion matrix', is a copy error, the text calls it the histogram of lengths)",
-               "event_durations", POLY),
-    FigureSpec("figure9", "Baseline training graphs (monophonic)", "curves", MONO, (MONO_MODELS[0],), ("accuracy", "loss")),
-    FigureSpec("figure10", "Proposed model training graphs (monophonic)", "curves", MONO, (MONO_MODELS[1],),
-               ("accuracy", "loss")),
-    FigureSpec("figure11", "Baseline training graphs (polyphonic)", "curves", POLY, (POLY_MODELS[0],), ("accuracy", "loss")),
+    FigureSpec(
+        "figure4",
+        "Histogram of event durations (TUT-SED Synthetic 2016; the paper's caption, 'Decision "
+        "trees assembly only confusion matrix', is a copy error, the text calls it the histogram of lengths)",
+        "event_durations",
+        POLY,
+    ),
+    FigureSpec(
+        "figure9", "Baseline training graphs (monophonic)", "curves", MONO, (MONO_MODELS[0],), ("accuracy", "loss")
+    ),
+    FigureSpec(
+        "figure10",
+        "Proposed model training graphs (monophonic)",
+        "curves",
+        MONO,
+        (MONO_MODELS[1],),
+        ("accuracy", "loss"),
+    ),
+    FigureSpec(
+        "figure11", "Baseline training graphs (polyphonic)", "curves", POLY, (POLY_MODELS[0],), ("accuracy", "loss")
+    ),
     FigureSpec("figure12", "Dilated model training graphs", "curves", POLY, (POLY_MODELS[1],), ("accuracy", "loss")),
     FigureSpec("figure13", "Dessed model training graphs", "curves", POLY, (POLY_MODELS[2],), ("accuracy", "loss")),
     FigureSpec("figure14", "Proposed model accuracy comparison", "compare", POLY, POLY_MODELS[3:], ("accuracy",)),
     FigureSpec("figure15", "Proposed model loss comparison", "compare", POLY, POLY_MODELS[3:], ("loss",)),
 )
 
-HARDWARE = ("Paper: Keras, trained on Google Colab and on a Ryzen 7 3700X with an AMD RX 5700 GPU (PlaidML), "
-            "Section 4; the paper does not say which machine each Table 4 time comes from.")
+HARDWARE = (
+    "Paper: Keras, trained on Google Colab and on a Ryzen 7 3700X with an AMD RX 5700 GPU (PlaidML), "
+    "Section 4; the paper does not say which machine each Table 4 time comes from."
+)
 
 NOTES = (
     "Split: the paper's 60/20/20 over clips for UrbanSound8K (not the official 10-fold protocol, so slices of one "
@@ -140,22 +181,24 @@ NOT_CHECKABLE = (
     "Which machine (Colab or the local RX 5700) each Table 4 training time comes from.",
 )
 
-PAPER = register(Paper(
-    name="dessed",
-    tables=(TABLE1, TABLE2, TABLE3, TABLE4),
-    figures=FIGURES,
-    notes=NOTES,
-    not_checkable=NOT_CHECKABLE,
-    # the total the text states for each count table's column
-    count_totals={
-        "table1": TextCell("text", "UrbanSound8K clips", "count"),
-        "table2": TextCell("text", "TUT-SED Synthetic 2016 events", "count"),
-    },
-    # Table 2's event counts against the hypernetworks paper's Table 1 durations (same dataset)
-    cross_paper_events=CrossPaperEvents("hypernetworks", "table1", "table2"),
-    annotation_counts="table2",
-    size_table=SizeCheck("table4", "parameters", "size_kb"),
-    # the first audit's claims about Table 4 (ratios, reductions, times in words) are its value / ratio / reduction
-    # lines
-    text_claims="config/paper_values/dessed_claims.tsv",
-))
+PAPER = register(
+    Paper(
+        name="dessed",
+        tables=(TABLE1, TABLE2, TABLE3, TABLE4),
+        figures=FIGURES,
+        notes=NOTES,
+        not_checkable=NOT_CHECKABLE,
+        # the total the text states for each count table's column
+        count_totals={
+            "table1": TextCell("text", "UrbanSound8K clips", "count"),
+            "table2": TextCell("text", "TUT-SED Synthetic 2016 events", "count"),
+        },
+        # Table 2's event counts against the hypernetworks paper's Table 1 durations (same dataset)
+        cross_paper_events=CrossPaperEvents("hypernetworks", "table1", "table2"),
+        annotation_counts="table2",
+        size_table=SizeCheck("table4", "parameters", "size_kb"),
+        # the first audit's claims about Table 4 (ratios, reductions, times in words) are its value / ratio / reduction
+        # lines
+        text_claims="config/paper_values/dessed_claims.tsv",
+    )
+)

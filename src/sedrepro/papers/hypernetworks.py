@@ -66,26 +66,27 @@ TABLE2 = TableSpec(
 )
 
 NOTES = (
-    "Features are computed at 22,050 Hz: the paper's \"22.5 kHz\" (Section 3.3) is a typo, since its mel "
+    'Features are computed at 22,050 Hz: the paper\'s "22.5 kHz" (Section 3.3) is a typo, since its mel '
     "range tops out at 11,025 Hz = 22,050 / 2.",
-    "The paper reports each number as the mean over 10 test-set evaluations (\"across 10 epochs\"); "
+    'The paper reports each number as the mean over 10 test-set evaluations ("across 10 epochs"); '
     "it does not say how many training runs (seeds) that covers.",
 )
 
 NOT_CHECKABLE = (
-    f"{OVERALL} rows: micro-averaged F1 needs per-class segment counts (reference and system), which "
-    "are not printed.",
+    f"{OVERALL} rows: micro-averaged F1 needs per-class segment counts (reference and system), which are not printed.",
     "Event counts per class: not printed (see the implied counts above).",
     "Tables without duration columns: no dataset statistics to cross-check.",
 )
 
-PAPER = register(Paper(
-    name="hypernetworks",
-    tables=(TABLE1, TABLE2),
-    notes=NOTES,
-    not_checkable=NOT_CHECKABLE,
-    # Values stated in the text rather than in a table are transcribed in the TSV under table "text"; the sum of
-    # Table 1's total_dur_s column against the dataset duration the text states (in minutes).
-    dataset_durations={"table1": TextCell("text", "TUT-SED Synthetic 2016 total duration", "duration_min")},
-    text_claims="config/paper_values/hypernetworks_claims.tsv",
-))
+PAPER = register(
+    Paper(
+        name="hypernetworks",
+        tables=(TABLE1, TABLE2),
+        notes=NOTES,
+        not_checkable=NOT_CHECKABLE,
+        # Values stated in the text rather than in a table are transcribed in the TSV under table "text"; the sum of
+        # Table 1's total_dur_s column against the dataset duration the text states (in minutes).
+        dataset_durations={"table1": TextCell("text", "TUT-SED Synthetic 2016 total duration", "duration_min")},
+        text_claims="config/paper_values/hypernetworks_claims.tsv",
+    )
+)
