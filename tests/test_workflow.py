@@ -140,7 +140,7 @@ def test_provenance_beside_results(built):
     run = built / RESULTS / "runs" / "urban_sed" / "hcrnn64" / "seed0"
     prov = yaml.safe_load((run / "metrics.provenance.json").read_text())
     assert prov["seed"] == 0 and "torch" in prov["packages"]
-    assert len(list((run / "predictions").glob("epoch*.npz"))) == 2
+    assert len(list((run / "predictions" / "test").glob("epoch*.npz"))) == 2
 
 
 def test_rerun_does_nothing(built):
