@@ -218,7 +218,12 @@ def check_architecture_settings(config: dict, model: str) -> None:
     from .models import build_from_config
 
     features = config["pipelines"][model_pipeline(config, model)]["features"]
-    n_features = features.get("n_mfcc") or features.get("n_mels")
+    # the width the features stage gives (features.FeatureConfig.n_features / PrecomputedConfig.n_features)
+    n_features = (
+        features.get("n_features")
+        if features["kind"] == "precomputed"
+        else (features.get("n_mfcc") if features["kind"] == "mfcc" else features.get("n_mels"))
+    )
     try:
         with torch.device("meta"):
             build_from_config(model_config(config, model), int(n_features), 2)
