@@ -63,7 +63,9 @@ EOF
 # a fake GPU: --gpus=1 schedules and Slurm sets CUDA_VISIBLE_DEVICES; a real node names /dev/nvidia0
 echo "NodeName=$host Name=gpu File=/dev/null" >/etc/slurm/gres.conf
 
-if pgrep -x slurmctld >/dev/null; then scontrol reconfigure; else slurmctld; fi
+# -c: start without the saved job state. A machine image can carry the state of a test run killed mid-way; restored,
+# its jobs show as RUNNING with no process behind them and hold the node's cores, and every later run pends.
+if pgrep -x slurmctld >/dev/null; then scontrol reconfigure; else slurmctld -c; fi
 pgrep -x slurmd >/dev/null || slurmd
 
 for _ in $(seq 60); do

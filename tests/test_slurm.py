@@ -4,6 +4,8 @@ Skipped when Slurm is not installed or no node is up. Needs no accounting (sacct
 evidence that jobs went through Slurm is the per-job logs the plugin keeps and `scontrol show job`.
 """
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,19 +57,64 @@ def cluster_report() -> str:
     return "\n".join(out)
 
 
+def queued_jobs() -> list[tuple[str, str, str, str]]:
+    """This user's jobs in the queue as (job id, name, state, working directory)."""
+    proc = subprocess.run(
+        ["squeue", "-h", "-u", str(os.getuid()), "-o", "%i|%j|%T|%Z"], capture_output=True, text=True, timeout=30
+    )
+    return [tuple(line.split("|", 3)) for line in proc.stdout.splitlines() if line.count("|") == 3]
+
+
+def live_cwds() -> set[str]:
+    """Working directories of this machine's running processes."""
+    cwds = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cwds.add(os.readlink(f"/proc/{pid}/cwd"))
+        except OSError:
+            pass
+    return cwds
+
+
+def cancel_orphans() -> list[str]:
+    """Cancel jobs an earlier run of this test left behind: their submitting Snakemake died (a killed test session),
+    so nothing will ever collect them, yet they hold the node's cores. A job is this test's when its working directory
+    is a copy this fixture made (<basetemp>/slurmN/repo); it is an orphan when no process works in that directory."""
+    alive = live_cwds()
+    orphans = [
+        (jobid, workdir)
+        for jobid, _, _, workdir in queued_jobs()
+        if re.search(r"/slurm\d+/repo$", workdir) and workdir not in alive
+    ]
+    for jobid, _ in orphans:
+        subprocess.run(["scancel", jobid], capture_output=True, timeout=30)
+    return [f"{jobid} ({workdir})" for jobid, workdir in orphans]
+
+
+def foreign_running(run_id: str | None) -> bool:
+    """True when a job of another run holds the node (then this run waiting is not this run stalling)."""
+    return any(state == "RUNNING" and name != run_id for _, name, state, _ in queued_jobs())
+
+
 def run_watched(cmd: list[str], cwd, log_path) -> tuple[int, str]:
     """Run `cmd` with its output in `log_path`; stop it (and say what Slurm was doing) when no job has finished for
-    STALL_S seconds or the whole run passes LIMIT_S. Returns (exit status, output)."""
+    STALL_S seconds while the node was free for it, or the whole run passes LIMIT_S. Returns (exit status, output)."""
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
-    start = last_change = time.monotonic()
+    start = last_change = last_look = time.monotonic()
     finished = 0
     while proc.poll() is None:
         time.sleep(2)
         now = time.monotonic()
-        count = log_path.read_text(errors="replace").count("Finished jobid")
+        text = log_path.read_text(errors="replace")
+        count = text.count("Finished jobid")
         if count != finished:
             finished, last_change = count, now
+        elif now - last_look > 30:
+            last_look = now
+            run_id = re.search(r"SLURM run ID: (\S+)", text)
+            if foreign_running(run_id and run_id.group(1)):
+                last_change = now
         if now - last_change > STALL_S or now - start > LIMIT_S:
             report = cluster_report()
             proc.terminate()  # Snakemake cancels its Slurm jobs on SIGTERM
@@ -93,6 +140,9 @@ def slurm_run(tmp_path_factory):
     reason = cluster_state()
     if reason:
         pytest.skip(reason)
+    cancelled = cancel_orphans()
+    if cancelled:
+        print(f"cancelled jobs left by an earlier killed run of this test: {', '.join(cancelled)}")
     workdir = fresh_copy(tmp_path_factory.mktemp("slurm") / "repo")
     # the profile as a cluster user runs it; only the first status check comes sooner (the default 40 s per DAG level
     # would make this test several minutes longer)
