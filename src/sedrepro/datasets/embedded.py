@@ -521,13 +521,18 @@ def write_urban(
 
 
 def _pack_tar_gz(
-    spec: DatasetSpec, out_dir: Path, entries: dict[str, bytes | None], render: dict[str, Callable[[], bytes]]
+    spec: DatasetSpec,
+    out_dir: Path,
+    entries: dict[str, bytes | None],
+    render: dict[str, Callable[[], bytes]],
+    archive_name: str | None = None,
 ) -> Path:
     """Write <root_name>/<entry> members in sorted order into the spec's .tar.gz, reproducibly (no timestamps, owners).
 
-    Entries with None are folders; names in `render` are rendered while streaming, one at a time.
+    Entries with None are folders; names in `render` are rendered while streaming, one at a time. The archive is
+    `archive_name`, by default the spec's first embedded archive (a stand-in of several .tar.gz names each).
     """
-    archive = out_dir / spec.embedded_archives[0]
+    archive = out_dir / (archive_name or spec.embedded_archives[0])
     with (
         atomic_path(archive, suffix=".tmp") as tmp,
         open(tmp, "wb") as raw,
