@@ -85,6 +85,9 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ds.STAND_IN.run(SPEC, base / "emb", dict(PARAMS))
     extract([base / "emb" / a for a in ds.ARCHIVES], base / "x")
     assert sorted(p.name for p in (base / "x").iterdir()) == ["dataset", ds.SYNTH_ROOT]
+    synth = base / "x" / ds.SYNTH_ROOT
+    # dcase_synth/ and dataset/ share no file, so merging them loses nothing
+    assert not any((base / "x" / "dataset" / p.relative_to(synth)).is_file() for p in synth.rglob("*"))
     shutil.copytree(base / "x" / ds.SYNTH_ROOT, base / "x" / "dataset", dirs_exist_ok=True)
     return base
 
@@ -102,7 +105,6 @@ def _plan() -> dict[str, ds.Clip]:
 
 
 def test_extracted_tree_is_the_dcase_baseline_layout(tree: Path) -> None:
-    # dcase_synth/ and dataset/ share no file, so merging them loses nothing
     synth = {p.relative_to(tree / "x" / ds.SYNTH_ROOT) for p in (tree / "x" / ds.SYNTH_ROOT).rglob("*") if p.is_file()}
     assert synth and all(p.parts[0] in ("audio", "metadata") for p in synth)
     root = _root(tree)
