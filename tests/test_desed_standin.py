@@ -169,6 +169,11 @@ def test_tsvs_have_the_real_headers_and_formats(tree: Path) -> None:
         for _, onset, offset, label in (r for r in rows if r[1:] != ["", "", ""]):
             assert re.fullmatch(synth if subset in ds.SYNTHETIC else ms, onset) and float(onset) < float(offset)
             assert re.fullmatch(synth if subset in ds.SYNTHETIC else ms, offset) and label in SPEC.classes
+        strong = pd.DataFrame([r for r in rows if r[3]], columns=["filename", "onset", "offset", "label"])
+        strong[["onset", "offset"]] = strong[["onset", "offset"]].astype(float)
+        for _, events in strong.groupby(["filename", "label"]):  # no same-class overlap (psds_eval refuses it)
+            events = events.sort_values("onset")
+            assert (events["onset"].to_numpy()[1:] >= events["offset"].to_numpy()[:-1]).all()
     for subset in ("synthetic_validate", "validation"):
         durations = _tsv(root / ds.DURATIONS[subset])
         assert all(re.fullmatch(tenth, d) for d in durations["duration"])

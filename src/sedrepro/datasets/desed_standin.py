@@ -184,7 +184,9 @@ def _events(
             else:
                 onset = round(float(rng.uniform(0.0, dur - length)), decimals)
             offset = round(min(onset + length, dur), decimals)
-            if offset > onset and _fits(events, onset, offset, max_polyphony):
+            # no same-class overlap: psds_eval refuses it, and the current validation.tsv has none
+            clash = any(e[2] == label and e[0] < offset and e[1] > onset for e in events)
+            if offset > onset and not clash and _fits(events, onset, offset, max_polyphony):
                 events.append((onset, offset, label, snr))
                 break
     return sorted(events)
