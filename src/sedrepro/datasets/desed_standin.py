@@ -2,7 +2,7 @@
 the real parts.
 
 Archives (the `DatasetSpec.embedded_archives` of DESED must be `ARCHIVES`, in this order) and the tree they extract to;
-<root> is the spec's `root_name`, "dataset" in the DCASE baseline and in the real public-eval archive:
+<root> is the spec's `root_name` (the real public-eval archive's top folder is dataset/, like the baseline's root):
 
   dcase_synth.zip           dcase_synth/audio/train/synthetic21_train/soundscapes/<n>.wav (+ <n>.txt, Scaper's list)
                             dcase_synth/audio/validation/synthetic21_validation/soundscapes/<n>.wav (+ <n>.txt)
@@ -22,14 +22,15 @@ folder and metadata file in that merged tree.
 Content: 44.1 kHz mono 16-bit WAVs (by default) of the 10 DESED classes as procedural sounds (the shapes of the other
 stand-ins' similar classes, with class-typical lengths: Dishes, Dog, Cat short; Speech, Alarm medium; Blender,
 Electric shaver, Frying, Running water, Vacuum cleaner long) over Brownian background. Weak and unlabelled clips are
-rendered like the strong ones: weak tags are the classes rendered, unlabelled clips list names only. The real quirks:
-some validation clips have no events (one row with empty onset, offset and label), 1 in 4 YouTube clips lasts less
-than the maximum (its name spans the whole seconds around it and durations.tsv says its length, as in the real
-data), 1 in 4 public-eval clips has an event annotated past the clip end, and `missing_fraction` of each YouTube
-subset is listed in the metadata but absent from the audio archive. Names: synthetic `<n>.wav`; YouTube clips
+rendered like the strong ones: weak tags are the classes rendered, unlabelled clips list names only. No two events of
+a class overlap (psds_eval refuses that; the current validation.tsv has none). The real quirks: every 6th validation
+clip has no event (one row with empty onset, offset and label), every 4th YouTube clip lasts less than the maximum
+(its name spans the whole seconds around it and durations.tsv says its length, as in the real data), every 4th
+public-eval clip has an event annotated past the clip end, and `missing_fraction` of each YouTube subset is listed in
+the metadata but absent from the audio archive. Names: synthetic `<n>.wav`; YouTube clips
 `Y<11-char id>_<start>_<end>.wav` with %.3f times; public eval `<11-char id>_<start>_<end>.wav` with whole seconds
 (as the real public.tsv). TSVs as the real ones: headers, strong %.3f (synthetic: 9 decimals, trailing zeros
-dropped, as the real synthetic soundscapes.tsv), weak labels comma-separated, durations %.1f.
+dropped, as the real synthetic soundscapes.tsv), weak labels sorted and comma-separated, durations %.1f.
 """
 
 from __future__ import annotations
