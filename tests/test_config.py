@@ -140,7 +140,7 @@ def checked(cfg):
         ),
         (
             lambda c: c["models"]["crnn_uni"].update({"architecture": "rnn"}),
-            "config key 'models/crnn_uni/architecture': expected a registered architecture (crnn, dnd), found 'rnn'",
+            "config key 'models/crnn_uni/architecture': expected a registered architecture (cnn_transformer, crnn, dnd), found 'rnn'",
         ),
         (
             lambda c: c["models"]["mono_baseline"].update({"kind": "mono_proposed"}),

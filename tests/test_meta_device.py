@@ -11,7 +11,7 @@ import torch
 from sedrepro import config as sconfig
 from sedrepro.data import LABEL_KIND
 from sedrepro.losses import Loss
-from sedrepro.models import ARCHITECTURES, build_from_config
+from sedrepro.models import ARCHITECTURES, OUTPUTS, build_from_config
 from sedrepro.recipes import RECIPES
 
 META = torch.device("meta")
@@ -20,6 +20,9 @@ CONFIGS = {
     "tiny": [sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "tiny.yaml"],
 }
 N_CLASSES, B, T = 5, 3, 24
+# Architectures registered before their paper's config entries exist (skipped only while they have none; their own
+# tests build them on meta): issue 16's paper step adds the ssa models to the configs.
+PENDING_ENTRIES = {"cnn_transformer": "issue 16: tests/test_transformer.py builds it on meta until ssa's entries exist"}
 
 
 def entries(architecture: str) -> list[tuple[str, dict, int, str]]:
@@ -56,16 +59,19 @@ def test_a_cpu_tensor_fails_on_meta():
 @pytest.mark.parametrize("architecture", ARCHITECTURES.names())
 def test_forward_and_backward_on_meta(architecture: str) -> None:
     found = entries(architecture)
+    if not found and architecture in PENDING_ENTRIES:
+        pytest.skip(PENDING_ENTRIES[architecture])
     assert found, f"architecture {architecture!r} has no entry in the default or tiny config to build it with"
     for where, model_cfg, n_features, target in found:
         with META:
             model = build_from_config(model_cfg, n_features, N_CLASSES).train()
         outputs = model(torch.empty(B, T, n_features, device=META))
         kind = LABEL_KIND[target]
-        assert set(outputs) == {kind}, where
+        assert kind in outputs and set(outputs) <= set(OUTPUTS), where
         assert all(v.device == META for v in outputs.values()), where
         loss = Loss.from_config(None, kind)(outputs, meta_batch(n_features, kind))
-        loss.backward()
+        # outputs the default loss does not read (a frame model's clip tags) take part too, so every parameter has a grad
+        (loss + sum(v.sum() for name, v in outputs.items() if name != kind)).backward()
         assert all(p.grad is not None and p.grad.device == META for p in model.parameters()), where
 
 

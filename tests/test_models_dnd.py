@@ -73,7 +73,7 @@ def test_model_config_checked_without_building() -> None:
     with pytest.raises(
         InputError,
         match=r"^config key 'models/x/architecture': expected a registered architecture "
-        r"\(crnn, dnd.*\), found 'cnn'$",
+        r"\(.*crnn, dnd.*\), found 'cnn'$",
     ):
         check_model_config({"name": "x", "architecture": "cnn"}, "models/x")
     with pytest.raises(InputError, match=r"^config key 'models/x': dnd config: unknown key\(s\) \['stride'\]"):

@@ -1,11 +1,13 @@
 """Model layer: CRNN and HCRNN (Singh, Phan & Benetos, "Hypernetworks for SED", sec. 2) and the DnD-SED models
-(Drossos et al. 2020 / Prinzivalle's replication, :mod:`.dnd`).
+(Drossos et al. 2020 / Prinzivalle's replication, :mod:`.dnd`) and the CNN + Transformer of the sparse self-attention
+paper (Guan et al., :mod:`.transformer`).
 
 Every architecture is registered in :data:`ARCHITECTURES` with its declared config interface: a config dataclass
 (``from_dict`` parses the model's config entry without ``name`` and ``architecture``, ValueError on a bad key) and
 the constructor ``(config, n_features, n_classes) -> nn.Module``. A model maps normalised features (B, T, F) to
 NAMED logits, a dict with one entry per output it has (see :data:`OUTPUTS`): ``strong`` (B, T, C) per frame for the
-frame models, ``weak`` (B, C) per clip for the clip models. Training, prediction and benchmarks use the names.
+frame models, ``weak`` (B, C) per clip for the clip models, ``tags`` (B, C) multi-label per clip (a frame model's clip
+head). Training, prediction and benchmarks use the names.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .cnn import CNN, CNNConfig
 from .crnn import CRNN, CRNNConfig, RNNConfig
 from .dnd import DnDConfig, DnDModel, build_dnd_model, dnd_preset
 from .hyperlstm import HyperConfig, HyperLSTM, set_compiled
+from .transformer import CNNTransformer, CNNTransformerConfig
 
 __all__ = [
     "ARCHITECTURES",
@@ -45,6 +48,8 @@ __all__ = [
     "HyperConfig",
     "CNN",
     "CRNN",
+    "CNNTransformer",
+    "CNNTransformerConfig",
     "HyperLSTM",
     "set_compiled",
 ]
@@ -62,12 +67,15 @@ class Architecture:
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 ARCHITECTURES.register("crnn", Architecture(CRNNConfig.from_dict, lambda c, f, k: CRNN(c.cnn, c.rnn, f, k)))
 ARCHITECTURES.register("dnd", Architecture(DnDConfig.from_dict, DnDModel))
+ARCHITECTURES.register("cnn_transformer", Architecture(CNNTransformerConfig.from_dict, CNNTransformer))
 
 # The named outputs a model may return, each with how its logits become probabilities: "strong" frames are
-# multi-label (sigmoid per class); "weak" clips carry one class each, as the clip target has it (softmax).
+# multi-label (sigmoid per class); "weak" clips carry one class each, as the clip target has it (softmax); "tags" are
+# a clip's multi-label tags (sigmoid per class; DESED's weak labels).
 OUTPUTS: dict[str, Callable[[Tensor], Tensor]] = {
     "strong": torch.sigmoid,
     "weak": lambda logits: torch.softmax(logits, dim=-1),
+    "tags": torch.sigmoid,
 }
 
 
