@@ -39,6 +39,7 @@ PACKAGES = (
     "soundfile",
     "sed_eval",
     "psds_eval",
+    "entmax",
     "dcase_util",
     "snakemake",
     "matplotlib",
