@@ -163,8 +163,8 @@ def checked(cfg):
         ),
         (
             lambda c: c["training"].update({"loss": [{"term": "bce_strng", "weight": 1.0}]}),
-            "config key 'models/crnn_uni/training/loss/0/term': expected a registered loss term (bce_strong, ce_weak), found"
-            " 'bce_strng'",
+            "config key 'models/crnn_uni/training/loss/0/term': expected a registered loss term "
+            "(bce_strong, bce_tags, ce_weak), found 'bce_strng'",
         ),
     ],
     ids=["paper", "architecture", "dnd-kind", "table-model", "pipeline", "recipe", "loss-term"],

@@ -77,7 +77,7 @@ def test_config_errors_are_one_line():
     with pytest.raises(
         InputError,
         match=r"^config key 'training/loss/1/term': expected a registered loss term "
-        r"\(bce_strong, ce_weak.*\), found 'focal'$",
+        r"\(bce_strong, bce_tags, ce_weak.*\), found 'focal'$",
     ):
         Loss([{"term": "bce_strong", "weight": 1.0}, {"term": "focal", "weight": 1.0}])
     loss = Loss([{"term": "bce_strong", "weight": 1.0}])

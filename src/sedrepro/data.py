@@ -6,11 +6,14 @@ for every set (each training source, "validate", each evaluation set); `sources`
 a set's chunks may be used as targets of that kind. Label kinds: "strong" (frame labels), "weak" (clip tags only: a
 clip's tags are the classes of its frame labels), "none" (no targets at all: its labels rows are zeros, not negatives).
 
-Training batches are dicts (:func:`make_batch`): ``features`` (B, L, F) and, for the label kind of the pipeline's
-target, its targets and a row mask: ``strong`` (B, L, C) float frame labels with ``mask_strong`` (B,) bool, or
-``weak`` (B,) int64 clip classes with ``mask_weak``. Rows of an unlabelled source have mask false and zeroed
-targets (never read as negatives). A :class:`Sampler` draws each batch from the configured sources (a split and
-whether its labels are used) in fixed proportions.
+Training batches are dicts (:func:`make_batch`): ``features`` (B, L, F) and, per label kind the rows may carry, the
+targets and a row mask (B,) bool. Target "frames": ``strong`` (B, L, C) float frame labels with ``mask_strong`` (rows
+of strong sources), and, when any source has weak labels or the loss reads clip tags, ``tags`` (B, C) float (a class
+is tagged when any valid frame of the row has it) with ``mask_tags`` (rows of strong or weak sources). Target "clip":
+``weak`` (B,) int64 clip classes with ``mask_weak`` (rows of labelled sources). A row without a kind's labels has
+that mask false and zeroed targets (never read as negatives): weak rows add no frame loss, unlabelled rows no
+supervised loss. A :class:`Sampler` draws each batch from the configured sources (a split, and whether its labels
+are used: then the row's kind is its set's label kind) in fixed proportions.
 """
 
 from __future__ import annotations
@@ -126,14 +129,40 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-def make_batch(x: torch.Tensor, y: torch.Tensor, kind: str, labelled: np.ndarray) -> dict[str, torch.Tensor]:
-    """A training batch: features (B, L, F), the targets of label kind `kind` and its row mask (B,) bool; targets of
-    unlabelled rows are zeroed."""
+def make_batch(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    kinds: np.ndarray,
+    target: str = "frames",
+    valid: np.ndarray | None = None,
+    tags: bool = False,
+) -> dict[str, torch.Tensor]:
+    """A training batch from features (B, L, F), the gathered targets `y` and each row's label kind `kinds` (B,).
+
+    Target "clip": ``weak`` (B,) class indices and ``mask_weak`` (rows of kind other than "none"). Target "frames":
+    ``strong`` (B, L, C) and ``mask_strong`` (rows of kind "strong"); with `tags`, also ``tags`` (B, C), a class
+    being tagged when any of the row's `valid` first frames has it, and ``mask_tags`` (rows of kind "strong" or
+    "weak"). Targets of rows outside a mask are zeroed."""
+    kinds = np.asarray(kinds)
+    if target == "clip":
+        return {"features": x, **_masked("weak", y, kinds != "none")}
+    batch = {"features": x, **_masked("strong", y, kinds == "strong")}
+    if tags:
+        if valid is None:
+            raise ValueError("clip tags need the valid frames of each row")
+        steps = torch.arange(y.shape[1])[None, :, None]  # (1, L, 1)
+        frames = (y > 0) & (steps < torch.from_numpy(np.asarray(valid))[:, None, None])
+        batch.update(_masked("tags", frames.any(dim=1).to(y.dtype), kinds != "none"))
+    return batch
+
+
+def _masked(key: str, y: torch.Tensor, labelled: np.ndarray) -> dict[str, torch.Tensor]:
+    """Targets `key` with the rows outside `labelled` zeroed (no copy when every row is labelled), and the mask."""
     mask = torch.from_numpy(np.asarray(labelled, dtype=bool))
     if not mask.all():
         y = y.clone()
         y[~mask] = 0
-    return {"features": x, kind: y, f"mask_{kind}": mask}
+    return {key: y, f"mask_{key}": mask}
 
 
 def batch_to(batch: Mapping[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -142,8 +171,8 @@ def batch_to(batch: Mapping[str, torch.Tensor], device: torch.device) -> dict[st
 
 @dataclass(frozen=True)
 class Source:
-    """Training rows: the chunks of one split, with their labels ("target": the pipeline's) or without ("none"),
-    taking `share` of every batch."""
+    """Training rows: the chunks of one split, with their labels ("target": of its set's label kind) or without
+    ("none"), taking `share` of every batch."""
 
     split: str
     labels: str
@@ -161,10 +190,19 @@ class Sampler:
 
     The first source sets the epoch: its chunks in the (seed, epoch) order, each once, in batches (the last one
     smaller when they do not divide evenly). Every other source adds its fixed number of rows to each batch,
-    cycling through its own shuffled orders. With one source this is exactly the plain shuffled pass over it."""
+    cycling through its own shuffled orders. With one source this is exactly the plain shuffled pass over it.
+
+    A source's rows have its set's label kind (labels "target") or none. For target "frames" the batches carry clip
+    tags (see :func:`make_batch`) when any source has weak labels or `tags` asks for them (the loss reads them)."""
 
     def __init__(
-        self, data: SplitData, sources: Sequence[Source], batch_size: int, seed: int, key: str = "training/sources"
+        self,
+        data: SplitData,
+        sources: Sequence[Source],
+        batch_size: int,
+        seed: int,
+        key: str = "training/sources",
+        tags: bool = False,
     ) -> None:
         where = f"config key '{key}'"
         if not sources:
@@ -186,10 +224,19 @@ class Sampler:
         self.data, self.sources, self.seed = data, list(sources), seed
         self.rows = [first, *rows]
         self.kind = data.label_kind
+        # each source's label kind: its set's (splits.json label_kinds), or none when its labels are not used
+        self.kinds = [data.sets[s.split] if s.labels == "target" else "none" for s in self.sources]
+        self.tags = data.target == "frames" and (tags or "weak" in self.kinds)
 
     @property
     def label_kinds(self) -> list[str]:
-        return [self.kind] if any(s.labels != "none" for s in self.sources) else []
+        """The label kinds the batches carry targets of (what loss terms may read): for target "clip" the clip
+        class ("weak"); for "frames", "strong" frame labels and, with tags, "weak" clip tags (strong rows have them
+        too)."""
+        if self.kind == "weak":
+            return ["weak"] if any(k != "none" for k in self.kinds) else []
+        kinds = ["strong"] if "strong" in self.kinds else []
+        return kinds + ["weak"] if self.tags and any(k != "none" for k in self.kinds) else kinds
 
     def __len__(self) -> int:
         n = len(self.data.chunks[self.sources[0].split])
@@ -211,9 +258,7 @@ class Sampler:
                 self.data.chunks[src.split][[next(it) for _ in range(r)]]
                 for src, it, r in zip(self.sources[1:], others, self.rows[1:], strict=True)
             ]
-            labelled = np.concatenate(
-                [np.full(len(p), src.labels != "none") for p, src in zip(parts, self.sources, strict=True)]
-            )
+            kinds = np.concatenate([np.full(len(p), k) for p, k in zip(parts, self.kinds, strict=True)])
             sel = parts[0] if len(parts) == 1 else np.concatenate(parts)
             x, y = self.data.gather(sel[:, 0], sel[:, 1])
-            yield make_batch(x, y, self.kind, labelled)
+            yield make_batch(x, y, kinds, self.data.target, sel[:, 1], self.tags)

@@ -3,7 +3,8 @@
 A term maps the model's named outputs (see :data:`sedrepro.models.OUTPUTS`) and a batch (see
 :func:`sedrepro.data.make_batch`: ``features``, and per label kind its targets and a row mask) to a scalar. Rows a
 term has no labels for (mask false) never count, so unlabelled data is never read as all-negative targets; a batch
-without any such row gives 0 for that term. With every row labelled, each term is bit for bit torch's
+without any such row gives 0 for that term. ``bce_strong`` reads the frame labels of strong rows only (weak clips add
+no frame loss); ``bce_tags`` reads the clip tags of strong and weak rows; ``ce_weak`` the one class of clip rows. With every row labelled, each term is bit for bit torch's
 BCEWithLogitsLoss / CrossEntropyLoss of the papers' loops (tests/test_losses.py).
 
 Config (``training.loss``): a list of ``{term: <name>, weight: <w>}``; null means the supervised term of the
@@ -51,6 +52,16 @@ def bce_strong(outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Te
     return loss * (mask.numel() / mask.sum().clamp(min=1))
 
 
+@register_term("bce_tags", "tags", "weak")
+def bce_tags(outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+    """Binary cross-entropy per (clip, class) of the rows with clip tags (strong or weak rows), mean over their
+    cells; logits and targets (B, C), mask (B,). Masked and rescaled as :func:`bce_strong`."""
+    logits, mask = outputs["tags"], batch["mask_tags"]
+    weight = mask.to(logits.dtype)[:, None]
+    loss = F.binary_cross_entropy_with_logits(logits, batch["tags"], weight=weight)
+    return loss * (mask.numel() / mask.sum().clamp(min=1))
+
+
 @register_term("ce_weak", "weak", "weak")
 def ce_weak(outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
     """Cross-entropy of the rows with a clip label (class index (B,) int64), mean over them; logits (B, C).
@@ -80,8 +91,14 @@ class Loss:
         """The configured terms, or the label kind's supervised term (weight 1) when the config says null."""
         return cls(spec if spec is not None else [{"term": SUPERVISED_TERM[label_kind], "weight": 1.0}])
 
+    @property
+    def outputs(self) -> set[str]:
+        """The model outputs the terms read."""
+        return {TERM_NEEDS[name][0] for name, _, _ in self.terms if name in TERM_NEEDS}
+
     def check_labels(self, label_kinds: Sequence[str]) -> None:
-        """One line if a term needs labels of a kind no training source has (checked before training starts)."""
+        """One line if a term needs labels of a kind the training batches do not carry (checked before training
+        starts; `label_kinds`: :attr:`sedrepro.data.Sampler.label_kinds`, where strong sources give clip tags too)."""
         for name, _, _ in self.terms:
             labels = TERM_NEEDS.get(name, (None, None))[1]
             if labels is not None and labels not in label_kinds:

@@ -4,8 +4,9 @@ The train stage (:mod:`sedrepro.train`) owns the loop around a recipe: data orde
 stopping, atomic per-epoch checkpoints and exact resume. A recipe, looked up by the config's ``training.recipe`` in
 :data:`RECIPES`, is built as ``recipe(model, loss, training)`` and provides:
 
-- ``objective(batch)``: the loss of one batch (B rows, a dict as :func:`sedrepro.data.make_batch` makes it) to
-  backpropagate, and the student's named outputs;
+- ``objective(batch)``: the loss of one batch (B rows, a dict as :func:`sedrepro.data.make_batch` makes it: per
+  label kind its targets and row mask, rows of several sources mixed) to backpropagate, and the student's named
+  outputs;
 - ``after_step()``: called after each optimiser step;
 - ``scored``: the network whose weights are checkpointed, validated and later scored;
 - ``state_dict()`` / ``load_state_dict()``: the recipe's own state for an exact resume.
@@ -75,8 +76,9 @@ class MeanTeacher(Supervised):
     teacher = decay * teacher + (1 - decay) * student after each step, parameters and batch-norm statistics; the
     first update copies the student).
 
-    The consistency term covers every row of the batch, labelled or not; unlabelled rows enter the supervised terms
-    with mask false, so they contribute only consistency. w(step) = consistency_weight * sigmoid_rampup(step,
+    The consistency term covers every row of the batch, labelled or not, and every output student and teacher both
+    have (e.g. strong frames and clip tags); rows enter each supervised term only where they have its labels (weak
+    rows no frame term, unlabelled rows none), so unlabelled rows contribute only consistency. w(step) = consistency_weight * sigmoid_rampup(step,
     rampup_steps), step counting optimiser steps from 0. The teacher predicts in eval mode (no dropout, its
     averaged batch-norm statistics). ``scored`` is the teacher or the student (config ``mean_teacher.scored``).
 

@@ -270,8 +270,8 @@ def train(
     data = SplitData.load(feature_dir, split_dir)
     recipe_cls = RECIPES.get(training["recipe"], "config key 'training/recipe'")
     sources = [Source.from_config(s, f"config key 'training/sources/{i}'") for i, s in enumerate(training["sources"])]
-    sampler = Sampler(data, sources, training["batch_size"], seed)
     loss = Loss.from_config(training["loss"], data.label_kind)
+    sampler = Sampler(data, sources, training["batch_size"], seed, tags="tags" in loss.outputs)
     loss.check_labels(sampler.label_kinds)
 
     torch.manual_seed(seed)
@@ -298,7 +298,7 @@ def train(
         start_epoch = state["epoch"] + 1
         log.info("resuming after epoch %d", state["epoch"])
 
-    n_train = len(data.chunks["train"])
+    n_train = len(data.chunks[sources[0].split])  # the first source sets the epoch
     if n_train == 0:
         raise RuntimeError("no training chunks: check the dataset's train split")
     stopped = bad >= training["patience"]

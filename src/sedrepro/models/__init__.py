@@ -6,8 +6,8 @@ Every architecture is registered in :data:`ARCHITECTURES` with its declared conf
 (``from_dict`` parses the model's config entry without ``name`` and ``architecture``, ValueError on a bad key) and
 the constructor ``(config, n_features, n_classes) -> nn.Module``. A model maps normalised features (B, T, F) to
 NAMED logits, a dict with one entry per output it has (see :data:`OUTPUTS`): ``strong`` (B, T, C) per frame for the
-frame models, ``weak`` (B, C) per clip for the clip models, ``tags`` (B, C) multi-label per clip (a frame model's clip
-head). Training, prediction and benchmarks use the names.
+frame models, ``weak`` (B, C) per clip for the clip models, ``tags`` (B, C) multi-label per clip for a frame
+model's clip head. Training, prediction and benchmarks use the names.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ ARCHITECTURES.register("dnd", Architecture(DnDConfig.from_dict, DnDModel))
 ARCHITECTURES.register("cnn_transformer", Architecture(CNNTransformerConfig.from_dict, CNNTransformer))
 
 # The named outputs a model may return, each with how its logits become probabilities: "strong" frames are
-# multi-label (sigmoid per class); "weak" clips carry one class each, as the clip target has it (softmax); "tags" are
-# a clip's multi-label tags (sigmoid per class; DESED's weak labels).
+# multi-label (sigmoid per class); "weak" clips carry one class each, as the clip target has it (softmax); "tags"
+# are multi-label clip logits (B, C) of a frame model's clip head (sigmoid per class).
 OUTPUTS: dict[str, Callable[[Tensor], Tensor]] = {
     "strong": torch.sigmoid,
     "weak": lambda logits: torch.softmax(logits, dim=-1),
