@@ -16,6 +16,7 @@ import soundfile
 
 from sedrepro import datasets
 from sedrepro.datasets import DatasetIndex, desed, read_manifest, read_notes, set_coverage
+from sedrepro.datasets.base import manifest_from_files
 from sedrepro.datasets.stats import describe, render_markdown
 from sedrepro.io import InputError
 from sedrepro.splits import pipeline_sets
@@ -150,8 +151,8 @@ def test_read_strong_checks_the_header(tmp_path: Path) -> None:
 
 
 def test_read_weak_unlabelled_durations(tmp_path: Path) -> None:
-    tags = desed.read_weak(_tsv(tmp_path / "w.tsv", "filename\tevent_labels\na.wav\tDog,Speech\nb.wav\tCat\n"))
-    assert tags == {"a.wav": ("Dog", "Speech"), "b.wav": ("Cat",)}
+    weak = "filename\tevent_labels\na.wav\tDog,Speech\nb.wav\tCat,Cat\n"
+    assert desed.read_weak(_tsv(tmp_path / "w.tsv", weak)) == ({"a.wav": ("Dog", "Speech"), "b.wav": ("Cat",)}, 1)
     assert desed.read_unlabelled(_tsv(tmp_path / "u.tsv", "filename\na.wav\nb.wav\n")) == ["a.wav", "b.wav"]
     assert desed.read_durations(_tsv(tmp_path / "d.tsv", "filename\tduration\na.wav\t9.3\n")) == {"a.wav": 9.3}
 
@@ -345,7 +346,43 @@ def test_dataset_page_has_subsets_classes_and_manifest_counts(tmp_path: Path) ->
     assert "| weak | 10 | 9 | 1 | 0 |" in md
     assert "| unlabel_in_domain | 2 | 2 | 0 | 1 |" in md
     assert "synthetic_set: folders synthetic21_train, synthetic21_validation; note the 2021 synthetic set" in md
-    assert "validation (" in md and "version 4 rows (not a known release: 4,239 or 4,251)" in md
+    row = next(line for line in md.splitlines() if line.startswith("| validation |") and "validation.tsv" in line)
+    assert "| 4 rows (not a known release: 4,239 or 4,251) |" in row
+
+
+def test_subsets_index_only_those_and_the_synthetic_sets_may_then_be_absent(tmp_path: Path) -> None:
+    import shutil
+
+    root = _tree(tmp_path / "DESED")
+    shutil.rmtree(root / "metadata/train/synthetic21_train")
+    index = SPEC.index(root, subsets=["weak", "validation"])
+    assert set(index.files["split"]) == {"weak", "validation"} and set(index.manifest["subset"]) == {
+        "weak",
+        "validation",
+    }
+    assert index.notes["synthetic_set"] == {"note": "not indexed (config datasets/desed/subsets)"}
+    with pytest.raises(
+        InputError, match=r"^--subsets: expected subsets of desed \(synthetic_train, .*found 'weak,Weak'$"
+    ):
+        SPEC.index(root, subsets=["weak", "Weak"])
+
+
+def test_the_2020_set_is_preferred_when_both_are_on_disk(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "DESED", year="20")
+    _tree(tmp_path / "DESED", year="21")
+    note = SPEC.index(root).notes["synthetic_set"]
+    assert note["year"] == 2020 and note["note"].endswith("(synthetic21 is on disk too, unused)")
+
+
+def test_other_datasets_get_a_manifest_of_what_they_index(tmp_path: Path) -> None:
+    files = pd.DataFrame({"file_id": ["a"], "split": ["train"], "audio": ["audio/train/a.wav"]})
+    _wav(tmp_path / "audio/train/a.wav", 1.0)
+    m = manifest_from_files(files, tmp_path)
+    data = (tmp_path / "audio/train/a.wav").read_bytes()
+    assert m.values.tolist() == [
+        ["train", "a.wav", "audio/train/a.wav", "present", len(data), hashlib.sha256(data).hexdigest()]
+    ]
+    assert manifest_from_files(files, None)["status"].tolist() == ["unchecked"]
 
 
 # ---- the real metadata (shared/realdata/DESED), indexed without audio
@@ -371,7 +408,8 @@ def test_real_metadata_row_counts() -> None:
     assert (v.rows, len(v.clips), v.empty_rows, len(v.events)) == (4239, 1168, 15, 4224)
     p = desed.read_strong(REAL_META / "eval/public.tsv")
     assert (p.rows, len(p.clips), p.empty_rows) == (2765, 692, 0)
-    assert len(desed.read_weak(REAL_META / "train/weak.tsv")) == 1578
+    tags, repeated = desed.read_weak(REAL_META / "train/weak.tsv")
+    assert (len(tags), repeated, sum(map(len, tags.values()))) == (1578, 3, 2244)  # 3 rows repeat a tag
     assert len(desed.read_unlabelled(REAL_META / "train/unlabel_in_domain.tsv")) == 14412
     d = desed.read_durations(REAL / "DESED_task/PSDS_Eval/meta/validation_durations.tsv")
     assert len(d) == 1168 and set(d) == set(v.clips)
@@ -415,3 +453,12 @@ def test_real_index_and_page(real_tree: Path, tmp_path: Path) -> None:
     index.write(tmp_path / "ix")
     md = render_markdown(SPEC, describe(SPEC, DatasetIndex.read(tmp_path / "ix")), "real", read_notes(tmp_path / "ix"))
     assert "| validation | 1,168 | 4,224 |" in md and "| unlabel_in_domain | 14,412 | 0 |" in md
+
+
+def test_the_workflow_passes_the_configured_subsets_to_the_index_stage() -> None:
+    from sedrepro import workflow
+
+    assert workflow.subsets_flag({"datasets": {"desed": {"subsets": ["weak", "validation"]}}}, "desed") == (
+        "--subsets weak,validation"
+    )
+    assert workflow.subsets_flag({"datasets": {"desed": {"subsets": None}}}, "desed") == ""

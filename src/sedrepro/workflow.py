@@ -359,6 +359,12 @@ def annotations_only_flag(config: Mapping, dataset: str) -> str:
     return "--annotations-only" if config["datasets"][dataset].get("annotations_only") else ""
 
 
+def subsets_flag(config: Mapping, dataset: str) -> str:
+    """--subsets of the index stage: the dataset's subsets to index (config datasets/<d>/subsets), or nothing (all)."""
+    subsets = config["datasets"][dataset].get("subsets")
+    return f"--subsets {shlex.quote(','.join(subsets))}" if subsets else ""
+
+
 def embedded_json(config: Mapping, dataset: str) -> str:
     """The embedded generator's settings of a dataset."""
     return json.dumps(config["datasets"][dataset]["embedded"], sort_keys=True)

@@ -156,15 +156,16 @@ class DatasetSpec:
         ids = files["file_id"].astype(str)
         return _by_id(files, ids.map(seeded_split(ids.to_numpy(), PAPER_FRACTIONS, int(split["seed"]))))
 
-    def index(self, root: Path, annotations_only: bool = False) -> DatasetIndex:
+    def index(self, root: Path, annotations_only: bool = False, subsets: Sequence[str] | None = None) -> DatasetIndex:
         """Check the layout under `root` and parse annotations and official splits.
 
         `root` is the dataset folder itself (the one holding audio/, meta/ or annotations/); a folder that only
         contains `root_name` (what `archive.extract` produces) is accepted too. With `annotations_only`, audio
-        is neither required nor read and duration_s is NaN.
+        is neither required nor read and duration_s is NaN. `subsets` keeps only those subsets (None: all).
         """
         root = self.resolve_root(Path(root))
-        listing = self._list_files(root, annotations_only)
+        keep = self.check_subsets(subsets)
+        listing = [item for item in self._list_files(root, annotations_only) if item["split"] in keep]
         rows_files: list[dict] = []
         rows_events: list[tuple[str, float, float, str]] = []
         for item in listing:
@@ -205,6 +206,15 @@ class DatasetSpec:
         return DatasetIndex(
             files=files, events=events, manifest=manifest_from_files(files, None if annotations_only else root)
         )
+
+    def check_subsets(self, subsets: Sequence[str] | None) -> tuple[str, ...]:
+        """The subsets to index: all of `splits`, or `subsets` when each is one of them."""
+        if subsets is None:
+            return self.splits
+        unknown = [s for s in subsets if s not in self.splits]
+        if unknown or not subsets:
+            raise fail("--subsets", f"subsets of {self.name} ({', '.join(self.splits)})", repr(",".join(subsets)))
+        return tuple(s for s in self.splits if s in subsets)
 
     def resolve_root(self, root: Path) -> Path:
         """root itself, or root/root_name when root is the folder an archive was extracted into."""

@@ -188,10 +188,12 @@ def read_strong(path: Path, classes: Sequence[str] = CLASSES) -> StrongTable:
     return StrongTable(clips=list(clips), events=events, rows=len(rows), empty_rows=empty)
 
 
-def read_weak(path: Path, classes: Sequence[str] = CLASSES) -> dict[str, tuple[str, ...]]:
-    """Parse a weak TSV (`filename event_labels`, labels comma-separated): filename -> its tags, in file order."""
+def read_weak(path: Path, classes: Sequence[str] = CLASSES) -> tuple[dict[str, tuple[str, ...]], int]:
+    """Parse a weak TSV (`filename event_labels`, labels comma-separated): filename -> its tags, in file order, and
+    how many repeated tags of one clip were dropped (the real weak.tsv has `Running_water,Running_water`)."""
     tags: dict[str, tuple[str, ...]] = {}
     first: dict[str, int] = {}
+    repeated = 0
     for lineno, (name, labels) in _rows(path, WEAK_HEADER, "a weak-label metadata file"):
         where = f"{path}:{lineno}"
         _filename(where, name)
@@ -202,7 +204,8 @@ def read_weak(path: Path, classes: Sequence[str] = CLASSES) -> dict[str, tuple[s
         if not labels or any(not p for p in parts):
             raise fail(where, "comma-separated labels", repr(labels))
         tags[name] = tuple(dict.fromkeys(_label(where, p, classes) for p in parts))
-    return tags
+        repeated += len(parts) - len(tags[name])
+    return tags, repeated
 
 
 def read_unlabelled(path: Path) -> list[str]:
@@ -258,6 +261,22 @@ def merge_overlaps(events: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return out.sort_values(["file_id", "onset", "offset", "label"], kind="stable").reset_index(drop=True), merged
 
 
+def synthetic_note(root: Path, year: str | None) -> dict:
+    """Which synthetic set the index used, and the deviation from the paper's when it is not 2020's."""
+    if year is None:
+        return {"note": "not indexed (config datasets/desed/subsets)"}
+    other = [y for y in SYNTHETIC_YEARS if y != year and (root / f"metadata/train/synthetic{y}_train").is_dir()]
+    note = (
+        "the 2020 synthetic set, as the DCASE 2020 baseline the paper builds on"
+        if year == "20"
+        else "the 2021 synthetic set (the downloadable one): a deviation from the DCASE 2020 baseline, which trained "
+        "on the 2020 synthetic set"
+    )
+    if other:
+        note += f" (synthetic{other[0]} is on disk too, unused)"
+    return {"folders": f"synthetic{year}_train, synthetic{year}_validation", "year": 2000 + int(year), "note": note}
+
+
 def clip_span(name: str) -> float | None:
     """end - start of a `Y<id>_<start>_<end>.wav` name (the YouTube segment), or None for other names."""
     m = SPAN.search(name)
@@ -297,24 +316,43 @@ class DesedSpec(DatasetSpec):
     def _looks_like_root(self, root: Path) -> bool:
         return (root / "metadata").is_dir() or (root / "audio").is_dir()
 
-    def layout(self, root: Path) -> tuple[list[Part], str]:
-        """The parts under root and the synthetic year ("20" or "21"), after checking that each metadata file (and
-        with audio each audio folder) is there; a missing one is one line naming it."""
+    def layout(self, root: Path, synthetic: bool = True) -> tuple[list[Part], str | None]:
+        """The parts under root and the synthetic year ("20" or "21"; None when `synthetic` is False and no
+        synthetic set is needed); a missing metadata folder is one line naming it."""
         require_dir(root / "metadata", f"the metadata folder metadata/ of a DESED_task tree ({self.name})")
         years = [y for y in SYNTHETIC_YEARS if (root / f"metadata/train/synthetic{y}_train").is_dir()]
-        if not years:
+        if not years and not synthetic:
+            years = [None]
+        elif not years:
             raise fail(
                 root / "metadata/train/synthetic21_train",
                 "the synthetic training metadata folder (synthetic21_train, or 2020's synthetic20_train)",
                 "no such folder",
             )
         y = years[0]
-        parts = [
-            Part("synthetic_train", f"audio/train/synthetic{y}_train/soundscapes",
-                 f"metadata/train/synthetic{y}_train/soundscapes.tsv", "strong", None, "synthetic_train-"),
-            Part("synthetic_validate", f"audio/validation/synthetic{y}_validation/soundscapes",
-                 f"metadata/validation/synthetic{y}_validation/soundscapes.tsv", "strong",
-                 f"metadata/validation/synthetic{y}_validation/durations.tsv", "synthetic_validate-"),
+        parts = (
+            []
+            if y is None
+            else [
+                Part(
+                    "synthetic_train",
+                    f"audio/train/synthetic{y}_train/soundscapes",
+                    f"metadata/train/synthetic{y}_train/soundscapes.tsv",
+                    "strong",
+                    None,
+                    "synthetic_train-",
+                ),
+                Part(
+                    "synthetic_validate",
+                    f"audio/validation/synthetic{y}_validation/soundscapes",
+                    f"metadata/validation/synthetic{y}_validation/soundscapes.tsv",
+                    "strong",
+                    f"metadata/validation/synthetic{y}_validation/durations.tsv",
+                    "synthetic_validate-",
+                ),
+            ]
+        )
+        parts += [
             Part("weak", "audio/train/weak", "metadata/train/weak.tsv", "weak"),
             Part("unlabel_in_domain", "audio/train/unlabel_in_domain", "metadata/train/unlabel_in_domain.tsv", "none"),
             Part("validation", "audio/validation/validation", "metadata/validation/validation.tsv", "strong",
@@ -323,28 +361,20 @@ class DesedSpec(DatasetSpec):
         ]  # fmt: skip
         return parts, y
 
-    def index(self, root: Path, annotations_only: bool = False) -> DatasetIndex:
-        """Parse every part's metadata, keep the listed clips whose audio is there (all of them with
-        annotations_only), and record the manifest and the quirks handled (DatasetIndex.notes)."""
+    def index(self, root: Path, annotations_only: bool = False, subsets: Sequence[str] | None = None) -> DatasetIndex:
+        """Parse the metadata of every part (or of `subsets`), keep the listed clips whose audio is there (all of
+        them with annotations_only), and record the manifest and the quirks handled (DatasetIndex.notes)."""
         root = self.resolve_root(Path(root))
-        parts, year = self.layout(root)
+        keep = self.check_subsets(subsets)
+        parts, year = self.layout(root, synthetic=bool({"synthetic_train", "synthetic_validate"} & set(keep)))
+        parts = [part for part in parts if part.subset in keep]
         for part in parts:
             if not (root / part.metadata).is_file():
                 raise fail(root / part.metadata, f"the {part.subset} metadata file {part.metadata}", "no such file")
             if not annotations_only:
                 require_dir(root / part.audio, f"the {part.subset} audio folder {part.audio}/")
         files, events, manifests = [], [], []
-        notes: dict = {
-            "synthetic_set": {
-                "folders": f"synthetic{year}_train, synthetic{year}_validation",
-                "year": 2000 + int(year),
-                "note": "the 2020 synthetic set, as the DCASE 2020 baseline the paper builds on"
-                if year == "20"
-                else "the 2021 synthetic set (the downloadable one): a deviation from the DCASE 2020 baseline, "
-                "which trained on the 2020 synthetic set",
-            },
-            "subsets": {},
-        }
+        notes: dict = {"synthetic_set": synthetic_note(root, year), "subsets": {}}
         for part in parts:
             f, e, m, facts = self._index_part(root, part, annotations_only)
             files.append(f)
@@ -380,8 +410,9 @@ class DesedSpec(DatasetSpec):
             if part.subset == "validation":
                 facts["version"] = validation_version(strong.rows)
         elif part.fmt == "weak":
-            tags = read_weak(meta, self.classes)
+            tags, repeated = read_weak(meta, self.classes)
             listed = list(tags)
+            facts["repeated_tags_dropped"] = repeated
         else:
             listed = read_unlabelled(meta)
         durations_tsv = {}

@@ -172,7 +172,14 @@ def _index_blocks(index_notes: dict | None) -> list[page.Block]:
     notes = index_notes["notes"]
     if notes:
         blocks.append(page.Heading(2, "What the index recorded"))
-        blocks.extend(page.Paragraph(f"{key}: {_flat(value)}.") for key, value in notes.items())
+    for key, value in notes.items():
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            # one row per entry (e.g. per subset), one column per fact
+            columns = list(dict.fromkeys(k for v in value.values() for k in v))
+            rows = [[name, *(str(v.get(c, "")) for c in columns)] for name, v in value.items()]
+            blocks += [page.Paragraph(f"{key}:"), page.Table([key, *columns], rows, "-" * (len(columns) + 1))]
+        else:
+            blocks.append(page.Paragraph(f"{key}: {_flat(value)}."))
     return blocks
 
 
