@@ -316,6 +316,8 @@ def test_official_protocol_is_the_dcase_baseline_split(tmp_path: Path) -> None:
     }
     again = SPEC.assign_splits(files.sample(frac=1.0, random_state=0), split)
     assert again.sort_index().equals(sets.sort_index())  # the draw does not depend on the order of the files
+    with pytest.raises(InputError, match=r"^split/weak_validate_share: expected a share of the weak clips"):
+        SPEC.assign_splits(files, {"protocol": "official", "seed": 0, "test_fold": 10})
     pipeline = {
         "sources": [{"name": "synthetic_train"}, {"name": "weak_train"}, {"name": "unlabel_in_domain"}],
         "evaluation_sets": ["validation", "public_eval"],

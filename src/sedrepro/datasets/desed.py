@@ -302,6 +302,8 @@ class DesedSpec(DatasetSpec):
         bad = subset[~subset.isin(self.splits)]
         if not bad.empty:
             raise fail("files.tsv", f"DESED subsets {', '.join(self.splits)}", repr(bad.iloc[0]))
+        if "weak_validate_share" not in split:
+            raise fail("split/weak_validate_share", "a share of the weak clips (the schema's default: 0.1)", "nothing")
         weak = np.sort(files.loc[subset == "weak", "file_id"].astype(str).to_numpy())
         order = weak[np.random.default_rng(int(split["seed"])).permutation(len(weak))]
         n_validate = round(float(split["weak_validate_share"]) * len(weak))
