@@ -143,6 +143,10 @@ def annotations_only_flag(wildcards):
     return glue.annotations_only_flag(config, wildcards.dataset)
 
 
+def subsets_flag(wildcards):
+    return glue.subsets_flag(config, wildcards.dataset)
+
+
 def embedded_json(wildcards):
     return glue.embedded_json(config, wildcards.dataset)
 

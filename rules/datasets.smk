@@ -81,12 +81,13 @@ rule index_dataset:
     params:
         root=dataset_root,
         annotations_only=annotations_only_flag,
+        subsets=subsets_flag,
         out=output_folder("files"),
     message:
         JOB_MESSAGE
     shell:
         "python -m sedrepro.datasets.index --dataset {wildcards.dataset} --root {params.root:q}"
-        " {params.annotations_only} --out {params.out:q} --log {log:q}"
+        " {params.annotations_only} {params.subsets} --out {params.out:q} --log {log:q}"
 
 
 rule describe_dataset:

@@ -42,6 +42,8 @@ def test_stage_file_names_come_from_the_stage_modules():
     assert glue.index_files(cfg, "d") == {
         "files": "data/tiny/index/d/files.tsv",
         "events": "data/tiny/index/d/events.tsv",
+        "manifest": "data/tiny/index/d/manifest.tsv",
+        "notes": "data/tiny/index/d/index.json",
     }
     assert glue.run_file(cfg, "d", "m", 1, evaluate.METRICS_FILE) == "results/tiny/runs/d/m/seed1/metrics.json"
     assert glue.sidecar(glue.run_file(cfg, "d", "m", 1, train.SUMMARY_FILE)).endswith("seed1/train.provenance.json")
@@ -106,7 +108,7 @@ def test_figure_inputs_are_an_index_or_histories():
     cfg = tiny()
     histogram = glue.figure_inputs(cfg, "dessed", "figure1")
     curves = glue.figure_inputs(cfg, "dessed", "figure9")
-    assert histogram["history"] == [] and len(histogram["index"]) == 2
+    assert histogram["history"] == [] and len(histogram["index"]) == len(glue.INDEX_FILES)
     assert curves["index"] == [] and curves["history"]
     assert all(p.endswith(train.HISTORY_FILE) for p in curves["history"])
     dataset = glue.figure_spec("dessed", "figure1").dataset

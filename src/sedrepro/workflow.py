@@ -36,7 +36,12 @@ JOB_MESSAGE = "{rule} {wildcards}"
 # one with the valid names (Snakemake would only say that no rule produces the file).
 ANY_NAME = r"[^/]+"
 # The index of a dataset, as the index stage writes it.
-INDEX_FILES = (sed_dataset_base.FILES_FILE, sed_dataset_base.EVENTS_FILE)
+INDEX_FILES = (
+    sed_dataset_base.FILES_FILE,
+    sed_dataset_base.EVENTS_FILE,
+    sed_dataset_base.MANIFEST_FILE,
+    sed_dataset_base.NOTES_FILE,
+)
 SPLIT_FILES = sed_splits.SPLIT_FILES
 TABLE_FORMATS = ("md", "html", "csv", "tex", "png")
 DATASET_PAGE_FORMATS = ("md", "html", "csv")
@@ -116,9 +121,10 @@ def run_dir(config: Mapping, dataset: str, model: str, seed: str | int) -> str:
 
 
 def index_files(config: Mapping, dataset: str) -> dict[str, str]:
-    """A dataset's index by role: files (files.tsv), events (events.tsv)."""
+    """A dataset's index by role: files.tsv, events.tsv, manifest (manifest.tsv), notes (index.json)."""
     folder = index_dir(config, dataset)
-    return {role: os.path.join(folder, name) for role, name in zip(("files", "events"), INDEX_FILES, strict=True)}
+    roles = ("files", "events", "manifest", "notes")
+    return {role: os.path.join(folder, name) for role, name in zip(roles, INDEX_FILES, strict=True)}
 
 
 def index_list(config: Mapping, dataset: str) -> list[str]:
@@ -351,6 +357,12 @@ def dataset_root(config: Mapping, dataset: str) -> str:
 
 def annotations_only_flag(config: Mapping, dataset: str) -> str:
     return "--annotations-only" if config["datasets"][dataset].get("annotations_only") else ""
+
+
+def subsets_flag(config: Mapping, dataset: str) -> str:
+    """--subsets of the index stage: the dataset's subsets to index (config datasets/<d>/subsets), or nothing (all)."""
+    subsets = config["datasets"][dataset].get("subsets")
+    return f"--subsets {shlex.quote(','.join(subsets))}" if subsets else ""
 
 
 def embedded_json(config: Mapping, dataset: str) -> str:

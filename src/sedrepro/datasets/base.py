@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import soundfile
 
-from ..io import InputError, fail, read_text, read_tsv, wav_declared_frames, write_tsv
+from ..io import InputError, fail, read_json, read_text, read_tsv, wav_declared_frames, write_json, write_tsv
+from ..provenance import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -28,21 +29,33 @@ PAPER_FRACTIONS = (0.6, 0.2, 0.2)  # the dessed paper's "60% training, 20% valid
 FILE_COLUMNS: tuple[str, ...] = ("file_id", "split", "audio", "annotation", "duration_s")
 EVENT_COLUMNS: tuple[str, ...] = ("file_id", "onset", "offset", "label")
 # The index a dataset's index stage writes into its --out folder (the rules name its outputs from these).
-FILES_FILE, EVENTS_FILE = "files.tsv", "events.tsv"
+FILES_FILE, EVENTS_FILE, MANIFEST_FILE, NOTES_FILE = "files.tsv", "events.tsv", "manifest.tsv", "index.json"
+# One row per audio file a subset's metadata lists (status present, missing, or unchecked without audio) and per
+# audio file in a subset's folder that no metadata lists (unlisted); sha256 and bytes of the files that are there.
+MANIFEST_COLUMNS: tuple[str, ...] = ("subset", "filename", "audio", "status", "bytes", "sha256")
+MANIFEST_STATUSES: tuple[str, ...] = ("present", "missing", "unlisted", "unchecked")
 # Real URBAN-SED has offsets of 10.000000000000002 s in 10 s files: float noise, clipped to the duration.
 DURATION_TOLERANCE_S = 1e-6
 
 
 @dataclass
 class DatasetIndex:
-    """Parsed dataset: `files` (file_id, split, audio, annotation, duration_s) and `events` (file_id, onset, offset, label)."""
+    """Parsed dataset: `files` (file_id, split, audio, annotation, duration_s), `events` (file_id, onset, offset,
+    label), the `manifest` (MANIFEST_COLUMNS: what the metadata lists, what is there, what is missing) and `notes`
+    (what the dataset's parser found and did: versions, quirks handled with their counts; JSON-able)."""
 
     files: pd.DataFrame
     events: pd.DataFrame
+    manifest: pd.DataFrame | None = None
+    notes: dict = field(default_factory=dict)
 
     def write(self, out_dir: Path) -> None:
+        """manifest.tsv and index.json first, files.tsv and events.tsv last, each atomically."""
         out_dir = Path(out_dir)
         self.check(out_dir)
+        manifest = self.manifest if self.manifest is not None else manifest_from_files(self.files, None)
+        write_tsv(out_dir / MANIFEST_FILE, manifest.loc[:, list(MANIFEST_COLUMNS)])
+        write_json(out_dir / NOTES_FILE, {"subsets": subset_counts(manifest), "notes": self.notes})
         write_tsv(out_dir / FILES_FILE, self.files.loc[:, list(FILE_COLUMNS)])
         write_tsv(out_dir / EVENTS_FILE, self.events.loc[:, list(EVENT_COLUMNS)])
 
@@ -143,15 +156,16 @@ class DatasetSpec:
         ids = files["file_id"].astype(str)
         return _by_id(files, ids.map(seeded_split(ids.to_numpy(), PAPER_FRACTIONS, int(split["seed"]))))
 
-    def index(self, root: Path, annotations_only: bool = False) -> DatasetIndex:
+    def index(self, root: Path, annotations_only: bool = False, subsets: Sequence[str] | None = None) -> DatasetIndex:
         """Check the layout under `root` and parse annotations and official splits.
 
         `root` is the dataset folder itself (the one holding audio/, meta/ or annotations/); a folder that only
         contains `root_name` (what `archive.extract` produces) is accepted too. With `annotations_only`, audio
-        is neither required nor read and duration_s is NaN.
+        is neither required nor read and duration_s is NaN. `subsets` keeps only those subsets (None: all).
         """
         root = self.resolve_root(Path(root))
-        listing = self._list_files(root, annotations_only)
+        keep = self.check_subsets(subsets)
+        listing = [item for item in self._list_files(root, annotations_only) if item["split"] in keep]
         rows_files: list[dict] = []
         rows_events: list[tuple[str, float, float, str]] = []
         for item in listing:
@@ -162,18 +176,7 @@ class DatasetSpec:
                     raise fail(
                         audio_path, f"the audio file of {item['file_id']} ({item['split']} split)", "no such file"
                     )
-                try:
-                    info = soundfile.info(str(audio_path))
-                except (RuntimeError, soundfile.LibsndfileError) as err:
-                    raise fail(audio_path, "a readable audio file", str(err).replace("\n", " ")) from None
-                declared = wav_declared_frames(audio_path)
-                if declared is not None and declared > info.frames:
-                    raise fail(
-                        audio_path, f"{declared} frames as its WAV header declares", f"{info.frames} (truncated file)"
-                    )
-                if info.frames == 0:  # else the annotation's first onset would be blamed for being past the end
-                    raise fail(audio_path, "at least one audio sample", "an empty audio file (0 frames)")
-                duration = info.frames / info.samplerate
+                duration = audio_seconds(audio_path)
             if item["split"] not in self.splits:
                 raise fail(root / item["audio"], f"a split of {', '.join(self.splits)}", repr(item["split"]))
             events = self._events(root, item, None if annotations_only else duration)
@@ -200,7 +203,18 @@ class DatasetSpec:
             ", ".join(f"{s} {int((files['split'] == s).sum())}" for s in self.splits),
             len(events),
         )
-        return DatasetIndex(files=files, events=events)
+        return DatasetIndex(
+            files=files, events=events, manifest=manifest_from_files(files, None if annotations_only else root)
+        )
+
+    def check_subsets(self, subsets: Sequence[str] | None) -> tuple[str, ...]:
+        """The subsets to index: all of `splits`, or `subsets` when each is one of them."""
+        if subsets is None:
+            return self.splits
+        unknown = [s for s in subsets if s not in self.splits]
+        if unknown or not subsets:
+            raise fail("--subsets", f"subsets of {self.name} ({', '.join(self.splits)})", repr(",".join(subsets)))
+        return tuple(s for s in self.splits if s in subsets)
 
     def resolve_root(self, root: Path) -> Path:
         """root itself, or root/root_name when root is the folder an archive was extracted into."""
@@ -223,6 +237,130 @@ class DatasetSpec:
     def _events(self, root: Path, item: dict, duration_s: float | None) -> list[tuple[float, float, str]]:
         """(onset, offset, label) events of one listed file; by default parsed from its own annotation file."""
         return parse_annotation(root / item["annotation"], self.classes, duration_s)
+
+
+def audio_seconds(audio_path: Path) -> float:
+    """Duration of a readable, complete, non-empty audio file; anything else is one line naming it."""
+    try:
+        info = soundfile.info(str(audio_path))
+    except (RuntimeError, soundfile.LibsndfileError) as err:
+        raise fail(audio_path, "a readable audio file", str(err).replace("\n", " ")) from None
+    declared = wav_declared_frames(audio_path)
+    if declared is not None and declared > info.frames:
+        raise fail(audio_path, f"{declared} frames as its WAV header declares", f"{info.frames} (truncated file)")
+    if info.frames == 0:  # else the annotation's first onset would be blamed for being past the end
+        raise fail(audio_path, "at least one audio sample", "an empty audio file (0 frames)")
+    return info.frames / info.samplerate
+
+
+def manifest_frame(
+    subset: str, audio_dir: str, root: Path, listed: Sequence[str], annotations_only: bool
+) -> pd.DataFrame:
+    """The manifest rows of one subset whose metadata lists the file names `listed` in the folder root/audio_dir:
+    each listed file present (with bytes and sha256) or missing, then the .wav files there that are not listed
+    (unlisted, hashed too). With annotations_only the folder is not looked at and listed files are unchecked."""
+    rows = []
+    if annotations_only:
+        rows = [(subset, n, f"{audio_dir}/{n}", "unchecked", None, "") for n in listed]
+        return pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
+    folder = Path(root) / audio_dir
+    on_disk = {p.name for p in folder.glob("*.wav") if p.is_file()}
+    names = set(listed)
+    for name in [*listed, *sorted(on_disk - names)]:
+        status = "unlisted" if name not in names else "present" if name in on_disk else "missing"
+        path = folder / name
+        known = status != "missing"
+        rows.append(
+            (subset, name, f"{audio_dir}/{name}", status, path.stat().st_size if known else None,
+             sha256_file(path) if known else "")
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
+
+
+def manifest_from_files(files: pd.DataFrame, root: Path | None) -> pd.DataFrame:
+    """The manifest of a dataset whose index lists exactly what is there (every file present; unchecked without
+    root, i.e. when only annotations were indexed)."""
+    rows = []
+    for split, audio in zip(files["split"], files["audio"], strict=True):
+        path = None if root is None else Path(root) / audio
+        rows.append(
+            (split, Path(audio).name, audio, "unchecked" if path is None else "present",
+             None if path is None else path.stat().st_size, "" if path is None else sha256_file(path))
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
+
+
+def subset_counts(manifest: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per subset: listed (what the metadata lists), present (listed and there, or unchecked without audio),
+    missing, unlisted (there but listed nowhere)."""
+    out = {}
+    for subset, group in manifest.groupby("subset", sort=False):
+        status = group["status"].value_counts()
+        present = int(status.get("present", 0) + status.get("unchecked", 0))
+        missing = int(status.get("missing", 0))
+        out[str(subset)] = {
+            "listed": present + missing,
+            "present": present,
+            "missing": missing,
+            "unlisted": int(status.get("unlisted", 0)),
+        }
+    return out
+
+
+def read_manifest(index_dir: Path) -> pd.DataFrame:
+    """manifest.tsv of an index folder (written by the index stage), checked for its columns and statuses."""
+    path = Path(index_dir) / MANIFEST_FILE
+    if not path.is_file():
+        raise fail(path, f"the manifest {MANIFEST_FILE} (written by sedrepro.datasets.index)", "no such file")
+    df = read_tsv(path, dtype={"subset": str, "filename": str, "audio": str, "status": str, "sha256": str})
+    missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
+    if missing:
+        raise fail(f"{path}:1", f"columns {', '.join(MANIFEST_COLUMNS)}", f"header without {', '.join(missing)}")
+    bad = ~df["status"].isin(MANIFEST_STATUSES)
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise fail(f"{path}:{row + 2}", f"a status of {', '.join(MANIFEST_STATUSES)}", repr(df["status"].iloc[row]))
+    return df
+
+
+def read_notes(index_dir: Path) -> dict:
+    """index.json of an index folder: {"subsets": subset_counts, "notes": what the dataset's parser recorded}."""
+    path = Path(index_dir) / NOTES_FILE
+    if not path.is_file():
+        raise fail(path, f"the index notes {NOTES_FILE} (written by sedrepro.datasets.index)", "no such file")
+    return read_json(path)
+
+
+def set_coverage(index_dir: Path, assignment: pd.Series) -> dict[str, dict]:
+    """On how many of how many clips each set stands: {set: {"clips": n, "listed": N or None, "text": ...}}.
+
+    `assignment` maps file_id -> set name (splits.ASSIGNMENT_FILE, or DatasetSpec.assign_splits). n is the clips
+    of the set; N adds the missing clips of each subset whose clips all went to this set. When a subset with missing
+    clips is shared between sets (DESED's weak clips, drawn into weak_train and validate), its missing clips belong
+    to no one set: N is None and the text names the subset. Use it as: f"computed on {c['text']}".
+    """
+    files = read_tsv(Path(index_dir) / FILES_FILE, dtype={"file_id": str, "split": str})
+    counts = subset_counts(read_manifest(index_dir))
+    subset_of = pd.Series(files["split"].to_numpy(), index=files["file_id"].to_numpy())
+    sets_of_subset: dict[str, set] = {}
+    for fid, name in assignment.items():
+        sets_of_subset.setdefault(str(subset_of.get(fid)), set()).add(name)
+    out = {}
+    for name in dict.fromkeys(assignment.to_numpy()):
+        ids = assignment.index[assignment.to_numpy() == name]
+        subsets = sorted(set(subset_of.reindex(ids).astype(str)))
+        n, listed, shared = len(ids), len(ids), []
+        for s in subsets:
+            missing = counts.get(s, {}).get("missing", 0)
+            if missing and len(sets_of_subset.get(s, ())) > 1:
+                shared.append(f"{s}: {missing} missing, shared with {', '.join(sorted(sets_of_subset[s] - {name}))}")
+            else:
+                listed += missing
+        text = f"{n:,} of {listed:,} listed clips"
+        if shared:
+            text = f"{n:,} clips ({'; '.join(shared)})"
+        out[str(name)] = {"clips": n, "listed": None if shared else listed, "subsets": subsets, "text": text}
+    return out
 
 
 def require_dir(path: Path, what: str) -> None:
@@ -286,6 +424,11 @@ __all__ = [
     "DatasetIndex",
     "DatasetSpec",
     "InputError",
+    "MANIFEST_COLUMNS",
+    "read_manifest",
+    "read_notes",
+    "set_coverage",
+    "subset_counts",
     "parse_annotation",
     "SPLITS",
     "LABEL_KINDS",

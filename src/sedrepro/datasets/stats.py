@@ -16,7 +16,7 @@ import pandas as pd
 from .. import cli, page, provenance
 from ..io import write_csv, write_text
 from . import get
-from .base import DatasetIndex, DatasetSpec
+from .base import NOTES_FILE, DatasetIndex, DatasetSpec, read_notes
 
 log = logging.getLogger(__name__)
 STATS_COLUMNS: tuple[str, ...] = ("split", "class", "files", "events", "mean_event_s", "total_event_s", "max_polyphony")
@@ -93,8 +93,12 @@ def _num(x: float, digits: int = 2) -> str:
     return "–" if pd.isna(x) else f"{x:,.{digits}f}"
 
 
-def stats_page(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> list[page.Block]:
-    """Which data it describes, a per-split summary table, then a per-class table (events and mean length per split).
+def stats_page(
+    spec: DatasetSpec, df: pd.DataFrame, data_note: str, index_notes: dict | None = None
+) -> list[page.Block]:
+    """Which data it describes, a per-split summary table, then a per-class table (events and mean length per split),
+    then with `index_notes` (the index's index.json) the clips listed / present / missing per subset and what the
+    dataset's parser recorded (versions, quirks handled with their counts).
 
     data_note (the workflow's, as on the tables) says whether the data is the embedded stand-in or real, and names the
     archives or the local folder it comes from: the version is the data's, not this module's.
@@ -119,6 +123,10 @@ def stats_page(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> list[page
         row = [cls] + [f"{per.at[(s, cls), 'events']:,} ({per.at[(s, cls), 'files']:,})" for s in splits]
         row += [_num(per.at[("all", cls), "mean_event_s"]), str(per.at[("all", cls), "max_polyphony"])]
         class_rows.append(row)
+    return [*_main_blocks(spec, data_note, split_rows, class_rows, splits), *_index_blocks(index_notes)]
+
+
+def _main_blocks(spec: DatasetSpec, data_note: str, split_rows: list, class_rows: list, splits: list) -> list:
     return [
         page.Heading(1, f"Dataset statistics: {spec.name}"),
         page.Paragraph(f"Data: {data_note}."),
@@ -142,25 +150,65 @@ def stats_page(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> list[page
     ]
 
 
-def render_markdown(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> str:
-    return page.markdown(stats_page(spec, df, data_note))
+def _index_blocks(index_notes: dict | None) -> list[page.Block]:
+    """The manifest's counts per subset and the parser's notes (nested values written as key: value lists)."""
+    if index_notes is None:
+        return []
+    counts = index_notes["subsets"]
+    rows = [
+        [s, f"{c['listed']:,}", f"{c['present']:,}", f"{c['missing']:,}", f"{c['unlisted']:,}"]
+        for s, c in counts.items()
+    ]
+    blocks: list[page.Block] = [
+        page.Heading(2, "Clips on disk"),
+        page.Paragraph(
+            "Listed: in the subset's metadata; present: listed and its audio found (counted as present, unchecked, "
+            "when only annotations were indexed); missing: listed without audio (left out of the index); unlisted: "
+            "audio in the subset's folder that no metadata lists. manifest.tsv in the index lists each file with its "
+            "sha256."
+        ),
+        page.Table(["subset", "listed", "present", "missing", "unlisted"], rows, "-rrrr"),
+    ]
+    notes = index_notes["notes"]
+    if notes:
+        blocks.append(page.Heading(2, "What the index recorded"))
+    for key, value in notes.items():
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            # one row per entry (e.g. per subset), one column per fact
+            columns = list(dict.fromkeys(k for v in value.values() for k in v))
+            rows = [[name, *(str(v.get(c, "")) for c in columns)] for name, v in value.items()]
+            blocks += [page.Paragraph(f"{key}:"), page.Table([key, *columns], rows, "-" * (len(columns) + 1))]
+        else:
+            blocks.append(page.Paragraph(f"{key}: {_flat(value)}."))
+    return blocks
 
 
-def render_html(spec: DatasetSpec, df: pd.DataFrame, data_note: str) -> str:
-    return page.html(stats_page(spec, df, data_note), f"Dataset statistics: {spec.name}")
+def _flat(value: object) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k} ({_flat(v)})" if isinstance(v, dict) else f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
+def render_markdown(spec: DatasetSpec, df: pd.DataFrame, data_note: str, index_notes: dict | None = None) -> str:
+    return page.markdown(stats_page(spec, df, data_note, index_notes))
+
+
+def render_html(spec: DatasetSpec, df: pd.DataFrame, data_note: str, index_notes: dict | None = None) -> str:
+    return page.html(stats_page(spec, df, data_note, index_notes), f"Dataset statistics: {spec.name}")
 
 
 def main(args: argparse.Namespace) -> None:
     spec = get(args.dataset)
     index = DatasetIndex.read(Path(args.index))
+    notes = read_notes(Path(args.index))
     df = describe(spec, index)
     write_csv(args.csv, df, float_format="%.6f")
-    write_text(args.md, render_markdown(spec, df, args.data_note))
-    write_text(args.html, render_html(spec, df, args.data_note))
+    write_text(args.md, render_markdown(spec, df, args.data_note, notes))
+    write_text(args.html, render_html(spec, df, args.data_note, notes))
     provenance.write_sidecar(
         args.md,
         {"dataset": args.dataset, "data_note": args.data_note},
-        inputs=[Path(args.index) / "files.tsv", Path(args.index) / "events.tsv"],
+        inputs=[Path(args.index) / name for name in ("files.tsv", "events.tsv", NOTES_FILE)],
     )
     log.info("wrote %s, %s and %s", args.csv, args.md, args.html)
 
