@@ -15,7 +15,7 @@ import pytest
 import soundfile
 
 from sedrepro import datasets
-from sedrepro.datasets import DatasetIndex, desed, read_manifest, read_notes, set_coverage
+from sedrepro.datasets import DatasetIndex, desed, desed_standin, read_manifest, read_notes, set_coverage
 from sedrepro.datasets.base import manifest_from_files
 from sedrepro.datasets.stats import describe, render_markdown
 from sedrepro.io import InputError
@@ -110,7 +110,7 @@ def test_spec_declares_classes_subsets_and_sets() -> None:
         "validation": "strong",
         "public_eval": "strong",
     }
-    assert SPEC.embedded is None  # the stand-in is wired separately
+    assert SPEC.embedded is desed_standin.STAND_IN and SPEC.embedded_archives == desed_standin.ARCHIVES
 
 
 def test_read_strong_keeps_clips_without_events(tmp_path: Path) -> None:
@@ -311,7 +311,7 @@ def test_official_protocol_is_the_dcase_baseline_split(tmp_path: Path) -> None:
         ("synthetic_validate", "validate"): 1,
         ("unlabel_in_domain", "unlabel_in_domain"): 2,
         ("validation", "validation"): 3,
-        ("weak", "validate"): 1,  # round(0.1 * 9)
+        ("weak", "weak_validate"): 1,  # round(0.1 * 9)
         ("weak", "weak_train"): 8,
     }
     again = SPEC.assign_splits(files.sample(frac=1.0, random_state=0), split)
@@ -337,7 +337,7 @@ def test_set_coverage_says_on_how_many_of_how_many_clips(tmp_path: Path) -> None
     assert cov["public_eval"]["text"] == "1 of 1 listed clips"
     assert cov["unlabel_in_domain"]["listed"] == 2  # unlisted audio is not in the index
     assert cov["weak_train"]["listed"] is None
-    assert cov["weak_train"]["text"] == "8 clips (weak: 1 missing, shared with validate)"
+    assert cov["weak_train"]["text"] == "8 clips (weak: 1 missing, shared with weak_validate)"
 
 
 def test_dataset_page_has_subsets_classes_and_manifest_counts(tmp_path: Path) -> None:

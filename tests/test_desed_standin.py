@@ -302,3 +302,25 @@ def test_bad_params_are_one_line(tmp_path: Path, key: str, value: object, messag
         ds.STAND_IN.run(SPEC, tmp_path, {**PARAMS, key: value})
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
     assert not any(tmp_path.iterdir())
+
+
+def test_the_registered_spec_indexes_the_stand_in_as_extracted(tmp_path: Path) -> None:
+    """The workflow's path: the registered desed spec's archives, extracted side by side (dcase_synth/ beside the
+    tree, not merged into it), indexed with every subset and the missing clips counted."""
+    from sedrepro.datasets import get
+
+    spec = get("desed")
+    spec.embedded.run(spec, tmp_path / "emb", dict(PARAMS))
+    extract([tmp_path / "emb" / a for a in spec.embedded_archives], tmp_path / "x")
+    index = spec.index(tmp_path / "x")
+    assert set(index.files["split"]) == set(spec.subsets)
+    subsets = index.notes["subsets"]
+    assert (
+        subsets["synthetic_train"]["metadata"] == f"../{ds.SYNTH_ROOT}/metadata/train/synthetic21_train/soundscapes.tsv"
+    )
+    assert {s: subsets[s]["missing"] for s in ("weak", "unlabel_in_domain", "validation")} == {
+        "weak": round(0.125 * 8),
+        "unlabel_in_domain": round(0.125 * 8),
+        "validation": round(0.125 * 12),
+    }
+    assert subsets["public_eval"]["events_past_clip_end_clipped"] > 0

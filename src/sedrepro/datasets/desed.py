@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import fail, read_text
+from . import desed_standin
 from .base import (
     DURATION_TOLERANCE_S,
     EVENT_COLUMNS,
@@ -53,6 +54,7 @@ from .base import (
 log = logging.getLogger(__name__)
 
 ROOT_NAME = "DESED"
+SYNTH_FOLDER = desed_standin.SYNTH_ROOT  # the top folder of dcase_synth.zip (dcase_synth/)
 # DCASE Task 4 baseline local/classes_dict.py order
 CLASSES: tuple[str, ...] = (
     "Alarm_bell_ringing",
@@ -74,12 +76,14 @@ SUBSETS: tuple[tuple[str, str], ...] = (
     ("validation", "strong"),
     ("public_eval", "strong"),
 )
-# Set names of the official protocol: three training sources (one label kind each), validate, two evaluation sets.
+# Set names of the official protocol: three training sources (one label kind each), validate (strong), the held-out
+# weak clips, two evaluation sets.
 SET_NAMES: tuple[str, ...] = (
     "synthetic_train",
     "weak_train",
     "unlabel_in_domain",
     "validate",
+    "weak_validate",
     "validation",
     "public_eval",
 )
@@ -295,9 +299,11 @@ class DesedSpec(DatasetSpec):
 
     def _dcase_sets(self, files: pd.DataFrame, split: dict) -> pd.Series:
         """The DCASE baseline's split: a seeded share of the weak clips (split/weak_validate_share, 0.1 in the
-        baseline) goes to validate with synthetic_validate, the rest is the source weak_train; the other subsets
-        are sets of their own name. The draw is over the weak clips present, sorted, so it does not depend on
-        their order."""
+        baseline) is held out as weak_validate, the rest is the source weak_train; validate is synthetic_validate;
+        the other subsets are sets of their own name. The DCASE 2022 baseline validates on synthetic_validate and
+        the held-out weak clips together; a set here has one label kind (the split store's mask is per set), so
+        validate holds the strong clips and weak_validate the weak ones. The draw is over the weak clips
+        present, sorted, so it does not depend on their order."""
         subset = files["split"].astype(str)
         bad = subset[~subset.isin(self.splits)]
         if not bad.empty:
@@ -307,7 +313,7 @@ class DesedSpec(DatasetSpec):
         weak = np.sort(files.loc[subset == "weak", "file_id"].astype(str).to_numpy())
         order = weak[np.random.default_rng(int(split["seed"])).permutation(len(weak))]
         n_validate = round(float(split["weak_validate_share"]) * len(weak))
-        weak_set = {fid: ("validate" if i < n_validate else "weak_train") for i, fid in enumerate(order)}
+        weak_set = {fid: ("weak_validate" if i < n_validate else "weak_train") for i, fid in enumerate(order)}
         by_subset = {"synthetic_validate": "validate"}
         sets = [
             weak_set[fid] if s == "weak" else by_subset.get(s, s)
@@ -322,7 +328,17 @@ class DesedSpec(DatasetSpec):
         """The parts under root and the synthetic year ("20" or "21"; None when `synthetic` is False and no
         synthetic set is needed); a missing metadata folder is one line naming it."""
         require_dir(root / "metadata", f"the metadata folder metadata/ of a DESED_task tree ({self.name})")
-        years = [y for y in SYNTHETIC_YEARS if (root / f"metadata/train/synthetic{y}_train").is_dir()]
+        # The synthetic set is in the tree (the baseline symlinks it there) or, as dcase_synth.zip unpacks, in a
+        # dcase_synth/ folder beside it with the same audio/ and metadata/ layout.
+        base = next(
+            (
+                b
+                for b in ("", f"../{SYNTH_FOLDER}/")
+                if any((root / f"{b}metadata/train/synthetic{y}_train").is_dir() for y in SYNTHETIC_YEARS)
+            ),
+            "",
+        )
+        years = [y for y in SYNTHETIC_YEARS if (root / f"{base}metadata/train/synthetic{y}_train").is_dir()]
         if not years and not synthetic:
             years = [None]
         elif not years:
@@ -338,18 +354,18 @@ class DesedSpec(DatasetSpec):
             else [
                 Part(
                     "synthetic_train",
-                    f"audio/train/synthetic{y}_train/soundscapes",
-                    f"metadata/train/synthetic{y}_train/soundscapes.tsv",
+                    f"{base}audio/train/synthetic{y}_train/soundscapes",
+                    f"{base}metadata/train/synthetic{y}_train/soundscapes.tsv",
                     "strong",
                     None,
                     "synthetic_train-",
                 ),
                 Part(
                     "synthetic_validate",
-                    f"audio/validation/synthetic{y}_validation/soundscapes",
-                    f"metadata/validation/synthetic{y}_validation/soundscapes.tsv",
+                    f"{base}audio/validation/synthetic{y}_validation/soundscapes",
+                    f"{base}metadata/validation/synthetic{y}_validation/soundscapes.tsv",
                     "strong",
-                    f"metadata/validation/synthetic{y}_validation/durations.tsv",
+                    f"{base}metadata/validation/synthetic{y}_validation/durations.tsv",
                     "synthetic_validate-",
                 ),
             ]
@@ -488,6 +504,6 @@ SPEC = DesedSpec(
     name="desed",
     classes=CLASSES,
     root_name=ROOT_NAME,
-    embedded_archives=(f"{ROOT_NAME}.tar.gz",),
-    embedded=None,  # the stand-in (datasets/desed_standin.py) is wired by the lead
+    embedded_archives=desed_standin.ARCHIVES,
+    embedded=desed_standin.STAND_IN,
 )
