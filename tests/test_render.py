@@ -545,3 +545,59 @@ def test_cited_rows_are_never_compared_in_the_main_output(tmp_path, monkeypatch)
 def test_cited_rows_and_metric_columns_are_checked(fields, message):
     with pytest.raises(InputError, match=re.escape(message)):
         dataclasses.replace(CITED_SPEC, **fields)
+
+
+def test_a_table_of_averages_over_a_sweep(tmp_path, monkeypatch):
+    """A classes table with one F1 row (a per-class metric's Average) whose columns are a config sweep's runs, named
+    as sedrepro.expand names them (the sparse self-attention paper's Table 1: baseline and one run per lambda)."""
+    from sedrepro import audit, expand
+    from sedrepro import config as sconfig
+    from sedrepro import workflow as glue
+    from sedrepro.registry import Registry
+
+    key, values = "training.learning_rate", (0.001, 0.002)
+    runs = tuple((f"{v}", expand.sweep_name("lr", key, v)) for v in values)
+    spec = TableSpec(
+        name="table1",
+        caption="F1 per learning rate.",
+        dataset="tut_sed_synthetic_2016",
+        model_columns=(("baseline", "crnn_bi"), *runs),
+        stat_columns=(),
+        rows=(("F1(%)", "Average"),),
+        metric="event_f1",
+    )
+    assert spec.models[1:] == ("lr_learning_rate-0p001", "lr_learning_rate-0p002")
+    monkeypatch.setattr(papers, "PAPERS", Registry("paper"))
+    papers.register(papers.Paper("toy", (spec,)))
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(
+        f"papers: [toy]\nmodels:\n  lr:\n    sweep: {{base: crnn_uni, key: {key}, values: [0.001, 0.002]}}\n"
+    )
+    files = [sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "tiny.yaml"]
+    cfg = sconfig.load([*files, sweep])  # the config check finds every model the table shows
+    assert [p.split("/")[-3] for p in glue.table_metrics(cfg, "toy", "table1")] == list(spec.models)
+    short = tmp_path / "short.yaml"
+    short.write_text(sweep.read_text().replace("0.001, 0.002", "0.001"))
+    with pytest.raises(InputError, match="config key 'models/lr_learning_rate-0p002': expected the model's settings"):
+        sconfig.load([*files, short])
+
+    pv = pd.DataFrame(
+        [
+            {"table": "table1", "row": "F1(%)", "column": m, "value": v, "note": ""}
+            for m, v in zip(spec.models, (43.1, 46.8, 45.1), strict=True)
+        ]
+    )
+    docs = [
+        make_doc(spec.dataset, m, 0, [{"cat": 1.0, "Average": a, "Overall": 2.0}], metric="event_f1")
+        for m, a in zip(spec.models, (40.0, 45.0, 47.5), strict=True)
+    ]
+    t = render.build_table(spec, docs, pv, None)
+    assert list(zip(t.column, t.reproduced, strict=True)) == list(zip(spec.models, (40.0, 45.0, 47.5), strict=True))
+    lines = render.notes(spec, render.summarize_runs(spec, docs), "toy data")
+    md = render.markdown(spec, t, lines)
+    assert "| Category | baseline | 0.001 | 0.002 |" in md
+    assert "| F1(%) | 43.1 / 40.0 (\u22123.1) | 46.8 / 45.0 (\u22121.8) | 45.1 / 47.5 (+2.4) |" in md
+    assert "Frame threshold 0.5; event_f1 = sed_eval EventBasedMetrics F1" in md and "segment-based" not in md
+    assert "F1(%),lr_learning_rate-0p002,45.10,47.50,0.00,2.40" in render.csv_text(t, spec)
+    assert audit.audit([spec], pv) == []  # no class rows: no Average check, and no division by zero
+    render.plot(spec, t, tmp_path / "t.png", "toy data")
