@@ -140,7 +140,7 @@ class TableSpec:
             raise fail(where, "metric and ratio columns only in a models table", f"layout {self.layout!r}")
         if not self.is_models_layout and self.cited_rows:
             raise fail(where, "cited rows only in a models table (rows of cited works)", f"layout {self.layout!r}")
-        metric_keys = {k for _, k in self.metric_columns}
+        metric_keys = tuple(k for _, k in self.metric_columns)
         for column, factor in self.metric_scales:
             if column not in metric_keys:
                 raise fail(
