@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, NamedTuple
 
+from .. import figures  # the figure kinds (it imports this package only inside its functions)
 from ..io import fail, read_text
 from ..metrics import METRICS
 from ..registry import Registry
@@ -185,7 +186,8 @@ class TableSpec:
 
     @property
     def grid_rows(self) -> tuple[tuple[str, str], ...]:
-        """(label, key) of the rendered rows: models (models layout) or rows then text rows (classes layout)."""
+        """(label, key) of the rendered rows: cited rows then models (models layout), or rows then text rows (classes
+        layout)."""
         if self.is_models_layout:
             return self.cited_rows + self.model_columns
         return self.rows + tuple((label, label) for label, _ in self.text_metrics)
@@ -271,10 +273,8 @@ class FigureSpec:
     evaluation_set: str = "test"
 
     def __post_init__(self) -> None:
-        from ..figures import KINDS  # the kinds draw with matplotlib: that module, imported when a figure is defined
-
         where = f"FigureSpec {self.name}"
-        KINDS.get(self.kind, f"{where} kind").check(self, where)
+        figures.KINDS.get(self.kind, f"{where} kind").check(self, where)
 
 
 class TextCell(NamedTuple):
