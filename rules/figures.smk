@@ -1,5 +1,6 @@
 # Figures of a paper (for example the dessed paper's Figures 1, 4, 9-15): histograms from the dataset index, training
-# curves from the runs' history.csv. Which figures a paper has comes from its Paper's figures.
+# curves from the runs' history.csv, class-wise scores from their metrics.json. Which figures a paper has comes from its
+# Paper's figures; which inputs a figure gets, from its kind (sedrepro.figures.KINDS, workflow.figure_inputs).
 
 
 wildcard_constraints:
@@ -30,4 +31,5 @@ rule plot_figure:
         JOB_MESSAGE
     shell:
         "python -m sedrepro.figures --paper {wildcards.paper} --figure {wildcards.figure} --index={params.index:q}"
-        " --history {input.history:q} --data-note {params.note:q} --out {output.png:q} --log {log:q}"
+        " --history {input.history:q} --metrics {input.metrics:q} --checkpoints {input.checkpoints:q}"
+        " --features {input.features:q} --data-note {params.note:q} --out {output.png:q} --log {log:q}"

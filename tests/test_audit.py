@@ -620,3 +620,25 @@ def test_real_metadata_claims():
     assert all(
         r.computed != r.computed and "annotations only" in r.how for label, r in found.items() if label not in passed
     )
+
+
+def test_cited_rows_are_not_audited():
+    """Rows the paper cites from other works are its values of someone else's models: no bytes-per-parameter check."""
+    spec = TableSpec(
+        name="table4",
+        caption="Sizes.",
+        dataset="toyset",
+        model_columns=(("Ours", "ma"),),
+        stat_columns=(),
+        rows=(),
+        layout=papers.MODELS_LAYOUT,
+        metric_columns=(("Params", "parameters"), ("KB", "size_kb")),
+        cited_rows=(("Other [3]", "[3] a cited model"),),
+    )
+    cells = {("Ours", "parameters"): 1000, ("Ours", "size_kb"): 4, ("Other [3]", "parameters"): 1e6}
+    cells[("Other [3]", "size_kb")] = 1  # far below a byte per parameter: flagged if it were audited
+    pv = pd.DataFrame(
+        [{"table": "table4", "row": r, "column": c, "value": v, "note": ""} for (r, c), v in cells.items()]
+    )
+    found = audit.size_findings(spec, pv, "parameters", "size_kb")
+    assert [f.column for f in found] == ["Ours"] and not found[0].flagged

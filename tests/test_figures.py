@@ -124,3 +124,112 @@ def test_curves_read_right(tmp_path, name):
                 )
     finally:
         plt.close(fig)
+
+
+def classwise_doc(model, seed, per_checkpoint, dataset="toyset"):
+    from metrics_doc import metrics_doc
+
+    return metrics_doc(dataset, model, seed, per_checkpoint, metric="event_f1")
+
+
+CLASSWISE = papers.FigureSpec(
+    "figure1", "Class-wise performance", "classwise", "toyset", (("baseline", "mb"), ("SSA", "ma")), ("event_f1",)
+)
+
+
+def test_classwise_values_are_table_cells_per_class():
+    docs = [
+        classwise_doc("ma", 0, [{"cat": 40.0, "dog": 60.0, "Average": 50.0}, {"cat": 42.0, "dog": None}]),
+        classwise_doc("ma", 1, [{"cat": 44.0, "dog": 70.0, "Average": 57.0}]),
+        classwise_doc("mb", 0, [{"cat": 10.0, "dog": 20.0, "Average": 15.0}]),
+    ]
+    v = figures.classwise_values(CLASSWISE, docs).set_index(["model", "class"])
+    assert list(v.index) == [("baseline", "cat"), ("baseline", "dog"), ("SSA", "cat"), ("SSA", "dog")]
+    assert v.loc[("SSA", "cat"), "mean"] == pytest.approx(42.0)  # every (seed, checkpoint): 40, 42, 44
+    assert v.loc[("SSA", "cat"), "std"] == pytest.approx(np.std([40.0, 42.0, 44.0]))
+    assert v.loc[("SSA", "dog"), "mean"] == pytest.approx(65.0)  # an undefined checkpoint value is skipped
+    fig = figures.build(CLASSWISE, "toy data", data=figures.FigureData(metrics=docs))
+    try:
+        ax = fig.axes[0]
+        assert len(ax.patches) == 4 and [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog"]
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline", "SSA"]
+        title = ax.get_title(loc="left")
+        assert "event_f1 on evaluation set 'test'" in title and "seeds 0, 1" in title
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    with pytest.raises(InputError, match="metrics files of exactly mb, ma"):
+        figures.classwise_values(CLASSWISE, docs[:2])
+    with pytest.raises(InputError, match="expected dataset 'toyset' for figure1"):
+        figures.classwise_values(CLASSWISE, docs[:2] + [classwise_doc("mb", 0, [{"cat": 1.0}], dataset="other")])
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        (dict(models=(("SSA", "ma"),)), "FigureSpec figure1: expected two or more models to compare class by class"),
+        (dict(metrics=("psds",)), "FigureSpec figure1: expected one registered per-class metric for a classwise"),
+        (dict(metrics=("event_f1", "segment_f1")), "expected one registered per-class metric"),
+        (dict(metrics=("f1",)), "FigureSpec figure1 metrics: expected a registered metric"),
+    ],
+)
+def test_a_classwise_figure_is_checked_when_defined(fields, message):
+    import dataclasses
+
+    with pytest.raises(InputError, match=message):
+        dataclasses.replace(CLASSWISE, **fields)
+
+
+@pytest.fixture
+def toy_kinds(monkeypatch):
+    """A registry of the built-in kinds plus a test-only one reading checkpoints and features (as an attention
+    figure does): the real registry stays as it was."""
+    from sedrepro.registry import Registry
+
+    kinds = Registry("figure kind")
+    for name, kind in figures.KINDS.items():
+        kinds.register(name, kind)
+    seen = {}
+
+    def check(spec, where):
+        if len(spec.models) != 1:
+            raise InputError(f"{where}: expected one model, found {len(spec.models)}")
+
+    def draw(plt, spec, data, note):
+        seen["data"] = data
+        fig, ax = plt.subplots()
+        ax.set_title(f"{spec.caption}; {note}")
+        return fig
+
+    monkeypatch.setattr(figures, "KINDS", kinds)
+    figures.register_kind(figures.FigureKind("toy_attention", ("index", "checkpoints", "features"), check, draw))
+    return seen
+
+
+def test_a_registered_kind_gets_the_inputs_it_declares(tmp_path, monkeypatch, toy_kinds):
+    from sedrepro.registry import Registry
+
+    spec = papers.FigureSpec("figure2", "Attention weights", "toy_attention", "toyset", (("SSA", "ma"),))
+    with pytest.raises(InputError, match="expected one model, found 2"):
+        papers.FigureSpec("figure2", "x", "toy_attention", "toyset", (("A", "ma"), ("B", "mb")))
+    monkeypatch.setattr(papers, "PAPERS", Registry("paper"))
+    papers.register(papers.Paper("toy", (papers.dessed.PAPER.tables[0],), figures=(spec,)))
+    index = write_index(tmp_path / "index")
+    ckpt = tmp_path / "ma" / "seed0" / "checkpoints"
+    ckpt.mkdir(parents=True)
+    feats = tmp_path / "features.npy"
+    feats.write_bytes(b"x")
+    out = tmp_path / "figure2.png"
+    argv = ["--paper", "toy", "--figure", "figure2", "--data-note", "toy data", "--out", str(out)]
+    argv += ["--index", str(index), "--history", "--metrics", "--checkpoints", str(ckpt), "--features", str(feats)]
+    figures.main(figures.build_parser().parse_args(argv))
+    data = toy_kinds["data"]
+    assert data.index_dir == index and data.checkpoints == [ckpt] and data.features == [feats]
+    assert data.histories is None and list(data.metrics) == []
+    assert out.read_bytes()[:8] == PNG
+    history = write_history(tmp_path, "toyset", "ma", 0)
+    with pytest.raises(InputError, match=r"only the inputs of kind 'toy_attention' \(index, checkpoints, features\)"):
+        figures.main(figures.build_parser().parse_args(argv + ["--history", str(history)]))
+    with pytest.raises(ValueError, match="inputs among index, history, metrics, checkpoints, features"):
+        figures.FigureKind("bad", ("weights",), lambda s, w: None, lambda *a: None)

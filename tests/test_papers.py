@@ -154,7 +154,8 @@ def test_an_unknown_table_metric_stops_its_definition():
     with pytest.raises(
         InputError,
         match="TableSpec table3: expected run metrics among accuracy, loss, micro_f1, psds, "
-        "train_time_min, parameters, size_kb, epochs, found 'speed'",
+        "train_time_min, parameters, size_kb, epochs or <metric>@<key> of a per-class metric "
+        r"\(clip_f1, event_f1, segment_f1\), found 'speed'",
     ):
         replace(MODELS, metric_columns=(("S", "speed"),), ratio_columns=(), min_decimals=())
     with pytest.raises(InputError, match="found 'f1'"):  # a text number names a run metric too
@@ -164,7 +165,8 @@ def test_an_unknown_table_metric_stops_its_definition():
 BAD_FIGURES = {
     "kind": (
         dict(kind="curve"),
-        "FigureSpec figure2: expected a kind among clip_durations, event_durations, curves, compare, found 'curve'",
+        r"FigureSpec figure2 kind: expected a registered figure kind \(classwise, clip_durations, compare, curves, "
+        "event_durations\\), found 'curve'",
     ),
     "metric": (dict(metrics=("f1",)), "FigureSpec figure2: expected history metrics among accuracy, loss, found 'f1'"),
     "no models": (dict(models=()), "FigureSpec figure2: expected models and metrics for 'curves', found models \\(\\)"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -429,3 +430,174 @@ def test_decimals_a_table_declares_are_shown_at_least():
         SPEC, plain, []
     )
     assert "Cat&dog,ma,64.900,61.200,0.787,-3.700" in render.csv_text(t, spec)
+
+
+# A models table as the sparse self-attention paper's Table 2 prints it: a per-class metric's macro average and a
+# scalar score in %, under rows the paper cites from other works.
+CITED_SPEC = TableSpec(
+    name="table2",
+    caption="Scores with cited works.",
+    dataset="toyset",
+    model_columns=(("baseline", "mb"), ("Ours", "ma")),
+    stat_columns=(),
+    rows=(),
+    layout=papers.MODELS_LAYOUT,
+    metric_columns=(("Event-F1(%)", "event_f1@Average"), ("PSDS(%)", "psds")),
+    metric_scales=(("psds", 100.0),),
+    cited_rows=(("CRNN [23]", "[23] a cited system"), ("CRNN ensemble [23]", "[23] a cited ensemble")),
+    unprinted=(("CRNN ensemble [23]", "psds"),),
+    metric="event_f1",
+)
+CITED_VALUES = {
+    ("CRNN [23]", "event_f1@Average"): 45.1,
+    ("CRNN [23]", "psds"): 65.8,
+    ("CRNN ensemble [23]", "event_f1@Average"): 46.4,
+    ("baseline", "event_f1@Average"): 43.1,
+    ("baseline", "psds"): 64.1,
+    ("Ours", "event_f1@Average"): 47.6,
+    ("Ours", "psds"): 66.7,
+}
+
+
+def cited_docs():
+    def doc(model, seed, averages, psds):
+        per = [{"cat": a - 1, "Average": a, "Overall": a + 1} for a in averages]
+        return make_doc("toyset", model, seed, per, metric="event_f1", scalars={"psds": psds}, trivial={"Average": 5.0})
+
+    return [doc("ma", 0, (46.0, 48.0), (0.6, 0.7)), doc("mb", 0, (40.0,), (0.5,))]
+
+
+def cited_values():
+    rows = [{"table": "table2", "row": r, "column": c, "value": v, "note": ""} for (r, c), v in CITED_VALUES.items()]
+    return pd.DataFrame(rows)
+
+
+def test_a_per_class_metric_column_and_cited_rows():
+    t = render.build_table(CITED_SPEC, cited_docs(), cited_values(), None)
+    assert list(t.row.unique()) == ["CRNN [23]", "CRNN ensemble [23]", "baseline", "Ours"]  # cited works first
+    cited = t[t.row.isin(CITED_SPEC.cited_labels)]
+    assert len(cited) == 4 and cited[["reproduced", "std", "delta"]].isna().all().all()
+    ours = t[t.row == "Ours"].set_index("column")
+    # the macro average of every (seed, checkpoint): 46 and 48; PSDS on the paper's % scale
+    assert ours.loc["event_f1@Average", "reproduced"] == pytest.approx(47.0)
+    assert ours.loc["event_f1@Average", "std"] == pytest.approx(1.0)
+    assert ours.loc["event_f1@Average", "delta"] == pytest.approx(-0.6)
+    assert ours.loc["psds", "reproduced"] == pytest.approx(65.0) and ours.loc["psds", "std"] == pytest.approx(5.0)
+    text = render.csv_text(t, CITED_SPEC)
+    assert "CRNN [23],event_f1@Average,45.10,,,\n" in text and "CRNN ensemble [23],psds,,,,\n" in text
+    assert "Ours,psds,66.70,65.00,5.00,-1.70\n" in text
+    lines = render.notes(CITED_SPEC, render.summarize_runs(CITED_SPEC, cited_docs()), "toy data")
+    md = render.markdown(CITED_SPEC, t, lines)
+    assert "| Model | Event-F1(%) | PSDS(%) |" in md
+    assert "| CRNN [23] | 45.1 / cited | 65.8 / cited |" in md
+    assert "| CRNN ensemble [23] | 46.4 / cited | \u2013 / cited |" in md
+    assert "| Ours | 47.6 / 47.0 (\u22120.6) | 66.7 / 65.0 (\u22121.7) |" in md
+    assert "cited: a result the paper cites from another work (CRNN [23]: [23] a cited system; " in md
+    assert "event_f1@Average = sed_eval EventBasedMetrics F1" in md and "its Average value" in md
+    tex = render.latex(CITED_SPEC, t, "toy")
+    body = tex.split(r"\hline")
+    assert "CRNN ensemble [23]" in body[2] and "baseline" in body[3]  # a rule between cited works and models
+    fig = render.figure(CITED_SPEC, t, "toy")
+    labels = [x.get_text() for ax in fig.axes for x in ax.texts]
+    assert labels.count("cited") == 4 and "n/a" not in labels  # a cited row's missing reproduction is no n/a
+    assert "n/a" not in " ".join(x.get_text() for x in fig.texts)
+
+
+def test_cited_rows_are_never_compared_in_the_main_output(tmp_path, monkeypatch):
+    from sedrepro.registry import Registry
+
+    monkeypatch.setattr(papers, "PAPERS", Registry("paper"))
+    papers.register(papers.Paper("toy", (CITED_SPEC,)))
+    paths = []
+    for doc in cited_docs():
+        run = tmp_path / doc["model"] / f"seed{doc['seed']}"
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text(json.dumps(doc))
+        paths.append(str(run / "metrics.json"))
+    pv = tmp_path / "pv.tsv"
+    pv.write_text(
+        "table\trow\tcolumn\tvalue\tnote\n"
+        + "".join(f"table2\t{r}\t{c}\t{v}\t\n" for (r, c), v in CITED_VALUES.items())
+    )
+    out = {ext: str(tmp_path / f"table2.{ext}") for ext in ("md", "html", "csv", "tex", "png")}
+    argv = ["--paper", "toy", "--table", "table2", "--metrics", *paths, "--paper-values", str(pv)]
+    argv += ["--data-note", "toy data"] + [a for ext, p in out.items() for a in (f"--out-{ext}", p)]
+    render.main(render.build_parser().parse_args(argv))
+    md = Path(out["md"]).read_text()
+    assert "n/a: no reproduced value" not in md  # every reproduced row has its value; cited rows are not n/a
+    tidy = pd.read_csv(out["csv"])
+    assert tidy[tidy.row.str.contains(r"\[23\]")][["reproduced", "std", "delta"]].isna().all().all()
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        (
+            dict(layout=papers.CLASSES_LAYOUT, metric_columns=(), metric_scales=(), unprinted=()),
+            "TableSpec table2: expected cited rows only in a models table",
+        ),
+        (dict(metric_scales=(("loss", 100.0),)), "TableSpec table2: expected metric_scales of the metric columns"),
+        (dict(metric_scales=(("psds", 0),)), "TableSpec table2: expected a positive scale factor for 'psds', found 0"),
+        (dict(metric_columns=(("P", "psds@Average"),), metric_scales=(), unprinted=()), "found 'psds@Average'"),
+        (dict(cited_rows=(("Ours", "[1]"),)), "TableSpec table2: expected distinct row labels"),
+    ],
+)
+def test_cited_rows_and_metric_columns_are_checked(fields, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        dataclasses.replace(CITED_SPEC, **fields)
+
+
+def test_a_table_of_averages_over_a_sweep(tmp_path, monkeypatch):
+    """A classes table with one F1 row (a per-class metric's Average) whose columns are a config sweep's runs, named
+    as sedrepro.expand names them (the sparse self-attention paper's Table 1: baseline and one run per lambda)."""
+    from sedrepro import audit, expand
+    from sedrepro import config as sconfig
+    from sedrepro import workflow as glue
+    from sedrepro.registry import Registry
+
+    key, values = "training.learning_rate", (0.001, 0.002)
+    runs = tuple((f"{v}", expand.sweep_name("lr", key, v)) for v in values)
+    spec = TableSpec(
+        name="table1",
+        caption="F1 per learning rate.",
+        dataset="tut_sed_synthetic_2016",
+        model_columns=(("baseline", "crnn_bi"), *runs),
+        stat_columns=(),
+        rows=(("F1(%)", "Average"),),
+        metric="event_f1",
+    )
+    assert spec.models[1:] == ("lr_learning_rate-0p001", "lr_learning_rate-0p002")
+    monkeypatch.setattr(papers, "PAPERS", Registry("paper"))
+    papers.register(papers.Paper("toy", (spec,)))
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(
+        f"papers: [toy]\nmodels:\n  lr:\n    sweep: {{base: crnn_uni, key: {key}, values: [0.001, 0.002]}}\n"
+    )
+    files = [sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "tiny.yaml"]
+    cfg = sconfig.load([*files, sweep])  # the config check finds every model the table shows
+    assert [p.split("/")[-3] for p in glue.table_metrics(cfg, "toy", "table1")] == list(spec.models)
+    short = tmp_path / "short.yaml"
+    short.write_text(sweep.read_text().replace("0.001, 0.002", "0.001"))
+    with pytest.raises(InputError, match="config key 'models/lr_learning_rate-0p002': expected the model's settings"):
+        sconfig.load([*files, short])
+
+    pv = pd.DataFrame(
+        [
+            {"table": "table1", "row": "F1(%)", "column": m, "value": v, "note": ""}
+            for m, v in zip(spec.models, (43.1, 46.8, 45.1), strict=True)
+        ]
+    )
+    docs = [
+        make_doc(spec.dataset, m, 0, [{"cat": 1.0, "Average": a, "Overall": 2.0}], metric="event_f1")
+        for m, a in zip(spec.models, (40.0, 45.0, 47.5), strict=True)
+    ]
+    t = render.build_table(spec, docs, pv, None)
+    assert list(zip(t.column, t.reproduced, strict=True)) == list(zip(spec.models, (40.0, 45.0, 47.5), strict=True))
+    lines = render.notes(spec, render.summarize_runs(spec, docs), "toy data")
+    md = render.markdown(spec, t, lines)
+    assert "| Category | baseline | 0.001 | 0.002 |" in md
+    assert "| F1(%) | 43.1 / 40.0 (\u22123.1) | 46.8 / 45.0 (\u22121.8) | 45.1 / 47.5 (+2.4) |" in md
+    assert "Frame threshold 0.5; event_f1 = sed_eval EventBasedMetrics F1" in md and "segment-based" not in md
+    assert "F1(%),lr_learning_rate-0p002,45.10,47.50,0.00,2.40" in render.csv_text(t, spec)
+    assert audit.audit([spec], pv) == []  # no class rows: no Average check, and no division by zero
+    render.plot(spec, t, tmp_path / "t.png", "toy data")

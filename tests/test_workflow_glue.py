@@ -203,3 +203,55 @@ def test_the_jobs_shell_prefix_exports_what_the_stages_read(tmp_path):
     cfg["plugins"], cfg["training"]["compile"] = [], False
     prefix = glue.shell_prefix(cfg, "src", {}, None)
     assert "SEDREPRO_PLUGINS=''" in prefix and "SEDREPRO_COMPILE" not in prefix and "export PATH" not in prefix
+
+
+def test_figure_inputs_follow_the_kind_declaration(monkeypatch):
+    """plot_figure gets what a figure's kind declares (sedrepro.figures.FigureKind.inputs), one list per input."""
+    from sedrepro import figures, papers
+    from sedrepro.registry import Registry
+
+    cfg = tiny()
+    for name in ("figure1", "figure9"):  # the built-in kinds: an index, or histories, and nothing else
+        inputs = glue.figure_inputs(cfg, "dessed", name)
+        assert list(inputs) == list(figures.FIGURE_INPUTS)
+        assert [r for r, files in inputs.items() if files] == list(
+            figures.KINDS.get(papers.get("dessed").figure(name).kind).inputs
+        )
+    kinds = Registry("figure kind")
+    for name, kind in figures.KINDS.items():
+        kinds.register(name, kind)
+    monkeypatch.setattr(figures, "KINDS", kinds)
+    figures.register_kind(
+        figures.FigureKind("toy_attention", ("index", "checkpoints", "features"), lambda s, w: None, lambda *a: None)
+    )
+    poly = "tut_sed_synthetic_2016"
+    monkeypatch.setattr(papers, "PAPERS", Registry("paper"))
+    models = (("Baseline", "dnd_baseline"), ("Dilated", "dnd_dilated"))
+    papers.register(
+        papers.Paper(
+            "toy",
+            (papers.dessed.PAPER.tables[1],),
+            figures=(
+                papers.FigureSpec("figure1", "Class-wise", "classwise", poly, models, ("segment_f1",)),
+                papers.FigureSpec("figure2", "Attention", "toy_attention", poly, models[:1]),
+            ),
+        )
+    )
+    cfg["seeds"] = [0, 3]
+    classwise = glue.figure_inputs(cfg, "toy", "figure1")
+    assert classwise["metrics"] == [
+        glue.run_file(cfg, poly, m, s, evaluate.METRICS_FILE)
+        for m in ("dnd_baseline", "dnd_dilated")
+        for s in ("0", "3")
+    ]
+    assert not any(classwise[r] for r in ("index", "history", "checkpoints", "features"))
+    attention = glue.figure_inputs(cfg, "toy", "figure2")
+    assert attention["checkpoints"] == [
+        glue.run_file(cfg, poly, "dnd_baseline", s, train.CHECKPOINTS_DIR) for s in "03"
+    ]
+    pipeline = sconfig.model_pipeline(cfg, "dnd_baseline")
+    assert attention["features"] == list(glue.features_files(cfg, poly, pipeline).values())
+    assert (
+        attention["index"] == glue.index_list(cfg, poly) and glue.index_folder(attention) == f"data/tiny/index/{poly}"
+    )
+    assert attention["history"] == attention["metrics"] == []

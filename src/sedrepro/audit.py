@@ -87,7 +87,7 @@ def _average_findings(spec: TableSpec, pv: pd.Series) -> list[Finding]:
     out = []
     class_labels = [label for label, _ in spec.class_rows]
     avg_label = next((label for label, key in spec.rows if key == AVERAGE), None)
-    if avg_label is None:
+    if avg_label is None or not class_labels:  # an Average row alone (a table of averages) has nothing to check
         return out
     for _header, col in spec.model_columns:
         vals = [float(pv[(label, col)]) for label in class_labels]
@@ -204,7 +204,8 @@ def count_sum_findings(
 
 
 def size_findings(spec: TableSpec, paper_values: pd.DataFrame, params_col: str, size_col: str) -> list[Finding]:
-    """Bytes per parameter implied by each row's printed size and parameter count."""
+    """Bytes per parameter implied by each model row's printed size and parameter count (not of cited rows: other
+    works' results the paper only quotes)."""
     pv = _cells(spec, paper_values)
     out = []
     for label, _ in spec.model_columns:

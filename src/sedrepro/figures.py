@@ -1,10 +1,15 @@
-"""Rebuild a paper's figures from data: dataset histograms from the index, training curves from history.csv files.
+"""Rebuild a paper's figures from data: dataset histograms from the index, training curves from history.csv files,
+class-wise scores from metrics.json.
 
-The figures a paper has are its ``Paper.figures`` (``papers.FigureSpec``). Every figure is
-drawn from the given files only; its title says which figure of the paper it reproduces and which data it shows.
+The figures a paper has are its ``Paper.figures`` (``papers.FigureSpec``); what a figure of each kind draws, and from
+which inputs, is a `FigureKind` of the ``KINDS`` registry (a paper or plugin module registers its own kinds with
+`register_kind`). The workflow's plot_figure rule gives a figure the inputs its kind declares (FIGURE_INPUTS) and
+nothing else. Every figure is drawn from the given files only; its title says which figure of the paper it reproduces
+and which data it shows.
 
-CLI: python -m sedrepro.figures --paper P --figure figureN [--index DIR] [--history H ...] --data-note TEXT --out F.png
-History files are read from the run-folder layout results/runs/<dataset>/<model>/seed<N>/history.csv, which names
+CLI: python -m sedrepro.figures --paper P --figure figureN [--index DIR] [--history H ...] [--metrics M ...]
+[--checkpoints DIR ...] [--features F ...] --data-note TEXT --out F.png
+History and metrics files are read from the run-folder layout results/runs/<dataset>/<model>/seed<N>/, which names
 their model and seed.
 """
 
@@ -13,25 +18,79 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from . import cli, papers, provenance
+from . import cli, provenance, results
 from .io import atomic_path, fail, read_tsv
+from .metrics import METRICS
+from .registry import Registry
+
+if TYPE_CHECKING:  # papers imports this module when it defines a figure: no import of papers at the top
+    from .papers import FigureSpec
 
 log = logging.getLogger("sedrepro.figures")
 
-KINDS = papers.FIGURE_KINDS
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss")
 SPLIT_STYLE = {"train": "--", "val": "-"}
 SPLIT_NAME = {"train": "train", "val": "validation"}
 DURATION_BIN_S = 0.1  # Figure 1: clips are at most 4 s long
+# What a figure kind may read (the plot_figure rule's inputs, sedrepro.workflow.figure_inputs): the dataset index,
+# every run's history.csv or metrics.json, its checkpoints folder, the features of its pipeline.
+FIGURE_INPUTS = ("index", "history", "metrics", "checkpoints", "features")
+# Inputs of the figure's runs (one per model and seed); the index is the dataset's.
+RUN_INPUTS = ("history", "metrics", "checkpoints", "features")
 
 
-def figure_spec(paper: str, name: str) -> papers.FigureSpec:
+class FigureData(NamedTuple):
+    """What a figure is drawn from: only the inputs its kind declares are given."""
+
+    index_dir: Path | None = None
+    histories: dict[tuple[str, int], pd.DataFrame] | None = None
+    metrics: Sequence[dict] = ()  # metrics.json documents (sedrepro.results)
+    checkpoints: Sequence[Path] = ()  # run checkpoints folders
+    features: Sequence[Path] = ()  # feature files of the runs' pipelines
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    """One kind of figure.
+
+    name: the FigureSpec kind.
+    inputs: what it reads, from FIGURE_INPUTS (the workflow gives a figure these and no other).
+    check(spec, where): stops a FigureSpec whose fields do not fit the kind with one line (called when it is defined).
+    draw(plt, spec, data, data_note): the matplotlib figure, its title included.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    check: Callable[[Any, str], None]
+    draw: Callable[[Any, Any, FigureData, str], Any]
+
+    def __post_init__(self) -> None:
+        unknown = [i for i in self.inputs if i not in FIGURE_INPUTS]
+        if not self.inputs or unknown:
+            raise ValueError(f"figure kind {self.name!r}: inputs among {', '.join(FIGURE_INPUTS)}, got {self.inputs}")
+
+
+KINDS: Registry[FigureKind] = Registry("figure kind")
+
+
+def register_kind(kind: FigureKind) -> FigureKind:
+    """Add a figure kind to KINDS under its own name (a paper or plugin module calls this on import)."""
+    if not isinstance(kind, FigureKind):
+        raise TypeError(f"figures.register_kind takes a FigureKind, got {type(kind).__name__}")
+    return KINDS.register(kind.name, kind)
+
+
+def figure_spec(paper: str, name: str) -> FigureSpec:
+    from . import papers
+
     return papers.get(paper).figure(name)
 
 
@@ -109,9 +168,10 @@ def draw(
     out: str | Path,
     index_dir: str | Path | None = None,
     histories: dict[tuple[str, int], pd.DataFrame] | None = None,
+    data: FigureData | None = None,
 ) -> None:
-    """Draw one figure of `spec.kind` from the index (histograms) or the training histories (curves)."""
-    fig = build(spec, data_note, index_dir, histories)
+    """Draw one figure of `spec.kind` from its inputs (`data`, or the index / histories alone) as a PNG."""
+    fig = build(spec, data_note, index_dir, histories, data)
     import matplotlib.pyplot as plt  # after build() chose the Agg backend
 
     with atomic_path(out, suffix=".png") as tmp:
@@ -124,6 +184,7 @@ def build(
     data_note: str,
     index_dir: str | Path | None = None,
     histories: dict[tuple[str, int], pd.DataFrame] | None = None,
+    data: FigureData | None = None,
 ):
     """The matplotlib figure that draw() writes."""
     import matplotlib
@@ -131,47 +192,82 @@ def build(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if spec.kind not in KINDS:
-        raise fail(f"figure {spec.name}", f"a kind among {', '.join(KINDS)}", repr(spec.kind))
-    if spec.kind in ("clip_durations", "event_durations"):
-        if index_dir is None:
-            raise fail(f"figure {spec.name}", "--index (a dataset index folder)", "none")
-        fig, ax = plt.subplots(figsize=(7.5, 4.5))
-        if spec.kind == "clip_durations":
-            d = clip_durations(index_dir)
-            bins = np.arange(0.0, math.ceil(d.max() / DURATION_BIN_S) * DURATION_BIN_S + DURATION_BIN_S, DURATION_BIN_S)
-            ax.hist(d, bins=bins, color="#4c72b0")
-            ax.set_xlabel("clip duration (s)")
-            ax.set_ylabel("number of clips")
-            detail = f"{len(d)} clips, median {np.median(d):.2f} s, shortest {d.min():.2f} s, longest {d.max():.2f} s"
-        else:
-            ev = event_durations(index_dir)
-            ax.hist(ev["duration"], bins=50, color="#4c72b0")
-            ax.set_yscale("log")
-            ax.set_xlabel("event duration (s)")
-            ax.set_ylabel("number of events (log)")
-            detail = f"{len(ev)} events in {ev['label'].nunique()} classes, median {ev['duration'].median():.2f} s"
-        ax.grid(alpha=0.3)
-        ax.set_title(_title(spec, data_note, detail), fontsize=9, loc="left")
-    else:
-        histories = histories or {}
-        wanted = [m for _, m in spec.models]
-        got = sorted({m for m, _ in histories})
-        missing = [m for m in wanted if m not in got]
-        if missing or set(got) - set(wanted):
-            raise fail(
-                f"figure {spec.name}", f"histories of exactly {', '.join(wanted)}", f"models {', '.join(got) or 'none'}"
-            )
-        fig = _curves(plt, spec, histories) if spec.kind == "curves" else _compare(plt, spec, histories)
-        seeds = sorted({s for _, s in histories})
-        word = "seed" if len(seeds) == 1 else "seeds"
-        fig.suptitle(
-            _title(spec, data_note, f"{word} {', '.join(map(str, seeds))}; dotted line = lowest validation loss"),
-            fontsize=9,
-            x=0.01,
-            ha="left",
-        )
+    kind = KINDS.get(spec.kind, f"figure {spec.name} kind")
+    data = data or FigureData(index_dir=None if index_dir is None else Path(index_dir), histories=histories)
+    if "index" in kind.inputs and data.index_dir is None:
+        raise fail(f"figure {spec.name}", "--index (a dataset index folder)", "none")
+    fig = kind.draw(plt, spec, data, data_note)
     fig.tight_layout()
+    return fig
+
+
+def _histogram(plt, spec, data: FigureData, data_note: str, what: str):
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    if what == "clip":
+        d = clip_durations(data.index_dir)
+        bins = np.arange(0.0, math.ceil(d.max() / DURATION_BIN_S) * DURATION_BIN_S + DURATION_BIN_S, DURATION_BIN_S)
+        ax.hist(d, bins=bins, color="#4c72b0")
+        ax.set_xlabel("clip duration (s)")
+        ax.set_ylabel("number of clips")
+        detail = f"{len(d)} clips, median {np.median(d):.2f} s, shortest {d.min():.2f} s, longest {d.max():.2f} s"
+    else:
+        ev = event_durations(data.index_dir)
+        ax.hist(ev["duration"], bins=50, color="#4c72b0")
+        ax.set_yscale("log")
+        ax.set_xlabel("event duration (s)")
+        ax.set_ylabel("number of events (log)")
+        detail = f"{len(ev)} events in {ev['label'].nunique()} classes, median {ev['duration'].median():.2f} s"
+    ax.grid(alpha=0.3)
+    ax.set_title(_title(spec, data_note, detail), fontsize=9, loc="left")
+    return fig
+
+
+def _check_models(spec, where: str) -> None:
+    """The figure's runs, (label, config model name) each."""
+    if not spec.models or not all(
+        isinstance(m, tuple) and len(m) == 2 and all(isinstance(s, str) and s for s in m) for m in spec.models
+    ):
+        raise fail(where, f"models as (label, config model name) for {spec.kind!r}", repr(spec.models))
+
+
+def _check_histogram(spec, where: str) -> None:
+    if spec.models or spec.metrics:
+        raise fail(
+            where,
+            f"no models or metrics for a {spec.kind} histogram (it reads the index)",
+            f"models {spec.models}, metrics {spec.metrics}",
+        )
+
+
+def _check_history(spec, where: str) -> None:
+    from .papers import HISTORY_METRICS
+
+    if not spec.models or not spec.metrics:
+        raise fail(where, f"models and metrics for {spec.kind!r}", f"models {spec.models}, metrics {spec.metrics}")
+    _check_models(spec, where)
+    for metric in spec.metrics:
+        if metric not in HISTORY_METRICS:
+            raise fail(where, f"history metrics among {', '.join(HISTORY_METRICS)}", repr(metric))
+
+
+def _history_figure(plt, spec, data: FigureData, data_note: str, panels: Callable):
+    histories = data.histories or {}
+    wanted = [m for _, m in spec.models]
+    got = sorted({m for m, _ in histories})
+    missing = [m for m in wanted if m not in got]
+    if missing or set(got) - set(wanted):
+        raise fail(
+            f"figure {spec.name}", f"histories of exactly {', '.join(wanted)}", f"models {', '.join(got) or 'none'}"
+        )
+    fig = panels(plt, spec, histories)
+    seeds = sorted({s for _, s in histories})
+    word = "seed" if len(seeds) == 1 else "seeds"
+    fig.suptitle(
+        _title(spec, data_note, f"{word} {', '.join(map(str, seeds))}; dotted line = lowest validation loss"),
+        fontsize=9,
+        x=0.01,
+        ha="left",
+    )
     return fig
 
 
@@ -233,12 +329,97 @@ def _compare(plt, spec, histories):
     return fig
 
 
+def _check_classwise(spec, where: str) -> None:
+    _check_models(spec, where)
+    if len(spec.models) < 2:
+        raise fail(where, "two or more models to compare class by class", f"{len(spec.models)}")
+    if len(spec.metrics) != 1 or not METRICS.get(spec.metrics[0], f"{where} metrics").per_class:
+        raise fail(where, "one registered per-class metric for a classwise figure", repr(spec.metrics))
+
+
+def classwise_values(spec, docs: Sequence[dict]) -> pd.DataFrame:
+    """Per class (the runs' classes, in their order) and model: mean and population std of the spec's per-class
+    metric on its evaluation set over every (seed, checkpoint), as a table cell is (sedrepro.results.cell)."""
+    metric, wanted = spec.metrics[0], [m for _, m in spec.models]
+    got = sorted({d["model"] for d in docs})
+    if sorted(wanted) != got:
+        raise fail(
+            f"figure {spec.name}", f"metrics files of exactly {', '.join(wanted)}", f"models {', '.join(got) or 'none'}"
+        )
+    classes = list(docs[0]["classes"])
+    for d in docs:
+        where = d.get("_path", f"metrics of {d['model']!r}")
+        if d["dataset"] != spec.dataset:
+            raise fail(where, f"dataset {spec.dataset!r} for {spec.name}", repr(d["dataset"]))
+        if list(d["classes"]) != classes:
+            raise fail(where, f"the classes of the other metrics files ({', '.join(classes)})", repr(d["classes"]))
+    records = []
+    for label, model in spec.models:
+        runs = [d for d in docs if d["model"] == model]
+        for key in classes:
+            mean, std = results.cell(runs, metric, spec.evaluation_set, key)
+            records.append({"class": key, "model": label, "mean": mean, "std": std, "runs": len(runs)})
+    return pd.DataFrame.from_records(records)
+
+
+def _classwise(plt, spec, data: FigureData, data_note: str):
+    """Grouped bars: one group per class, one bar per model (mean ± std over seeds and checkpoints)."""
+    values = classwise_values(spec, data.metrics)
+    classes = list(dict.fromkeys(values["class"]))
+    labels = [label for label, _ in spec.models]
+    width = 0.8 / len(labels)
+    fig, ax = plt.subplots(figsize=(max(7.5, 0.9 * len(classes) * max(1, len(labels) / 2) + 2), 4.8))
+    x = np.arange(len(classes))
+    for i, label in enumerate(labels):
+        sub = values[values["model"] == label].set_index("class").reindex(classes)
+        mean, std = sub["mean"].to_numpy(dtype=float), sub["std"].to_numpy(dtype=float)
+        pos = x - 0.4 + width * (i + 0.5)
+        defined = ~np.isnan(mean)
+        ax.bar(
+            pos[defined],
+            mean[defined],
+            width=width,
+            label=label,
+            yerr=std[defined],
+            error_kw={"elinewidth": 0.8, "capsize": 2},
+        )
+        for p in pos[~defined]:  # a class without a value is labelled, not drawn as 0
+            ax.text(p, 0, "n/a", ha="center", va="bottom", fontsize=6, rotation=90)
+    metric = METRICS.get(spec.metrics[0])
+    ax.set_xticks(x, classes, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(f"{spec.metrics[0]} ({metric.unit})")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    runs = sorted({int(d["seed"]) for d in data.metrics})
+    detail = (
+        f"{spec.metrics[0]} on evaluation set {spec.evaluation_set!r}, mean \u00b1 std over seeds "
+        f"{', '.join(map(str, runs))} and their scored checkpoints"
+    )
+    ax.set_title(_title(spec, data_note, detail), fontsize=9, loc="left")
+    return fig
+
+
+for _kind in (
+    FigureKind("clip_durations", ("index",), _check_histogram, lambda plt, s, d, n: _histogram(plt, s, d, n, "clip")),
+    FigureKind("event_durations", ("index",), _check_histogram, lambda plt, s, d, n: _histogram(plt, s, d, n, "event")),
+    FigureKind("curves", ("history",), _check_history, lambda plt, s, d, n: _history_figure(plt, s, d, n, _curves)),
+    FigureKind("compare", ("history",), _check_history, lambda plt, s, d, n: _history_figure(plt, s, d, n, _compare)),
+    FigureKind("classwise", ("metrics",), _check_classwise, _classwise),
+):
+    register_kind(_kind)
+
+
 def build_parser():
-    p = cli.parser("Rebuild one figure of a paper from the dataset index or training histories.")
+    from . import papers
+
+    p = cli.parser("Rebuild one figure of a paper from the inputs its kind declares.")
     p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.names())}")
     p.add_argument("--figure", required=True, help="figure name of the paper, e.g. figure9")
     p.add_argument("--index", help="dataset index folder (files.tsv, events.tsv) for histogram figures; empty: none")
     p.add_argument("--history", nargs="*", default=[], help="history.csv files of the runs, for training-curve figures")
+    p.add_argument("--metrics", nargs="*", default=[], help="metrics.json files of the runs, for figures of scores")
+    p.add_argument("--checkpoints", nargs="*", default=[], help="checkpoints folders of the runs")
+    p.add_argument("--features", nargs="*", default=[], help="feature files of the runs' pipelines")
     p.add_argument("--data-note", required=True, help="which data the figure comes from (embedded synthetic or real)")
     p.add_argument("--out", required=True, help="PNG to write")
     return p
@@ -246,9 +427,27 @@ def build_parser():
 
 def main(args) -> None:
     spec = figure_spec(args.paper, args.figure)
-    histories = read_histories(args.history, spec.metrics) if args.history else None
-    draw(spec, args.data_note, args.out, args.index or None, histories)  # "" from the rule: no index
-    inputs = list(args.history) or [str(Path(args.index) / name) for name in ("files.tsv", "events.tsv")]
+    kind = KINDS.get(spec.kind, f"figure {spec.name} kind")
+    given = {
+        "index": [args.index] if args.index else [],  # "" from the rule: no index
+        "history": list(args.history),
+        "metrics": list(args.metrics),
+        "checkpoints": list(args.checkpoints),
+        "features": list(args.features),
+    }
+    for role, paths in given.items():
+        if paths and role not in kind.inputs:
+            raise fail(f"figure {spec.name}", f"only the inputs of kind {spec.kind!r} ({', '.join(kind.inputs)})", role)
+    data = FigureData(
+        index_dir=Path(args.index) if args.index else None,
+        histories=read_histories(args.history, spec.metrics) if args.history else None,
+        metrics=[results.load(p) for p in args.metrics],
+        checkpoints=[Path(p) for p in args.checkpoints],
+        features=[Path(p) for p in args.features],
+    )
+    draw(spec, args.data_note, args.out, data=data)
+    inputs = [str(Path(args.index) / name) for name in ("files.tsv", "events.tsv")] if args.index else []
+    inputs += list(args.history) + list(args.metrics) + list(args.features)
     provenance.write_sidecar(
         args.out, {"paper": args.paper, "figure": args.figure, "data_note": args.data_note}, inputs=inputs
     )
@@ -257,11 +456,16 @@ def main(args) -> None:
 
 __all__ = [
     "KINDS",
+    "FIGURE_INPUTS",
+    "FigureKind",
+    "FigureData",
+    "register_kind",
     "figure_spec",
     "clip_durations",
     "event_durations",
     "run_of",
     "read_histories",
+    "classwise_values",
     "draw",
     "build",
     "main",

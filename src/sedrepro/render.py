@@ -44,7 +44,15 @@ TIDY_COLUMNS = ("row", "column", "paper", "reproduced", "std", "delta")
 STAT_TEXT = {"avg_dur_s": "mean event duration", "total_dur_s": "summed event duration", "n_events": "event count"}
 MINUS = "\u2212"
 NOT_PRINTED = "\u2013"
+CITED = "cited"  # a cited row's reproduced side: the paper's value of another work, not reproduced
 MAX_DECIMALS = 5
+# How a classes table's notes and bar-chart axis name its per-class metric where the registry's description is not
+# what the table says (the hypernetworks tables' wording); any other metric is named by its registry description.
+METRIC_NOTES = {
+    "segment_f1": "segment-based F1 with {segment_s:g} s segments (sed_eval SegmentBasedMetrics, file by file over each "
+    "file's full duration).",
+}
+METRIC_AXES = {"segment_f1": "segment-based F1"}
 KB = 1024  # bytes; the paper's "KB" (Keras file sizes in a file manager) is taken as KiB
 
 __all__ = [
@@ -150,11 +158,12 @@ def _metric_values(
     """Every value of a run metric for one model: per (seed, checkpoint) for a registered metric on the table's
     evaluation set, per seed for train facts."""
     vals = []
+    name, key = papers.split_run_metric(metric)  # "event_f1@Average": one key of a per-class metric
     for m in metrics:
         if m["model"] != model:
             continue
-        if metric in METRICS:
-            vals += results.values(m, metric, spec.evaluation_set)
+        if name in METRICS:
+            vals += results.values(m, name, spec.evaluation_set, key)
         else:
             doc = train.get((m["model"], int(m["seed"])))
             v = None if doc is None else _train_value(doc, metric)
@@ -198,9 +207,12 @@ def build_table(
 
     records = []
     if spec.is_models_layout:
+        for label, _ in spec.cited_rows:  # other works' results: the paper's values only
+            for _, metric in spec.metric_columns:
+                records.append((label, metric, paper(label, metric, pv, (label, metric)), math.nan, math.nan))
         for label, model in spec.model_columns:
             for _, metric in spec.metric_columns:
-                rep, std = _mean_std(_metric_values(spec, metrics, train, model, metric))
+                rep, std = _mean_std(_metric_values(spec, metrics, train, model, metric), spec.scale(metric))
                 records.append((label, metric, paper(label, metric, pv, (label, metric)), rep, std))
             for text_label, metric in spec.text_metrics:
                 rep, std = _mean_std(_metric_values(spec, metrics, train, model, metric))
@@ -307,8 +319,10 @@ def _num(x: float, d: int, sign: bool = False, minus: str = MINUS) -> str:
     return text.replace("-", minus)
 
 
-def _cell(r: pd.Series, d: int, minus: str = MINUS) -> str:
+def _cell(r: pd.Series, d: int, minus: str = MINUS, cited: bool = False) -> str:
     paper = NOT_PRINTED if math.isnan(r["paper"]) else _num(r["paper"], d, minus=minus)
+    if cited:
+        return f"{paper} / {CITED}"
     text = f"{paper} / {_num(r['reproduced'], d, minus=minus)}"
     if not math.isnan(r["delta"]):
         text += f" ({_num(r['delta'], d, sign=True, minus=minus)})"
@@ -317,7 +331,11 @@ def _cell(r: pd.Series, d: int, minus: str = MINUS) -> str:
 
 def _grid(spec: TableSpec, table: pd.DataFrame, minus: str = MINUS) -> tuple[list[str], list[list[str]]]:
     dec = _decimals(spec, table)
-    cells = {(r["row"], r["column"]): _cell(r, dec[(r["row"], r["column"])], minus) for _, r in table.iterrows()}
+    cited = set(spec.cited_labels)
+    cells = {
+        (r["row"], r["column"]): _cell(r, dec[(r["row"], r["column"])], minus, r["row"] in cited)
+        for _, r in table.iterrows()
+    }
     columns = spec.grid_columns
     header = ["Model" if spec.is_models_layout else "Category"] + [spec.column_header(c) for c in columns]
     body = [[label] + [cells.get((label, c), "") for c in columns] for label, _ in spec.grid_rows]
@@ -341,13 +359,19 @@ def _scoring_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
             "accuracy = categorical accuracy, loss = mean categorical cross-entropy."
         )
     if spec.is_models_layout:  # each registered metric the table shows, as the registry describes it
-        shown = dict.fromkeys(m for _, m in spec.metric_columns + spec.text_metrics if m in METRICS)
-        described = "; ".join(f"{m} = {METRICS.get(m).description}" for m in shown)
+        shown = dict.fromkeys(m for _, m in spec.metric_columns + spec.text_metrics)
+        described = "; ".join(_described(m) for m in shown if papers.split_run_metric(m)[0] in METRICS)
         return f"Frame threshold {summary['threshold']:g}" + (f": {described}." if described else ".")
-    return (
-        f"Frame threshold {summary['threshold']:g}; segment-based F1 with {summary['segment_s']:g} s segments "
-        "(sed_eval SegmentBasedMetrics, file by file over each file's full duration)."
-    )
+    if spec.metric in METRIC_NOTES:
+        return f"Frame threshold {summary['threshold']:g}; " + METRIC_NOTES[spec.metric].format(**summary)
+    return f"Frame threshold {summary['threshold']:g}; {spec.metric} = {METRICS.get(spec.metric).description}."
+
+
+def _described(metric: str) -> str:
+    """A run metric as the registry describes it; "<metric>@<key>" says which key it reads."""
+    name, key = papers.split_run_metric(metric)
+    text = f"{metric} = {METRICS.get(name).description}"
+    return text if key is None else f"{text}, its {key} value"
 
 
 def _trivial_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
@@ -434,6 +458,12 @@ def notes(
         out.append(scoring)
     if spec.unprinted:
         out.append(f"{NOT_PRINTED}: not printed in the paper.")
+    if spec.cited_rows:
+        cited = "; ".join(f"{label}: {source}" for label, source in spec.cited_rows)
+        out.append(
+            f"{CITED}: a result the paper cites from another work ({cited}), shown with the paper's value only: "
+            "not reproduced and not compared."
+        )
     if missing:
         out.append(
             "n/a: no reproduced value (no run, or the run has no such value); the bar charts label it n/a, "
@@ -544,6 +574,8 @@ def latex(spec: TableSpec, table: pd.DataFrame, data_note: str) -> str:
     lines.append(r"\hline")
     rows = spec.grid_rows
     first_text = len(spec.rows) if (spec.text_metrics and not spec.is_models_layout) else None
+    if spec.cited_rows and spec.is_models_layout:  # a rule between the cited works and the reproduced models
+        first_text = len(spec.cited_rows)
     for i, row in enumerate(body):
         if (
             rows[i][1] in (AVERAGE, OVERALL) and (i == 0 or rows[i - 1][1] not in (AVERAGE, OVERALL))
@@ -574,7 +606,8 @@ def _panels(
     labels = [label for label, _ in spec.rows]  # text rows mix units: they are in the table only
     if not spec.models:
         return [(spec.column_header(c), rows_of(c, labels), None, spec.column_header(c), False) for c in spec.stats]
-    xlabel = "segment-based F1 (%)" if spec.f1_scale == 1 else "F1"
+    name = METRIC_AXES.get(spec.metric, spec.metric)
+    xlabel = f"{name} ({METRICS.get(spec.metric).unit})" if spec.f1_scale == 1 else "F1"
     return [
         (f"{header} ({model})", rows_of(model, labels), (0, 100 * spec.f1_scale), xlabel, False)
         for header, model in spec.model_columns
@@ -622,8 +655,11 @@ def figure(spec: TableSpec, table: pd.DataFrame, data_note: str):
     nrows = math.ceil(len(panels) / ncols)
     width = 6.5 * ncols
     missing_paper = any(sub["paper"].isna().any() for _, sub, _, _, _ in panels)
-    missing_rep = any(sub["reproduced"].isna().any() for _, sub, _, _, _ in panels)
+    cited = set(spec.cited_labels)
+    missing_rep = any(sub.loc[~sub.index.isin(cited), "reproduced"].isna().any() for _, sub, _, _, _ in panels)
     note = [f"Data: {data_note}."]
+    if cited:
+        note.append(f"{CITED}: the paper's value of another work, not reproduced.")
     if missing_rep:
         note.append("n/a: no reproduced value (no run, or the run has no such value); a bar of length 0 is a value 0.")
     if missing_paper:
@@ -654,7 +690,8 @@ def figure(spec: TableSpec, table: pd.DataFrame, data_note: str):
         for yy in y[~has_paper]:
             ax.text(0.005, yy - h / 2, "not printed", transform=at_left, va="center", fontsize=6, color="#4c72b0")
         for yy in y[~has_rep]:
-            ax.text(0.005, yy + h / 2, "n/a", transform=at_left, va="center", fontsize=6, color="#b85a1a")
+            text = CITED if sub.index[yy] in cited else "n/a"
+            ax.text(0.005, yy + h / 2, text, transform=at_left, va="center", fontsize=6, color="#b85a1a")
         ax.set_yticks(y, list(sub.index), fontsize=8)
         ax.set_ylim(len(sub) - 0.5, -0.5)  # first row on top
         if xlim is not None:
@@ -747,7 +784,7 @@ def main(args) -> None:
         paper.notes,
         have_stats=stats is not None,
         hardware=hardware_notes(spec, train, metrics),
-        missing=bool(table["reproduced"].isna().any()),
+        missing=bool(table.loc[~table["row"].isin(spec.cited_labels), "reproduced"].isna().any()),
     )
     note_lines.append(configuration_note(provenance.configuration()))
     out_md = Path(args.out_md)

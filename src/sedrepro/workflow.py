@@ -290,18 +290,30 @@ def table_index(config: Mapping, paper: str, table: str) -> list[str]:
 
 
 def figure_inputs(config: Mapping, paper: str, figure: str) -> dict[str, list[str]]:
-    """The index (histograms) or the history.csv of every run (training curves) a figure is drawn from."""
+    """What the figure's kind declares it reads (sedrepro.figures.FigureKind.inputs), one list per input of
+    sedrepro.figures.FIGURE_INPUTS (empty where not declared, so the rule can name each): the dataset index, or per
+    run (model, seed) its history.csv, metrics.json or checkpoints folder, and the features of its pipeline."""
+    from . import figures as sed_figures  # matplotlib only when a figure is drawn, not here
+
     spec = figure_spec(paper, figure)
-    if not spec.models:
-        return {"index": index_list(config, spec.dataset), "history": []}
-    return {
-        "index": [],
-        "history": [
-            run_file(config, spec.dataset, model, seed, sed_train.HISTORY_FILE)
-            for _, model in spec.models
-            for seed in seeds(config)
-        ],
+    declared = sed_figures.KINDS.get(spec.kind, f"figure {figure} of paper {paper!r} kind").inputs
+    runs = [(model, seed) for _, model in spec.models for seed in seeds(config)]
+
+    def features() -> list[str]:
+        out: list[str] = []
+        for model in dict.fromkeys(m for m, _ in runs):
+            pipeline = sed_config.model_pipeline(config, model)
+            out += [f for f in features_files(config, spec.dataset, pipeline).values() if f not in out]
+        return out
+
+    files = {
+        "index": lambda: index_list(config, spec.dataset),
+        "history": lambda: [run_file(config, spec.dataset, m, s, sed_train.HISTORY_FILE) for m, s in runs],
+        "metrics": lambda: [run_file(config, spec.dataset, m, s, sed_evaluate.METRICS_FILE) for m, s in runs],
+        "checkpoints": lambda: [run_file(config, spec.dataset, m, s, sed_train.CHECKPOINTS_DIR) for m, s in runs],
+        "features": features,
     }
+    return {role: (files[role]() if role in declared else []) for role in sed_figures.FIGURE_INPUTS}
 
 
 def index_folder(inputs: Mapping[str, Any]) -> str:

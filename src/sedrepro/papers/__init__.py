@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, NamedTuple
 
+from .. import figures  # the figure kinds (it imports this package only inside its functions)
 from ..io import fail, read_text
 from ..metrics import METRICS
 from ..registry import Registry
@@ -26,25 +27,41 @@ TEXT = "text"  # paper-values table name of numbers stated in the paper's text
 CLASSES_LAYOUT = "classes"  # rows are dataset classes (+ Average/Overall), columns are statistics and models
 MODELS_LAYOUT = "models"  # rows are models, columns are run metrics (the dessed paper's Table 4)
 # Run metrics a "models" table (or a text row) can show: a scalar metric of the registry (sedrepro.metrics; its
-# values in metrics.json), or one of these facts of train.json.
+# values in metrics.json), one key of a per-class metric spelt "<metric>@<key>" ("event_f1@Average": the macro
+# average), or one of these facts of train.json.
 TRAIN_METRICS = ("train_time_min", "parameters", "size_kb", "epochs")
+METRIC_KEY = "@"
 # Dataset statistics a table column can show (sedrepro.render.dataset_stats computes them from the index).
 STATISTICS = ("n_events", "avg_dur_s", "total_dur_s")
-# What a figure draws: histograms of the index, or training curves of history.csv's train_<m> / val_<m> columns.
-FIGURE_KINDS = ("clip_durations", "event_durations", "curves", "compare")
-HISTOGRAM_KINDS = ("clip_durations", "event_durations")
+# History metrics a curves/compare figure draws (history.csv's train_<m> / val_<m> columns).
 HISTORY_METRICS = ("accuracy", "loss")
 # Target names the workflow builds (rules: wildcard_constraints table=table\d+, figure=figure\d+).
 TABLE_NAME = re.compile(r"table\d+")
 FIGURE_NAME = re.compile(r"figure\d+")
 
 
+def split_run_metric(metric: str) -> tuple[str, str | None]:
+    """(registered metric or train fact, key of a per-class metric or None): "event_f1@Average" -> ("event_f1",
+    "Average"), "psds" -> ("psds", None)."""
+    name, sep, key = metric.partition(METRIC_KEY)
+    return name, (key if sep else None)
+
+
 def check_run_metric(metric: str, where: str) -> None:
-    """The one check of a table's run metric: a registered single-value metric (sedrepro.metrics) or a fact of
-    train.json (TRAIN_METRICS)."""
+    """The one check of a table's run metric: a registered single-value metric (sedrepro.metrics), one key of a
+    registered per-class metric ("<metric>@<key>": a class, Average or Overall) or a fact of train.json
+    (TRAIN_METRICS)."""
     scalar = tuple(n for n, m in METRICS.items() if not m.per_class)
-    if metric not in TRAIN_METRICS and metric not in scalar:
-        raise fail(where, f"run metrics among {', '.join(scalar + TRAIN_METRICS)}", repr(metric))
+    per_class = tuple(n for n, m in METRICS.items() if m.per_class)
+    name, key = split_run_metric(metric) if isinstance(metric, str) else (metric, None)
+    if (key is None and (metric in TRAIN_METRICS or metric in scalar)) or (key and name in per_class):
+        return
+    raise fail(
+        where,
+        f"run metrics among {', '.join(scalar + TRAIN_METRICS)} or <metric>{METRIC_KEY}<key> of a per-class metric "
+        f"({', '.join(per_class)})",
+        repr(metric),
+    )
 
 
 @dataclass(frozen=True)
@@ -62,8 +79,14 @@ class TableSpec:
 
     Optional, for papers that print more than per-class F1 (defaults keep the hypernetworks tables as they were):
     layout: CLASSES_LAYOUT, or MODELS_LAYOUT where model_columns are the table's rows and metric_columns its
-        columns (header as printed, a registered scalar metric or one of TRAIN_METRICS); `rows` is then empty.
+        columns (header as printed, a run metric: a registered scalar metric, "<per-class metric>@<key>" such as
+        "event_f1@Average" for its macro average, or one of TRAIN_METRICS); `rows` is then empty.
     metric_columns: see layout.
+    metric_scales: (metric column key, factor) from the metric's unit to the paper's (100 for a score in [0, 1]
+        printed in %); 1 where not declared.
+    cited_rows: (row label as printed, where the paper cites it from) of a models table: other works' results the
+        paper prints beside its own. Shown above the models with the paper's values only (transcribed like other
+        cells; "-" cells are `unprinted`), never reproduced, compared or audited.
     f1_scale: factor from the metrics' F1 (%) to the paper's unit (0.01 for F1 printed on a 0-1 scale).
     text_metrics: (label, run metric) of numbers the paper states in its text rather than in the table, shown
         as extra rows (classes layout) or columns (models layout); their published values are transcribed under
@@ -85,6 +108,8 @@ class TableSpec:
     rows: tuple[tuple[str, str], ...]
     layout: str = CLASSES_LAYOUT
     metric_columns: tuple[tuple[str, str], ...] = ()
+    metric_scales: tuple[tuple[str, float], ...] = ()
+    cited_rows: tuple[tuple[str, str], ...] = ()
     f1_scale: float = 1.0
     text_metrics: tuple[tuple[str, str], ...] = ()
     unprinted: tuple[tuple[str, str], ...] = ()
@@ -114,6 +139,22 @@ class TableSpec:
             )
         if not self.is_models_layout and (self.metric_columns or self.ratio_columns):
             raise fail(where, "metric and ratio columns only in a models table", f"layout {self.layout!r}")
+        if not self.is_models_layout and self.cited_rows:
+            raise fail(where, "cited rows only in a models table (rows of cited works)", f"layout {self.layout!r}")
+        metric_keys = tuple(k for _, k in self.metric_columns)
+        for column, factor in self.metric_scales:
+            if column not in metric_keys:
+                raise fail(
+                    where, f"metric_scales of the metric columns ({', '.join(metric_keys) or 'none'})", repr(column)
+                )
+            if isinstance(factor, bool) or not isinstance(factor, int | float) or not factor > 0:
+                raise fail(where, f"a positive scale factor for {column!r}", repr(factor))
+        labels = [label for label, _ in self.grid_rows]
+        if len(set(labels)) != len(labels):
+            raise fail(where, "distinct row labels (cited rows and models)", ", ".join(labels))
+        for label, source in self.cited_rows:
+            if not (isinstance(label, str) and label and isinstance(source, str) and source):
+                raise fail(where, "cited rows as (row label, where it is cited from)", repr((label, source)))
         if self.ratio_columns and self.ratio_reference not in self.models:
             raise fail(where, "a ratio_reference among the model columns", repr(self.ratio_reference))
         labels, columns = {label for label, _ in self.grid_rows}, set(self.grid_columns)
@@ -145,9 +186,10 @@ class TableSpec:
 
     @property
     def grid_rows(self) -> tuple[tuple[str, str], ...]:
-        """(label, key) of the rendered rows: models (models layout) or rows then text rows (classes layout)."""
+        """(label, key) of the rendered rows: cited rows then models (models layout), or rows then text rows (classes
+        layout)."""
         if self.is_models_layout:
-            return self.model_columns
+            return self.cited_rows + self.model_columns
         return self.rows + tuple((label, label) for label, _ in self.text_metrics)
 
     @property
@@ -173,6 +215,14 @@ class TableSpec:
                 return label
         raise KeyError(column)
 
+    @property
+    def cited_labels(self) -> tuple[str, ...]:
+        return tuple(label for label, _ in self.cited_rows)
+
+    def scale(self, column: str) -> float:
+        """Factor from a metric column's unit to the paper's (metric_scales; 1 where not declared)."""
+        return float(dict(self.metric_scales).get(column, 1.0))
+
     def least_decimals(self, column: str) -> int:
         """Decimals a column shows at least (min_decimals; 0 where not declared)."""
         return dict(self.min_decimals).get(column, 0)
@@ -181,7 +231,7 @@ class TableSpec:
         """(row label, column) of every number the paper prints in this table (not its text numbers)."""
         want = set()
         if self.is_models_layout:
-            want = {(label, metric) for label, _ in self.model_columns for _, metric in self.metric_columns}
+            want = {(label, metric) for label, _ in self.grid_rows for _, metric in self.metric_columns}
         else:
             for label, key in self.rows:
                 want |= {(label, col) for col in self.models}
@@ -204,11 +254,14 @@ class TableSpec:
 class FigureSpec:
     """One figure of a paper, rebuilt from data (sedrepro.figures).
 
-    kind: "clip_durations" (histogram of the index's file durations), "event_durations" (histogram of the index's
-    event lengths), "curves" (training history of each model: metrics train and validation, one panel per metric),
-    "compare" (one metric of several models, train and validation, in one panel).
-    models: (label as printed, config model name) whose runs a curves/compare figure draws; none for a histogram.
-    metrics: history metrics drawn, from HISTORY_METRICS (history.csv's train_<m> and val_<m> columns).
+    kind: a registered figure kind (sedrepro.figures.KINDS: it declares the inputs the workflow gives it and checks
+        the fields below), e.g. "clip_durations" / "event_durations" (histograms of the index), "curves" (training
+        history of each model, one panel per metric), "compare" (one history metric of several models in one panel),
+        "classwise" (per-class values of one per-class metric of two or more models as grouped bars).
+    models: (label as printed, config model name) whose runs the figure draws; none for a histogram.
+    metrics: what is drawn: history metrics (HISTORY_METRICS) for curves/compare, one registered per-class metric
+        for classwise.
+    evaluation_set: the evaluation set a figure of scores (classwise) reads.
     """
 
     name: str
@@ -217,24 +270,11 @@ class FigureSpec:
     dataset: str
     models: tuple[tuple[str, str], ...] = ()
     metrics: tuple[str, ...] = ()
+    evaluation_set: str = "test"
 
     def __post_init__(self) -> None:
         where = f"FigureSpec {self.name}"
-        if self.kind not in FIGURE_KINDS:
-            raise fail(where, f"a kind among {', '.join(FIGURE_KINDS)}", repr(self.kind))
-        if self.kind in HISTOGRAM_KINDS:
-            if self.models or self.metrics:
-                raise fail(
-                    where,
-                    f"no models or metrics for a {self.kind} histogram (it reads the index)",
-                    f"models {self.models}, metrics {self.metrics}",
-                )
-            return
-        if not self.models or not self.metrics:
-            raise fail(where, f"models and metrics for {self.kind!r}", f"models {self.models}, metrics {self.metrics}")
-        for metric in self.metrics:
-            if metric not in HISTORY_METRICS:
-                raise fail(where, f"history metrics among {', '.join(HISTORY_METRICS)}", repr(metric))
+        figures.KINDS.get(self.kind, f"{where} kind").check(self, where)
 
 
 class TextCell(NamedTuple):
