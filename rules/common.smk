@@ -12,8 +12,7 @@ sys.path.insert(0, SRC)
 
 from sedrepro import config as sed_config  # noqa: E402
 from sedrepro import evaluate as sed_evaluate  # noqa: E402
-from sedrepro import predict as sed_predict  # noqa: E402
-from sedrepro import train as sed_train  # noqa: E402
+from sedrepro import layout as sed_layout  # noqa: E402
 from sedrepro import workflow as glue  # noqa: E402
 from sedrepro.io import InputError  # noqa: E402
 

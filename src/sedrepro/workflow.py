@@ -2,7 +2,9 @@
 
 rules/common.smk binds `config` (and what Snakemake knows: the base directory, --cores) in one-line wrappers; the
 functions here read no Snakemake global, so tests call them directly. File names come from the stage modules that
-write them. A bad name or setting raises InputError (the wrappers turn it into Snakemake's one-line WorkflowError).
+write them, or from sedrepro.layout for the stages that import torch: this module must not (seconds per Snakemake
+start and cluster job step). A bad name or setting raises InputError (the wrappers turn it into Snakemake's one-line
+WorkflowError).
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from . import cli as sed_cli
 from . import config as sed_config
 from . import datasets as sed_datasets
 from . import evaluate as sed_evaluate
-from . import features as sed_features
+from . import layout as sed_layout
 from . import page as sed_page
 from . import papers as sed_papers
 from . import provenance as sed_provenance
 from . import splits as sed_splits
-from . import train as sed_train
 from .datasets import base as sed_dataset_base
 from .datasets import embedded as sed_embedded
 from .io import InputError, fail
@@ -132,7 +133,7 @@ def embedded_manifest(config: Mapping, dataset: str) -> str:
 def features_files(config: Mapping, dataset: str, pipeline: str) -> dict[str, str]:
     """The feature stage's outputs by role: feats, frames, info."""
     folder = features_dir(config, dataset, pipeline)
-    names = {"feats": sed_features.FEATURES_FILE, "frames": sed_features.FRAMES_FILE, "info": sed_features.INFO_FILE}
+    names = {"feats": sed_layout.FEATURES_FILE, "frames": sed_layout.FRAMES_FILE, "info": sed_layout.INFO_FILE}
     return {role: os.path.join(folder, name) for role, name in names.items()}
 
 
@@ -142,7 +143,7 @@ def split_files(config: Mapping, dataset: str, pipeline: str) -> list[str]:
 
 
 def run_file(config: Mapping, dataset: str, model: str, seed: str | int, name: str) -> str:
-    """A file of one run: e.g. train.HISTORY_FILE, evaluate.METRICS_FILE, predict.PREDICTIONS_DIR."""
+    """A file of one run: e.g. layout.HISTORY_FILE, evaluate.METRICS_FILE, layout.PREDICTIONS_DIR."""
     return os.path.join(run_dir(config, dataset, model, seed), name)
 
 
@@ -272,7 +273,7 @@ def table_train(config: Mapping, paper: str, table: str) -> list[str]:
     if not table_needs_train(spec):
         return []
     return [
-        run_file(config, spec.dataset, model, seed, sed_train.SUMMARY_FILE)
+        run_file(config, spec.dataset, model, seed, sed_layout.SUMMARY_FILE)
         for model in spec.models
         for seed in seeds(config)
     ]
@@ -291,7 +292,7 @@ def figure_inputs(config: Mapping, paper: str, figure: str) -> dict[str, list[st
     return {
         "index": [],
         "history": [
-            run_file(config, spec.dataset, model, seed, sed_train.HISTORY_FILE)
+            run_file(config, spec.dataset, model, seed, sed_layout.HISTORY_FILE)
             for _, model in spec.models
             for seed in seeds(config)
         ],
@@ -503,7 +504,7 @@ def output_sidecars(config: Mapping) -> list[str]:
         run_file(config, dataset, model, seed, name)
         for dataset, model in paper_runs(config)
         for seed in seeds(config)
-        for name in (sed_evaluate.METRICS_FILE, sed_train.SUMMARY_FILE)
+        for name in (sed_evaluate.METRICS_FILE, sed_layout.SUMMARY_FILE)
     ]
     return sorted({sidecar(p) for p in outputs})
 
