@@ -199,6 +199,10 @@ def run_file(name):
     return glue.run_file(config, "{dataset}", "{model}", "{seed}", name)
 
 
+def paper_values(wildcards):
+    return _stop(glue.paper_values, wildcards.paper)
+
+
 def table_metrics(wildcards):
     return _stop(glue.table_metrics, config, wildcards.paper, wildcards.table)
 

@@ -237,6 +237,12 @@ def checked_index(config: Mapping, dataset: str) -> dict[str, str]:
     return index_files(config, dataset)
 
 
+def paper_values(paper: str) -> str:
+    """The TSV of a paper's transcribed values (Paper.values_path: a plugin paper may keep it beside its module)."""
+    checked_names({"paper": paper})
+    return sed_papers.get(paper).values_path
+
+
 def table_spec(paper: str, table: str):
     checked_names({"paper": paper})
     return sed_papers.table(paper, table)
@@ -461,7 +467,7 @@ def audit_inputs(config: Mapping, basedir: str | Path, paper: str) -> dict[str, 
     the text and the indexes of the datasets those claims read (inputs `index_<dataset>`)."""
     checked_names({"paper": paper})
     spec = sed_papers.get(paper)
-    out: dict[str, Any] = {"paper_values": f"config/paper_values/{paper}.tsv"}
+    out: dict[str, Any] = {"paper_values": spec.values_path}
     claims = spec.text_claims
     if claims:
         out["claims"] = claims
@@ -469,7 +475,7 @@ def audit_inputs(config: Mapping, basedir: str | Path, paper: str) -> dict[str, 
             out[f"index_{dataset}"] = index_list(config, dataset)
     cross = spec.cross_paper_events
     if cross:
-        out["cross"] = f"config/paper_values/{cross.paper}.tsv"
+        out["cross"] = sed_papers.get(cross.paper).values_path
     counts = spec.annotation_counts
     if counts:
         out["index"] = index_list(config, sed_papers.table(paper, counts).dataset)
