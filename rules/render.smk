@@ -1,5 +1,6 @@
 # Rendering: tables (Markdown, tidy CSV, LaTeX) and figures from metrics files only; the paper audit.
 
+
 rule render_table:
     input:
         metrics=table_metrics,
