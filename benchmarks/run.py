@@ -568,7 +568,10 @@ def bench_eval(tmp: Path, reps: int) -> None:
         )
         score_predictions(pred, index, settings, "urban_sed", "hcrnn128", 0)
 
-    log(f"evaluation vs one epoch, {reps} interleaved reps")
+    # warm-up, untimed: first calls pay thread pools, the allocator and kernel selection (channels_last pooling)
+    one_epoch()
+    score_all()
+    log(f"evaluation vs one epoch, {reps} interleaved reps after a warm-up of each")
     med = interleaved({"epoch": one_epoch, "score10": score_all}, reps)
     add("eval_10_checkpoints_s", med["score10"], "s")
     add("train_one_epoch_s", med["epoch"], "s (incl. validation and checkpoint)")
@@ -606,7 +609,7 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=3, help="interleaved reps of the training steps without time pooling")
     p.add_argument("--reps-pool", type=int, default=5, help="interleaved reps of the training steps with time pooling")
     p.add_argument("--reps-small", type=int, default=5, help="interleaved reps of the cheaper measurements")
-    p.add_argument("--reps-eval", type=int, default=1, help="interleaved reps of evaluation vs one epoch")
+    p.add_argument("--reps-eval", type=int, default=3, help="interleaved reps of evaluation vs one epoch")
     p.add_argument(
         "--clips",
         type=int,

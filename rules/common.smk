@@ -12,8 +12,7 @@ sys.path.insert(0, SRC)
 
 from sedrepro import config as sed_config  # noqa: E402
 from sedrepro import evaluate as sed_evaluate  # noqa: E402
-from sedrepro import predict as sed_predict  # noqa: E402
-from sedrepro import train as sed_train  # noqa: E402
+from sedrepro import layout as sed_layout  # noqa: E402
 from sedrepro import workflow as glue  # noqa: E402
 from sedrepro.io import InputError  # noqa: E402
 
@@ -202,6 +201,10 @@ def run_dir(wildcards):
 def run_file(name):
     """A file of one run, as a rule's pattern."""
     return glue.run_file(config, "{dataset}", "{model}", "{seed}", name)
+
+
+def paper_values(wildcards):
+    return _stop(glue.paper_values, wildcards.paper)
 
 
 def table_metrics(wildcards):

@@ -10,10 +10,10 @@ _stop(sed_evaluate.check_config, config)
 rule predict_checkpoints:
     input:
         unpack(run_inputs),
-        history=run_file(sed_train.HISTORY_FILE),
-        checkpoints=run_file(sed_train.CHECKPOINTS_DIR),
+        history=run_file(sed_layout.HISTORY_FILE),
+        checkpoints=run_file(sed_layout.CHECKPOINTS_DIR),
     output:
-        directory(run_file(sed_predict.PREDICTIONS_DIR)),
+        directory(run_file(sed_layout.PREDICTIONS_DIR)),
     log:
         log_path("predict_checkpoints/{dataset}/{model}/seed{seed}.log"),
     conda:
@@ -41,7 +41,7 @@ rule predict_checkpoints:
 rule score_predictions:
     input:
         **index_files(),
-        predictions=run_file(sed_predict.PREDICTIONS_DIR),
+        predictions=run_file(sed_layout.PREDICTIONS_DIR),
         assignment=lambda wc: run_inputs(wc)["splits"][0],
     output:
         metrics=run_file(sed_evaluate.METRICS_FILE),

@@ -1,14 +1,12 @@
 # Rendering: tables (Markdown, tidy CSV, LaTeX) and figures from metrics files only; the paper audit.
 
-PAPER_VALUES = "config/paper_values/{paper}.tsv"
-
 
 rule render_table:
     input:
         metrics=table_metrics,
         train=table_train,
         index=table_index,
-        paper_values=PAPER_VALUES,
+        paper_values=paper_values,  # the paper's values_path
     output:
         md=results_path("{paper}/{table}.md"),
         html=report(

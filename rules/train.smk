@@ -6,10 +6,10 @@ rule train_model:
     input:
         unpack(run_inputs),
     output:
-        history=run_file(sed_train.HISTORY_FILE),
-        summary=run_file(sed_train.SUMMARY_FILE),
-        provenance=glue.sidecar(run_file(sed_train.SUMMARY_FILE)),
-        checkpoints=directory(run_file(sed_train.CHECKPOINTS_DIR)),
+        history=run_file(sed_layout.HISTORY_FILE),
+        summary=run_file(sed_layout.SUMMARY_FILE),
+        provenance=glue.sidecar(run_file(sed_layout.SUMMARY_FILE)),
+        checkpoints=directory(run_file(sed_layout.CHECKPOINTS_DIR)),
     log:
         log_path("train_model/{dataset}/{model}/seed{seed}.log"),
     benchmark:

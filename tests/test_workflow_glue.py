@@ -255,3 +255,50 @@ def test_figure_inputs_follow_the_kind_declaration(monkeypatch):
         attention["index"] == glue.index_list(cfg, poly) and glue.index_folder(attention) == f"data/tiny/index/{poly}"
     )
     assert attention["history"] == attention["metrics"] == []
+
+
+def imports_torch(stderr: str) -> bool:
+    """Whether `python -X importtime` imported torch (its report: one "import time: ... | <module>" line each)."""
+    return any(line.rsplit("|", 1)[-1].strip() == "torch" for line in stderr.splitlines())
+
+
+def test_importing_the_glue_imports_no_torch():
+    # torch costs seconds at every Snakemake start and cluster job step; the file names come from sedrepro.layout
+    code = "import sedrepro.workflow, sedrepro.layout, sedrepro.config"
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
+    assert "sedrepro.workflow" in proc.stderr and not imports_torch(proc.stderr)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import sedrepro.train"], capture_output=True, text=True, check=True
+    )
+    assert imports_torch(proc.stderr)  # the check sees torch where it is imported
+
+
+def test_the_stages_publish_the_layouts_file_names():
+    from sedrepro import layout, predict
+
+    assert (features.FEATURES_FILE, features.FRAMES_FILE, features.INFO_FILE) == (
+        layout.FEATURES_FILE,
+        layout.FRAMES_FILE,
+        layout.INFO_FILE,
+    )
+    assert (train.HISTORY_FILE, train.SUMMARY_FILE, train.CHECKPOINTS_DIR) == (
+        layout.HISTORY_FILE,
+        layout.SUMMARY_FILE,
+        layout.CHECKPOINTS_DIR,
+    )
+    assert predict.PREDICTIONS_DIR == layout.PREDICTIONS_DIR
+
+
+@pytest.mark.workflow
+def test_a_job_steps_parse_of_the_workflow_imports_no_torch(tmp_path):
+    from test_workflow import fresh_copy
+
+    workdir = fresh_copy(tmp_path / "repo")
+    # --mode remote: how a cluster job step parses the workflow (the main process alone builds the architectures on
+    # the meta device, sedrepro.config.check)
+    base = [sys.executable, "-X", "importtime", "-m", "snakemake", "-n", "--configfile", "config/tiny.yaml"]
+    step = subprocess.run([*base, "--mode", "remote"], cwd=workdir, capture_output=True, text=True, timeout=600)
+    assert step.returncode == 0, step.stderr[-3000:]
+    assert "sedrepro.workflow" in step.stderr and not imports_torch(step.stderr)
+    main = subprocess.run(base, cwd=workdir, capture_output=True, text=True, timeout=600)
+    assert main.returncode == 0 and imports_torch(main.stderr)

@@ -5,7 +5,6 @@ workflow, with nothing under src/ or rules/ edited."""
 import hashlib
 import importlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +59,29 @@ def test_the_toy_parts_register_from_the_plugin_and_the_error_rate_counts_s_d_i(
     assert toy.frame_error_rate(decisions, truth) == pytest.approx(3 / 5)
 
 
+def test_a_plugin_paper_keeps_its_values_beside_its_module_and_the_workflow_reads_them_there(toy):
+    from sedrepro import workflow as glue
+    from sedrepro.io import InputError
+
+    where = str(PLUGINS / "toy.tsv")
+    assert papers.get("toy").values_path == where and glue.paper_values("toy") == where
+    assert glue.audit_inputs({}, REPO, "toy") == {"paper_values": where}
+    papers.check_paper_values(papers.table("toy", "table1"), papers.load_paper_values(where))
+    assert papers.get("hypernetworks").values_path == "config/paper_values/hypernetworks.tsv"  # the default
+    with pytest.raises(InputError, match=r"^paper 'toy2' values_path: expected the path of a paper-values TSV, found"):
+        papers.Paper(name="toy2", tables=(toy.TABLE1,), values_path="toy.csv")
+
+
+def test_the_audit_reads_a_papers_values_path_without_paper_values(toy, tmp_path):
+    from sedrepro import audit
+
+    out = tmp_path / "audit.md"
+    audit.main(
+        audit.build_parser().parse_args(["--paper", "toy", "--out", str(out), "--out-html", str(tmp_path / "a")])
+    )
+    assert str(PLUGINS / "toy.tsv") in out.read_text()  # the sources it names
+
+
 def test_no_shared_file_names_the_toy_parts():
     for path in shared_digests(REPO):
         text = (REPO / path).read_text(errors="replace")
@@ -69,8 +91,8 @@ def test_no_shared_file_names_the_toy_parts():
 @pytest.mark.workflow
 def test_a_table_of_parts_defined_only_in_test_files_builds_through_the_workflow(tmp_path):
     workdir = fresh_copy(tmp_path / "repo")
-    # render and audit read config/paper_values/<paper>.tsv: the copy gets the toy paper's (made-up) values there
-    shutil.copy(PLUGINS / "toy.tsv", workdir / "config" / "paper_values" / "toy.tsv")
+    # render and audit read the toy paper's (made-up) values from its values_path, beside the plugin
+    assert not (workdir / "config" / "paper_values" / "toy.tsv").exists()
     before = shared_digests(workdir)
     assert before == shared_digests(REPO)
     target = f"{TOY['results_root']}/toy/table1.csv"

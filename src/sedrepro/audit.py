@@ -593,7 +593,7 @@ def _extra_sections(findings: Sequence[Finding], data_note: str | None) -> list[
 def build_parser():
     p = cli.parser("Audit the internal consistency of a paper's published tables.")
     p.add_argument("--paper", required=True, help=f"one of {', '.join(papers.names())}")
-    p.add_argument("--paper-values", required=True, help="transcribed paper-values TSV")
+    p.add_argument("--paper-values", help="transcribed paper-values TSV (default: the paper's values_path)")
     p.add_argument("--out", required=True, help="audit.md to write")
     p.add_argument("--out-html", required=True, help="the same audit as HTML (what the Snakemake report shows)")
     # empty values (the rule passes --index= for a paper without the check) mean "none"
@@ -636,6 +636,7 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 
 def main(args) -> None:
     paper = papers.get(args.paper)
+    args.paper_values = args.paper_values or paper.values_path
     pv = load_paper_values(args.paper_values)
     indexes = _pairs(args.dataset_index, "--dataset-index")
     findings = audit(paper.tables, pv, paper.dataset_durations)

@@ -24,7 +24,7 @@ import soundfile as sf
 import torch
 import torchaudio
 
-from . import cli
+from . import cli, layout
 from .audio import ordered_map
 from .faults import fault_point
 from .io import atomic_path, fail, read_tsv, write_json, write_tsv
@@ -289,8 +289,8 @@ def extract_clip(job: tuple, audio_dir: Path, transform: FeatureTransform, store
     store[start : start + n] = feats  # disjoint rows per clip: safe from several threads
 
 
-# What the stage writes into its --out folder (the rules name its outputs from these).
-FEATURES_FILE, FRAMES_FILE, INFO_FILE = "features.npy", "frames.tsv", "features.json"
+# What the stage writes into its --out folder (sedrepro.layout: the rules name its outputs from these).
+FEATURES_FILE, FRAMES_FILE, INFO_FILE = layout.FEATURES_FILE, layout.FRAMES_FILE, layout.INFO_FILE
 
 
 def extract_dataset(audio_dir: Path, out_dir: Path, cfg: FeatureConfig, threads: int = 1) -> pd.DataFrame:

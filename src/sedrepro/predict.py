@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import cli
+from . import cli, layout
 from .data import SplitData
 from .io import InputError, atomic_path, fail, read_json, read_tsv, write_json
 from .models import build, constructor_config, probabilities
@@ -32,8 +32,8 @@ from .train import MONITORS, pick_device
 
 log = logging.getLogger(__name__)
 
-# The run's folder the rules give this stage as --out.
-PREDICTIONS_DIR = "predictions"
+# The run's folder the rules give this stage as --out (sedrepro.layout).
+PREDICTIONS_DIR = layout.PREDICTIONS_DIR
 TEST_SET = "test"
 
 

@@ -758,7 +758,7 @@ def build_parser():
         help="train.json files of the same runs (training time, parameters, checkpoint size, epochs)",
     )
     p.add_argument("--index", help="dataset index directory; needed only for statistic columns")
-    p.add_argument("--paper-values", required=True, help="transcribed paper-values TSV")
+    p.add_argument("--paper-values", help="transcribed paper-values TSV (default: the paper's values_path)")
     p.add_argument("--data-note", required=True, help="which data the numbers come from (embedded synthetic or real)")
     p.add_argument("--out-md", required=True)
     p.add_argument("--out-html", required=True, help="the same page as HTML (what the Snakemake report shows)")
@@ -771,6 +771,7 @@ def build_parser():
 def main(args) -> None:
     paper = papers.get(args.paper)
     spec = paper.table(args.table)
+    args.paper_values = args.paper_values or paper.values_path
     pv = load_paper_values(args.paper_values)
     metrics = load_metrics(args.metrics)
     stats = dataset_stats(spec.dataset, args.index) if (args.index and spec.stats) else None

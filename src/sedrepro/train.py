@@ -40,7 +40,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from . import cli, provenance
+from . import cli, layout, provenance
 from .config import EXECUTION_KEYS
 from .data import Sampler, Source, SplitData, batch_to, epoch_order
 from .faults import fault_point
@@ -53,8 +53,8 @@ from .recipes import RECIPES
 log = logging.getLogger(__name__)
 
 __all__ = ["train", "epoch_order", "TrainingDiverged", "MONITORS", "RECIPE_DEFAULTS", "model_record"]
-# What a finished run publishes in its --run-dir (the rules name their outputs from these).
-HISTORY_FILE, SUMMARY_FILE, CHECKPOINTS_DIR = "history.csv", "train.json", "checkpoints"
+# What a finished run publishes in its --run-dir (sedrepro.layout: the rules name their outputs from these).
+HISTORY_FILE, SUMMARY_FILE, CHECKPOINTS_DIR = layout.HISTORY_FILE, layout.SUMMARY_FILE, layout.CHECKPOINTS_DIR
 
 
 class TrainingDiverged(RuntimeError):

@@ -2,7 +2,9 @@
 
 rules/common.smk binds `config` (and what Snakemake knows: the base directory, --cores) in one-line wrappers; the
 functions here read no Snakemake global, so tests call them directly. File names come from the stage modules that
-write them. A bad name or setting raises InputError (the wrappers turn it into Snakemake's one-line WorkflowError).
+write them, or from sedrepro.layout for the stages that import torch: this module must not (seconds per Snakemake
+start and cluster job step). A bad name or setting raises InputError (the wrappers turn it into Snakemake's one-line
+WorkflowError).
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from . import cli as sed_cli
 from . import config as sed_config
 from . import datasets as sed_datasets
 from . import evaluate as sed_evaluate
-from . import features as sed_features
+from . import layout as sed_layout
 from . import page as sed_page
 from . import papers as sed_papers
 from . import provenance as sed_provenance
 from . import splits as sed_splits
-from . import train as sed_train
 from .datasets import base as sed_dataset_base
 from .datasets import embedded as sed_embedded
 from .io import InputError, fail
@@ -138,7 +139,7 @@ def embedded_manifest(config: Mapping, dataset: str) -> str:
 def features_files(config: Mapping, dataset: str, pipeline: str) -> dict[str, str]:
     """The feature stage's outputs by role: feats, frames, info."""
     folder = features_dir(config, dataset, pipeline)
-    names = {"feats": sed_features.FEATURES_FILE, "frames": sed_features.FRAMES_FILE, "info": sed_features.INFO_FILE}
+    names = {"feats": sed_layout.FEATURES_FILE, "frames": sed_layout.FRAMES_FILE, "info": sed_layout.INFO_FILE}
     return {role: os.path.join(folder, name) for role, name in names.items()}
 
 
@@ -148,7 +149,7 @@ def split_files(config: Mapping, dataset: str, pipeline: str) -> list[str]:
 
 
 def run_file(config: Mapping, dataset: str, model: str, seed: str | int, name: str) -> str:
-    """A file of one run: e.g. train.HISTORY_FILE, evaluate.METRICS_FILE, predict.PREDICTIONS_DIR."""
+    """A file of one run: e.g. layout.HISTORY_FILE, evaluate.METRICS_FILE, layout.PREDICTIONS_DIR."""
     return os.path.join(run_dir(config, dataset, model, seed), name)
 
 
@@ -242,6 +243,12 @@ def checked_index(config: Mapping, dataset: str) -> dict[str, str]:
     return index_files(config, dataset)
 
 
+def paper_values(paper: str) -> str:
+    """The TSV of a paper's transcribed values (Paper.values_path: a plugin paper may keep it beside its module)."""
+    checked_names({"paper": paper})
+    return sed_papers.get(paper).values_path
+
+
 def table_spec(paper: str, table: str):
     checked_names({"paper": paper})
     return sed_papers.table(paper, table)
@@ -278,7 +285,7 @@ def table_train(config: Mapping, paper: str, table: str) -> list[str]:
     if not table_needs_train(spec):
         return []
     return [
-        run_file(config, spec.dataset, model, seed, sed_train.SUMMARY_FILE)
+        run_file(config, spec.dataset, model, seed, sed_layout.SUMMARY_FILE)
         for model in spec.models
         for seed in seeds(config)
     ]
@@ -308,9 +315,9 @@ def figure_inputs(config: Mapping, paper: str, figure: str) -> dict[str, list[st
 
     files = {
         "index": lambda: index_list(config, spec.dataset),
-        "history": lambda: [run_file(config, spec.dataset, m, s, sed_train.HISTORY_FILE) for m, s in runs],
+        "history": lambda: [run_file(config, spec.dataset, m, s, sed_layout.HISTORY_FILE) for m, s in runs],
         "metrics": lambda: [run_file(config, spec.dataset, m, s, sed_evaluate.METRICS_FILE) for m, s in runs],
-        "checkpoints": lambda: [run_file(config, spec.dataset, m, s, sed_train.CHECKPOINTS_DIR) for m, s in runs],
+        "checkpoints": lambda: [run_file(config, spec.dataset, m, s, sed_layout.CHECKPOINTS_DIR) for m, s in runs],
         "features": features,
     }
     return {role: (files[role]() if role in declared else []) for role in sed_figures.FIGURE_INPUTS}
@@ -484,7 +491,7 @@ def audit_inputs(config: Mapping, basedir: str | Path, paper: str) -> dict[str, 
     the text and the indexes of the datasets those claims read (inputs `index_<dataset>`)."""
     checked_names({"paper": paper})
     spec = sed_papers.get(paper)
-    out: dict[str, Any] = {"paper_values": f"config/paper_values/{paper}.tsv"}
+    out: dict[str, Any] = {"paper_values": spec.values_path}
     claims = spec.text_claims
     if claims:
         out["claims"] = claims
@@ -492,7 +499,7 @@ def audit_inputs(config: Mapping, basedir: str | Path, paper: str) -> dict[str, 
             out[f"index_{dataset}"] = index_list(config, dataset)
     cross = spec.cross_paper_events
     if cross:
-        out["cross"] = f"config/paper_values/{cross.paper}.tsv"
+        out["cross"] = sed_papers.get(cross.paper).values_path
     counts = spec.annotation_counts
     if counts:
         out["index"] = index_list(config, sed_papers.table(paper, counts).dataset)
@@ -527,7 +534,7 @@ def output_sidecars(config: Mapping) -> list[str]:
         run_file(config, dataset, model, seed, name)
         for dataset, model in paper_runs(config)
         for seed in seeds(config)
-        for name in (sed_evaluate.METRICS_FILE, sed_train.SUMMARY_FILE)
+        for name in (sed_evaluate.METRICS_FILE, sed_layout.SUMMARY_FILE)
     ]
     return sorted({sidecar(p) for p in outputs})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,5 +112,6 @@ papers.register(
         notes=(
             "A toy paper defined in tests/plugins to prove the extension surface; its 'published' values are made up.",
         ),
+        values_path=str(Path(__file__).with_name("toy.tsv")),  # beside this module, not under config/
     )
 )

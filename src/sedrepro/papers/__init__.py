@@ -1,8 +1,8 @@
 """Reproduced papers: each is one `Paper` (its tables, figures, notes and audit checks, as data) in ``PAPERS``.
 
 Adding a paper = one module that builds a `Paper` and registers it with `register` (built-in ones are imported at
-the end of this file; a plugin module registers on import), and its numbers transcribed into
-config/paper_values/<name>.tsv. Every part of a paper is checked when it is defined: a misspelt field, a check or
+the end of this file; a plugin module registers on import), and its numbers transcribed into its `values_path`
+(config/paper_values/<name>.tsv unless it names another). Every part of a paper is checked when it is defined: a misspelt field, a check or
 figure naming a table or metric that does not exist, stops the import with one line.
 """
 
@@ -31,6 +31,7 @@ MODELS_LAYOUT = "models"  # rows are models, columns are run metrics (the dessed
 # average), or one of these facts of train.json.
 TRAIN_METRICS = ("train_time_min", "parameters", "size_kb", "epochs")
 METRIC_KEY = "@"
+VALUES_DIR = "config/paper_values"  # a paper's transcribed values by default (Paper.values_path), repository-relative
 # Dataset statistics a table column can show (sedrepro.render.dataset_stats computes them from the index).
 STATISTICS = ("n_events", "avg_dur_s", "total_dur_s")
 # History metrics a curves/compare figure draws (history.csv's train_<m> / val_<m> columns).
@@ -305,7 +306,9 @@ class SizeCheck(NamedTuple):
 class Paper:
     """One reproduced paper: what the workflow builds for it and what its audit checks (sedrepro.audit).
 
-    name: the registry name (results/<name>/, config/paper_values/<name>.tsv, the config's `papers` list).
+    name: the registry name (results/<name>/, the config's `papers` list).
+    values_path: the TSV of its transcribed values (PAPER_VALUE_COLUMNS), relative to the repository or absolute (a
+        plugin keeps its values beside its module); by default config/paper_values/<name>.tsv.
     tables, figures: what is rebuilt (names tableN / figureN, the workflow's targets).
     notes: every difference from the paper, under each of its tables.
     not_checkable: what the audit cannot check from the paper, and why.
@@ -330,11 +333,16 @@ class Paper:
     annotation_counts: str | None = None
     cross_paper_events: CrossPaperEvents | None = None
     text_claims: str | None = None
+    values_path: str | None = None
 
     def __post_init__(self) -> None:
         where = f"paper {self.name!r}"
         if not isinstance(self.name, str) or not re.fullmatch(r"\w+", self.name):
             raise fail("paper", "a name of letters, digits and _", repr(self.name))
+        if self.values_path is None:
+            object.__setattr__(self, "values_path", f"{VALUES_DIR}/{self.name}.tsv")  # frozen: set once, here
+        elif not (isinstance(self.values_path, str) and self.values_path.endswith(".tsv")):
+            raise fail(f"{where} values_path", "the path of a paper-values TSV", repr(self.values_path))
         self._check_parts(f"{where} tables", self.tables, TableSpec, TABLE_NAME, required=True)
         self._check_parts(f"{where} figures", self.figures, FigureSpec, FIGURE_NAME)
         for key in ("notes", "not_checkable"):
