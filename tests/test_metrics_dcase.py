@@ -320,3 +320,42 @@ def test_dcase_params_are_config_defaults_and_existing_lists_unchanged():
                 },
             }
         )
+
+
+def test_score_writes_psds_params_and_notes_into_metrics_json(tmp_path, monkeypatch):
+    monkeypatch.setattr(evaluate, "_dataset_classes", lambda name: ["a", "b"])
+    idx = tmp_path / "index"
+    idx.mkdir()
+    (idx / "files.tsv").write_text("file_id\tsplit\tduration_s\nt1\ttest\t2.0\nt2\ttest\t2.0\n")
+    # t1: two overlapping a-events (joined for PSDS) and a b-event; t2: no events
+    (idx / "events.tsv").write_text(
+        "file_id\tonset\toffset\tlabel\nt1\t0.0\t1.0\ta\nt1\t0.5\t1.5\ta\nt1\t1.0\t2.0\tb\n"
+    )
+    pred = tmp_path / "pred" / "test"
+    pred.mkdir(parents=True)
+    np.savez(
+        pred / "epoch001.npz",
+        probs=np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.7], [0.1, 0.9], [0, 0], [0.95, 0], [0, 0], [0, 0]], "float32"),
+        offsets=np.array([0, 4, 8]),
+        file_ids=np.array(["t1", "t2"]),
+        hop_s=np.float64(0.5),
+        classes=np.array(["a", "b"]),
+    )
+    defaults = config.load([config.REPO / "config.yaml"])["evaluation"]["metric_params"]
+    doc_in = {**default_scoring(), "metrics": evaluate.with_metric_params({"frames": [{"name": "psds"}]}, defaults)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        doc = evaluate.score_predictions(tmp_path / "pred", idx, Settings.from_config(doc_in), "toy", "m", 0)
+    entry = doc["sets"]["test"]["metrics"]["psds"]
+    assert entry["params"] == defaults["psds"]
+    assert entry["notes"] == {
+        "files": 2,
+        "files_without_reference_events": 1,
+        "reference_events": 3,
+        "reference_events_merged": 1,
+        "operating_points": 50,
+    }
+    # b: found at every threshold up to 0.9 with no false alarm -> 1. a: found (0.67 of the joined [0, 1.5) event)
+    # only at thresholds <= 0.8, where the false a in t2 (0.95) is active too: 1 per 4 s = 900 per hour > max_efpr
+    # 100 -> 0. Mean 0.5.
+    assert entry["mean"] == pytest.approx(0.5)
