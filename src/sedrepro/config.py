@@ -247,7 +247,8 @@ def check(config: dict) -> dict:
     """Rules across keys that the schema cannot state, checked at workflow start (before any download) and by load():
     names refer to registered papers, datasets, architectures, recipes and loss terms; every model names a defined
     pipeline and has settings its architecture accepts; every table and figure of a selected paper shows models and a dataset the
-    config defines, and each such model's per-class median-filter windows name that dataset's classes. Returns the config; a violation is one line naming the key."""
+    config defines, and each such model's per-class median-filter windows name that dataset's classes. Returns the
+    config; a violation is one line naming the key."""
     from . import evaluate as sed_evaluate
     from . import papers
 

@@ -7,10 +7,11 @@ Conventions
   stage writes ``predictions/<set>/epochNNN.npz`` and each set is scored on its own against the clips the split stage
   assigned to it (or, without an assignment, the index's files of that split). metrics.json is keyed by set.
 * Post-processing (``evaluation.postprocess``): an optional per-class median filter (scipy.ndimage.median_filter,
-  within each file, edges reflected as scipy's default and the DCASE baselines do) whose window is given in seconds (one for all classes, one per class, or groups
-  ``[{seconds, classes}]`` naming every class once, as the DCASE peer code's short/medium/long windows) and becomes
-  the odd number of frames nearest to ``seconds / hop_s``; it is applied to the scores (before the threshold) or to
-  the decisions (after it: a majority vote over the window, the DCASE 2020 baseline's order). None = the raw scores.
+  within each file, edges reflected: scipy's default, as the DCASE baselines call it) whose window is given in
+  seconds (one for all classes, one per class, or groups ``[{seconds, classes}]`` naming every class once, as the
+  DCASE peer code's short/medium/long windows) and becomes the odd number of frames nearest to ``seconds / hop_s``;
+  it is applied to the scores (before the threshold) or to the decisions (after it: a majority vote over the window,
+  the DCASE 2020 baseline's order and the schema's default). None = the raw scores.
   Per-class windows are checked against the dataset's classes at workflow start (sedrepro.config.check).
 * Frame i of a file is centred at ``i * hop_s``. A contiguous run of active frames i..j (score >= threshold)
   becomes the event ``[i * hop_s, (j + 1) * hop_s)``: every frame owns the hop-long interval that starts at its
