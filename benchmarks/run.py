@@ -8,7 +8,8 @@ Measures (see benchmarks/README.md):
      and the recurrent layer alone (HyperLSTM / nn.LSTM, 172 steps, forward + backward);
   2. feature preparation: clips/s of our decode + resample + log-mel + store path against librosa doing the same;
   3. data loading: samples/s of SplitData.gather against samples/s of the training step;
-  4. evaluation: scoring 10 checkpoints (predict + sed_eval) against one training epoch, real code paths.
+  4. evaluation: scoring 10 checkpoints (predict + sed_eval) against one training epoch, real code paths; PSDS
+     (psds_eval, 50 operating points) against event F1 on one checkpoint's predictions.
 
 Every comparison runs its contestants interleaved (A B A B ...) and compares medians, so load from other processes
 hits both sides alike. Writes summary.csv (metric,value,unit,machine) and summary.md, atomically.
@@ -25,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -526,7 +528,8 @@ def bench_loader(tmp: Path, step_s: dict[str, float], reps: int) -> None:
 def bench_eval(tmp: Path, reps: int) -> None:
     """Default (narrow) config, model hcrnn128, half the default URBAN-SED split sizes (16 train, 4 validate, 6 test
     clips of 10 s, random features and events): scoring 10 checkpoints vs one training epoch (with its validation)."""
-    from sedrepro.evaluate import Settings, score_predictions
+    from sedrepro.evaluate import Settings, checkpoint_inputs, epoch_files, score_predictions
+    from sedrepro.metrics import psds_thresholds
     from sedrepro.models import build_model
     from sedrepro.predict import predict_run
     from sedrepro.train import model_record, train
@@ -576,6 +579,32 @@ def bench_eval(tmp: Path, reps: int) -> None:
     add("eval_10_checkpoints_s", med["score10"], "s")
     add("train_one_epoch_s", med["epoch"], "s (incl. validation and checkpoint)")
     add("eval_10_checkpoints_over_one_epoch", med["score10"] / med["epoch"], "ratio")
+
+    # PSDS's cost: psds_eval at its operating points against event F1, both on the first checkpoint's predictions
+    # just scored, with evaluation.metric_params (the DCASE evaluation's: 50 thresholds); each call builds the chain
+    # anew, so each pays for its own events
+    mp = ev["metric_params"]
+    entries = [{"name": name, "params": mp[name]} for name in ("event_f1", "psds")]
+    dcase = Settings.from_config(
+        {**{k: ev[k] for k in ("threshold", "segment_s", "postprocess")}, "metrics": {"frames": entries}, "sets": sets}
+    )
+    npz = epoch_files(tmp / "eval" / "pred" / "test")[0][1]
+    (f1, f1_params), (ps, ps_params) = dcase.metrics_for("frames")
+
+    def event_f1() -> None:
+        f1.compute(checkpoint_inputs(npz, index, dcase), f1_params)
+
+    def psds() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # psds_eval's deprecation warnings, once per operating point
+            ps.compute(checkpoint_inputs(npz, index, dcase), ps_params)
+
+    n = max(3, reps)  # seconds each on 6 clips: a median of 3 at least
+    log(f"PSDS ({len(psds_thresholds(ps_params['thresholds']))} operating points) vs event F1, {n} interleaved reps")
+    med = interleaved({"event_f1": event_f1, "psds": psds}, n)
+    add("event_f1_one_checkpoint_s", med["event_f1"], "s")
+    add("psds_one_checkpoint_s", med["psds"], "s")
+    add("psds_over_event_f1_one_checkpoint", med["psds"] / med["event_f1"], "ratio")
 
 
 # ----------------------------------------------------------------------------------------------- main

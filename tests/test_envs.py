@@ -53,3 +53,16 @@ def test_every_rule_names_an_existing_env():
         assert len(envs) == n_rules, f"{smk.name}: {n_rules} rules but {len(envs)} conda: directives"
         for env in envs:
             assert (REPO / env).exists(), f"{smk.name} names {env}, which does not exist"
+
+
+def test_test_requirements_are_pinned_and_installed_by_bootstrap():
+    """envs/requirements-test.txt (test-only packages) pins every line with ==, repeats no pin of
+    envs/requirements.txt, and envs/bootstrap.sh installs it."""
+    reqs = requirement_pins()
+    for line in (REPO / "envs" / "requirements-test.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            assert "==" in line, f"requirements-test.txt: '{line}' is not pinned with =="
+            name = line.split("==")[0].lower().replace("-", "_")
+            assert name not in reqs, f"requirements-test.txt: {name} is already pinned in requirements.txt"
+    assert "envs/requirements-test.txt" in (REPO / "envs" / "bootstrap.sh").read_text()

@@ -139,7 +139,7 @@ def test_metric_entries_are_checked():
     with pytest.raises(
         InputError,
         match="^--evaluation/metrics/frames/0/params: expected the parameters of metric "
-        "'event_f1' \\(t_collar, percentage_of_length\\), found no 'percentage_of_length'$",
+        "'event_f1' \\(t_collar, percentage_of_length, evaluate_onset, evaluate_offset\\), found no 'evaluate_offset'$",
     ):
         Settings.from_config({**base, "metrics": {"frames": [{"name": "event_f1", "params": {"t_collar": 0.2}}]}})
     with pytest.raises(InputError, match="metric for target 'clip' \\(metric 'segment_f1' scores frames\\)"):
@@ -176,7 +176,8 @@ def test_each_evaluation_set_is_scored_on_its_own(tmp_path, monkeypatch):
     pred = tmp_path / "pred"
     _npz(pred / "validate" / "epoch002.npz", "v1", [[1, 0], [1, 0], [0, 0], [0, 0]])  # a on [0, 1): perfect
     _npz(pred / "test" / "epoch002.npz", "t1", [[1, 0], [1, 0], [0, 0], [0, 0]])  # a instead of b: all wrong
-    event = {"name": "event_f1", "params": {"t_collar": 0.2, "percentage_of_length": 0.2}}
+    event_params = {"t_collar": 0.2, "percentage_of_length": 0.2, "evaluate_onset": True, "evaluate_offset": True}
+    event = {"name": "event_f1", "params": event_params}
     doc_in = default_scoring(["validate", "test"])
     doc_in["metrics"]["frames"].append(event)
     doc = evaluate.score_predictions(pred, idx, Settings.from_config(doc_in), "toy", "m", 0)
@@ -184,7 +185,7 @@ def test_each_evaluation_set_is_scored_on_its_own(tmp_path, monkeypatch):
     for key in ("segment_f1", "event_f1"):
         assert results.values(doc, key, "validate", "Overall") == [100.0]
         assert results.values(doc, key, "test", "Overall") == [0.0]
-    assert results.params(doc, "event_f1", "test") == {"threshold": 0.5, "t_collar": 0.2, "percentage_of_length": 0.2}
+    assert results.params(doc, "event_f1", "test") == {"threshold": 0.5, **event_params}
     assert results.trivial(doc, "event_f1", "test", "Overall") is None  # event F1 declares no trivial baseline
     assert results.trivial(doc, "segment_f1", "validate", "a") == pytest.approx(100 * 2 / 3)  # a in 1 of 2 segments
     json.dumps(doc)
@@ -214,6 +215,8 @@ def test_workflow_config_is_checked_per_model():
         **cfg["models"]["dnd_dessed"]["evaluation"],
         "metrics": {"frames": [{"name": "psds"}]},
     }
+    evaluate.check_config(cfg)  # its params come from evaluation.metric_params (the DCASE 2020 baseline's)
+    cfg["evaluation"]["metric_params"] = {"psds": {"dtc": 0.5}}  # without them, a missing one is named
     with pytest.raises(
         InputError,
         match="^evaluation of model dnd_dessed/metrics/frames/0/params: expected the "

@@ -247,7 +247,9 @@ def check(config: dict) -> dict:
     """Rules across keys that the schema cannot state, checked at workflow start (before any download) and by load():
     names refer to registered papers, datasets, architectures, recipes and loss terms; every model names a defined
     pipeline and has settings its architecture accepts; every table and figure of a selected paper shows models and a dataset the
-    config defines. Returns the config; a violation is one line naming the key."""
+    config defines, and each such model's per-class median-filter windows name that dataset's classes. Returns the
+    config; a violation is one line naming the key."""
+    from . import evaluate as sed_evaluate
     from . import papers
 
     for i, paper in enumerate(config["papers"]):
@@ -279,6 +281,8 @@ def check(config: dict) -> dict:
                         f"the model's settings ({paper} {kind} {name} shows it)",
                         f"no such model (defined: {', '.join(sorted(config['models']))})",
                     )
+                # per-class median-filter windows name the classes of the dataset it is scored on, before any job
+                sed_evaluate.check_windows(config, model, dataset)
     return config
 
 

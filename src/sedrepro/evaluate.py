@@ -7,9 +7,12 @@ Conventions
   stage writes ``predictions/<set>/epochNNN.npz`` and each set is scored on its own against the clips the split stage
   assigned to it (or, without an assignment, the index's files of that split). metrics.json is keyed by set.
 * Post-processing (``evaluation.postprocess``): an optional per-class median filter (scipy.ndimage.median_filter,
-  within each file, edges mirrored) whose window is given in seconds (one for all classes, or one per class) and
-  becomes the odd number of frames nearest to ``seconds / hop_s``; it is applied to the scores (before the threshold)
-  or to the decisions (after it: a majority vote over the window). None = the raw scores.
+  within each file, edges reflected: scipy's default, as the DCASE baselines call it) whose window is given in
+  seconds (one for all classes, one per class, or groups ``[{seconds, classes}]`` naming every class once, as the
+  DCASE peer code's short/medium/long windows) and becomes the odd number of frames nearest to ``seconds / hop_s``;
+  it is applied to the scores (before the threshold) or to the decisions (after it: a majority vote over the window,
+  the DCASE 2020 baseline's order and the schema's default). None = the raw scores.
+  Per-class windows are checked against the dataset's classes at workflow start (sedrepro.config.check).
 * Frame i of a file is centred at ``i * hop_s``. A contiguous run of active frames i..j (score >= threshold)
   becomes the event ``[i * hop_s, (j + 1) * hop_s)``: every frame owns the hop-long interval that starts at its
   centre. The run therefore covers exactly ``(j - i + 1) * hop_s`` seconds.
@@ -26,7 +29,9 @@ Conventions
   F1, nan, and the class-wise Average would then silently skip exactly the classes a model never detects.
   A class with neither reference nor system segments stays undefined (None) and is skipped by Average.
 * Which metrics a set gets is config (``evaluation.metrics.<target>``: registered names with their params, see
-  sedrepro.metrics); each metric's params and chain settings are written beside its values.
+  sedrepro.metrics; a parameter an entry leaves out comes from ``evaluation.metric_params.<metric>``, the DCASE
+  evaluation's values for event_f1 and psds); each metric's params and chain settings are written beside its
+  values, and a metric's notes (psds: files, reference events joined because they overlap) beside them.
 """
 
 from __future__ import annotations
@@ -98,25 +103,43 @@ def window_frames(seconds: float, hop_s: float) -> int:
     return max(1, int(odd))
 
 
-def class_windows(
-    postprocess: Mapping[str, Any], classes: Sequence[str], hop_s: float, where: str = "evaluation/postprocess"
-) -> list[int] | None:
-    """Median-filter window (frames) per class, or None without a filter. A per-class window must name every class."""
+def window_seconds(
+    postprocess: Mapping[str, Any], classes: Sequence[str], where: str = "evaluation/postprocess"
+) -> list[float] | None:
+    """Median-filter window (seconds) per class, or None without a filter. Per-class windows (a mapping, or groups
+    [{seconds, classes}]) must name every class, and each once."""
     spec = postprocess.get("median_filter_s")
     if spec is None:
         return None
+    key = f"{where}/median_filter_s"
+    if isinstance(spec, list):  # groups: the peer code's short/medium/long windows
+        per_class: dict[str, Any] = {}
+        for i, group in enumerate(spec):
+            for c in group["classes"]:
+                if c in per_class:
+                    raise fail(f"{key}/{i}/classes", "each class in one group", f"{c!r} again")
+                per_class[c] = group["seconds"]
+        spec = per_class
     if isinstance(spec, Mapping):
         missing, extra = sorted(set(classes) - set(spec)), sorted(set(spec) - set(classes))
         if missing or extra:
             found = f"none for {missing[0]!r}" if missing else f"an unknown class {extra[0]!r}"
-            raise fail(f"{where}/median_filter_s", f"a window for each of the {len(classes)} classes", found)
+            raise fail(key, f"a window for each of the {len(classes)} classes", found)
         seconds = [float(spec[c]) for c in classes]
     else:
         seconds = [float(spec)] * len(classes)
     for c, s in zip(classes, seconds, strict=True):
         if not (s > 0 and math.isfinite(s)):
-            raise fail(f"{where}/median_filter_s", f"a positive window in seconds for {c!r}", repr(s))
-    return [window_frames(s, hop_s) for s in seconds]
+            raise fail(key, f"a positive window in seconds for {c!r}", repr(s))
+    return seconds
+
+
+def class_windows(
+    postprocess: Mapping[str, Any], classes: Sequence[str], hop_s: float, where: str = "evaluation/postprocess"
+) -> list[int] | None:
+    """Median-filter window (frames) per class, or None without a filter (see window_seconds)."""
+    seconds = window_seconds(postprocess, classes, where)
+    return None if seconds is None else [window_frames(s, hop_s) for s in seconds]
 
 
 def median_filter(values: np.ndarray, offsets: np.ndarray, windows: Sequence[int]) -> np.ndarray:
@@ -132,7 +155,8 @@ def median_filter(values: np.ndarray, offsets: np.ndarray, windows: Sequence[int
             continue
         for c, w in enumerate(windows):
             if w > 1:
-                out[a:b, c] = scipy_median(values[a:b, c], size=int(w), mode="mirror")
+                # scipy's default edge mode, as the DCASE baselines call it: median_filter(x, (w, 1))
+                out[a:b, c] = scipy_median(values[a:b, c], size=int(w), mode="reflect")
     return out
 
 
@@ -215,13 +239,37 @@ def scoring_config(config: Mapping[str, Any], model: str) -> dict[str, Any]:
 
     evaluation = sconfig.model_evaluation(config, model)
     sets = config["pipelines"][sconfig.model_pipeline(config, model)]["evaluation_sets"]
-    return {**{k: evaluation[k] for k in SETTING_KEYS if k != "sets"}, "sets": list(sets)}
+    out = {**{k: evaluation[k] for k in SETTING_KEYS if k != "sets"}, "sets": list(sets)}
+    out["metrics"] = with_metric_params(evaluation["metrics"], evaluation.get("metric_params") or {})
+    return out
+
+
+def with_metric_params(
+    metrics: Mapping[str, Sequence[Mapping[str, Any]]], defaults: Mapping[str, Mapping[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Metric lists with each entry's params completed from ``evaluation.metric_params`` (the entry's own win)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for target, entries in metrics.items():
+        out[target] = []
+        for entry in entries:
+            params = {**(defaults.get(entry.get("name")) or {}), **(entry.get("params") or {})}
+            out[target].append({**entry, "params": params} if params else dict(entry))
+    return out
 
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Every model's scoring settings (metric names, their params, post-processing) checked at workflow start."""
     for model in config["models"]:
         Settings.from_config(scoring_config(config, model), f"evaluation of model {model}")
+
+
+def check_windows(config: Mapping[str, Any], model: str, dataset: str) -> None:
+    """A model's per-class median-filter windows name exactly the classes of a dataset it is scored on (at workflow
+    start: sedrepro.config.check calls it for every dataset a selected paper shows the model on)."""
+    from . import config as sconfig
+
+    post = sconfig.model_evaluation(config, model)["postprocess"]
+    window_seconds(post, _dataset_classes(dataset), f"config key 'models/{model}' evaluation/postprocess ({dataset})")
 
 
 # --------------------------------------------------------------------------------------------- chain inputs
@@ -572,6 +620,7 @@ def score_set(
     target = _load_predictions(files[0][1])["target"]
     chosen = settings.metrics_for(target)
     per_checkpoint: dict[str, list[Any]] = {m.name: [] for m, _ in chosen}
+    notes: dict[str, dict[str, Any]] = {}
     classes: list[str] | None = None
     for epoch, path in files:
         inputs = checkpoint_inputs(path, index_dir, settings, set_name, set_ids)
@@ -599,6 +648,8 @@ def score_set(
     metrics = {}
     for m, params in chosen:
         mean, std = _summary(m, per_checkpoint[m.name], keys)
+        if m.notes is not None:  # facts of the set (the reference), the same for every checkpoint
+            notes[m.name] = m.notes(inputs, params)
         metrics[m.name] = {
             "params": settings.params_of(m, params),
             "unit": m.unit,
@@ -606,6 +657,7 @@ def score_set(
             "per_checkpoint": per_checkpoint[m.name],
             "mean": mean,
             "std": std,
+            **({"notes": notes[m.name]} if m.name in notes else {}),
         }
     entry = {
         "epochs": [e for e, _ in files],
@@ -685,6 +737,10 @@ def main(args) -> None:
     inputs = [str(p) for name in settings.sets for _, p in epoch_files(Path(args.predictions) / name)]
     inputs += [str(Path(args.index) / "files.tsv"), str(Path(args.index) / "events.tsv")]
     inputs += [args.assignment] if args.assignment else []
+    notes = {
+        name: {m: e["notes"] for m, e in entry["metrics"].items() if "notes" in e}
+        for name, entry in doc["sets"].items()
+    }
     config = {
         "dataset": args.dataset,
         "model": args.model,
@@ -693,6 +749,8 @@ def main(args) -> None:
         "metric_params": {
             name: {m: e["params"] for m, e in entry["metrics"].items()} for name, entry in doc["sets"].items()
         },
+        # what a metric's notes say (psds: reference events joined), only where one writes notes
+        **({"metric_notes": notes} if any(notes.values()) else {}),
     }
     write_json(out, doc)
     provenance.write_sidecar(out, config, inputs=inputs, seed=args.seed)

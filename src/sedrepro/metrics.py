@@ -3,7 +3,9 @@
 A metric declares what it reads from the scoring chain (``needs``), which prediction targets it scores, whether its
 value is per class (a dict keyed by class plus "Average" and "Overall") or one number, its unit, the parameters it
 takes from config (every one must be given there: no value is defaulted here) and the chain settings it depends on
-(the threshold, the segment length). `compute(inputs, params)` gets the chain's view of one checkpoint on one
+(the threshold, the segment length); the values written for papers that do not name them (the DCASE evaluation's for
+event_f1 and psds) are config too (``evaluation.metric_params``, merged into each entry by sedrepro.evaluate before
+this check). `compute(inputs, params)` gets the chain's view of one checkpoint on one
 evaluation set (``sedrepro.evaluate.SetInputs``: post-processed scores, decisions and events at any threshold, the
 reference) and returns the value. A new metric is one `METRICS.register(...)` call, in a module of its own or a plugin.
 
@@ -56,6 +58,8 @@ class Metric:
     trivial: bool = False
     description: str = ""
     check: Callable[[Mapping[str, Any], str], None] | None = field(default=None, compare=False)
+    # (inputs, params) -> facts about how the value was computed, written once per set beside it ("notes")
+    notes: Callable[[Any, Mapping[str, Any]], dict[str, Any]] | None = field(default=None, compare=False)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -171,11 +175,14 @@ def event_f1(
     classes: Sequence[str],
     t_collar: float,
     percentage_of_length: float,
+    evaluate_onset: bool = True,
+    evaluate_offset: bool = True,
 ) -> dict[str, float | None]:
     """Event-based F1 (%) per class, "Average" and "Overall": sed_eval's EventBasedMetrics, an estimated event
     matching a reference one of its class when its onset is within `t_collar` s and its offset within
-    max(t_collar, percentage_of_length * reference length) (DCASE's 200 ms / 20 %). Empty system output of a class
-    with reference events scores 0, as for segment F1."""
+    max(t_collar, percentage_of_length * reference length) (DCASE's 200 ms / 20 %); `evaluate_onset` /
+    `evaluate_offset` False drop that condition. Empty system output of a class with reference events scores 0, as
+    for segment F1."""
     import sed_eval
 
     labels = [str(c) for c in classes]
@@ -184,6 +191,8 @@ def event_f1(
         event_label_list=labels,
         t_collar=float(t_collar),
         percentage_of_length=float(percentage_of_length),
+        evaluate_onset=bool(evaluate_onset),
+        evaluate_offset=bool(evaluate_offset),
         empty_system_output_handling=EMPTY_SYSTEM_OUTPUT,
     )
     for file_id in sorted(durations):
@@ -201,6 +210,19 @@ def _merged(events: list[Event]) -> list[Event]:
         else:
             out.append(dict(e))
     return out
+
+
+def merged_count(events: Mapping[str, list[Event]]) -> int:
+    """How many events `_merged` joins into an earlier overlapping event of their class (over all files)."""
+    return sum(len(evs) - len(_merged(evs)) for evs in events.values())
+
+
+def psds_thresholds(spec: int | Sequence[float]) -> list[float]:
+    """The operating points' thresholds: a list as given, or n = the DCASE baselines' n evenly spaced midpoints
+    (k + 0.5) / n, k = 0..n-1 (np.arange(1 / (2n), 1, 1 / n): 0.01, 0.03, ..., 0.99 for 50)."""
+    if isinstance(spec, int):
+        return [(k + 0.5) / spec for k in range(spec)]
+    return [float(t) for t in spec]
 
 
 def _event_table(events: Mapping[str, list[Event]]):
@@ -300,11 +322,20 @@ def _segment_f1(x: Any, params: Mapping[str, Any]) -> Value:
 
 
 def _event_f1(x: Any, params: Mapping[str, Any]) -> Value:
-    return event_f1(x.reference, x.events(), x.durations, x.classes, params["t_collar"], params["percentage_of_length"])
+    return event_f1(
+        x.reference,
+        x.events(),
+        x.durations,
+        x.classes,
+        params["t_collar"],
+        params["percentage_of_length"],
+        params["evaluate_onset"],
+        params["evaluate_offset"],
+    )
 
 
 def _psds(x: Any, params: Mapping[str, Any]) -> Value:
-    ops = [x.events(float(t)) for t in params["thresholds"]]
+    ops = [x.events(t) for t in psds_thresholds(params["thresholds"])]
     return psds(
         x.reference,
         ops,
@@ -317,6 +348,16 @@ def _psds(x: Any, params: Mapping[str, Any]) -> Value:
         params["alpha_st"],
         params["max_efpr"],
     )
+
+
+def _psds_notes(x: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "files": len(x.durations),
+        "files_without_reference_events": sum(1 for f in x.durations if not x.reference.get(f)),
+        "reference_events": sum(len(evs) for evs in x.reference.values()),
+        "reference_events_merged": merged_count(x.reference),
+        "operating_points": len(psds_thresholds(params["thresholds"])),
+    }
 
 
 def _accuracy(x: Any, params: Mapping[str, Any]) -> Value:
@@ -358,6 +399,11 @@ def _check_event_f1(params: Mapping[str, Any], where: str) -> None:
         or params["t_collar"] < 0
     ):
         raise fail(f"{where}/t_collar", "a collar in seconds >= 0", repr(params["t_collar"]))
+    for name in ("evaluate_onset", "evaluate_offset"):
+        if not isinstance(params[name], bool):
+            raise fail(f"{where}/{name}", "true or false", repr(params[name]))
+    if not (params["evaluate_onset"] or params["evaluate_offset"]):
+        raise fail(where, "evaluate_onset or evaluate_offset true (sed_eval matches nothing else)", "both false")
 
 
 def _check_psds(params: Mapping[str, Any], where: str) -> None:
@@ -367,12 +413,15 @@ def _check_psds(params: Mapping[str, Any], where: str) -> None:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (name == "max_efpr" and v == 0):
             raise fail(f"{where}/{name}", "a number >= 0" if name == "alpha_st" else "a number > 0", repr(v))
     t = params["thresholds"]
-    if (
+    if isinstance(t, int) and not isinstance(t, bool):
+        if t < 1:
+            raise fail(f"{where}/thresholds", "a number of thresholds >= 1 or a list of thresholds in (0, 1)", repr(t))
+    elif (
         not isinstance(t, list)
         or not t
         or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1 for v in t)
     ):
-        raise fail(f"{where}/thresholds", "a non-empty list of thresholds in (0, 1)", repr(t))
+        raise fail(f"{where}/thresholds", "a non-empty list of thresholds in (0, 1), or their number", repr(t))
 
 
 register(
@@ -395,11 +444,11 @@ register(
         per_class=True,
         unit="%",
         compute=_event_f1,
-        params=("t_collar", "percentage_of_length"),
+        params=("t_collar", "percentage_of_length", "evaluate_onset", "evaluate_offset"),
         uses=("threshold",),
         check=_check_event_f1,
         description="sed_eval EventBasedMetrics F1 (onset collar t_collar s, offset collar max(t_collar, "
-        "percentage_of_length * reference length)), empty_system_output_handling zero_score",
+        "percentage_of_length * reference length); evaluate_onset/offset), empty_system_output_handling zero_score",
     )
 )
 register(
@@ -411,7 +460,9 @@ register(
         compute=_psds,
         params=("dtc", "gtc", "cttc", "alpha_ct", "alpha_st", "max_efpr", "thresholds"),
         check=_check_psds,
-        description="psds_eval PSDS over one operating point per threshold (max_efpr per hour)",
+        notes=_psds_notes,
+        description="psds_eval PSDS over one operating point per threshold (a list, or n: (k + 0.5) / n), max_efpr "
+        "per hour; overlapping same-class reference events joined first (notes: how many)",
     )
 )
 register(
