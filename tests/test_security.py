@@ -161,6 +161,7 @@ SAFE_UNQUOTED = {
     "{params.device}": "config training/device: schema enum auto | cpu | cuda",
     "{params.source}": "sedrepro.workflow.source_args: shlex.quote on every URL and path; md5/sha256 schema hex",
     "{params.annotations_only}": "sedrepro.workflow.annotations_only_flag: the constant '--annotations-only' or ''",
+    "{params.subsets}": "sedrepro.workflow.subsets_flag: '--subsets ' and shlex.quote of the joined names, or ''",
 }
 
 
