@@ -250,3 +250,29 @@ def test_augmented_training_resumes_to_the_same_result(prepared, monkeypatch):  
     resumed = pd.read_csv(tmp / "resumed" / "history.csv").drop(columns="epoch_time_s")
     assert clean.equals(resumed)
     assert all(torch.equal(v, weights(tmp / "resumed", 3)[k]) for k, v in weights(tmp / "clean", 3).items())
+
+
+@pytest.mark.parametrize(
+    "model, augment, message",
+    [
+        (
+            "crnn_uni",
+            [SHIFT, {"name": "specaugment"}],
+            "config key 'models/crnn_uni/training/augment/1/name': expected a registered augmentation (mixup, "
+            "time_shift), found 'specaugment'",
+        ),
+        (
+            "mono_baseline",
+            [MIXUP],
+            "config key 'models/mono_baseline/training/augment/0': expected a pipeline with float targets (target "
+            "frames) to mix, found target 'clip'",
+        ),
+    ],
+)
+def test_config_check_catches_augmentations_before_any_job(model, augment, message):
+    from sedrepro.config import check
+
+    cfg = load([REPO / "config.yaml"])
+    cfg["models"][model]["training"] = {**cfg["models"][model].get("training", {}), "augment": augment}
+    with pytest.raises(InputError, match="^" + re.escape(message) + "$"):
+        check(cfg)
