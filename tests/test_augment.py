@@ -276,3 +276,41 @@ def test_config_check_catches_augmentations_before_any_job(model, augment, messa
     cfg["models"][model]["training"] = {**cfg["models"][model].get("training", {}), "augment": augment}
     with pytest.raises(InputError, match="^" + re.escape(message) + "$"):
         check(cfg)
+
+
+def test_student_and_teacher_see_the_same_augmented_batch(prepared, monkeypatch):  # noqa: F811
+    """The train loop hands the recipe the augmented batch (never the raw one), and mean_teacher runs both networks
+    on it."""
+    import sedrepro.recipes as recipes
+
+    tmp, fdir, sdir = prepared
+    seen: dict[str, list[torch.Tensor]] = {"student": [], "teacher": []}
+    real = recipes.MeanTeacher.objective
+
+    def recording(self, batch):
+        hooks = [
+            net.register_forward_pre_hook(lambda m, args, who=who: seen[who].append(args[0].clone()))
+            for who, net in (("student", self.model), ("teacher", self.teacher))
+        ]
+        try:
+            return real(self, batch)
+        finally:
+            for h in hooks:
+                h.remove()
+
+    monkeypatch.setattr(recipes.MeanTeacher, "objective", recording)
+    mt = {"ema_decay": 0.9, "consistency_weight": 1.0, "rampup_steps": 2, "scored": "teacher"}
+    training = {**TRAINING, "max_epochs": 1, "recipe": "mean_teacher", "mean_teacher": mt, "augment": [MIXUP, SHIFT]}
+    train(tmp / "mt", fdir, sdir, MODEL, training, seed=0)
+
+    from sedrepro.data import Sampler, Source, SplitData
+
+    data = SplitData.load(fdir, sdir)
+    sampler = Sampler(data, [Source("train", "target", 1.0)], TRAINING["batch_size"], seed=0)
+    augment = Augmenter([MIXUP, SHIFT], "frames", seed=0)
+    raw = list(sampler.epoch(1))
+    assert len(seen["student"]) == len(seen["teacher"]) == len(raw) > 0
+    for b, (student, teacher) in enumerate(zip(seen["student"], seen["teacher"], strict=True)):
+        assert torch.equal(student, teacher)
+        assert torch.equal(student, augment(raw[b], epoch=1, step=b)["features"])
+        assert not torch.equal(student, raw[b]["features"])
