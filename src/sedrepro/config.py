@@ -232,7 +232,9 @@ def check_architecture_settings(config: dict, model: str) -> None:
 
 
 def check_training_parts(config: dict, model: str) -> None:
-    """The model's recipe and loss terms are registered (sedrepro.recipes, sedrepro.losses)."""
+    """The model's recipe, loss terms and augmentations are registered (sedrepro.recipes, sedrepro.losses,
+    sedrepro.augment), the augmentations with settings that suit the pipeline's target."""
+    from .augment import Augmenter
     from .losses import LOSS_TERMS
     from .recipes import RECIPES
 
@@ -241,6 +243,8 @@ def check_training_parts(config: dict, model: str) -> None:
     RECIPES.get(training["recipe"], f"{where}/recipe'")
     for i, entry in enumerate(training["loss"] or ()):
         LOSS_TERMS.get(entry["term"], f"{where}/loss/{i}/term'")
+    target = config["pipelines"][model_pipeline(config, model)]["target"]
+    Augmenter(training["augment"], target, seed=0, key=f"models/{model}/training/augment")
 
 
 def check(config: dict) -> dict:

@@ -6,7 +6,9 @@ configured loss terms (``training.loss``, :mod:`sedrepro.losses`) on batches dra
 cross-entropy per frame and class ("frames", output "strong", sigmoid) or categorical cross-entropy per clip
 ("clip", output "weak", softmax). The validation loss is always that target loss. Accuracy is logged alongside, as
 the dessed paper's Keras metrics define it: binary accuracy over (frame, class) cells at 0.5, or categorical
-accuracy. ``training.monitor`` picks the validation metric early stopping and the best epoch follow.
+accuracy. ``training.monitor`` picks the validation metric early stopping and the best epoch follow. Training batches
+(never validation ones) pass through the configured augmentations first (``training.augment``,
+:mod:`sedrepro.augment`; none by default), their draws keyed by (seed, epoch, batch) so that a resume is exact.
 
 Checkpoints are the weights of the recipe's scored network (plain state dicts: their file size is a table's model
 size); the run's ``train.json`` records under "model" the architecture, its constructor config and the feature and
@@ -41,6 +43,7 @@ import pandas as pd
 import torch
 
 from . import cli, layout, provenance
+from .augment import Augmenter
 from .config import EXECUTION_KEYS
 from .data import Sampler, Source, SplitData, batch_to, epoch_order
 from .faults import fault_point
@@ -103,6 +106,7 @@ RECIPE_DEFAULTS = {
     "loss": None,
     "sources": [{"split": "train", "labels": "target", "share": 1}],
     "monitor": "val_loss",
+    "augment": [],
 }
 # Validation metrics early stopping and the best epoch may follow: history column -> +1 higher is better, -1 lower.
 MONITORS = {"val_loss": -1, "val_frame_f1": 1, "val_accuracy": 1}
@@ -273,6 +277,7 @@ def train(
     loss = Loss.from_config(training["loss"], data.label_kind)
     sampler = Sampler(data, sources, training["batch_size"], seed, tags="tags" in loss.outputs)
     loss.check_labels(sampler.label_kinds)
+    augment = Augmenter(training["augment"], data.target, seed)
 
     torch.manual_seed(seed)
     record = model_record(model_cfg, data.n_mels, data.n_classes)
@@ -310,6 +315,8 @@ def train(
         total, count, correct, cells = 0.0, 0, 0, 0
         for b, batch in enumerate(progress(sampler.epoch(epoch), total=len(sampler), desc=f"epoch {epoch}")):
             batch = batch_to(batch, device)
+            if augment:  # training batches only; the recipe's networks (student and teacher) see the same batch
+                batch = augment(batch, epoch, b)
             loss_value, outputs = recipe.objective(batch)
             if not torch.isfinite(loss_value):
                 last = f"the last good checkpoint is epoch {epoch - 1}" if epoch > 1 else "no checkpoint was written"
