@@ -140,7 +140,7 @@ def checked(cfg):
         ),
         (
             lambda c: c["models"]["crnn_uni"].update({"architecture": "rnn"}),
-            "config key 'models/crnn_uni/architecture': expected a registered architecture (cnn_transformer, crnn, dnd), found 'rnn'",
+            "config key 'models/crnn_uni/architecture': expected a registered architecture (cnn_transformer, crnn, dnd, mtl_vae), found 'rnn'",
         ),
         (
             lambda c: c["models"]["mono_baseline"].update({"kind": "mono_proposed"}),
@@ -164,7 +164,7 @@ def checked(cfg):
         (
             lambda c: c["training"].update({"loss": [{"term": "bce_strng", "weight": 1.0}]}),
             "config key 'models/crnn_uni/training/loss/0/term': expected a registered loss term "
-            "(bce_strong, bce_tags, ce_weak), found 'bce_strng'",
+            "(bce_strong, bce_tags, ce_weak, kl_gaussian, mse_reconstruction), found 'bce_strng'",
         ),
     ],
     ids=["paper", "architecture", "dnd-kind", "table-model", "pipeline", "recipe", "loss-term"],

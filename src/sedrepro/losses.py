@@ -4,8 +4,19 @@ A term maps the model's named outputs (see :data:`sedrepro.models.OUTPUTS`) and 
 :func:`sedrepro.data.make_batch`: ``features``, and per label kind its targets and a row mask) to a scalar. Rows a
 term has no labels for (mask false) never count, so unlabelled data is never read as all-negative targets; a batch
 without any such row gives 0 for that term. ``bce_strong`` reads the frame labels of strong rows only (weak clips add
-no frame loss); ``bce_tags`` reads the clip tags of strong and weak rows; ``ce_weak`` the one class of clip rows. With every row labelled, each term is bit for bit torch's
-BCEWithLogitsLoss / CrossEntropyLoss of the papers' loops (tests/test_losses.py).
+no frame loss); ``bce_tags`` reads the clip tags of strong and weak rows; ``ce_weak`` the one class of clip rows.
+With every row labelled, each term is bit for bit torch's BCEWithLogitsLoss / CrossEntropyLoss of the papers' loops
+(tests/test_losses.py). Terms of label kind "any" read no labels and count every row, unlabelled ones too:
+``mse_reconstruction`` (a VAE's reconstruction of the features) and ``kl_gaussian`` (its latent posterior's KL to
+N(0, I)).
+
+The multi-task VAE's loss (Giannakopoulos & Pikrakis, eq. 1: L = 2 BCE_strong + BCE_weak + MSE + KLD) is config:
+``bce_strong`` with weight = the number of strong tasks (the "2 x" read as the synthetic and the real strong task, as
+the peer code has two BCE terms of weight 1, each a mean over its task's rows: with two strong sources in equal shares
+of the batch, 2 x the mean over their rows is that sum), ``bce_tags`` (BCE_weak; its mask also counts the strong rows'
+tags, the peer code's weak term only weak clips), ``mse_reconstruction`` (MSE; the peer code reconstructs the
+unlabelled clips only, this term every row) and ``kl_gaussian`` (KLD; the peer code has none: leave the term out for
+that reading), weights 1.
 
 Config (``training.loss``): a list of ``{term: <name>, weight: <w>}``; null means the supervised term of the
 pipeline's label kind with weight 1 (:data:`SUPERVISED_TERM`).
@@ -22,12 +33,14 @@ from torch import Tensor
 from .io import InputError
 from .registry import Registry
 
-__all__ = ["LOSS_TERMS", "SUPERVISED_TERM", "Loss", "LossTerm", "TERM_NEEDS"]
+__all__ = ["ANY_ROWS", "LOSS_TERMS", "SUPERVISED_TERM", "Loss", "LossTerm", "TERM_NEEDS"]
 
 LossTerm = Callable[[Mapping[str, Tensor], Mapping[str, Tensor]], Tensor]
 LOSS_TERMS: Registry[LossTerm] = Registry("loss term")
-# What each term reads: (model output, label kind); checked once before training starts.
+# What each term reads: (model output, label kind); checked once before training starts. Label kind "any": the
+# term reads no labels and counts every row (a training source of any kind will do).
 TERM_NEEDS: dict[str, tuple[str, str]] = {}
+ANY_ROWS = "any"
 # The default term of a label kind: today's loss for frame labels (BCE) and clip labels (one class: cross-entropy).
 SUPERVISED_TERM = {"strong": "bce_strong", "weak": "ce_weak"}
 
@@ -72,6 +85,26 @@ def ce_weak(outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tenso
     return F.cross_entropy(logits, target, ignore_index=-100, reduction="sum") / mask.sum().clamp(min=1)
 
 
+@register_term("mse_reconstruction", "reconstruction", ANY_ROWS)
+def mse_reconstruction(outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+    """Mean squared error between the reconstruction and the batch's (normalised) features, mean over every cell of
+    every row, labelled or not (Keras' MeanSquaredError of the peer code); both (B, T, F)."""
+    return F.mse_loss(outputs["reconstruction"], batch["features"])
+
+
+@register_term("kl_gaussian", "latent_mean", ANY_ROWS)
+def kl_gaussian(outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+    """KL(N(mu, diag sigma^2) || N(0, I)) of each latent vector, 0.5 sum_z (mu^2 + sigma^2 - 1 - log sigma^2) over
+    its Z dimensions, mean over the latent vectors of every row (B rows x T frames); mu, log sigma^2 (B, T, Z) are
+    outputs ``latent_mean`` and ``latent_logvar``. A deterministic encoder's code is a point without a
+    ``latent_logvar``: its term is exactly 0 (the paper's deterministic variant has no KL)."""
+    mu = outputs["latent_mean"]
+    if "latent_logvar" not in outputs:
+        return mu.new_zeros(())
+    logvar = outputs["latent_logvar"]
+    return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=-1).mean()
+
+
 class Loss:
     """Weighted sum of registered terms. `spec`: the config's list of {term, weight}. An unknown term, or one whose
     labels no training source has, stops before training with one line; one whose output the model lacks, at the
@@ -101,7 +134,7 @@ class Loss:
         starts; `label_kinds`: :attr:`sedrepro.data.Sampler.label_kinds`, where strong sources give clip tags too)."""
         for name, _, _ in self.terms:
             labels = TERM_NEEDS.get(name, (None, None))[1]
-            if labels is not None and labels not in label_kinds:
+            if labels is not None and labels != ANY_ROWS and labels not in label_kinds:
                 raise InputError(
                     f"{self.where}: term {name!r} expected a training source with {labels} labels, "
                     f"found sources with {sorted(label_kinds) or 'no labels'}"

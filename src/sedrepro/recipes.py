@@ -27,7 +27,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .io import InputError
 from .losses import Loss, consistency_mse
-from .models import probabilities
+from .models import PREDICTIONS, probabilities
 from .registry import Registry
 
 __all__ = ["RECIPES", "Supervised", "MeanTeacher", "sigmoid_rampup"]
@@ -60,6 +60,11 @@ class Supervised:
         pass
 
 
+def predictions(outputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """The outputs that predict labels (models.PREDICTIONS), in their order."""
+    return {name: value for name, value in outputs.items() if name in PREDICTIONS}
+
+
 def sigmoid_rampup(step: int, length: int) -> float:
     """exp(-5 (1 - t)^2) with t = step / length clipped to [0, 1] (Laine & Aila 2017); 1 from the start if length
     is 0."""
@@ -76,9 +81,10 @@ class MeanTeacher(Supervised):
     teacher = decay * teacher + (1 - decay) * student after each step, parameters and batch-norm statistics; the
     first update copies the student).
 
-    The consistency term covers every row of the batch, labelled or not, and every output student and teacher both
-    have (e.g. strong frames and clip tags); rows enter each supervised term only where they have its labels (weak
-    rows no frame term, unlabelled rows none), so unlabelled rows contribute only consistency. w(step) = consistency_weight * sigmoid_rampup(step,
+    The consistency term covers every row of the batch, labelled or not, and every prediction output student and
+    teacher both have (e.g. strong frames and clip tags; not a VAE's reconstruction or latents: models.PREDICTIONS);
+    rows enter each supervised term only where they have its labels (weak rows no frame term, unlabelled rows none),
+    so unlabelled rows contribute only consistency. w(step) = consistency_weight * sigmoid_rampup(step,
     rampup_steps), step counting optimiser steps from 0. The teacher predicts in eval mode (no dropout, its
     averaged batch-norm statistics). ``scored`` is the teacher or the student (config ``mean_teacher.scored``).
 
@@ -113,7 +119,7 @@ class MeanTeacher(Supervised):
         outputs = self.model(batch["features"])
         with torch.no_grad():
             teacher = self.teacher(batch["features"])
-        consistency = consistency_mse(outputs, teacher, probabilities)
+        consistency = consistency_mse(predictions(outputs), predictions(teacher), probabilities)
         return self.loss(outputs, batch) + self.consistency_weight() * consistency, outputs
 
     def after_step(self) -> None:

@@ -1,13 +1,16 @@
 """Model layer: CRNN and HCRNN (Singh, Phan & Benetos, "Hypernetworks for SED", sec. 2) and the DnD-SED models
 (Drossos et al. 2020 / Prinzivalle's replication, :mod:`.dnd`) and the CNN + Transformer of the sparse self-attention
-paper (Guan et al., :mod:`.transformer`).
+paper (Guan et al., :mod:`.transformer`) and the multi-task recurrent VAE (Giannakopoulos & Pikrakis,
+:mod:`.mtl_vae`).
 
 Every architecture is registered in :data:`ARCHITECTURES` with its declared config interface: a config dataclass
 (``from_dict`` parses the model's config entry without ``name`` and ``architecture``, ValueError on a bad key) and
 the constructor ``(config, n_features, n_classes) -> nn.Module``. A model maps normalised features (B, T, F) to
 NAMED logits, a dict with one entry per output it has (see :data:`OUTPUTS`): ``strong`` (B, T, C) per frame for the
 frame models, ``weak`` (B, C) per clip for the clip models, ``tags`` (B, C) multi-label per clip for a frame
-model's clip head. Training, prediction and benchmarks use the names.
+model's clip head; a model may add outputs that are no predictions (:data:`PREDICTIONS`), e.g. the VAE's
+``reconstruction`` and latent statistics, which only loss terms read. Training, prediction and benchmarks use the
+names.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from .cnn import CNN, CNNConfig
 from .crnn import CRNN, CRNNConfig, RNNConfig
 from .dnd import DnDConfig, DnDModel, build_dnd_model, dnd_preset
 from .hyperlstm import HyperConfig, HyperLSTM, set_compiled
+from .mtl_vae import MTLVAE, MTLVAEConfig
 from .transformer import CNNTransformer, CNNTransformerConfig
 
 __all__ = [
     "ARCHITECTURES",
     "OUTPUTS",
+    "PREDICTIONS",
     "Architecture",
     "build",
     "build_model",
@@ -51,6 +56,8 @@ __all__ = [
     "CNNTransformer",
     "CNNTransformerConfig",
     "HyperLSTM",
+    "MTLVAE",
+    "MTLVAEConfig",
     "set_compiled",
 ]
 
@@ -68,15 +75,24 @@ ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 ARCHITECTURES.register("crnn", Architecture(CRNNConfig.from_dict, lambda c, f, k: CRNN(c.cnn, c.rnn, f, k)))
 ARCHITECTURES.register("dnd", Architecture(DnDConfig.from_dict, DnDModel))
 ARCHITECTURES.register("cnn_transformer", Architecture(CNNTransformerConfig.from_dict, CNNTransformer))
+ARCHITECTURES.register("mtl_vae", Architecture(MTLVAEConfig.from_dict, MTLVAE))
 
 # The named outputs a model may return, each with how its logits become probabilities: "strong" frames are
 # multi-label (sigmoid per class); "weak" clips carry one class each, as the clip target has it (softmax); "tags"
-# are multi-label clip logits (B, C) of a frame model's clip head (sigmoid per class).
+# are multi-label clip logits (B, C) of a frame model's clip head (sigmoid per class). The VAE's "reconstruction"
+# (B, T, F) of the normalised features and its posterior's "latent_mean" and "latent_logvar" (B, T, Z) are values,
+# not logits (identity).
 OUTPUTS: dict[str, Callable[[Tensor], Tensor]] = {
     "strong": torch.sigmoid,
     "weak": lambda logits: torch.softmax(logits, dim=-1),
     "tags": torch.sigmoid,
+    "reconstruction": lambda values: values,
+    "latent_mean": lambda values: values,
+    "latent_logvar": lambda values: values,
 }
+# The outputs that are predictions of the labels (class probabilities): what a mean teacher's consistency compares
+# and what can be predicted and scored; the others feed loss terms only.
+PREDICTIONS = frozenset({"strong", "weak", "tags"})
 
 
 def probabilities(name: str, logits: Tensor) -> Tensor:
