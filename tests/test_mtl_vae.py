@@ -277,3 +277,16 @@ def test_forward_and_paper_loss_on_meta(variational: bool):
     assert loss.device == meta
     loss.backward()
     assert all(p.grad is not None and p.grad.device == meta for p in model.parameters())
+
+
+def test_vae_terms_on_a_model_without_them_are_one_line():
+    """kl_gaussian or mse_reconstruction on a model without a latent or a reconstruction stops at the first batch."""
+    out = {"strong": torch.zeros(2, T, C)}
+    with pytest.raises(
+        InputError,
+        match=r"^config key 'training/loss': term 'kl_gaussian' expected a model output 'latent_mean', found the "
+        r"outputs \['strong'\]$",
+    ):
+        Loss([{"term": "kl_gaussian", "weight": 1.0}])(out, {"features": features(2)})
+    with pytest.raises(InputError, match=r"term 'mse_reconstruction' expected a model output 'reconstruction'"):
+        Loss([{"term": "mse_reconstruction", "weight": 1.0}])(out, {"features": features(2)})
