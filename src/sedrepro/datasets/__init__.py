@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from ..registry import Registry
 from .base import LABEL_KINDS, DatasetIndex, DatasetSpec, parse_annotation, read_manifest, read_notes, set_coverage
+from .audioset import SPEC as _AUDIOSET
 from .desed import SPEC as _DESED
 from .tut_sed_2016 import SPEC as _TUT
 from .urban_sed import SPEC as _URBAN
 from .urbansound8k import SPEC as _US8K
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
-for _spec in (_TUT, _URBAN, _US8K, _DESED):
+for _spec in (_TUT, _URBAN, _US8K, _DESED, _AUDIOSET):
     DATASETS.register(_spec.name, _spec)
 
 
