@@ -13,8 +13,8 @@ Downstream stages say on how many of how many clips a number stands with `set_co
 from __future__ import annotations
 
 from ..registry import Registry
-from .base import LABEL_KINDS, DatasetIndex, DatasetSpec, parse_annotation, read_manifest, read_notes, set_coverage
 from .audioset import SPEC as _AUDIOSET
+from .base import LABEL_KINDS, DatasetIndex, DatasetSpec, parse_annotation, read_manifest, read_notes, set_coverage
 from .desed import SPEC as _DESED
 from .tut_sed_2016 import SPEC as _TUT
 from .urban_sed import SPEC as _URBAN

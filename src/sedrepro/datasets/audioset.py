@@ -230,7 +230,7 @@ class AudioSetSpec(DatasetSpec):
                 with atomic_path(out_dir / f"{fid}.npy", suffix=".npy") as tmp:
                     np.save(tmp, seg.embedding, allow_pickle=False)
                 found[fid] = (f"{rel}#{i}", len(data), digest, seg)
-        for fid, r in by_id.items():
+        for fid in by_id:
             if fid not in found:
                 manifest.append((subset, fid, CSV_FILES[subset], "missing", None, ""))
                 continue
