@@ -58,7 +58,9 @@ def read_records(path: Path) -> Iterator[bytes]:
         start = pos + _HEADER.size
         stop = start + length
         if stop + _FOOTER.size > end:
-            raise fail(where, f"{length} data bytes and a 4-byte CRC", f"{end - start} bytes (truncated file)")
+            raise fail(
+                where, f"{length + 4} bytes ({length} of data, 4 of CRC)", f"{end - start} bytes (truncated file)"
+            )
         data = bytes(view[start:stop])
         (data_crc,) = _FOOTER.unpack_from(buf, stop)
         if masked_crc(data) != data_crc:

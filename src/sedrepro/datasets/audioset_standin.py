@@ -188,9 +188,9 @@ class AudioSetStandIn:
 
 STAND_IN = AudioSetStandIn()
 DEFAULT_PARAMS = {
-    "n_bal_train": 700,
-    "n_eval": 700,
-    "n_unbal_train": 1400,
+    "n_bal_train": 1000,
+    "n_eval": 1000,
+    "n_unbal_train": 2000,
     "labels_per_segment": [1, 3],
     "noise": 0.5,
     "short_every": 10,
