@@ -233,6 +233,17 @@ def test_standin_is_deterministic_and_in_the_real_layout(tmp_path):
     assert read_class_index(tmp_path / "a" / CLASS_INDEX)[7][1] == "Stand-in class 7, variant 1"
 
 
+def test_standin_params_fit_the_schema():
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load((REPO / "config/schema.yaml").read_text())
+    embedded = {**schema["$defs"]["dataset"]["properties"]["embedded"], "$defs": schema["$defs"]}
+    jsonschema.validate(DEFAULT_PARAMS, embedded)
+    with pytest.raises(jsonschema.ValidationError, match="'n_test' was unexpected"):
+        jsonschema.validate({**DEFAULT_PARAMS, "n_test": 3}, embedded)
+
+
 def test_standin_default_gives_every_class_positives_in_train_and_eval():
     segments = plan(("bal_train", "eval", "unbal_train"), DEFAULT_PARAMS)
     for subset in ("bal_train", "eval"):
