@@ -120,22 +120,25 @@ def main() -> None:
         times["index"] = [time.perf_counter() - t]
         assert len(index.files) == args.segments
         print(f"index: {times['index'][0]:.2f} s")
+        machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
+        rate = {k: args.segments / statistics.median(v) for k, v in times.items()}
+        rows = [("segments", args.segments, "segments"), ("shard_bytes", size, "bytes")]
+        rows += [(f"{k}_segments_per_s", round(r), "segments/s") for k, r in rate.items()]
+        rows += [
+            (f"{k}_over_library_throughput", round(rate[k] / rate["library"], 3), "ratio") for k in ("store", "index")
+        ]
+        rows += [
+            (f"{k}_unbalanced_extrapolated_min", round(UNBALANCED_SEGMENTS / r / 60, 1), "min") for k, r in rate.items()
+        ]
+        df = pd.DataFrame(rows, columns=["metric", "value", "unit"]).assign(machine=machine)
+        out = Path(args.out)
+        write_csv(out / "tfrecord_read.csv", df)
+        md = ["| metric | value | unit |", "|---|---|---|", *(f"| {m} | {v} | {u} |" for m, v, u in rows)]
+        write_text(out / "tfrecord_read.md", f"Reading TFRecords into the store ({machine})\n\n" + "\n".join(md) + "\n")
+        print("\n".join(md))
+
     finally:
-        shutil.rmtree(tmp)
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
-    rate = {k: args.segments / statistics.median(v) for k, v in times.items()}
-    rows = [("segments", args.segments, "segments"), ("shard_bytes", size, "bytes")]
-    rows += [(f"{k}_segments_per_s", round(r), "segments/s") for k, r in rate.items()]
-    rows += [(f"{k}_over_library_throughput", round(rate[k] / rate["library"], 3), "ratio") for k in ("store", "index")]
-    rows += [
-        (f"{k}_unbalanced_extrapolated_min", round(UNBALANCED_SEGMENTS / r / 60, 1), "min") for k, r in rate.items()
-    ]
-    df = pd.DataFrame(rows, columns=["metric", "value", "unit"]).assign(machine=machine)
-    out = Path(args.out)
-    write_csv(out / "tfrecord_read.csv", df)
-    md = ["| metric | value | unit |", "|---|---|---|", *(f"| {m} | {v} | {u} |" for m, v, u in rows)]
-    write_text(out / "tfrecord_read.md", f"Reading TFRecords into the store ({machine})\n\n" + "\n".join(md) + "\n")
-    print("\n".join(md))
+        shutil.rmtree(tmp)  # 100,000 small files: minutes on a slow file system, after the results are written
 
 
 if __name__ == "__main__":
