@@ -220,10 +220,10 @@ def test_tut_test_split_must_not_leak(tmp_path: Path) -> None:
 
 
 def test_get_unknown_dataset() -> None:
-    assert datasets.DATASETS.names() == ("desed", "tut_sed_synthetic_2016", "urban_sed", "urbansound8k")
+    assert datasets.DATASETS.names() == ("audioset", "desed", "tut_sed_synthetic_2016", "urban_sed", "urbansound8k")
     with pytest.raises(
         InputError,
-        match=r"^dataset: expected a registered dataset \(desed, tut_sed_synthetic_2016, urban_sed, "
+        match=r"^dataset: expected a registered dataset \(audioset, desed, tut_sed_synthetic_2016, urban_sed, "
         r"urbansound8k\), found 'dcase'$",
     ):
         datasets.get("dcase")

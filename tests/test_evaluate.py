@@ -248,7 +248,7 @@ def test_class_list_check_is_never_skipped(tmp_path, monkeypatch):
     # a dataset the registry does not know is an error, not a skipped check
     with pytest.raises(
         InputError,
-        match=r"^dataset: expected a registered dataset \(desed, tut_sed_synthetic_2016, urban_sed, "
+        match=r"^dataset: expected a registered dataset \(audioset, desed, tut_sed_synthetic_2016, urban_sed, "
         r"urbansound8k\), found 'toy'",
     ):
         evaluate.score_predictions(pred, idx, SETTINGS, "toy", "crnn_bi", 1)

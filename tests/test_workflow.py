@@ -427,7 +427,7 @@ def test_a_wrong_value_on_the_command_line_is_one_line_naming_the_key(tmp_path):
         (f"{RESULTS}/dessd/figure4.png", "the target's paper: expected one of dessed, hypernetworks, found 'dessd'"),
         (
             f"{RESULTS}/datasets/urbansound.md",
-            "the target's dataset: expected one of desed, tut_sed_synthetic_2016, urban_sed, urbansound8k, found 'urbansound'",
+            "the target's dataset: expected one of audioset, desed, tut_sed_synthetic_2016, urban_sed, urbansound8k, found 'urbansound'",
         ),
     ],
     ids=["table-paper", "figure-paper", "dataset"],

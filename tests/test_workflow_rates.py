@@ -54,6 +54,6 @@ def test_a_dataset_name_is_checked_against_the_registry(tmp_path):
     proc = snakemake(workdir, "-n", check=False)
     assert proc.returncode != 0
     assert (
-        "config key 'datasets/urbansound': expected a registered dataset (desed, tut_sed_synthetic_2016, urban_sed, "
+        "config key 'datasets/urbansound': expected a registered dataset (audioset, desed, tut_sed_synthetic_2016, urban_sed, "
         "urbansound8k), found 'urbansound'"
     ) in proc.stdout + proc.stderr

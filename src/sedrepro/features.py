@@ -6,7 +6,10 @@ clip's first row and frame count. Loading an epoch is then one memory map, not o
 
 Kind "precomputed" reads features a dataset ships instead of computing them (no audio stage): one `.npy` per clip at
 `<dataset root>/<path>/<file_id>.npy`, a 2-D array (frames, n_features) of frames `hop_s` apart (frame i centred at
-i * hop_s, as the computed kinds), for every clip of the index (files.tsv).
+i * hop_s, as the computed kinds), for every clip of the index (files.tsv). With `store: uint8` the store keeps the
+shipped 8-bit values as they are (integers 0..255, checked; a quarter of float32's bytes) and `dequantise` names the
+formula that turns them into numbers at batch time (DEQUANTISE, `dequantise()`; recorded in features.json). Short
+clips keep their own frame count here; chunks are padded at batch time by the pipeline's chunks.pad (data.SplitData).
 """
 
 from __future__ import annotations
@@ -144,14 +147,30 @@ class FeatureConfig:
         return 1 + n_samples // self.hop_length  # centred frames
 
 
+STORES = ("float32", "uint8")
+# Shipped 8-bit values q -> numbers. vggish: the exact inverse of VGGish's postprocessor, which clips embeddings to
+# [-2, 2] and maps them linearly onto 0..255 (vggish_params QUANTIZE_MIN/MAX_VAL; its truncation to uint8 loses < 4/255);
+# centred: the linear rescale of qiuqiangkong/audioset_classification (utils/utilities.py), about [-1, 1).
+DEQUANTISE = {"vggish": (4.0 / 255.0, -2.0), "centred": (1.0 / 128.0, -1.0)}  # x = scale * q + offset
+
+
+def dequantise(q: np.ndarray, rule: str) -> np.ndarray:
+    """float32 numbers of 8-bit values under `rule` (DEQUANTISE): vggish q * 4/255 - 2, centred (q - 128) / 128."""
+    scale, offset = DEQUANTISE[rule]
+    return (np.asarray(q, dtype=np.float32) * np.float32(scale) + np.float32(offset)).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class PrecomputedConfig:
-    """Features shipped with the dataset: `<dataset root>/<path>/<file_id>.npy`, each (frames, n_features), hop_s apart."""
+    """Features shipped with the dataset: `<dataset root>/<path>/<file_id>.npy`, each (frames, n_features), hop_s apart.
+    `store` (absent: float32) and `dequantise` (absent: none; needs store uint8) as the module docstring says."""
 
     kind: str
     path: str
     hop_s: float
     n_features: int
+    store: str = "float32"
+    dequantise: str | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> PrecomputedConfig:
@@ -159,17 +178,33 @@ class PrecomputedConfig:
         for name in d:
             if name not in keys:
                 raise fail(_key(name), f"one of {', '.join(keys)} for kind {PRECOMPUTED}", "an unknown key")
-        for name in keys:
+        for name in keys[:4]:
             if name not in d:
                 raise fail(_key(name), "a value", "nothing (missing)")
         path, hop_s, n_features = d["path"], d["hop_s"], d["n_features"]
+        store, rule = d.get("store", "float32"), d.get("dequantise")
+        if store not in STORES:
+            raise fail(_key("store"), f"one of {', '.join(STORES)}", repr(store))
+        if rule is not None and (rule not in DEQUANTISE or store != "uint8"):
+            raise fail(
+                _key("dequantise"), f"one of {', '.join(DEQUANTISE)} with store uint8", f"{rule!r} (store {store})"
+            )
         if not isinstance(path, str) or not path or path.startswith("/") or ".." in Path(path).parts:
             raise fail(_key("path"), "a folder relative to the dataset root", repr(path))
         if not isinstance(hop_s, numbers.Real) or isinstance(hop_s, bool) or not hop_s > 0:
             raise fail(_key("hop_s"), "a positive number of seconds", repr(hop_s))
         if not isinstance(n_features, numbers.Integral) or isinstance(n_features, bool) or n_features < 1:
             raise fail(_key("n_features"), "a positive integer", repr(n_features))
-        return cls(PRECOMPUTED, path, float(hop_s), int(n_features))
+        return cls(PRECOMPUTED, path, float(hop_s), int(n_features), store, rule)
+
+    def info(self) -> dict:
+        """features.json's settings: store and dequantise only when set, so float32 stores read as before."""
+        out = asdict(self)
+        if self.store == "float32":
+            del out["store"]
+        if self.dequantise is None:
+            del out["dequantise"]
+        return out
 
 
 def read_precomputed(path: Path, cfg: PrecomputedConfig) -> np.ndarray:
@@ -194,17 +229,21 @@ def extract_precomputed(index_dir: Path, root: Path, out_dir: Path, cfg: Precomp
     paths = [root / cfg.path / f"{fid}.npy" for fid in files.file_id]
     n_frames = np.array([read_precomputed(p, cfg).shape[0] for p in paths], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(n_frames)[:-1]]).astype(np.int64)
+    dtype = np.dtype(cfg.store)
     with atomic_path(out_dir / "features.npy", suffix=".npy") as tmp:
-        store = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(int(n_frames.sum()), cfg.n_features))
+        store = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(int(n_frames.sum()), cfg.n_features))
         for path, start, n in progress(zip(paths, starts, n_frames, strict=True), total=len(paths), desc=PRECOMPUTED):
-            feats = np.asarray(read_precomputed(path, cfg), dtype=np.float32)
-            if not np.isfinite(feats).all():
+            shipped = read_precomputed(path, cfg)
+            if dtype == np.uint8 and shipped.dtype != np.uint8:
+                raise fail(path, "8-bit values (dtype uint8) for store uint8", f"dtype {shipped.dtype}")
+            feats = np.asarray(shipped, dtype=dtype)
+            if dtype != np.uint8 and not np.isfinite(feats).all():
                 raise fail(path, "finite feature values", "NaN or infinity")
             store[start : start + n] = feats
         del store
     frames = pd.DataFrame({"file_id": files.file_id, "split": files.split, "start": starts, "n_frames": n_frames})
     write_tsv(out_dir / "frames.tsv", frames)
-    write_json(out_dir / "features.json", {**asdict(cfg), "total_frames": int(n_frames.sum())})
+    write_json(out_dir / "features.json", {**cfg.info(), "total_frames": int(n_frames.sum())})
     return frames
 
 

@@ -13,6 +13,7 @@ Downstream stages say on how many of how many clips a number stands with `set_co
 from __future__ import annotations
 
 from ..registry import Registry
+from .audioset import SPEC as _AUDIOSET
 from .base import LABEL_KINDS, DatasetIndex, DatasetSpec, parse_annotation, read_manifest, read_notes, set_coverage
 from .desed import SPEC as _DESED
 from .tut_sed_2016 import SPEC as _TUT
@@ -20,7 +21,7 @@ from .urban_sed import SPEC as _URBAN
 from .urbansound8k import SPEC as _US8K
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
-for _spec in (_TUT, _URBAN, _US8K, _DESED):
+for _spec in (_TUT, _URBAN, _US8K, _DESED, _AUDIOSET):
     DATASETS.register(_spec.name, _spec)
 
 
