@@ -27,6 +27,7 @@ import torch
 
 from .datasets.base import LABEL_KINDS
 from .io import InputError, read_json
+from .quantise import open_store
 
 # The label kind of each pipeline target: frame labels are "strong", one class per clip is "weak".
 LABEL_KIND = {"frames": "strong", "clip": "weak"}
@@ -34,7 +35,7 @@ LABEL_KIND = {"frames": "strong", "clip": "weak"}
 
 @dataclass
 class SplitData:
-    features: np.ndarray  # (total_frames, n_mels) float32, memory-mapped
+    features: np.ndarray  # (total_frames, n_mels) float32 (or an 8-bit store's Dequantised view), memory-mapped
     labels: np.ndarray  # (total_frames, n_classes) uint8
     chunks: dict[str, np.ndarray]  # split -> (n, 2): first row, valid frames
     mean: np.ndarray  # broadcastable to (n_mels,)
@@ -50,7 +51,7 @@ class SplitData:
 
     @classmethod
     def load(cls, feature_dir: Path, split_dir: Path, in_memory: bool = True) -> SplitData:
-        features = np.load(feature_dir / "features.npy", mmap_mode=None if in_memory else "r")
+        features = open_store(feature_dir, mmap_mode=None if in_memory else "r")  # an 8-bit store dequantised on read
         labels = np.load(split_dir / "labels.npy", mmap_mode=None if in_memory else "r")
         with np.load(split_dir / "chunks.npz") as z:
             chunks = {k: z[k] for k in z.files}

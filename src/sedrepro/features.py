@@ -32,6 +32,7 @@ from .audio import ordered_map
 from .faults import fault_point
 from .io import atomic_path, fail, read_tsv, write_json, write_tsv
 from .progress import progress
+from .quantise import DEQUANTISE, dequantise  # noqa: F401  (re-exported: the store's formulas)
 
 log = logging.getLogger(__name__)
 
@@ -148,16 +149,7 @@ class FeatureConfig:
 
 
 STORES = ("float32", "uint8")
-# Shipped 8-bit values q -> numbers. vggish: the exact inverse of VGGish's postprocessor, which clips embeddings to
-# [-2, 2] and maps them linearly onto 0..255 (vggish_params QUANTIZE_MIN/MAX_VAL; its truncation to uint8 loses < 4/255);
-# centred: the linear rescale of qiuqiangkong/audioset_classification (utils/utilities.py), about [-1, 1).
-DEQUANTISE = {"vggish": (4.0 / 255.0, -2.0), "centred": (1.0 / 128.0, -1.0)}  # x = scale * q + offset
-
-
-def dequantise(q: np.ndarray, rule: str) -> np.ndarray:
-    """float32 numbers of 8-bit values under `rule` (DEQUANTISE): vggish q * 4/255 - 2, centred (q - 128) / 128."""
-    scale, offset = DEQUANTISE[rule]
-    return (np.asarray(q, dtype=np.float32) * np.float32(scale) + np.float32(offset)).astype(np.float32)
+# The formulas live in sedrepro.quantise (torch-free: the splits stage and the batch reader apply them).
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from . import cli
 from .datasets import LABEL_KINDS, DatasetSpec
 from .datasets import get as get_dataset
 from .io import atomic_path, fail, read_json, read_tsv, save_npy, write_json, write_tsv
+from .quantise import open_store
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     feat_info = read_json(feature_dir / "features.json")
     index_files = read_tsv(index_dir / "files.tsv", dtype={"file_id": str, "split": str})
     events = read_tsv(index_dir / "events.tsv", dtype={"file_id": str, "label": str})
-    features = np.load(feature_dir / "features.npy", mmap_mode="r")
+    features = open_store(feature_dir, mmap_mode="r")  # numbers, also for an 8-bit store (sedrepro.quantise)
     frame_hop = feat_info["hop_s"]
     chunks_cfg, target = pipeline["chunks"], pipeline["target"]
     length, hop = chunk_frames(chunks_cfg, frame_hop)
