@@ -3,6 +3,7 @@ tables, its models in every config after sweep expansion, and Figure 2's kind dr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -88,6 +89,15 @@ def test_text_claims_hold_on_the_papers_own_tables():
     results = [claims.evaluate(c, ctx) for c in claims.load_claims(CLAIMS) if c.checkable]
     assert len(results) == 13
     assert [r.claim.label for r in results if r.flagged] == []
+
+
+def test_every_claim_is_flagged_when_its_number_moves():
+    """No check ignores the number it judges: each claimed number moved past its relation is flagged."""
+    ctx = claims.Context({t.name: t for t in MOD.tables}, load_paper_values(TSV))
+    for claim in (c for c in claims.load_claims(CLAIMS) if c.checkable):
+        value = claims.evaluate(claim, ctx).computed
+        moved = {"=": value + 1, ">": value + 1, "<": value - 1}[claim.relation]
+        assert claims.evaluate(dataclasses.replace(claim, claimed=f"{moved:.6f}"), ctx).flagged, claim
 
 
 def test_attention_figure_spec_is_checked():
