@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -200,3 +203,15 @@ def test_attention_figure_draws_from_tiny_trained_checkpoints(tmp_path):
     assert [t[:4] for t in titles] == ["(a1)", "(a2)", "(b1)", "(b2)"] and all("weights > 0" in t for t in titles)
     assert titles[0].startswith("(a1) SSA (ssa_run), head 0:") and titles[1].startswith("(a2) baseline (base_run)")
     assert [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()] == ["time (s) of clip b", "time (s) of clip d"]
+
+
+def test_the_figures_cli_finds_a_kind_registered_outside_its_module(tmp_path):
+    """`python -m sedrepro.figures` runs as __main__: the kinds a paper module registers (attention) must be found."""
+    out = tmp_path / "figure2.png"
+    cmd = [sys.executable, "-m", "sedrepro.figures", "--paper", "ssa", "--figure", "figure2", "--index", str(tmp_path)]
+    cmd += ["--checkpoints", str(tmp_path / "none1"), str(tmp_path / "none2"), "--features", str(tmp_path / "f.npy")]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run([*cmd, "--data-note", "x", "--out", str(out)], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and "registered figure kind" not in proc.stderr
+    # it got past the kind, to reading the index
+    assert f"error: {tmp_path / 'files.tsv'}: expected the dataset index's file, found no such file" in proc.stderr

@@ -36,6 +36,9 @@ def _check(spec, where: str) -> None:
 
 def choose_clips(index_dir: Path, evaluation_set: str, n: int = N_CLIPS) -> list[tuple[str, pd.DataFrame]]:
     """(file_id, its events) of the first n clips of the set (files.tsv order) with events of two or more classes."""
+    for name in ("files.tsv", "events.tsv"):
+        if not (index_dir / name).is_file():
+            raise fail(index_dir / name, "the dataset index's file", "no such file")
     files = read_tsv(index_dir / "files.tsv", dtype={"file_id": str})
     events = read_tsv(index_dir / "events.tsv", dtype={"file_id": str, "label": str})
     ids = files.loc[files["split"].astype(str) == evaluation_set, "file_id"].tolist()
@@ -121,7 +124,7 @@ def _draw(plt, spec, data: figures.FigureData, data_note: str):
     fig, axes = plt.subplots(
         2 * n_models + 1,
         len(clips),
-        figsize=(6.5 * len(clips), 2.0 * n_models + 1.2 * (n_models + 1) + 1.2),
+        figsize=(6.5 * len(clips) + 1.5, 2.0 * n_models + 1.2 * (n_models + 1) + 1.2),
         squeeze=False,
         gridspec_kw={"height_ratios": [2.0] * n_models + [0.6] * (n_models + 1)},
     )
@@ -166,16 +169,20 @@ def _draw(plt, spec, data: figures.FigureData, data_note: str):
                     ]
                 else:
                     spans = [(a * hop_s, b * hop_s) for a, b in _segments(active[:, c])]
-                for a, b in spans:
-                    ax.broken_barh([(a, b - a)], (0, 1), color=colours[c % 10])
-                    ax.text(a, 0.5, classes[c][:2], fontsize=6, va="center")
+                for a, b in spans:  # one lane per class, top to bottom in the dataset's order
+                    ax.broken_barh([(a, b - a)], (len(classes) - 1 - c, 0.9), color=colours[c % 10])
             ax.set_xlim(0, duration)
+            ax.set_ylim(0, len(classes))
             ax.set_yticks([])
             ax.set_ylabel(name, fontsize=7, rotation=0, ha="right", va="center")
         axes[-1][col].set_xlabel(f"time (s) of clip {fid}")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[c % 10]) for c in range(len(classes))]
+    axes[n_models][-1].legend(
+        handles, classes, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, ncol=1
+    )
     detail = (
         f"query frame at the middle of each clip's first event (dotted), layer {LAYER}, {'; '.join(dict.fromkeys(used))}; "
-        f"predictions at {THRESHOLD} without median filter; labels abbreviated to their first two letters"
+        f"predictions at {THRESHOLD} without median filter; one lane per class in the label rows"
     )
     fig.suptitle(figures._title(spec, data_note, detail, width=130), fontsize=8, x=0.01, ha="left")
     return fig
