@@ -165,7 +165,7 @@ def test_an_unknown_table_metric_stops_its_definition():
 BAD_FIGURES = {
     "kind": (
         dict(kind="curve"),
-        r"FigureSpec figure2 kind: expected a registered figure kind \(classwise, clip_durations, compare, curves, "
+        r"FigureSpec figure2 kind: expected a registered figure kind \(attention, classwise, clip_durations, compare, curves, "
         "event_durations\\), found 'curve'",
     ),
     "metric": (dict(metrics=("f1",)), "FigureSpec figure2: expected history metrics among accuracy, loss, found 'f1'"),
@@ -184,10 +184,10 @@ def test_a_misspelt_part_of_a_figure_stops_its_definition(fields, message):
 
 
 def test_registered_papers_by_name(monkeypatch):
-    assert papers.names() == ("dessed", "hypernetworks")  # the built-in modules register on import
+    assert papers.names() == ("dessed", "hypernetworks", "ssa")  # the built-in modules register on import
     assert papers.get("dessed") is papers.dessed.PAPER and papers.table("dessed", "table4").layout == "models"
     with pytest.raises(
-        InputError, match=r"--paper: expected a registered paper \(dessed, hypernetworks\), found 'desed'"
+        InputError, match=r"--paper: expected a registered paper \(dessed, hypernetworks, ssa\), found 'desed'"
     ):
         papers.get("desed")
     with pytest.raises(

@@ -267,7 +267,11 @@ def test_train_json_must_sit_beside_a_metrics_file(tmp_path):
 # ---- claims of the text (config/paper_values/<paper>_claims.tsv) ----------------------------------------------------
 
 PAPER_TEXTS = Path(os.environ.get("SEDREPRO_PAPERS") or REPO.parent / "shared" / "papers")
-TEXT_FILES = {"hypernetworks": "hypernetworks-sed.md", "dessed": "dessed-dilated-replication.md"}
+TEXT_FILES = {
+    "hypernetworks": "hypernetworks-sed.md",
+    "dessed": "dessed-dilated-replication.md",
+    "ssa": "sparse-self-attention-sed.md",
+}
 
 
 @pytest.mark.parametrize("paper", papers.names())

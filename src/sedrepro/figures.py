@@ -472,4 +472,8 @@ __all__ = [
 ]
 
 if __name__ == "__main__":
-    cli.run(main, build_parser())
+    # `python -m` runs this file as __main__, a second copy with its own KINDS; the kinds papers and plugins register
+    # (and the built-in ones) are in the package's sedrepro.figures, so run that module's main
+    from sedrepro import figures as _package
+
+    cli.run(_package.main, _package.build_parser())

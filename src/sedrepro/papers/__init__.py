@@ -547,4 +547,4 @@ def paper_value(paper_values, table: str, row: str, column: str, where: str = "p
 
 
 # The built-in papers register themselves (after everything above is defined: they import it).
-from . import dessed, hypernetworks  # noqa: E402, F401
+from . import dessed, hypernetworks, ssa  # noqa: E402, F401
