@@ -275,6 +275,7 @@ def test_psds_defaults_thresholds_and_notes():
         "reference_events": sum(len(v) for v in reference.values()),
         "reference_events_merged": metrics.merged_count(reference),
         "operating_points": 50,
+        "classes_without_reference_events": [],
     }
     assert notes["files_without_reference_events"] == 2
 
@@ -296,7 +297,9 @@ def test_dcase_params_are_config_defaults_and_existing_lists_unchanged():
     assert cfg["evaluation"]["metric_params"]["psds"]["thresholds"] == 50
     for pipeline in cfg["pipelines"].values():
         pipeline.setdefault("evaluation_sets", ["test"])
-    for model in cfg["models"]:  # the papers' lists name no metric with params: their --evaluation is as before
+    earlier = {m for name in ("hypernetworks", "dessed") for t in papers.get(name).tables for m in t.models}
+    assert earlier and earlier <= set(cfg["models"])
+    for model in sorted(earlier):  # the first two papers name no metric with params: their --evaluation is as before
         doc = evaluate.scoring_config(cfg, model)
         assert all("params" not in e for entries in doc["metrics"].values() for e in entries), model
     cfg["evaluation"]["metrics"]["frames"].append({"name": "event_f1", "params": {"t_collar": 0.25}})
@@ -329,6 +332,8 @@ def test_dcase_params_are_config_defaults_and_existing_lists_unchanged():
 
 
 def test_score_writes_psds_params_and_notes_into_metrics_json(tmp_path, monkeypatch):
+    defaults = config.load([config.REPO / "config.yaml"])["evaluation"]["metric_params"]  # before the toy classes
+    scoring = default_scoring()
     monkeypatch.setattr(evaluate, "_dataset_classes", lambda name: ["a", "b"])
     idx = tmp_path / "index"
     idx.mkdir()
@@ -347,8 +352,7 @@ def test_score_writes_psds_params_and_notes_into_metrics_json(tmp_path, monkeypa
         hop_s=np.float64(0.5),
         classes=np.array(["a", "b"]),
     )
-    defaults = config.load([config.REPO / "config.yaml"])["evaluation"]["metric_params"]
-    doc_in = {**default_scoring(), "metrics": evaluate.with_metric_params({"frames": [{"name": "psds"}]}, defaults)}
+    doc_in = {**scoring, "metrics": evaluate.with_metric_params({"frames": [{"name": "psds"}]}, defaults)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         doc = evaluate.score_predictions(tmp_path / "pred", idx, Settings.from_config(doc_in), "toy", "m", 0)
@@ -360,8 +364,31 @@ def test_score_writes_psds_params_and_notes_into_metrics_json(tmp_path, monkeypa
         "reference_events": 3,
         "reference_events_merged": 1,
         "operating_points": 50,
+        "classes_without_reference_events": [],
     }
     # b: found at every threshold up to 0.9 with no false alarm -> 1. a: found (0.67 of the joined [0, 1.5) event)
     # only at thresholds <= 0.8, where the false a in t2 (0.95) is active too: 1 per 4 s = 900 per hour > max_efpr
     # 100 -> 0. Mean 0.5.
     assert entry["mean"] == pytest.approx(0.5)
+
+
+def test_psds_scores_the_classes_the_reference_has():
+    """A class without reference events in the set has no ROC curve (psds_eval 0.5.3 stops with a KeyError): PSDS is
+    that of the other classes with its detections left out, and the notes name it."""
+
+    def ev(onset, offset, label):
+        return {"onset": onset, "offset": offset, "event_label": label}
+
+    reference = {"f1": [ev(0.0, 1.0, "a"), ev(3.0, 4.0, "b")], "f2": [ev(2.0, 3.0, "a"), ev(5.0, 6.0, "b")]}
+    durations = {"f1": 10.0, "f2": 10.0}
+    ops = [
+        {"f1": [ev(0.0, 1.0, "a"), ev(3.0, 4.0, "b"), ev(7.0, 8.0, "c")], "f2": [ev(2.0, 3.0, "a"), ev(8.0, 9.0, "b")]},
+        {"f1": [ev(0.0, 1.0, "a"), ev(3.0, 4.0, "b")], "f2": [ev(2.0, 3.0, "a")]},
+    ]
+    args = (0.5, 0.5, 0.3, 0.0, 0.0, 100.0)
+    with_c = metrics.psds(reference, ops, durations, ["a", "b", "c"], *args)
+    drop_c = [{f: [e for e in evs if e["event_label"] != "c"] for f, evs in op.items()} for op in ops]
+    assert with_c == metrics.psds(reference, drop_c, durations, ["a", "b"], *args) and with_c > 0
+    assert metrics.scored_classes(reference, ["c", "b", "a"]) == ["b", "a"]
+    with pytest.raises(InputError, match="at least 2 classes with reference events"):
+        metrics.psds({"f1": [ev(0.0, 1.0, "a")], "f2": []}, ops, durations, ["a", "b", "c"], *args)

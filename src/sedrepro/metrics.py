@@ -236,6 +236,12 @@ def _event_table(events: Mapping[str, list[Event]]):
     return pd.DataFrame(rows, columns=["filename", "onset", "offset", "event_label"])
 
 
+def scored_classes(reference: Mapping[str, list[Event]], classes: Sequence[str]) -> list[str]:
+    """The classes (in `classes` order) with at least one reference event: those PSDS can score."""
+    present = {str(e["event_label"]) for evs in reference.values() for e in evs}
+    return [str(c) for c in classes if str(c) in present]
+
+
 def psds(
     reference: Mapping[str, list[Event]],
     operating_points: Sequence[Mapping[str, list[Event]]],
@@ -250,17 +256,26 @@ def psds(
 ) -> float:
     """Polyphonic Sound Detection Score (psds_eval) of the system's detections at several operating points (one
     per threshold); a number in [0, 1]. Overlapping reference events of one class are joined first. At least two
-    classes: psds_eval 0.5.3 scores a single class 0 whatever the detections."""
+    classes: psds_eval 0.5.3 scores a single class 0 whatever the detections.
+
+    PSDS averages per-class ROC curves, and a class with no reference event in the set has none (psds_eval 0.5.3
+    stops with a KeyError): it is scored over the classes the reference has (`scored_classes`), the others'
+    detections are left out, and the metric's notes list them."""
     import warnings
 
     import pandas as pd
     from psds_eval import PSDSEval
 
-    labels = [str(c) for c in classes]
-    if len(labels) < 2:
-        raise fail("psds", "at least 2 classes (psds_eval scores a single class 0)", f"{len(labels)}")
     for op in operating_points:
-        _check_events(reference, op, durations, labels, "psds")
+        _check_events(reference, op, durations, [str(c) for c in classes], "psds")
+    labels = scored_classes(reference, classes)
+    if len(labels) < 2:
+        raise fail(
+            "psds", "at least 2 classes with reference events (psds_eval scores a single class 0)", f"{len(labels)}"
+        )
+    operating_points = [
+        {f: [e for e in evs if e["event_label"] in labels] for f, evs in op.items()} for op in operating_points
+    ]
     meta = pd.DataFrame({"filename": sorted(durations), "duration": [float(durations[f]) for f in sorted(durations)]})
     ev = PSDSEval(
         dtc_threshold=dtc,
@@ -357,6 +372,9 @@ def _psds_notes(x: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         "reference_events": sum(len(evs) for evs in x.reference.values()),
         "reference_events_merged": merged_count(x.reference),
         "operating_points": len(psds_thresholds(params["thresholds"])),
+        "classes_without_reference_events": [
+            c for c in map(str, x.classes) if c not in scored_classes(x.reference, x.classes)
+        ],
     }
 
 
