@@ -17,17 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checks import check_keys, one_of, positive_int
+from .checks import check_keys, conv_fields, conv_stack, one_of, rate
 
 __all__ = ["CNNConfig", "CNN", "FREQ_REDUCE"]
 
 FREQ_REDUCE = ("mean", "max")
-
-
-def _int_tuple(name: str, v: Any) -> tuple[int, ...]:
-    if not isinstance(v, (list, tuple)) or len(v) == 0:
-        raise ValueError(f"{name} must be a non-empty list of positive integers, got {v!r}")
-    return tuple(positive_int(f"{name}[{i}]", e) for i, e in enumerate(v))
 
 
 @dataclass(frozen=True)
@@ -51,30 +45,15 @@ class CNNConfig:
     FIELDS = ("channels", "kernel_size", "pool_time", "pool_freq", "freq_reduce", "dropout")
 
     def __post_init__(self) -> None:
-        n = len(_int_tuple("cnn.channels", self.channels))
-        for name in ("pool_time", "pool_freq"):
-            if len(_int_tuple(f"cnn.{name}", getattr(self, name))) != n:
-                raise ValueError(f"cnn.{name} must have one entry per block ({n}), got {getattr(self, name)!r}")
-        k = positive_int("cnn.kernel_size", self.kernel_size)
-        if k % 2 == 0:
-            raise ValueError(f"cnn.kernel_size must be odd (padding k//2 keeps the size), got {k}")
+        conv_stack("cnn", self, ("pool_time", "pool_freq"), self.kernel_size)
         one_of("cnn.freq_reduce", self.freq_reduce, FREQ_REDUCE)
-        p = self.dropout
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-            raise ValueError(f"cnn.dropout must be a number in [0, 1), got {p!r}")
+        rate("cnn.dropout", self.dropout)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CNNConfig:
         """Parse the validated-config dict; ValueError names unknown or missing keys."""
         check_keys("cnn", d, cls.FIELDS)
-        return cls(
-            channels=_int_tuple("cnn.channels", d["channels"]),
-            kernel_size=d["kernel_size"],
-            pool_time=_int_tuple("cnn.pool_time", d["pool_time"]),
-            pool_freq=_int_tuple("cnn.pool_freq", d["pool_freq"]),
-            freq_reduce=d["freq_reduce"],
-            dropout=d["dropout"],
-        )
+        return cls(**conv_fields("cnn", d), freq_reduce=d["freq_reduce"], dropout=d["dropout"])
 
     @property
     def time_factor(self) -> int:

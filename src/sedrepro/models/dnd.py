@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .checks import boolean, check_keys, one_of, positive_int
+from .checks import boolean, check_keys, int_tuple, one_of, positive_int, rate
 
 __all__ = [
     "KINDS",
@@ -70,18 +70,6 @@ def _odd(name: str, v: Any) -> int:
     if k % 2 == 0:
         raise ValueError(f"{name} must be odd (symmetric 'same' padding), got {k}")
     return k
-
-
-def _rate(name: str, p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {p!r}")
-    return float(p)
-
-
-def _int_tuple(name: str, v: Any) -> tuple[int, ...]:
-    if not isinstance(v, (list, tuple)) or len(v) == 0:
-        raise ValueError(f"{name} must be a non-empty list of positive integers, got {v!r}")
-    return tuple(positive_int(f"{name}[{i}]", e) for i, e in enumerate(v))
 
 
 def _dropout(p: float, spatial: bool) -> nn.Module:
@@ -133,8 +121,8 @@ class DnDCNNConfig:
     def __post_init__(self) -> None:
         positive_int("cnn.channels", self.channels)
         _odd("cnn.kernel_size", self.kernel_size)
-        _int_tuple("cnn.pool_freq", self.pool_freq)
-        _rate("cnn.dropout", self.dropout)
+        int_tuple("cnn.pool_freq", self.pool_freq)
+        rate("cnn.dropout", self.dropout)
         boolean("cnn.spatial_dropout", self.spatial_dropout)
         one_of("cnn.separable_style", self.separable_style, SEPARABLE_STYLES)
         _odd("cnn.pointwise_kernel_size", self.pointwise_kernel_size)
@@ -148,7 +136,7 @@ class DnDCNNConfig:
         return cls(
             channels=d["channels"],
             kernel_size=d["kernel_size"],
-            pool_freq=_int_tuple("cnn.pool_freq", d["pool_freq"]),
+            pool_freq=int_tuple("cnn.pool_freq", d["pool_freq"]),
             dropout=d["dropout"],
             spatial_dropout=d["spatial_dropout"],
             separable_style=d["separable_style"],
@@ -226,7 +214,7 @@ class DilatedConfig:
         _odd("dilated.kernel_size", self.kernel_size)
         positive_int("dilated.dilation_time", self.dilation_time)
         positive_int("dilated.pool_freq", self.pool_freq)
-        _rate("dilated.dropout", self.dropout)
+        rate("dilated.dropout", self.dropout)
         boolean("dilated.spatial_dropout", self.spatial_dropout)
         one_of("dilated.reduction", self.reduction, REDUCTIONS)
         positive_int("dilated.reduction_factor", self.reduction_factor)

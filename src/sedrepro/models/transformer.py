@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from entmax import sparsemax
 from torch import Tensor, nn
 
-from .checks import check_keys, one_of, positive_int
+from .checks import check_keys, conv_fields, conv_stack, one_of, positive_int, positive_number, rate
 
 __all__ = [
     "ACTIVATIONS",
@@ -59,24 +59,6 @@ ACTIVATIONS = ("glu", "cg", "relu")
 ATTENTIONS = ("softmax", "sparsemax")
 POOLINGS = ("attention", "mean")
 _MIN_POOL_WEIGHT = 1e-7  # the baseline's clamp of the pooling weights
-
-
-def _rate(name: str, p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {p!r}")
-    return float(p)
-
-
-def _positive(name: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-        raise ValueError(f"{name} must be a positive number, got {v!r}")
-    return float(v)
-
-
-def _int_tuple(name: str, v: Any) -> tuple[int, ...]:
-    if not isinstance(v, (list, tuple)) or len(v) == 0:
-        raise ValueError(f"{name} must be a non-empty list of positive integers, got {v!r}")
-    return tuple(positive_int(f"{name}[{i}]", e) for i, e in enumerate(v))
 
 
 @dataclass(frozen=True)
@@ -100,15 +82,10 @@ class DCASECNNConfig:
     FIELDS = ("channels", "kernel_size", "pool_time", "pool_freq", "activation", "dropout", "bn_eps", "bn_momentum")
 
     def __post_init__(self) -> None:
-        n = len(_int_tuple("cnn.channels", self.channels))
-        for name in ("pool_time", "pool_freq"):
-            if len(_int_tuple(f"cnn.{name}", getattr(self, name))) != n:
-                raise ValueError(f"cnn.{name} must have one entry per block ({n}), got {getattr(self, name)!r}")
-        if positive_int("cnn.kernel_size", self.kernel_size) % 2 == 0:
-            raise ValueError(f"cnn.kernel_size must be odd (padding k//2 keeps the size), got {self.kernel_size}")
+        conv_stack("cnn", self, ("pool_time", "pool_freq"), self.kernel_size)
         one_of("cnn.activation", self.activation, ACTIVATIONS)
-        _rate("cnn.dropout", self.dropout)
-        _positive("cnn.bn_eps", self.bn_eps)
+        rate("cnn.dropout", self.dropout)
+        positive_number("cnn.bn_eps", self.bn_eps)
         if isinstance(self.bn_momentum, bool) or not isinstance(self.bn_momentum, (int, float)):
             raise ValueError(f"cnn.bn_momentum must be a number in (0, 1], got {self.bn_momentum!r}")
         if not 0.0 < self.bn_momentum <= 1.0:
@@ -119,10 +96,7 @@ class DCASECNNConfig:
         """Parse a config dict; ValueError names unknown or missing keys."""
         check_keys("cnn", d, cls.FIELDS)
         return cls(
-            channels=_int_tuple("cnn.channels", d["channels"]),
-            kernel_size=d["kernel_size"],
-            pool_time=_int_tuple("cnn.pool_time", d["pool_time"]),
-            pool_freq=_int_tuple("cnn.pool_freq", d["pool_freq"]),
+            **conv_fields("cnn", d),
             activation=d["activation"],
             dropout=d["dropout"],
             bn_eps=d["bn_eps"],
@@ -154,10 +128,10 @@ class EncoderConfig:
     def __post_init__(self) -> None:
         for name in ("layers", "heads", "feedforward"):
             positive_int(f"transformer.{name}", getattr(self, name))
-        _rate("transformer.dropout", self.dropout)
-        _rate("transformer.attention_dropout", self.attention_dropout)
+        rate("transformer.dropout", self.dropout)
+        rate("transformer.attention_dropout", self.attention_dropout)
         one_of("transformer.attention", self.attention, ATTENTIONS)
-        _positive("transformer.sparsity", self.sparsity)
+        positive_number("transformer.sparsity", self.sparsity)
         if self.attention == "softmax" and self.sparsity != 1.0:
             raise ValueError(
                 f"transformer.sparsity applies to sparsemax only; with attention 'softmax' it must be 1.0, "
