@@ -55,8 +55,14 @@ def metrics_doc(
 
 
 def default_scoring(sets: Sequence[str] = ("test",)) -> dict:
-    """The default config's scoring settings as the score rule passes them (its metric lists reproduce the papers')."""
+    """The default config's scoring settings as the score rule passes them (its metric lists reproduce the papers').
+    Schema defaults only, no cross-field check: tests that stand in toy classes for the datasets' (monkeypatching
+    sedrepro.evaluate._dataset_classes) would fail the real models' per-class median windows."""
+    import yaml
+
     from sedrepro import config
 
-    evaluation = config.load([config.REPO / "config.yaml"])["evaluation"]
+    cfg = yaml.safe_load((config.REPO / "config.yaml").read_text(encoding="utf-8"))
+    config.validate_and_default(cfg)
+    evaluation = cfg["evaluation"]
     return {**{k: evaluation[k] for k in ("threshold", "segment_s", "postprocess", "metrics")}, "sets": list(sets)}
