@@ -91,7 +91,9 @@ NOTES = (
     "after a sigmoid ramp-up over the first 40 % of the steps (the peer code: 80 of 200 epochs), Adam 1e-3 without "
     "the learning-rate warm-up the paper states (no such setting yet), BCE on frame labels and clip tags; the last "
     "epoch's checkpoint is scored.",
-    "Not yet implemented: MixUp and time shifting (paper section 3); trained without augmentation.",
+    "Augmentation (paper section 3: MixUp and time shifting): the DCASE baselines' settings, mixup of rows with the "
+    "same label kind (p 0.5, lambda ~ Beta(0.2, 0.2), soft labels, unlabelled rows not mixed) and a time shift of "
+    "every row by N(0, 90 frames), the teacher seeing the student's augmented batch (config training.augment).",
     "Epochs: the paper trains 500 epochs (config/paper.yaml); the peer code (guanyadong/ssa_sed) uses 200; the "
     "default run trains a few epochs of narrow networks on the embedded stand-in.",
     "Median filters: the peer code's short / medium / long windows (0.3 / 0.9 / 2.5 s) on the decisions; which class "
