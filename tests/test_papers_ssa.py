@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import torch
 
+from sedrepro import attention_figure as ATT
 from sedrepro import claims, config, datasets, figures, papers
 from sedrepro.io import InputError
-from sedrepro.models import attention_figure as ATT
 from sedrepro.models import build
 from sedrepro.papers import FigureSpec, check_paper_values, load_paper_values
 from sedrepro.papers import ssa as SSA

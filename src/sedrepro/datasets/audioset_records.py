@@ -17,11 +17,11 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import crc32c
 import numpy as np
 from google.protobuf.message import DecodeError
-from tfrecord import example_pb2
 
 from ..io import fail
 
@@ -80,6 +80,18 @@ class Segment:
     embedding: np.ndarray
 
 
+if TYPE_CHECKING:
+    from tfrecord import example_pb2
+
+
+def _sequence_example():
+    """An empty SequenceExample message. tfrecord is imported here, not at module level: its package imports torch,
+    and the workflow's parse (which imports the dataset registry) stays torch-free."""
+    from tfrecord import example_pb2
+
+    return example_pb2.SequenceExample()
+
+
 def _context(seq: example_pb2.SequenceExample, key: str, kind: str, where: str) -> list:
     feature = seq.context.feature
     if key not in feature or feature[key].WhichOneof("kind") != kind:
@@ -89,7 +101,7 @@ def _context(seq: example_pb2.SequenceExample, key: str, kind: str, where: str) 
 
 def parse_segment(data: bytes, where: str) -> Segment:
     """One record's SequenceExample as a Segment; anything off the schema is one line naming `where`."""
-    seq = example_pb2.SequenceExample()
+    seq = _sequence_example()
     try:
         seq.ParseFromString(data)
     except DecodeError as err:
@@ -122,7 +134,7 @@ def read_segments(path: Path) -> Iterator[Segment]:
 
 def encode_segment(video_id: str, start_s: float, end_s: float, labels: Iterable[int], embedding: np.ndarray) -> bytes:
     """A segment's SequenceExample bytes (deterministic serialisation), as AudioSet's files hold them."""
-    seq = example_pb2.SequenceExample()
+    seq = _sequence_example()
     ctx = seq.context.feature
     ctx["video_id"].bytes_list.value.append(video_id.encode("utf-8"))
     ctx["start_time_seconds"].float_list.value.append(float(start_s))

@@ -4,13 +4,13 @@ A CNN + Transformer student (the DCASE 2020 Task 4 baseline CNN, one encoder lay
 DESED; the attention weights normalised by softmax (the baseline) or by sparsemax of the scores divided by lambda
 (SSA). Table 1: macro event F1 of the baseline and SSA for lambda 1.0 ... 1.5 (one sweep in config); Table 2: event
 F1 and PSDS beside results the paper cites from other works; Figure 1: per-class event F1, baseline vs SSA; Figure 2:
-attention weights of one query frame (the kind "attention" of sedrepro.models.attention_figure).
+attention weights of one query frame (the kind "attention" of sedrepro.attention_figure).
 """
 
 from __future__ import annotations
 
+from .. import attention_figure  # noqa: F401  (registers the figure kind "attention")
 from ..expand import sweep_name
-from ..models import attention_figure  # noqa: F401  (registers the figure kind "attention")
 from . import AVERAGE, MODELS_LAYOUT, FigureSpec, Paper, TableSpec, register
 
 DATASET = "desed"

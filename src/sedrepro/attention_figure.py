@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from .. import datasets, figures
-from ..io import fail, read_json, read_tsv
+from . import datasets, figures
+from .io import fail, read_json, read_tsv
 
 N_CLIPS = 2
 HEAD = 0  # the head drawn (the paper's (a1) and (a3) come from different heads it does not name)
@@ -86,7 +85,9 @@ def _last_epoch(ckpt_dir: Path) -> Path:
 def attention_and_probs(run_ckpt_dir: Path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, str]:
     """Attention weights (heads, T', T') of the last epoch's network for one clip's features x (T, F), its frame
     probabilities (T, C), its time factor and the checkpoint's name."""
-    from ..predict import load_checkpoint, load_model, model_of_run
+    import torch  # only when the figure is drawn: importing the paper (workflow parse) stays torch-free
+
+    from .predict import load_checkpoint, load_model, model_of_run
 
     run_dir = Path(run_ckpt_dir).parent
     record = model_of_run(run_dir)
