@@ -263,6 +263,7 @@ SPEC = AudioSetSpec(
     classes=CLASSES,
     root_name=ROOT_NAME,
     embedded_archives=("features.tar.gz", *CSV_FILES.values(), CLASS_INDEX),
+    embedded_files=(*CSV_FILES.values(), CLASS_INDEX),
     splits=SUBSETS,
     label_kind="weak",
     set_names=SUBSETS,
