@@ -178,6 +178,7 @@ class AudioSetSpec(DatasetSpec):
         index_of = {mid: i for i, (mid, _) in enumerate(class_index)}
         files, events, manifests = [], [], []
         notes: dict = {"classes": [{"index": i, "mid": m, "name": n} for i, (m, n) in enumerate(class_index)]}
+        notes["class_index_sha256"] = hashlib.sha256((root / CLASS_INDEX).read_bytes()).hexdigest()  # no published one
         notes["subsets"] = {}
         listed = {subset: read_segments_csv(root / CSV_FILES[subset], set(index_of)) for subset in keep}
         with contextlib.ExitStack() as stack:
@@ -236,16 +237,17 @@ class AudioSetSpec(DatasetSpec):
                     )
                 short += seg.embedding.shape[0] < FULL_FRAMES
                 store.add(subset, fid, seg.embedding)
-                found[fid] = (f"{rel}#{i}", len(data), digest, seg)
+                # what the files and events need, not the frames (in the store): 2 million segments stay small
+                found[fid] = (f"{rel}#{i}", len(data), digest, len(seg.embedding), expected)
         for fid in by_id:
             if fid not in found:
                 manifest.append((subset, fid, CSV_FILES[subset], "missing", None, ""))
                 continue
-            where, n_bytes, digest, seg = found[fid]
+            where, n_bytes, digest, n_frames, labels = found[fid]
             manifest.append((subset, fid, where.split("#")[0], "present", n_bytes, digest))
-            duration = float(seg.embedding.shape[0])  # one frame per second
+            duration = float(n_frames)  # one frame per second
             files.append((fid, subset, array, where, duration))
-            events.extend((fid, 0.0, duration, str(i)) for i in sorted(set(seg.labels)))
+            events.extend((fid, 0.0, duration, str(i)) for i in labels)
         present = len(files)
         facts = {
             "listed": len(by_id),
