@@ -68,7 +68,7 @@ rule extract_dataset:
     message:
         JOB_MESSAGE
     shell:
-        "python -m sedrepro.datasets.archive --log {log:q} extract --out {output:q} {params.files} {input:q}"
+        "python -m sedrepro.datasets.archive --log {log:q} extract --out {output:q}{params.files} {input:q}"
 
 
 rule index_dataset:

@@ -367,7 +367,7 @@ def test_plain_file_entry_is_checksummed_like_an_archive(tmp_path: Path) -> None
     download.fetch([csv.as_uri()], dest, md5=None, sha256=good, retries=0)
     assert workflow.plain_files(config, "audioset") == {csv.name: f"audioset_v1_embeddings/{csv.name}"}
     flag = workflow.extract_file_args(config, "audioset")
-    assert flag == f"--file {csv.name}=audioset_v1_embeddings/{csv.name}"
+    assert flag == f" --file {csv.name}=audioset_v1_embeddings/{csv.name}"
     run = subprocess.run(
         [sys.executable, "-m", "sedrepro.datasets.archive", "extract", "--out", str(tmp_path / "x"), *flag.split(),
          str(dest)],

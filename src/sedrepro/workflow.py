@@ -350,8 +350,9 @@ def plain_files(config: Mapping, dataset: str) -> dict[str, str]:
 
 
 def extract_file_args(config: Mapping, dataset: str) -> str:
-    """--file NAME=PATH of the extract stage for each plain file of the dataset (shell-quoted)."""
-    return " ".join(f"--file {shlex.quote(f'{n}={p}')}" for n, p in plain_files(config, dataset).items())
+    """` --file NAME=PATH` of the extract stage for each plain file of the dataset (shell-quoted; each with its leading
+    space, so a dataset without plain files adds nothing to the command)."""
+    return "".join(f" --file {shlex.quote(f'{n}={p}')}" for n, p in plain_files(config, dataset).items())
 
 
 def download_inputs(config: Mapping, dataset: str) -> dict[str, str]:
