@@ -144,3 +144,13 @@ def test_store_uint8_refuses_a_float_store(tmp_path):
     float_cfg = FeatureConfig.from_dict({k: v for k, v in CFG.items() if k != "store"})
     extract_precomputed(tmp_path / "index", tmp_path / "root", tmp_path / "out", float_cfg)
     assert np.load(tmp_path / "out/features.npy").tolist() == [[0.5] * 4] * 2
+
+
+def test_an_empty_store_opens_and_a_non_integer_row_stops(tmp_path):
+    with StoreWriter(tmp_path / "empty", 4, np.uint8):
+        pass
+    assert FrameStore.open(tmp_path / "empty", 4).where == {}
+    folder = _store(tmp_path / "emb")
+    (folder / STORE_TABLE).write_text((folder / STORE_TABLE).read_text().replace("eval\t10\t1", "eval\tten\t1"))
+    with pytest.raises(InputError, match=r"emb/store.tsv: expected integers in column start, found dtype object$"):
+        FrameStore.open(folder, 4)

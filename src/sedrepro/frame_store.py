@@ -149,7 +149,7 @@ class FrameStore:
         if tuple(table.columns) != TABLE_COLUMNS:
             raise fail(f"{table_path}:1", f"the columns {', '.join(TABLE_COLUMNS)}", ", ".join(map(str, table.columns)))
         for column in ("start", "n_frames"):
-            if not pd.api.types.is_integer_dtype(table[column]):
+            if len(table) and not pd.api.types.is_integer_dtype(table[column]):  # (an empty table has no dtype)
                 raise fail(table_path, f"integers in column {column}", f"dtype {table[column].dtype}")
         seen: set[str] = set()
         for line, (fid, array, start, n) in enumerate(table.itertuples(index=False), start=2):
