@@ -122,6 +122,10 @@ def archive_names(dataset):
     return glue.archive_names(config, dataset)
 
 
+def extract_file_args(wildcards):
+    return glue.extract_file_args(config, wildcards.dataset)
+
+
 def download_inputs(wildcards):
     return glue.download_inputs(config, wildcards.dataset)
 

@@ -63,10 +63,12 @@ rule extract_dataset:
         log_path("extract_dataset/{dataset}.log"),
     conda:
         "../envs/data.yaml"
+    params:
+        files=extract_file_args,  # plain files among the inputs (AudioSet's CSVs): copied where the layout expects
     message:
         JOB_MESSAGE
     shell:
-        "python -m sedrepro.datasets.archive --log {log:q} extract --out {output:q} {input:q}"
+        "python -m sedrepro.datasets.archive --log {log:q} extract --out {output:q}{params.files} {input:q}"
 
 
 rule index_dataset:

@@ -17,10 +17,11 @@ import pytest
 from sedrepro.data import SplitData
 from sedrepro.datasets import get
 from sedrepro.datasets.archive import extract
-from sedrepro.datasets.audioset import CLASS_INDEX, CSV_FILES, read_class_index, read_segments_csv
+from sedrepro.datasets.audioset import CLASS_INDEX, CSV_FILES, ROOT_NAME, read_class_index, read_segments_csv
 from sedrepro.datasets.audioset_records import frame_record, read_records, read_segments
 from sedrepro.datasets.audioset_standin import DEFAULT_PARAMS, N_CLASSES, PlannedSegment, embeddings, plan, quantise
 from sedrepro.features import DEQUANTISE, FeatureConfig, dequantise, extract_precomputed
+from sedrepro.frame_store import FrameStore
 from sedrepro.io import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -214,8 +215,8 @@ def _dataset(tmp_path: Path, params: dict = SMALL) -> tuple[Path, dict]:
     spec = get("audioset")
     manifest = spec.embedded.run(spec, tmp_path / "gen", params)
     extract([tmp_path / "gen" / "features.tar.gz"], tmp_path / "root")
-    for name in spec.embedded_archives[1:]:
-        shutil.copy(tmp_path / "gen" / name, tmp_path / "root" / name)
+    for name in spec.embedded_archives[1:]:  # where the extract stage places the plain files
+        shutil.copy(tmp_path / "gen" / name, tmp_path / "root" / spec.root_name / name)
     return tmp_path / "root", manifest
 
 
@@ -262,7 +263,7 @@ def test_standin_embeddings_carry_class_structure():
 def test_index_manifest_and_label_agreement(tmp_path):
     root, _ = _dataset(tmp_path)
     # a segment the TFRecords hold but no CSV lists: drop the last data row of eval_segments.csv
-    csv_path = root / CSV_FILES["eval"]
+    csv_path = root / ROOT_NAME / CSV_FILES["eval"]
     lines = csv_path.read_text().splitlines(keepends=True)
     dropped = lines[-1].split(",")[0]
     csv_path.write_text("".join(lines[:-1]))
@@ -287,14 +288,21 @@ def test_index_manifest_and_label_agreement(tmp_path):
         seg = by_id[fid.rsplit("_", 1)[0]]
         assert sorted(group.label.astype(int)) == list(seg.labels)
         assert (group.onset == 0).all() and (group.offset == seg.n_frames).all()
-    assert all((root / a).is_file() for a in index.files.audio)
+    assert all((root / ROOT_NAME / a).is_file() for a in index.files.audio)
+    # the frame store holds each present segment's frames as the stand-in made them, one array per subset
+    store = FrameStore.open(root / ROOT_NAME / "embeddings", 128)
+    store.verify()
+    assert sorted(store.arrays) == sorted(CSV_FILES) and set(store.where) == set(index.files.file_id)
+    planned = {(s.subset, s.ytid): e for s, e in zip(segments, embeddings(segments, SMALL), strict=True)}
+    for fid, subset in zip(index.files.file_id, index.files.split, strict=True):
+        assert np.array_equal(store.frames(fid), planned[subset, fid.rsplit("_", 1)[0]])
     index.write(tmp_path / "index")
     assert json.loads((tmp_path / "index" / "index.json").read_text())["subsets"]["eval"]["listed"] == 29
 
 
 def test_labels_disagreeing_with_the_csv_stop_the_index(tmp_path):
     root, _ = _dataset(tmp_path)
-    csv_path = root / CSV_FILES["bal_train"]
+    csv_path = root / ROOT_NAME / CSV_FILES["bal_train"]
     lines = csv_path.read_text().splitlines(keepends=True)
     vid = lines[3].split(",")[0]
     lines[3] = lines[3].rsplit('"', 2)[0] + '"/m/0s000,/m/0s001"\n'
@@ -330,7 +338,7 @@ def test_uint8_store_from_the_index_and_short_segments_padded(tmp_path):
         {"kind": "precomputed", "path": "embeddings", "hop_s": 1.0, "n_features": 128, "store": "uint8",
          "dequantise": "vggish"}
     )  # fmt: skip
-    frames = extract_precomputed(tmp_path / "index", root, tmp_path / "features", cfg)
+    frames = extract_precomputed(tmp_path / "index", root / ROOT_NAME, tmp_path / "features", cfg)
     store = np.load(tmp_path / "features" / "features.npy")
     info = json.loads((tmp_path / "features" / "features.json").read_text())
     assert store.dtype == np.uint8 and info["store"] == "uint8" and info["dequantise"] == "vggish"

@@ -300,3 +300,92 @@ def test_extract_cli(tmp_path: Path) -> None:
         f"error: {bad}: expected member paths inside the archive root, found member '../evil.txt' ('..' escape)"
     ]
     assert not (tmp_path / "no").exists()
+
+
+# ---- plain files beside the archives (config `kind: file`) -------------------------------------------------------
+
+
+def _csv(tmp_path: Path, name: str = "eval_segments.csv", text: str = "# a\n# b\n# YTID\n") -> Path:
+    path = tmp_path / "dl" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_plain_files_are_placed_where_the_layout_expects_them(tmp_path: Path) -> None:
+    archive = _tar(tmp_path / "features.tar.gz", [_member("root/eval/-a.tfrecord")], {"root/eval/-a.tfrecord": b"R"})
+    csv, index = _csv(tmp_path), _csv(tmp_path, "classes.csv", "index,mid,display_name\n")
+    out = tmp_path / "out"
+    extract([archive, csv, index], out, {csv.name: "root/eval_segments.csv", index.name: "root/meta/classes.csv"})
+    assert (out / "root/eval/-a.tfrecord").read_bytes() == b"R"
+    assert (out / "root/eval_segments.csv").read_text() == csv.read_text()
+    assert (out / "root/meta/classes.csv").read_text() == "index,mid,display_name\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({}, "eval_segments.csv: expected a zip or tar(.gz) archive (a plain file's archive entry says kind: file), "
+         "found neither"),
+        ({"eval_segments.csv": "root/eval/-a.tfrecord"},
+         "eval_segments.csv: expected nothing yet at root/eval/-a.tfrecord (where the plain file goes), found an archive "
+         "member"),
+        ({"eval_segments.csv": "../up.csv"},
+         "--file eval_segments.csv=../up.csv: expected a file path inside the extracted folder, found '../up.csv'"),
+        ({"other.csv": "root/other.csv"},
+         "--file other.csv=root/other.csv: expected the name of one of the inputs, found none of eval_segments.csv, "
+         "features.tar.gz"),
+    ],
+    ids=["undeclared", "over-a-member", "outside", "not-an-input"],
+)  # fmt: skip
+def test_plain_file_errors_are_one_line_and_leave_nothing(tmp_path: Path, files: dict, message: str) -> None:
+    archive = _tar(tmp_path / "features.tar.gz", [_member("root/eval/-a.tfrecord")], {"root/eval/-a.tfrecord": b"R"})
+    csv = _csv(tmp_path)
+    with pytest.raises(InputError) as err:
+        extract([archive, csv], tmp_path / "out", files)
+    assert str(err.value).endswith(message) and "\n" not in str(err.value)
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
+
+
+def test_plain_file_entry_is_checksummed_like_an_archive(tmp_path: Path) -> None:
+    """A config entry of kind file goes through the same download with its sha256: the wrong bytes stop it in one
+    line and leave nothing; the right ones pass, then the extract CLI places it (--file from the workflow glue)."""
+    from sedrepro import download, workflow
+
+    csv = _csv(tmp_path, text="# header\n")
+    good = hashlib.sha256(csv.read_bytes()).hexdigest()
+    entry = {"name": csv.name, "urls": [csv.as_uri()], "sha256": "0" * 64, "kind": "file", "place": None}
+    config = {"datasets": {"audioset": {"source": "download", "archives": [entry]}}}
+    args = workflow.source_args(config, "audioset", csv.name, {})
+    assert args == f"--url {csv.as_uri()} --sha256 {'0' * 64}"
+    dest = tmp_path / "archives" / csv.name
+    with pytest.raises(InputError) as err:
+        download.fetch([csv.as_uri()], dest, md5=None, sha256=entry["sha256"], retries=0)
+    assert str(err.value).startswith(f"{csv.name}: expected sha256 {'0' * 64}, found sha256 {good}")
+    assert not dest.exists() and list(dest.parent.iterdir()) == []
+    download.fetch([csv.as_uri()], dest, md5=None, sha256=good, retries=0)
+    assert workflow.plain_files(config, "audioset") == {csv.name: f"audioset_v1_embeddings/{csv.name}"}
+    flag = workflow.extract_file_args(config, "audioset")
+    assert flag == f" --file {csv.name}=audioset_v1_embeddings/{csv.name}"
+    run = subprocess.run(
+        [sys.executable, "-m", "sedrepro.datasets.archive", "extract", "--out", str(tmp_path / "x"), *flag.split(),
+         str(dest)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "x/audioset_v1_embeddings" / csv.name).read_text() == "# header\n"
+
+
+def test_embedded_plain_files_come_from_the_spec() -> None:
+    from sedrepro import workflow
+    from sedrepro.datasets import get
+
+    spec = get("audioset")
+    config = {"datasets": {"audioset": {"source": "embedded"}, "urban_sed": {"source": "embedded"}}}
+    assert list(workflow.plain_files(config, "audioset")) == list(spec.embedded_archives[1:])
+    assert workflow.plain_files(config, "urban_sed") == {}
+    assert "--file class_labels_indices.csv=audioset_v1_embeddings/class_labels_indices.csv" in (
+        workflow.extract_file_args(config, "audioset")
+    )

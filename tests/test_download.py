@@ -134,3 +134,50 @@ def test_failed_download_prints_each_try_once_and_the_error_once(tmp_path: Path)
     assert sum("every mirror failed; round 2 of 3 in 0.1 s" in line for line in out.splitlines()) == 1  # each wait once
     assert sum(line.startswith("Download needed: urbansound8k:") for line in out.splitlines()) == 1
     assert not (workdir / target).exists()
+
+
+# ---- AudioSet: an archive and plain files, one of them without a published checksum ----------------------------------
+
+
+def test_paper_config_pins_audioset_downloads_as_the_guide_gives_them() -> None:
+    from sedrepro import workflow
+
+    entries = {a["name"]: a for a in PAPER["datasets"]["audioset"]["archives"]}
+    guide = {  # dataset guide section 5: sha256 (TF) and bytes
+        "features.tar.gz": ("cd95d500ab2422d4233cb822e25cf73033633e2068eab64d39024e85125cb760", 2_588_881_044),
+        "balanced_train_segments.csv": ("3b83e5ff9ed72cfda37d4e36ce08250e107c1ea70f109f6ab6668ac200db5e94", 1_211_931),
+        "eval_segments.csv": ("f7055f53935f70e74e39494a5c8c4c78f1700fce275028bd36e31186f33d45db", 1_143_389),
+        "unbalanced_train_segments.csv": (
+            "bb2dfd5e4f1ced39db9480633c510f813d7899f4b7472aa83a411b4a43a12698",
+            101_468_408,
+        ),
+    }
+    for name, (sha, size) in guide.items():
+        assert (entries[name]["sha256"], entries[name]["bytes"]) == (sha, size)
+        assert f"--sha256 {sha}" in workflow.source_args(PAPER, "audioset", name, {})
+    assert entries["features.tar.gz"]["kind"] == "archive" and len(entries["features.tar.gz"]["urls"]) == 3
+    index = entries["class_labels_indices.csv"]
+    assert "md5" not in index and "sha256" not in index and "index stage checks its content" in index["pinned_by"]
+    assert "--sha256" not in workflow.source_args(PAPER, "audioset", "class_labels_indices.csv", {})
+    assert workflow.plain_files(PAPER, "audioset") == {
+        name: f"audioset_v1_embeddings/{name}" for name in entries if name != "features.tar.gz"
+    }
+    text = notice("audioset", PAPER["datasets"]["audioset"])
+    assert "features.tar.gz (2,588,881,044 bytes, 12,228 TFRecord files" in text and "CC BY 4.0" in text
+    assert "class_labels_indices.csv (size UNCONFIRMED; no checksum, pinned by: no published checksum" in text
+    assert "\n" not in text
+
+
+@pytest.mark.parametrize(
+    ("digests", "ok"),
+    [({"sha256": "0" * 64}, True), ({"pinned_by": "a content check"}, True), ({}, False),
+     ({"sha256": "0" * 64, "pinned_by": "a content check"}, False)],
+    ids=["sha256", "pinned_by", "none", "both"],
+)  # fmt: skip
+def test_an_archive_entry_is_pinned_exactly_one_way(digests: dict, ok: bool) -> None:
+    import jsonschema
+
+    schema = yaml.safe_load((sconfig.REPO / "config/schema.yaml").read_text())
+    entry = {"name": "a.csv", "urls": ["http://example.org/a.csv"], "kind": "file", **digests}
+    validator = jsonschema.Draft202012Validator({**schema["$defs"]["archive"], "$defs": schema["$defs"]})
+    assert validator.is_valid(entry) == ok

@@ -69,14 +69,18 @@ def test_schema_requires_exactly_one_pinned_checksum_per_archive() -> None:
         validate(bad)
     assert str(err.value) == (
         "config key 'datasets/urban_sed/archives/0': expected: One archive of a dataset as its "
-        "host publishes it. Exactly one of md5 or sha256 pins its content. Found keys bytes, name, size_note, urls"
+        "host publishes it. Exactly one of md5, sha256 or (no checksum known) pinned_by pins its content. Found keys "
+        "bytes, name, size_note, urls"
     )
     assert entry["md5"]
     for extra in ([], ["config/paper.yaml"], ["config/tiny.yaml"]):
         merged = load([REPO / "config.yaml", *(REPO / e for e in extra)])
         for name, ds in merged["datasets"].items():
             for archive in ds.get("archives", []):  # a dataset only embedded or read from disk has none (desed)
-                assert bool(archive.get("md5")) != bool(archive.get("sha256")), (name, archive["name"])
+                assert sum(bool(archive.get(k)) for k in ("md5", "sha256", "pinned_by")) == 1, (name, archive["name"])
+                # no checksum only for a plain file no host publishes one of (AudioSet's class index, its content
+                # checked by the index stage): never for an archive that gets unpacked
+                assert archive.get("pinned_by") is None or archive["kind"] == "file", (name, archive["name"])
 
 
 def test_extract_rule_reads_only_the_verified_download(tmp_path: Path) -> None:
@@ -162,6 +166,7 @@ SAFE_UNQUOTED = {
     "{params.source}": "sedrepro.workflow.source_args: shlex.quote on every URL and path; md5/sha256 schema hex",
     "{params.annotations_only}": "sedrepro.workflow.annotations_only_flag: the constant '--annotations-only' or ''",
     "{params.subsets}": "sedrepro.workflow.subsets_flag: '--subsets ' and shlex.quote of the joined names, or ''",
+    "{params.files}": "sedrepro.workflow.extract_file_args: ' --file ' and shlex.quote of each NAME=PATH, or ''",
 }
 
 

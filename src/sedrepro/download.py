@@ -42,7 +42,8 @@ def notice(dataset: str, cfg: Mapping[str, Any]) -> str:
     for a in cfg["archives"]:
         size = [f"{a['bytes']:,} bytes"] if a.get("bytes") is not None else []
         size += [a["size_note"]] if a.get("size_note") else []
-        parts.append(f"{a['name']} ({', '.join(size) or 'size not known'})")
+        unpinned = f"; no checksum, pinned by: {a['pinned_by']}" if a.get("pinned_by") else ""
+        parts.append(f"{a['name']} ({', '.join(size) or 'size not known'}{unpinned})")
     known = [a["bytes"] for a in cfg["archives"] if a.get("bytes") is not None]
     total = f", {sum(known):,} bytes in all" if 1 < len(known) == len(cfg["archives"]) else ""
     root = get_dataset(dataset).root_name

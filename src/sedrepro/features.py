@@ -4,9 +4,11 @@ stored as one memory-mappable array.
 All clips' frames are concatenated in `features.npy` (float32, (total_frames, n_features)); `frames.tsv` gives each
 clip's first row and frame count. Loading an epoch is then one memory map, not one file open per chunk.
 
-Kind "precomputed" reads features a dataset ships instead of computing them (no audio stage): one `.npy` per clip at
-`<dataset root>/<path>/<file_id>.npy`, a 2-D array (frames, n_features) of frames `hop_s` apart (frame i centred at
-i * hop_s, as the computed kinds), for every clip of the index (files.tsv). With `store: uint8` the store keeps the
+Kind "precomputed" reads features a dataset ships instead of computing them (no audio stage) from
+`<dataset root>/<path>/`, for every clip of the index (files.tsv): a frame store (sedrepro.frame_store: per-subset
+arrays and store.tsv, as AudioSet's index writes; its digests are checked first) when that folder is one, else one
+`.npy` per clip, `<file_id>.npy`. Either way a clip is a 2-D array (frames, n_features) of frames `hop_s` apart
+(frame i centred at i * hop_s, as the computed kinds). With `store: uint8` the store keeps the
 shipped 8-bit values as they are (integers 0..255, checked; a quarter of float32's bytes) and `dequantise` names the
 formula that turns them into numbers at batch time (DEQUANTISE, `dequantise()`; recorded in features.json). Short
 clips keep their own frame count here; chunks are padded at batch time by the pipeline's chunks.pad (data.SplitData).
@@ -30,6 +32,7 @@ import torchaudio
 from . import cli, layout
 from .audio import ordered_map
 from .faults import fault_point
+from .frame_store import FrameStore, is_store
 from .io import atomic_path, fail, read_tsv, write_json, write_tsv
 from .progress import progress
 from .quantise import DEQUANTISE, dequantise  # noqa: F401  (re-exported: the store's formulas)
@@ -154,7 +157,8 @@ STORES = ("float32", "uint8")
 
 @dataclass(frozen=True)
 class PrecomputedConfig:
-    """Features shipped with the dataset: `<dataset root>/<path>/<file_id>.npy`, each (frames, n_features), hop_s apart.
+    """Features shipped with the dataset under `<dataset root>/<path>/` (a frame store or `<file_id>.npy` files), each
+    clip (frames, n_features), hop_s apart.
     `store` (absent: float32) and `dequantise` (absent: none; needs store uint8) as the module docstring says."""
 
     kind: str
@@ -214,23 +218,58 @@ def read_precomputed(path: Path, cfg: PrecomputedConfig) -> np.ndarray:
     return feats
 
 
+class _ClipFiles:
+    """Shipped features as one .npy per clip: `<folder>/<file_id>.npy`."""
+
+    def __init__(self, folder: Path, cfg: PrecomputedConfig) -> None:
+        self.folder, self.cfg = folder, cfg
+
+    def where(self, file_id: str) -> Path:
+        return self.folder / f"{file_id}.npy"
+
+    def frames(self, file_id: str) -> np.ndarray:
+        return read_precomputed(self.where(file_id), self.cfg)
+
+
+class _StoreClips:
+    """Shipped features in a frame store: a clip's rows of its array, checked as read_precomputed checks a file."""
+
+    def __init__(self, folder: Path, cfg: PrecomputedConfig) -> None:
+        self.store = FrameStore.open(folder, cfg.n_features)
+        self.store.verify()
+        for name, values in self.store.arrays.items():
+            if values.dtype.kind not in "fiu":
+                raise fail(folder / f"{name}.npy", "numbers", f"dtype {values.dtype}")
+
+    def where(self, file_id: str) -> str:
+        array, start, n = self.store.where.get(file_id, ("", 0, 0))
+        return f"{self.store.folder / array}.npy rows {start}..{start + n - 1} ({file_id})"
+
+    def frames(self, file_id: str) -> np.ndarray:
+        return self.store.frames(file_id)
+
+
 def extract_precomputed(index_dir: Path, root: Path, out_dir: Path, cfg: PrecomputedConfig) -> pd.DataFrame:
     """The shipped features of every clip of files.tsv into `features.npy` (float32, atomically), frames.tsv and
     features.json, like extract_dataset."""
     files = read_tsv(index_dir / "files.tsv", dtype={"file_id": str, "split": str})
-    paths = [root / cfg.path / f"{fid}.npy" for fid in files.file_id]
-    n_frames = np.array([read_precomputed(p, cfg).shape[0] for p in paths], dtype=np.int64)
+    folder = root / cfg.path
+    shipped_by = _StoreClips(folder, cfg) if is_store(folder) else _ClipFiles(folder, cfg)
+    n_frames = np.array([shipped_by.frames(fid).shape[0] for fid in files.file_id], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(n_frames)[:-1]]).astype(np.int64)
     dtype = np.dtype(cfg.store)
     with atomic_path(out_dir / "features.npy", suffix=".npy") as tmp:
         store = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(int(n_frames.sum()), cfg.n_features))
-        for path, start, n in progress(zip(paths, starts, n_frames, strict=True), total=len(paths), desc=PRECOMPUTED):
-            shipped = read_precomputed(path, cfg)
+        jobs = zip(files.file_id, starts, n_frames, strict=True)
+        for fid, start, n in progress(jobs, total=len(files), desc=PRECOMPUTED):
+            shipped = shipped_by.frames(fid)
             if dtype == np.uint8 and shipped.dtype != np.uint8:
-                raise fail(path, "8-bit values (dtype uint8) for store uint8", f"dtype {shipped.dtype}")
+                raise fail(
+                    shipped_by.where(fid), "8-bit values (dtype uint8) for store uint8", f"dtype {shipped.dtype}"
+                )
             feats = np.asarray(shipped, dtype=dtype)
             if dtype != np.uint8 and not np.isfinite(feats).all():
-                raise fail(path, "finite feature values", "NaN or infinity")
+                raise fail(shipped_by.where(fid), "finite feature values", "NaN or infinity")
             store[start : start + n] = feats
         del store
     frames = pd.DataFrame({"file_id": files.file_id, "split": files.split, "start": starts, "n_frames": n_frames})

@@ -338,6 +338,23 @@ def archive_names(config: Mapping, dataset: str) -> list[str]:
     return [a["name"] for a in cfg["archives"]]
 
 
+def plain_files(config: Mapping, dataset: str) -> dict[str, str]:
+    """The archives that are plain files (config `kind: file`; the embedded stand-in's from its spec), each with its
+    path inside the extracted folder: `<root_name>/<place or name>`."""
+    cfg, spec = config["datasets"][dataset], sed_datasets.get(dataset)
+    if cfg["source"] == "embedded":
+        places = {name: name for name in spec.embedded_files}
+    else:
+        places = {a["name"]: a.get("place") or a["name"] for a in cfg["archives"] if a.get("kind") == "file"}
+    return {name: f"{spec.root_name}/{place}" for name, place in places.items()}
+
+
+def extract_file_args(config: Mapping, dataset: str) -> str:
+    """` --file NAME=PATH` of the extract stage for each plain file of the dataset (shell-quoted; each with its leading
+    space, so a dataset without plain files adds nothing to the command)."""
+    return "".join(f" --file {shlex.quote(f'{n}={p}')}" for n, p in plain_files(config, dataset).items())
+
+
 def download_inputs(config: Mapping, dataset: str) -> dict[str, str]:
     """The embedded generator's manifest for embedded data; nothing for real downloads."""
     if config["datasets"][dataset]["source"] == "embedded":

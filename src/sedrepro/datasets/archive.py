@@ -2,7 +2,11 @@
 
 CLI:
   python -m sedrepro.datasets.archive fetch --url URL [--url MIRROR ...] [--md5 X | --sha256 X] --out FILE
-  python -m sedrepro.datasets.archive extract --out DIR ARCHIVE [ARCHIVE ...]
+  python -m sedrepro.datasets.archive extract --out DIR [--file NAME=PATH ...] ARCHIVE [ARCHIVE ...]
+
+A dataset may publish plain files beside its archives (AudioSet's segment CSVs): an input named by `--file` is not
+unpacked but copied to PATH inside the extracted folder (what its config entry says: `kind: file`, `place`), after the
+archives, and never over one of their members. It was checksummed when downloaded, like every archive.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
@@ -238,7 +242,7 @@ def _kind(archive: Path) -> str:
         return "zip"
     if tarfile.is_tarfile(archive):
         return "tar"
-    raise fail(archive, "a zip or tar(.gz) archive", "neither")
+    raise fail(archive, "a zip or tar(.gz) archive (a plain file's archive entry says kind: file)", "neither")
 
 
 def _counted(members: list[T], done: Iterator[int]) -> Iterator[T]:
@@ -248,14 +252,23 @@ def _counted(members: list[T], done: Iterator[int]) -> Iterator[T]:
         fault_point("archive.member", next(done))
 
 
-def extract(archives: list[Path], out_dir: Path) -> None:
+def extract(archives: list[Path], out_dir: Path, files: Mapping[str, str] | None = None) -> None:
     """Extract all `archives` into a temp folder beside out_dir, then rename it onto out_dir.
 
     Every member is checked before anything is written: absolute paths, '..' escapes, links pointing outside,
     device files and (in zips) symlinks are refused with a one-line InputError naming archive and member. A crash
     leaves only a hidden temp folder, never a partial out_dir. An existing non-empty out_dir is refused.
+    `files` maps the names of inputs that are plain files to their paths inside out_dir: copied there after the
+    archives are unpacked (a path an archive member already took, or one outside out_dir, is refused).
     """
     out_dir = Path(out_dir)
+    files = dict(files or {})
+    names = {Path(a).name for a in archives}
+    for name, place in files.items():
+        if name not in names:
+            raise fail(f"--file {name}={place}", "the name of one of the inputs", f"none of {', '.join(sorted(names))}")
+        if _is_outside(PurePosixPath("."), place) or ".." in PurePosixPath(place).parts or place.endswith("/"):
+            raise fail(f"--file {name}={place}", "a file path inside the extracted folder", repr(place))
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise fail(out_dir, "no folder or an empty one to extract into", "an existing non-empty path (remove it first)")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -265,6 +278,8 @@ def extract(archives: list[Path], out_dir: Path) -> None:
         for archive in map(Path, archives):
             if not archive.is_file():
                 raise fail(archive, "an archive file", "no such file")
+            if archive.name in files:
+                continue  # placed below, after every archive's members
             kind = _kind(archive)
             try:
                 if kind == "zip":
@@ -281,6 +296,16 @@ def extract(archives: list[Path], out_dir: Path) -> None:
             except (zipfile.BadZipFile, tarfile.ReadError, EOFError) as err:
                 raise fail(archive, f"a readable {kind} archive", str(err)) from None
             log.info("extracted %s", archive)
+        for archive in (Path(a) for a in archives if Path(a).name in files):
+            target = tmp / files[archive.name]
+            if target.exists() or target.is_symlink():
+                raise fail(
+                    archive, f"nothing yet at {files[archive.name]} (where the plain file goes)", "an archive member"
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(archive, target)
+            fault_point("archive.member", next(done))
+            log.info("placed %s at %s", archive, files[archive.name])
         if out_dir.exists():
             out_dir.rmdir()
         tmp.chmod(0o755)  # mkdtemp makes it private; the extracted dataset should read like any other folder
@@ -294,7 +319,13 @@ def main(args: argparse.Namespace) -> None:
     if args.command == "fetch":
         fetch(args.url, Path(args.out), md5=args.md5, sha256=args.sha256)
     else:
-        extract([Path(a) for a in args.archives], Path(args.out))
+        files = {}
+        for item in args.file:
+            name, sep, place = item.partition("=")
+            if not sep or not name or not place:
+                raise fail(f"--file {item}", "NAME=PATH (an input's name and its path in the folder)", repr(item))
+            files[name] = place
+        extract([Path(a) for a in args.archives], Path(args.out), files)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -308,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True)
     e = sub.add_parser("extract", help="extract zip/tar(.gz) archives into a new folder")
     e.add_argument("--out", required=True)
+    e.add_argument(
+        "--file", action="append", default=[], help="NAME=PATH: input NAME is a plain file, copied to PATH (repeatable)"
+    )
     e.add_argument("archives", nargs="+")
     return p
 

@@ -1,11 +1,14 @@
 """AudioSet's released VGGish embeddings (Gemmeke et al. 2017; guide section 5): segment CSVs, the class index and
 the TFRecord shards of features.tar.gz, read without TensorFlow (audioset_records).
 
-Layout of the dataset folder (features.tar.gz extracts `audioset_v1_embeddings/`; the CSVs are downloaded beside it):
+Layout of the dataset folder `audioset_v1_embeddings/` (features.tar.gz extracts it; the CSVs are downloaded as plain
+files, which the extract stage places into it: their archive entries say so):
 
-  audioset_v1_embeddings/{bal_train,eval,unbal_train}/*.tfrecord   SequenceExamples (audioset_records.Segment)
+  {bal_train,eval,unbal_train}/*.tfrecord                          SequenceExamples (audioset_records.Segment)
   balanced_train_segments.csv, eval_segments.csv, unbalanced_train_segments.csv
   class_labels_indices.csv                                          index,mid,display_name (527 rows, 0..526)
+
+A copy on disk (source local) needs the four CSVs in that folder too, beside the subset folders.
 
 Segment CSVs: three `#` header lines (the third names the columns), then `YTID, start_seconds, end_seconds,
 positive_labels` with the labels quoted and comma-separated MIDs (read with the csv module, skipinitialspace).
@@ -18,12 +21,15 @@ index.json). Every segment's labels in the TFRecords must equal its CSV labels m
 disagreement stops the index with one line (shard#record, the CSV's indices, the record's). The manifest lists per
 subset each segment the CSV lists as present (in the TFRecords) or missing, and segments of the TFRecords no CSV
 lists as unlisted (left out of files.tsv: nothing checks their labels); audio is the shard, bytes and sha256 those of
-the record. The index also writes each present segment's embedding as uint8 `embeddings/<file_id>.npy` (frames,
-128) under the dataset folder: what the `precomputed` feature kind reads (features path `embeddings`).
+the record. The index also writes the present segments' embeddings as a frame store `embeddings/` in the dataset
+folder (sedrepro.frame_store: one uint8 array (frames, 128) per subset in shard order, store.tsv with each segment's
+rows, sha256 of each array), swapped into place when complete: what the `precomputed` feature kind reads (features
+path `embeddings`). A few files instead of one per segment: two million small files took 29 min to write.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import logging
@@ -35,8 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path, fail, read_text
-from .audioset_records import frame_record, parse_segment, read_records
+from ..frame_store import StoreWriter
+from ..io import fail, read_text
+from .audioset_records import EMBEDDING_BYTES, frame_record, parse_segment, read_records
 from .audioset_standin import STAND_IN
 from .base import EVENT_COLUMNS, FILE_COLUMNS, MANIFEST_COLUMNS, DatasetIndex, DatasetSpec, require_dir
 
@@ -55,7 +62,7 @@ CLASS_INDEX = "class_labels_indices.csv"
 CLASS_HEADER = ("index", "mid", "display_name")
 SEGMENT_HEADER = ("YTID", "start_seconds", "end_seconds", "positive_labels")
 HEADER_LINES = 3
-EMBEDDINGS = "embeddings"  # <dataset folder>/embeddings/<file_id>.npy: the precomputed kind's path
+EMBEDDINGS = "embeddings"  # <dataset folder>/embeddings/: the frame store the precomputed kind reads
 FULL_FRAMES = 10  # a full 10 s segment; shorter ones have fewer
 
 
@@ -152,7 +159,7 @@ def read_segments_csv(path: Path, mids: set[str]) -> list[SegmentRow]:
 
 
 def _shards(root: Path, subset: str) -> list[Path]:
-    folder = root / ROOT_NAME / subset
+    folder = root / subset
     require_dir(folder, f"the {subset} TFRecord shards of features.tar.gz")
     return sorted(folder.glob("*.tfrecord"))
 
@@ -162,12 +169,7 @@ class AudioSetSpec(DatasetSpec):
     """AudioSet: weak (clip tags) subsets bal_train, eval, unbal_train; its own index (module docstring)."""
 
     def _looks_like_root(self, root: Path) -> bool:
-        return (root / ROOT_NAME).is_dir()
-
-    def resolve_root(self, root: Path) -> Path:
-        if not root.is_dir():
-            raise fail(root, f"the {self.name} dataset folder", "no such folder")
-        return root  # the CSVs lie beside audioset_v1_embeddings/, so root is the folder holding it
+        return (root / CLASS_INDEX).is_file() or any((root / s).is_dir() for s in SUBSETS)
 
     def index(self, root: Path, annotations_only: bool = False, subsets: Sequence[str] | None = None) -> DatasetIndex:
         root = self.resolve_root(Path(root))
@@ -176,35 +178,42 @@ class AudioSetSpec(DatasetSpec):
         index_of = {mid: i for i, (mid, _) in enumerate(class_index)}
         files, events, manifests = [], [], []
         notes: dict = {"classes": [{"index": i, "mid": m, "name": n} for i, (m, n) in enumerate(class_index)]}
+        notes["class_index_sha256"] = hashlib.sha256((root / CLASS_INDEX).read_bytes()).hexdigest()  # no published one
         notes["subsets"] = {}
-        for subset in keep:
-            listed = read_segments_csv(root / CSV_FILES[subset], set(index_of))
-            rows, facts = self._subset(root, subset, listed, index_of, annotations_only)
-            manifests.append(pd.DataFrame(rows["manifest"], columns=list(MANIFEST_COLUMNS)))
-            files.extend(rows["files"])
-            events.extend(rows["events"])
-            notes["subsets"][subset] = facts
+        listed = {subset: read_segments_csv(root / CSV_FILES[subset], set(index_of)) for subset in keep}
+        with contextlib.ExitStack() as stack:
+            store = (
+                None
+                if annotations_only
+                else stack.enter_context(StoreWriter(root / EMBEDDINGS, EMBEDDING_BYTES, np.uint8))
+            )
+            for subset in keep:
+                rows, facts = self._subset(root, subset, listed[subset], index_of, store)
+                manifests.append(pd.DataFrame(rows["manifest"], columns=list(MANIFEST_COLUMNS)))
+                files.extend(rows["files"])
+                events.extend(rows["events"])
+                notes["subsets"][subset] = facts
         files_df = pd.DataFrame(files, columns=list(FILE_COLUMNS))
         events_df = pd.DataFrame(events, columns=list(EVENT_COLUMNS))
         log.info("%s: %s", self.name, "; ".join(f"{s}: {f}" for s, f in notes["subsets"].items()))
         return DatasetIndex(files=files_df, events=events_df, manifest=pd.concat(manifests), notes=notes)
 
     def _subset(
-        self, root: Path, subset: str, listed: list[SegmentRow], index_of: dict[str, int], annotations_only: bool
+        self, root: Path, subset: str, listed: list[SegmentRow], index_of: dict[str, int], store: StoreWriter | None
     ) -> tuple[dict, dict]:
-        """files, events and manifest rows of one subset, and its counts."""
+        """files, events and manifest rows of one subset, and its counts; each present segment's frames go into
+        `store` (array `subset`); without a store (annotations only) no TFRecord is read."""
         by_id = {segment_id(r.ytid, r.start_s): r for r in listed}
         files, events, manifest = [], [], []
-        if annotations_only:
+        array = f"{EMBEDDINGS}/{subset}.npy"
+        if store is None:
             for fid, r in by_id.items():
-                files.append((fid, subset, f"{EMBEDDINGS}/{fid}.npy", CSV_FILES[subset], r.end_s - r.start_s))
+                files.append((fid, subset, array, CSV_FILES[subset], r.end_s - r.start_s))
                 events.extend((fid, 0.0, r.end_s - r.start_s, str(index_of[m])) for m in r.mids)
                 manifest.append((subset, fid, CSV_FILES[subset], "unchecked", None, ""))
             return {"files": files, "events": events, "manifest": manifest}, {"listed": len(by_id)}
         found: dict[str, tuple] = {}
         unlisted = short = 0
-        out_dir = root / EMBEDDINGS
-        out_dir.mkdir(exist_ok=True)
         for shard in _shards(root, subset):
             rel = shard.relative_to(root).as_posix()
             for i, data in enumerate(read_records(shard)):
@@ -227,18 +236,18 @@ class AudioSetSpec(DatasetSpec):
                         f"{sorted(set(seg.labels))}",
                     )
                 short += seg.embedding.shape[0] < FULL_FRAMES
-                with atomic_path(out_dir / f"{fid}.npy", suffix=".npy") as tmp:
-                    np.save(tmp, seg.embedding, allow_pickle=False)
-                found[fid] = (f"{rel}#{i}", len(data), digest, seg)
+                store.add(subset, fid, seg.embedding)
+                # what the files and events need, not the frames (in the store): 2 million segments stay small
+                found[fid] = (f"{rel}#{i}", len(data), digest, len(seg.embedding), expected)
         for fid in by_id:
             if fid not in found:
                 manifest.append((subset, fid, CSV_FILES[subset], "missing", None, ""))
                 continue
-            where, n_bytes, digest, seg = found[fid]
+            where, n_bytes, digest, n_frames, labels = found[fid]
             manifest.append((subset, fid, where.split("#")[0], "present", n_bytes, digest))
-            duration = float(seg.embedding.shape[0])  # one frame per second
-            files.append((fid, subset, f"{EMBEDDINGS}/{fid}.npy", where, duration))
-            events.extend((fid, 0.0, duration, str(i)) for i in sorted(set(seg.labels)))
+            duration = float(n_frames)  # one frame per second
+            files.append((fid, subset, array, where, duration))
+            events.extend((fid, 0.0, duration, str(i)) for i in labels)
         present = len(files)
         facts = {
             "listed": len(by_id),
@@ -256,6 +265,7 @@ SPEC = AudioSetSpec(
     classes=CLASSES,
     root_name=ROOT_NAME,
     embedded_archives=("features.tar.gz", *CSV_FILES.values(), CLASS_INDEX),
+    embedded_files=(*CSV_FILES.values(), CLASS_INDEX),
     splits=SUBSETS,
     label_kind="weak",
     set_names=SUBSETS,

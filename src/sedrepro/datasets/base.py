@@ -120,11 +120,14 @@ class DatasetSpec:
     subset_label_kinds: tuple[tuple[str, str], ...] = ()
     set_names: tuple[str, ...] = SPLITS
     embedded: object | None = field(default=None, compare=False)
+    embedded_files: tuple[str, ...] = ()  # of embedded_archives, the plain files: placed at the top of root_name/
 
     def __post_init__(self) -> None:
         kinds = [self.label_kind, *(k for _, k in self.subset_label_kinds)]
         if any(k not in LABEL_KINDS for k in kinds) or any(s not in self.splits for s, _ in self.subset_label_kinds):
             raise ValueError(f"dataset {self.name}: label kinds of {LABEL_KINDS} for subsets of {self.splits}")
+        if not set(self.embedded_files) <= set(self.embedded_archives):
+            raise ValueError(f"dataset {self.name}: embedded_files among embedded_archives {self.embedded_archives}")
 
     @property
     def subsets(self) -> dict[str, str]:
