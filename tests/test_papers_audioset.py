@@ -108,3 +108,39 @@ def test_validate_is_a_seeded_share_of_bal_train_and_nothing_else_moves():
     assert set(shuffled.index[shuffled == "validate"]) == set(out.index[out == "validate"])
     with pytest.raises(InputError, match="validate_from"):
         hold_out_validate(sets, {**split, "validate_from": "unbal_train"})
+
+
+def test_the_big_data_training_declares_its_resources_in_the_paper_config():
+    cfg = sconfig.load([sconfig.REPO / "config.yaml", sconfig.REPO / "config/paper.yaml"])
+    assert workflow.train_resources(cfg, "as_fc_big") == {"mem_mb": 64000, "runtime": 2880, "gpu": 1}
+    assert workflow.train_resources(cfg, "as_fc") == {"mem_mb": 16000, "runtime": 720, "gpu": 1}  # the default
+    # what a job asks the scheduler for is no part of what it computes: no rerun, no other resume key
+    assert "resources" not in workflow.training_json(cfg, "as_fc_big")
+
+
+def test_the_ensemble_of_clip_tags_is_the_mean_of_its_members_scores(tmp_path):
+    from sedrepro import ensemble
+
+    classes, files = [str(i) for i in range(4)], ["-a_0", "-b_10000", "c_0"]
+    members = {}
+    for i, name in enumerate(("as_fc", "as_residual", "as_conv")):
+        folder = tmp_path / name / "eval"
+        folder.mkdir(parents=True)
+        members[name] = np.random.default_rng(i).random((len(files), len(classes))).astype(np.float32)
+        np.savez_compressed(
+            folder / "epoch003.npz",
+            probs=members[name],
+            offsets=np.arange(len(files) + 1, dtype=np.int64) * 10,
+            file_ids=np.array(files, dtype=str),
+            hop_s=np.float64(1.0),
+            classes=np.array(classes, dtype=str),
+            target=np.asarray("tags"),
+        )
+        (tmp_path / name / "selection.json").write_text(
+            '{"selection": "best_val_loss", "n_checkpoints": 1, "epochs": [3], "sets": ["eval"]}'
+        )
+    ensemble.average_predictions([tmp_path / m for m in members], tmp_path / "ens")
+    (got,) = ensemble.read_predictions(tmp_path / "ens")["eval"]
+    want = sum(p.astype(np.float64) for p in members.values()) / 3
+    np.testing.assert_allclose(got.arrays["probs"], want, rtol=1e-6)
+    assert str(got.arrays["target"]) == "tags" and got.arrays["probs"].shape == (3, 4)
