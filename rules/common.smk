@@ -170,6 +170,10 @@ def training_json(wildcards):
     return _stop(glue.training_json, config, wildcards.model)
 
 
+def train_resources(model):
+    return _stop(glue.train_resources, config, model)
+
+
 def scoring_json(wildcards):
     return _stop(glue.scoring_json, config, wildcards.model)
 

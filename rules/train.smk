@@ -18,7 +18,10 @@ rule train_model:
         "../envs/torch.yaml"
     threads: config["training"]["threads"]
     resources:
-        gpu=1,
+        # config training.resources (a model may override): profiles/slurm places the job by them
+        gpu=lambda wc: train_resources(wc.model)["gpu"],
+        mem_mb=lambda wc: train_resources(wc.model)["mem_mb"],
+        runtime=lambda wc: train_resources(wc.model)["runtime"],
     params:
         model=model_json,
         # threads and compile change speed, not results: they stay out of the params that trigger reruns (compile

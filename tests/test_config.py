@@ -30,7 +30,11 @@ DEFAULT = REPO / "config.yaml"
 def test_shipped_configs_validate(extra):
     paths = [DEFAULT] + ([REPO / extra] if extra else [])
     cfg = load(paths)
-    assert set(cfg["models"]) == {
+    audioset = {m for m in cfg["models"] if m.startswith("as_")}  # the audioset paper's (its sweeps' values vary)
+    assert {"as_fc", "as_residual", "as_conv", "as_ensemble", "as_fc_big", "as_residual_big"} <= audioset
+    for sweep in ("as_dropout_dropout-", "as_l2_weight_decay-", "as_scale_weight_scale-", "as_width_width-"):
+        assert any(m.startswith(sweep) for m in audioset), sweep
+    assert set(cfg["models"]) - audioset == {
         "crnn_uni",
         "crnn_bi",
         "hcrnn64",
@@ -46,10 +50,12 @@ def test_shipped_configs_validate(extra):
         "ssa_sparsemax",
         *(f"ssa_sparsity-1p{k}" for k in range(6)),  # the sparse self-attention paper's lambda sweep
     }
-    for name in cfg["models"]:  # every model builds from the shipped settings
+    for name in cfg["models"]:  # every model builds from the shipped settings (an ensemble has no network)
+        if "ensemble" in cfg["models"][name]:
+            continue
         arch = model_config(cfg, name)
-        pipeline = cfg["pipelines"][model_pipeline(cfg, name)]
-        n_features = pipeline["features"]["n_mfcc"] or pipeline["features"]["n_mels"]
+        features = cfg["pipelines"][model_pipeline(cfg, name)]["features"]
+        n_features = features.get("n_features") or features["n_mfcc"] or features["n_mels"]
         assert count_parameters(build_from_config(arch, n_features, 10)) > 0
 
 
@@ -70,7 +76,8 @@ def test_paper_config_has_the_papers_settings():
     assert cfg["training"]["max_epochs"] == 250 and cfg["training"]["patience"] == 10
     assert cfg["models"]["hcrnn128"]["rnn"]["hyper"]["hidden_size"] == 128
     assert cfg["models"]["crnn_uni"]["cnn"]["channels"] == [64, 128, 256, 512]
-    assert all(d["source"] == "download" for name, d in cfg["datasets"].items() if name != "desed")
+    # audioset: its real files' block (URLs, checksums) is the data side's, not yet in config/paper.yaml here
+    assert all(d["source"] == "download" for name, d in cfg["datasets"].items() if name not in ("desed", "audioset"))
     assert cfg["datasets"]["desed"]["source"] == "local"  # DESED's YouTube parts cannot be downloaded reproducibly
 
 
@@ -140,11 +147,11 @@ def checked(cfg):
     [
         (
             lambda c: c.update({"papers": ["hypernetwork"]}),
-            "config key 'papers/0': expected a registered paper (dessed, hypernetworks, ssa), found 'hypernetwork'",
+            "config key 'papers/0': expected a registered paper (audioset, dessed, hypernetworks, ssa), found 'hypernetwork'",
         ),
         (
             lambda c: c["models"]["crnn_uni"].update({"architecture": "rnn"}),
-            "config key 'models/crnn_uni/architecture': expected a registered architecture (cnn_transformer, crnn, dnd, mtl_vae), found 'rnn'",
+            "config key 'models/crnn_uni/architecture': expected a registered architecture (cnn_transformer, crnn, dnd, embedding_conv, embedding_fc, embedding_residual, mtl_vae), found 'rnn'",
         ),
         (
             lambda c: c["models"]["mono_baseline"].update({"kind": "mono_proposed"}),
@@ -153,13 +160,16 @@ def checked(cfg):
         (
             lambda c: c["models"].pop("hcrnn64"),
             "config key 'models/hcrnn64': expected the model's settings (hypernetworks table table1 shows it), found no such"
-            " model (defined: crnn_bi, crnn_uni, dnd_baseline, dnd_dessed, dnd_dilated, dnd_proposed_conv1x1,"
+            " model (defined: as_conv, as_dropout_dropout-0p0, as_dropout_dropout-0p25, as_dropout_dropout-0p5,"
+            " as_ensemble, as_fc, as_fc_big, as_l2_weight_decay-0p0, as_l2_weight_decay-0p0001, as_l2_weight_decay-0p001,"
+            " as_residual, as_residual_big, as_scale_weight_scale-0p005, as_scale_weight_scale-0p02,"
+            " as_scale_weight_scale-0p1, as_width_width-1024, as_width_width-256, as_width_width-64, crnn_bi, crnn_uni, dnd_baseline, dnd_dessed, dnd_dilated, dnd_proposed_conv1x1,"
             " dnd_proposed_maxpool, hcrnn128, mono_baseline, mono_proposed, ssa_baseline, ssa_sparsemax, ssa_sparsity-1p0,"
             " ssa_sparsity-1p1, ssa_sparsity-1p2, ssa_sparsity-1p3, ssa_sparsity-1p4, ssa_sparsity-1p5)",
         ),
         (
             lambda c: c["models"]["crnn_uni"].update({"pipeline": "logmel"}),
-            "config key 'models/crnn_uni/pipeline': expected one of desed_logmel128, logmel96, mfcc40_mono, mfcc40_poly, found"
+            "config key 'models/crnn_uni/pipeline': expected one of audioset_vggish, desed_logmel128, logmel96, mfcc40_mono, mfcc40_poly, found"
             " 'logmel'",
         ),
         (
@@ -244,9 +254,8 @@ def test_load_fills_the_defaults_as_snakemake_validate_did():
     cfg = base()
     del cfg["training"], cfg["evaluation"]["threshold"], cfg["models"]["hcrnn64"]["rnn"]["hyper"]["z_from"]
     del cfg["datasets"]["urban_sed"]["source"], cfg["data_root"]
-    del cfg["models"][
-        "ssa"
-    ]  # a sweep: ours expands it into its runs, snakemake's validate cannot (tests/test_expand.py)
+    for sweep in [name for name, entry in cfg["models"].items() if "sweep" in entry]:
+        del cfg["models"][sweep]  # a sweep: ours expands it into its runs, snakemake's validate cannot (test_expand.py)
     theirs = json.loads(json.dumps(cfg))
     snakemake_validate(theirs, schema=str(SCHEMA))
     ours = validate_and_default(cfg)

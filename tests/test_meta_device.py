@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sedrepro import config as sconfig
-from sedrepro.data import LABEL_KIND
+from sedrepro.data import LABEL_KIND, TARGET_KEY
 from sedrepro.losses import Loss
 from sedrepro.models import ARCHITECTURES, OUTPUTS, build_from_config
 from sedrepro.recipes import RECIPES
@@ -34,20 +34,27 @@ def entries(architecture: str) -> list[tuple[str, dict, int, str]]:
     for cname, paths in CONFIGS.items():
         cfg = sconfig.load(paths)
         for name in sorted(cfg["models"]):
+            if "ensemble" in cfg["models"][name]:  # no network of its own
+                continue
             model_cfg = sconfig.model_config(cfg, name)
             if model_cfg["architecture"] == architecture:
                 pipeline = cfg["pipelines"][sconfig.model_pipeline(cfg, name)]
-                n_features = pipeline["features"]["n_mfcc"] or pipeline["features"]["n_mels"]
-                out.append((f"{cname}:{name}", model_cfg, n_features, pipeline["target"]))
+                features = pipeline["features"]
+                n_features = features.get("n_features") or features["n_mfcc"] or features["n_mels"]
+                frames = pipeline["chunks"].get("length_frames", T)  # a network over embeddings takes its pipeline's
+                out.append((f"{cname}:{name}", model_cfg, n_features, pipeline["target"], frames))
     return out
 
 
-def meta_batch(n_features: int, kind: str) -> dict[str, torch.Tensor]:
-    target = (
-        torch.empty(B, T, N_CLASSES, device=META) if kind == "strong" else torch.empty(B, dtype=torch.long, device=META)
-    )
+def meta_batch(n_features: int, kind: str, frames: int = T) -> dict[str, torch.Tensor]:
+    """A batch on meta with the targets of batch key `kind`: frame labels, clip classes or clip tags."""
+    target = {
+        "strong": lambda: torch.empty(B, frames, N_CLASSES, device=META),
+        "weak": lambda: torch.empty(B, dtype=torch.long, device=META),
+        "tags": lambda: torch.empty(B, N_CLASSES, device=META),
+    }[kind]()
     return {
-        "features": torch.empty(B, T, n_features, device=META),
+        "features": torch.empty(B, frames, n_features, device=META),
         kind: target,
         f"mask_{kind}": torch.empty(B, dtype=torch.bool, device=META),
     }
@@ -65,14 +72,14 @@ def test_forward_and_backward_on_meta(architecture: str) -> None:
     if not found and architecture in PENDING_ENTRIES:
         pytest.skip(PENDING_ENTRIES[architecture])
     assert found, f"architecture {architecture!r} has no entry in the default or tiny config to build it with"
-    for where, model_cfg, n_features, target in found:
+    for where, model_cfg, n_features, target, frames in found:
         with META:
             model = build_from_config(model_cfg, n_features, N_CLASSES).train()
-        outputs = model(torch.empty(B, T, n_features, device=META))
-        kind = LABEL_KIND[target]
+        outputs = model(torch.empty(B, frames, n_features, device=META))
+        kind = TARGET_KEY[target]
         assert kind in outputs and set(outputs) <= set(OUTPUTS), where
         assert all(v.device == META for v in outputs.values()), where
-        loss = Loss.from_config(None, kind)(outputs, meta_batch(n_features, kind))
+        loss = Loss.from_config(None, LABEL_KIND[target], target)(outputs, meta_batch(n_features, kind, frames))
         # outputs the default loss does not read (a frame model's clip tags) take part too, so every parameter has a grad
         (loss + sum(v.sum() for name, v in outputs.items() if name != kind)).backward()
         assert all(p.grad is not None and p.grad.device == META for p in model.parameters()), where

@@ -37,8 +37,10 @@ def test_registry_declares_every_metric_of_metrics_json():
         "max_efpr",
         "thresholds",
     )
-    assert set(metrics.get("accuracy").targets) == {"frames", "clip"}
-    with pytest.raises(InputError, match="^metric: expected a registered metric \\(accuracy, clip_f1, .*found 'f1'$"):
+    assert set(metrics.get("accuracy").targets) == {"frames", "clip", "tags"}
+    with pytest.raises(
+        InputError, match="^metric: expected a registered metric \\(accuracy, average_precision, clip_f1, .*found 'f1'$"
+    ):
         metrics.get("f1")
 
 

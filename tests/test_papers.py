@@ -153,9 +153,9 @@ def test_a_misspelt_part_of_a_table_stops_its_definition(fields, message):
 def test_an_unknown_table_metric_stops_its_definition():
     with pytest.raises(
         InputError,
-        match="TableSpec table3: expected run metrics among accuracy, loss, micro_f1, psds, "
+        match="TableSpec table3: expected run metrics among accuracy, d_prime, loss, micro_f1, psds, "
         "train_time_min, parameters, size_kb, epochs or <metric>@<key> of a per-class metric "
-        r"\(clip_f1, event_f1, segment_f1\), found 'speed'",
+        r"\(average_precision, clip_f1, event_f1, roc_auc, roc_auc_hull, segment_f1\), found 'speed'",
     ):
         replace(MODELS, metric_columns=(("S", "speed"),), ratio_columns=(), min_decimals=())
     with pytest.raises(InputError, match="found 'f1'"):  # a text number names a run metric too
@@ -168,8 +168,14 @@ BAD_FIGURES = {
         r"FigureSpec figure2 kind: expected a registered figure kind \(attention, classwise, clip_durations, compare, curves, "
         "event_durations\\), found 'curve'",
     ),
-    "metric": (dict(metrics=("f1",)), "FigureSpec figure2: expected history metrics among accuracy, loss, found 'f1'"),
-    "no models": (dict(models=()), "FigureSpec figure2: expected models and metrics for 'curves', found models \\(\\)"),
+    "metric": (
+        dict(metrics=("f1",)),
+        "FigureSpec figure2: expected history metrics among accuracy, loss, auc, ap, found 'f1'",
+    ),
+    "no models": (
+        dict(models=()),
+        "FigureSpec figure2: expected models \\(or a sweep\\) and metrics for 'curves', found models \\(\\)",
+    ),
     "histogram with models": (
         dict(kind="clip_durations"),
         "FigureSpec figure2: expected no models or metrics for a clip_durations histogram",
@@ -184,10 +190,11 @@ def test_a_misspelt_part_of_a_figure_stops_its_definition(fields, message):
 
 
 def test_registered_papers_by_name(monkeypatch):
-    assert papers.names() == ("dessed", "hypernetworks", "ssa")  # the built-in modules register on import
+    assert papers.names() == ("audioset", "dessed", "hypernetworks", "ssa")  # the built-in modules register on import
     assert papers.get("dessed") is papers.dessed.PAPER and papers.table("dessed", "table4").layout == "models"
     with pytest.raises(
-        InputError, match=r"--paper: expected a registered paper \(dessed, hypernetworks, ssa\), found 'desed'"
+        InputError,
+        match=r"--paper: expected a registered paper \(audioset, dessed, hypernetworks, ssa\), found 'desed'",
     ):
         papers.get("desed")
     with pytest.raises(

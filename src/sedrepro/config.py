@@ -270,7 +270,14 @@ def check(config: dict) -> dict:
     for paper in config["papers"]:
         spec = papers.get(paper)
         parts = [("table", t.name, t.dataset, tuple(t.models)) for t in spec.tables]
-        parts += [("figure", f.name, f.dataset, tuple(m for _, m in f.models)) for f in spec.figures]
+        parts += [("figure", f.name, f.dataset, tuple(m for _, m in f.runs(config["models"]))) for f in spec.figures]
+        for figure in spec.figures:
+            if figure.sweep and len(figure.runs(config["models"])) == len(figure.models):
+                raise fail(
+                    f"config key 'models/{figure.sweep[0]}'",
+                    f"a sweep over {figure.sweep[1]} with at least one value ({paper} figure {figure.name} draws it)",
+                    "no runs of it",
+                )
         for kind, name, dataset, models in parts:
             if dataset not in config["datasets"]:
                 raise fail(
@@ -293,7 +300,7 @@ def check(config: dict) -> dict:
 # Keys of a model entry that are not its architecture: where its data comes from and how it is trained/evaluated.
 MODEL_CONTEXT_KEYS = ("pipeline", "training", "evaluation")
 # Training keys that change how fast a run goes, not what it computes: kept out of rerun triggers and resume keys.
-EXECUTION_KEYS = ("threads", "compile")
+EXECUTION_KEYS = ("threads", "compile", "resources")
 
 
 def expanded_models(config: dict, schema_path: Path = SCHEMA) -> dict:

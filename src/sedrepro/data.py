@@ -10,7 +10,8 @@ Training batches are dicts (:func:`make_batch`): ``features`` (B, L, F) and, per
 targets and a row mask (B,) bool. Target "frames": ``strong`` (B, L, C) float frame labels with ``mask_strong`` (rows
 of strong sources), and, when any source has weak labels or the loss reads clip tags, ``tags`` (B, C) float (a class
 is tagged when any valid frame of the row has it) with ``mask_tags`` (rows of strong or weak sources). Target "clip":
-``weak`` (B,) int64 clip classes with ``mask_weak`` (rows of labelled sources). A row without a kind's labels has
+``weak`` (B,) int64 clip classes with ``mask_weak`` (rows of labelled sources). Target "tags": ``tags`` (B, C) float
+multi-label clip tags with ``mask_tags`` (rows of labelled sources). A row without a kind's labels has
 that mask false and zeroed targets (never read as negatives): weak rows add no frame loss, unlabelled rows no
 supervised loss. A :class:`Sampler` draws each batch from the configured sources (a split, and whether its labels
 are used: then the row's kind is its set's label kind) in fixed proportions.
@@ -28,9 +29,13 @@ import torch
 from .datasets.base import LABEL_KINDS
 from .io import InputError, read_json
 from .quantise import open_store
+from .splits import CLIP_TARGETS
 
-# The label kind of each pipeline target: frame labels are "strong", one class per clip is "weak".
-LABEL_KIND = {"frames": "strong", "clip": "weak"}
+# The label kind of each pipeline target: frame labels are "strong", one class per clip and multi-label clip tags
+# are "weak".
+LABEL_KIND = {"frames": "strong", "clip": "weak", "tags": "weak"}
+# The batch key (and model output) of each target's labels: frame labels, one class per clip, clip tags.
+TARGET_KEY = {"frames": "strong", "clip": "weak", "tags": "tags"}
 
 
 @dataclass
@@ -43,7 +48,7 @@ class SplitData:
     chunk_frames: int
     classes: list[str]
     frame_hop_s: float
-    target: str = "frames"  # "frames": multi-label per frame; "clip": one class per example
+    target: str = "frames"  # "frames": multi-label per frame; "clip": one class per example; "tags": multi-label
     pad: str = "repeat"  # frames past a clip's end: "repeat" its last frame, or "zeros" (after normalisation)
     sources: dict[str, str] = field(default_factory=lambda: {"train": "strong"})  # training source -> label kind
     sets: dict[str, str] = field(default_factory=dict)  # every set of `chunks` -> label kind
@@ -94,13 +99,19 @@ class SplitData:
     def label_kind(self) -> str:
         return LABEL_KIND[self.target]
 
+    @property
+    def target_key(self) -> str:
+        """The batch key and model output of the target's labels ("strong", "weak" or "tags")."""
+        return TARGET_KEY[self.target]
+
     def gather(
         self, starts: np.ndarray, valid: np.ndarray, length: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Chunks (B, L, F) normalised and their targets.
 
         Targets: frame labels (B, L, C) float for target "frames" (padded frames repeat the last frame's labels);
-        for target "clip", the class index (B,) int64 of the class active in most valid frames.
+        for target "clip", the class index (B,) int64 of the class active in most valid frames; for target "tags",
+        (B, C) float, 1 for a class active in any valid frame.
         Frames past a short clip's end repeat its last frame, or are zeros with pad "zeros".
         """
         length = length or self.chunk_frames
@@ -115,6 +126,8 @@ class SplitData:
         x_t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         if self.target == "clip":
             return x_t, torch.from_numpy(y.sum(axis=1).argmax(axis=1).astype(np.int64))  # (B,)
+        if self.target == "tags":  # padding frames repeat a valid frame's labels or are zeros: they add no class
+            return x_t, torch.from_numpy(np.ascontiguousarray(y.max(axis=1)))  # (B, C)
         return x_t, torch.from_numpy(y)
 
     def batches(self, split: str, batch_size: int, order: np.ndarray | None = None):
@@ -140,13 +153,14 @@ def make_batch(
 ) -> dict[str, torch.Tensor]:
     """A training batch from features (B, L, F), the gathered targets `y` and each row's label kind `kinds` (B,).
 
-    Target "clip": ``weak`` (B,) class indices and ``mask_weak`` (rows of kind other than "none"). Target "frames":
+    Target "clip": ``weak`` (B,) class indices and ``mask_weak`` (rows of kind other than "none"); target "tags":
+    ``tags`` (B, C) multi-label clip tags and ``mask_tags`` (rows of kind other than "none"). Target "frames":
     ``strong`` (B, L, C) and ``mask_strong`` (rows of kind "strong"); with `tags`, also ``tags`` (B, C), a class
     being tagged when any of the row's `valid` first frames has it, and ``mask_tags`` (rows of kind "strong" or
     "weak"). Targets of rows outside a mask are zeroed."""
     kinds = np.asarray(kinds)
-    if target == "clip":
-        return {"features": x, **_masked("weak", y, kinds != "none")}
+    if target in CLIP_TARGETS:
+        return {"features": x, **_masked(TARGET_KEY[target], y, kinds != "none")}
     batch = {"features": x, **_masked("strong", y, kinds == "strong")}
     if tags:
         if valid is None:

@@ -48,7 +48,16 @@ import numpy as np
 
 from . import cli, datasets, provenance
 from .io import fail, read_tsv, write_json
-from .metrics import CLIP, EMPTY_SYSTEM_OUTPUT, FRAMES, METRICS, Metric, clip_f1, segment_f1  # noqa: F401 (re-exported)
+from .metrics import (  # noqa: F401 (re-exported)
+    CLIP,
+    EMPTY_SYSTEM_OUTPUT,
+    FRAMES,
+    METRICS,
+    TAGS,
+    Metric,
+    clip_f1,
+    segment_f1,
+)
 
 log = logging.getLogger("sedrepro.evaluate")
 
@@ -297,7 +306,7 @@ class SetInputs:
         self.threshold, self.segment_s = settings.threshold, settings.segment_s
         self.where = where
         self._windows = class_windows(settings.postprocess, self.classes, self.hop_s) if target == FRAMES else None
-        if target == CLIP and settings.postprocess.get("median_filter_s") is not None:
+        if target in (CLIP, TAGS) and settings.postprocess.get("median_filter_s") is not None:
             raise fail(
                 "evaluation/postprocess/median_filter_s",
                 "null for a clip target (no frames to filter)",
@@ -348,6 +357,14 @@ class SetInputs:
             )
             self._truth = frame_labels(events, frames, tuple(self.classes), self.hop_s).astype(bool)
         return self._truth
+
+    def tag_truth(self) -> np.ndarray:
+        """Boolean (N, C) clip tags: the classes of each clip's events (a weak set spells its tags as events)."""
+        index = {c: i for i, c in enumerate(self.classes)}
+        truth = np.zeros((len(self.file_ids), len(self.classes)), dtype=bool)
+        for k, f in enumerate(self.file_ids):
+            truth[k, [index[e["event_label"]] for e in self.reference.get(f, [])]] = True
+        return truth
 
     def clip_truth(self) -> np.ndarray:
         """The class index of each clip (its event's label)."""
@@ -463,7 +480,7 @@ def _load_predictions(npz_path: str | Path) -> dict[str, Any]:
     n_files = len(data["file_ids"])
     if probs.ndim != 2 or probs.shape[1] != len(data["classes"]):
         raise fail(npz_path, f"probs of shape (frames, {len(data['classes'])})", f"shape {probs.shape}")
-    clip_target = "target" in data and str(data["target"]) == "clip"
+    clip_target = "target" in data and str(data["target"]) in (CLIP, TAGS)  # one row per clip
     if clip_target and probs.shape[0] != n_files:
         raise fail(npz_path, f"one row of probs per clip ({n_files})", f"{probs.shape[0]} rows")
     if not clip_target and (

@@ -95,6 +95,22 @@ def sweep_name(entry: str, key: str, value: Any, where: str = "sweep value") -> 
     return f"{entry}_{key.split('.')[-1]}-{value_text(value, where)}"
 
 
+def sweep_runs(names: Any, entry: str, key: str) -> list[tuple[str, str]]:
+    """(label "<leaf> = <value>", run name) of every run of sweep `entry` over `key` among model `names` (an expanded
+    models section keeps a sweep's runs in the order of its values): what a figure of a sweep draws, one curve per
+    value the config lists."""
+    leaf = key.split(".")[-1]
+    prefix = f"{entry}_{leaf}-"
+    out = []
+    for name in names:
+        if name.startswith(prefix):
+            text = name[len(prefix) :]
+            # the value as written in config where the name spells a number ('p' for the point)
+            shown = text.replace("p", ".") if re.fullmatch(r"-?\d+(p\d+)?(e-?\d+)?", text) else text
+            out.append((f"{leaf} = {shown}", name))
+    return out
+
+
 def _current(config: dict, base: dict, parts: list[str], where: str, base_name: str) -> Any:
     """The base model's effective value at the dotted key (top-level training/evaluation merged with its override)."""
     if parts[0] in OVERRIDE_SECTIONS and len(parts) > 1:

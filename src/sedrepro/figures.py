@@ -19,7 +19,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -131,11 +131,12 @@ def run_of(path: str | Path) -> tuple[str, int]:
 
 
 def read_histories(paths: Sequence[str | Path], metrics: Sequence[str]) -> dict[tuple[str, int], pd.DataFrame]:
-    """history.csv files keyed by (model, seed), checked to hold epoch and train_/val_ columns of each metric."""
+    """history.csv files keyed by (model, seed), checked to hold epoch and val_ columns of each metric (train_ ones
+    are drawn where training records them: not the validation-only ranking scores auc and ap)."""
     out = {}
     for p in paths:
         df = pd.read_csv(p)
-        need = list(HISTORY_COLUMNS) + [f"{s}_{m}" for m in metrics for s in SPLIT_STYLE]
+        need = list(HISTORY_COLUMNS) + [f"val_{m}" for m in metrics]
         missing = [c for c in need if c not in df.columns]
         if missing:
             raise fail(f"{p}:1", f"history columns {', '.join(need)}", f"a header without {', '.join(missing)}")
@@ -242,9 +243,12 @@ def _check_histogram(spec, where: str) -> None:
 def _check_history(spec, where: str) -> None:
     from .papers import HISTORY_METRICS
 
-    if not spec.models or not spec.metrics:
-        raise fail(where, f"models and metrics for {spec.kind!r}", f"models {spec.models}, metrics {spec.metrics}")
-    _check_models(spec, where)
+    if not (spec.models or spec.sweep) or not spec.metrics:
+        raise fail(
+            where, f"models (or a sweep) and metrics for {spec.kind!r}", f"models {spec.models}, metrics {spec.metrics}"
+        )
+    if spec.models:
+        _check_models(spec, where)
     for metric in spec.metrics:
         if metric not in HISTORY_METRICS:
             raise fail(where, f"history metrics among {', '.join(HISTORY_METRICS)}", repr(metric))
@@ -252,8 +256,12 @@ def _check_history(spec, where: str) -> None:
 
 def _history_figure(plt, spec, data: FigureData, data_note: str, panels: Callable):
     histories = data.histories or {}
-    wanted = [m for _, m in spec.models]
     got = sorted({m for m, _ in histories})
+    runs = spec.runs(got)  # a sweep's runs: those whose histories the workflow gave (the config's values)
+    if spec.sweep and len(runs) == len(spec.models):
+        raise fail(f"figure {spec.name}", f"histories of the runs of sweep {spec.sweep[0]!r}", "none")
+    spec = replace(spec, models=runs, sweep=None)
+    wanted = [m for _, m in spec.models]
     missing = [m for m in wanted if m not in got]
     if missing or set(got) - set(wanted):
         raise fail(
@@ -295,7 +303,8 @@ def _curves(plt, spec, histories):
                 if m != model:
                     continue
                 for split, style in SPLIT_STYLE.items():
-                    ax.plot(df["epoch"], df[f"{split}_{metric}"], style, label=f"{SPLIT_NAME[split]} (seed {seed})")
+                    if f"{split}_{metric}" in df.columns:
+                        ax.plot(df["epoch"], df[f"{split}_{metric}"], style, label=f"{SPLIT_NAME[split]} (seed {seed})")
                 ax.axvline(_best_epoch(df), color="grey", linestyle=":", linewidth=1)
             ax.set_title(f"{header} ({model}): {metric}", fontsize=10)
             ax.set_ylabel(metric)
@@ -315,6 +324,8 @@ def _compare(plt, spec, histories):
                 if m != model:
                     continue
                 for split, style in SPLIT_STYLE.items():
+                    if f"{split}_{metric}" not in df.columns:
+                        continue
                     ax.plot(
                         df["epoch"],
                         df[f"{split}_{metric}"],

@@ -43,6 +43,8 @@ TERM_NEEDS: dict[str, tuple[str, str]] = {}
 ANY_ROWS = "any"
 # The default term of a label kind: today's loss for frame labels (BCE) and clip labels (one class: cross-entropy).
 SUPERVISED_TERM = {"strong": "bce_strong", "weak": "ce_weak"}
+# The default term of a pipeline target where it differs from its label kind's: multi-label clip tags (BCE).
+TARGET_TERM = {"tags": "bce_tags"}
 
 
 def register_term(name: str, output: str, labels: str) -> Callable[[LossTerm], LossTerm]:
@@ -120,9 +122,11 @@ class Loss:
             raise InputError(f"{self.where}: expected at least one term, found none")
 
     @classmethod
-    def from_config(cls, spec: Sequence[Mapping[str, Any]] | None, label_kind: str) -> Loss:
-        """The configured terms, or the label kind's supervised term (weight 1) when the config says null."""
-        return cls(spec if spec is not None else [{"term": SUPERVISED_TERM[label_kind], "weight": 1.0}])
+    def from_config(cls, spec: Sequence[Mapping[str, Any]] | None, label_kind: str, target: str | None = None) -> Loss:
+        """The configured terms, or the target's (else the label kind's) supervised term (weight 1) when the config
+        says null."""
+        term = TARGET_TERM.get(target or "", SUPERVISED_TERM[label_kind])
+        return cls(spec if spec is not None else [{"term": term, "weight": 1.0}])
 
     @property
     def outputs(self) -> set[str]:

@@ -29,7 +29,7 @@ Value = float | None | dict[str, float | None]
 
 AVERAGE = "Average"
 OVERALL = "Overall"
-FRAMES, CLIP = "frames", "clip"
+FRAMES, CLIP, TAGS = "frames", "clip", "tags"
 EMPTY_SYSTEM_OUTPUT = "zero_score"
 EPS = 1e-7  # Keras' clipping of probabilities in its cross-entropies
 
@@ -329,6 +329,81 @@ def clip_f1(scores: np.ndarray, truth: np.ndarray, classes: Sequence[str]) -> di
     return f1
 
 
+# --------------------------------------------------------------------------------------------- clip tags (AudioSet)
+
+
+def scored_tag_classes(truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(classes with positives and negatives, classes without positives) of (N, C) boolean tags: a ranking metric is
+    undefined for a class without positives (and, for the ROC, without negatives)."""
+    pos = truth.sum(axis=0)
+    return np.flatnonzero((pos > 0) & (pos < len(truth))), np.flatnonzero(pos == 0)
+
+
+def hull_auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    """Area under the convex hull of ROC points (fpr, tpr) with (0, 0) and (1, 1): the area of the convex hull (scipy's
+    qhull) of those points and the corner (1, 0), whose lower and right edges are the axes. Never below the area under
+    the ROC itself."""
+    from scipy.spatial import ConvexHull
+
+    points = np.vstack([np.column_stack([fpr, tpr]), [[0.0, 0.0], [1.0, 1.0], [1.0, 0.0]]])
+    return float(ConvexHull(points).volume)  # a 2-d hull's "volume" is its area
+
+
+def _ranked_curve(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative true and false positives at each distinct score from the highest down (scikit-learn's
+    _binary_clf_curve: one operating point per distinct threshold, ties together)."""
+    order = np.argsort(-scores, kind="mergesort")
+    s, t = scores[order], truth[order]
+    last = np.r_[np.flatnonzero(s[1:] != s[:-1]), len(s) - 1]  # the last row of each group of equal scores
+    tps = np.cumsum(t)[last]
+    return tps, (last + 1) - tps
+
+
+def tag_ranking(scores: np.ndarray, truth: np.ndarray, classes: Sequence[str], kind: str) -> dict[str, float | None]:
+    """Per-class ranking score of clip tags: kind "roc_auc" (the area under the ROC, scikit-learn's roc_auc_score),
+    "roc_auc_hull" (the area under the ROC's convex hull) or "average_precision" (scikit-learn's
+    average_precision_score: sum of (R_n - R_{n-1}) P_n over the distinct thresholds, no interpolation). Computed here
+    in numpy from scikit-learn's operating points (_ranked_curve) because its per-call checks cost tens of ms per
+    class, x 527 classes x every checkpoint and epoch; tests/test_metrics_tags.py checks equality with scikit-learn.
+    A class without positives (or, for the ROC, negatives) is None and left out of "Average", the unweighted mean
+    over the other classes (the peer code's average over classes); "Overall" is the micro average over every
+    (clip, class) cell."""
+    truth = np.asarray(truth, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    ranked, _ = scored_tag_classes(truth)
+    if kind == "average_precision":
+        ranked = np.flatnonzero(truth.any(axis=0))  # defined with positives alone
+    out: dict[str, float | None] = {str(c): None for c in classes}
+    for i in ranked:
+        out[str(classes[i])] = _ranking_value(truth[:, i], scores[:, i], kind)
+    defined = [out[str(classes[i])] for i in ranked]
+    out[AVERAGE] = float(np.mean(defined)) if defined else None
+    flat_t, flat_s = truth.ravel(), scores.ravel()
+    needs_negatives = kind != "average_precision"
+    defined_overall = flat_t.any() and not (needs_negatives and flat_t.all())
+    out[OVERALL] = _ranking_value(flat_t, flat_s, kind) if defined_overall else None
+    return out
+
+
+def _ranking_value(truth: np.ndarray, scores: np.ndarray, kind: str) -> float:
+    tps, fps = _ranked_curve(truth, scores)
+    n_pos, n_neg = tps[-1], fps[-1]
+    if kind == "average_precision":
+        recall_gain = np.diff(np.r_[0, tps]) / n_pos
+        return float(np.sum(recall_gain * tps / (tps + fps)))
+    fpr, tpr = np.r_[0.0, fps / n_neg], np.r_[0.0, tps / n_pos]
+    if kind == "roc_auc_hull":
+        return hull_auc(fpr, tpr)
+    return float(np.trapezoid(tpr, fpr))
+
+
+def d_prime(auc: float | None) -> float | None:
+    """d' = sqrt(2) * Phi^-1(AUC) of one AUC (the peer code applies it to the mean AUC, not per class)."""
+    from scipy.stats import norm
+
+    return None if auc is None else float(math.sqrt(2.0) * norm.ppf(auc))
+
+
 # --------------------------------------------------------------------------------------------- registered metrics
 
 
@@ -378,21 +453,46 @@ def _psds_notes(x: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _cell_truth(x: Any) -> np.ndarray:
+    """Boolean (rows, C) truth of a multi-label target: frame labels, or clip tags."""
+    return x.tag_truth() if x.target == TAGS else x.frame_truth()
+
+
 def _accuracy(x: Any, params: Mapping[str, Any]) -> Value:
     if x.target == CLIP:
         return float((x.scores.argmax(axis=1) == x.clip_truth()).mean())
-    return float((x.decisions() == x.frame_truth()).mean())
+    return float((x.decisions() == _cell_truth(x)).mean())
 
 
 def _loss(x: Any, params: Mapping[str, Any]) -> Value:
-    return categorical_loss(x.scores, x.clip_truth()) if x.target == CLIP else binary_loss(x.scores, x.frame_truth())
+    return categorical_loss(x.scores, x.clip_truth()) if x.target == CLIP else binary_loss(x.scores, _cell_truth(x))
 
 
 def _micro_f1(x: Any, params: Mapping[str, Any]) -> Value:
     if x.target == CLIP:  # one decision per clip: micro F1 = accuracy
         return float((x.scores.argmax(axis=1) == x.clip_truth()).mean())
-    tp, fp, fn = frame_confusion(x.decisions(), x.frame_truth())
+    tp, fp, fn = frame_confusion(x.decisions(), _cell_truth(x))
     return 2 * tp / max(2 * tp + fp + fn, 1)
+
+
+def _ranking(kind: str) -> Callable[[Any, Mapping[str, Any]], Value]:
+    return lambda x, params: tag_ranking(x.scores, x.tag_truth(), x.classes, kind)
+
+
+def _ranking_notes(x: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    truth = x.tag_truth()
+    ranked, without = scored_tag_classes(truth)
+    return {
+        "clips": int(len(truth)),
+        "classes": len(x.classes),
+        "classes_without_positives": int(len(without)),
+        "classes_without_negatives": int((truth.sum(axis=0) == len(truth)).sum()),
+        "classes_averaged": {"roc": int(len(ranked)), "average_precision": int(truth.any(axis=0).sum())},
+    }
+
+
+def _d_prime(x: Any, params: Mapping[str, Any]) -> Value:
+    return d_prime(tag_ranking(x.scores, x.tag_truth(), x.classes, "roc_auc")[AVERAGE])
 
 
 def _clip_f1(x: Any, params: Mapping[str, Any]) -> Value:
@@ -486,33 +586,35 @@ register(
 register(
     Metric(
         "accuracy",
-        {FRAMES: "decisions and frame truth", CLIP: "clip scores and labels"},
+        {FRAMES: "decisions and frame truth", CLIP: "clip scores and labels", TAGS: "decisions and clip tags"},
         per_class=False,
         unit="fraction",
         compute=_accuracy,
         uses=("threshold",),
-        description="frames: binary accuracy over (frame, class) cells; clip: categorical accuracy of the argmax",
+        description="frames (tags): binary accuracy over (frame (clip), class) cells; clip: categorical accuracy of "
+        "the argmax",
     )
 )
 register(
     Metric(
         "loss",
-        {FRAMES: "scores and frame truth", CLIP: "clip scores and labels"},
+        {FRAMES: "scores and frame truth", CLIP: "clip scores and labels", TAGS: "scores and clip tags"},
         per_class=False,
         unit="nats",
         compute=_loss,
-        description="mean binary (frames) or categorical (clip) cross-entropy, Keras' clipping at 1e-7",
+        description="mean binary (frames, tags) or categorical (clip) cross-entropy, Keras' clipping at 1e-7",
     )
 )
 register(
     Metric(
         "micro_f1",
-        {FRAMES: "decisions and frame truth", CLIP: "clip scores and labels"},
+        {FRAMES: "decisions and frame truth", CLIP: "clip scores and labels", TAGS: "decisions and clip tags"},
         per_class=False,
         unit="fraction",
         compute=_micro_f1,
         uses=("threshold",),
-        description="frames: micro F1 over (frame, class) cells; clip: micro F1 of the argmax (= accuracy)",
+        description="frames (tags): micro F1 over (frame (clip), class) cells; clip: micro F1 of the argmax (= "
+        "accuracy)",
     )
 )
 register(
@@ -524,5 +626,52 @@ register(
         compute=_clip_f1,
         trivial=True,
         description="F1 of argmax decisions per class, macro Average over classes in truth or prediction, micro Overall",
+    )
+)
+register(
+    Metric(
+        "roc_auc",
+        {TAGS: "clip scores and tags"},
+        per_class=True,
+        unit="fraction",
+        compute=_ranking("roc_auc"),
+        notes=_ranking_notes,
+        description="ROC AUC per class as scikit-learn's roc_auc_score (trapezoids under the empirical ROC); Average "
+        "over the classes with positives and negatives (notes: how many were skipped), Overall micro",
+    )
+)
+register(
+    Metric(
+        "roc_auc_hull",
+        {TAGS: "clip scores and tags"},
+        per_class=True,
+        unit="fraction",
+        compute=_ranking("roc_auc_hull"),
+        notes=_ranking_notes,
+        description="area under the convex hull of each class's ROC points (>= roc_auc); Average over the classes "
+        "with positives and negatives, Overall micro",
+    )
+)
+register(
+    Metric(
+        "average_precision",
+        {TAGS: "clip scores and tags"},
+        per_class=True,
+        unit="fraction",
+        compute=_ranking("average_precision"),
+        notes=_ranking_notes,
+        description="average precision per class as scikit-learn's average_precision_score (no interpolation); "
+        "Average over the classes with positives (mAP; notes: how many were skipped), Overall micro",
+    )
+)
+register(
+    Metric(
+        "d_prime",
+        {TAGS: "clip scores and tags"},
+        per_class=False,
+        unit="d'",
+        compute=_d_prime,
+        description="sqrt(2) * Phi^-1(mean roc_auc over classes), from the mean AUC as the peer code "
+        "(qiuqiangkong/audioset_classification) computes it",
     )
 )

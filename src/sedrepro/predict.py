@@ -27,7 +27,7 @@ from . import cli, layout
 from .data import SplitData
 from .io import InputError, atomic_path, fail, read_json, read_tsv, write_json
 from .models import build, constructor_config, probabilities
-from .splits import chunk_starts
+from .splits import CLIP_TARGETS, chunk_starts
 from .train import MONITORS, pick_device
 
 log = logging.getLogger(__name__)
@@ -154,11 +154,12 @@ def fast_layout(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def predict_clips(model: torch.nn.Module, data: SplitData, batch_size: int, device: torch.device) -> np.ndarray:
-    """(n test clips, C) softmax probabilities, one example per clip (the split stage lists them in clip order)."""
+    """(n test clips, C) probabilities of the target's output (softmax of "weak" for one class per clip, sigmoid of
+    "tags" for clip tags), one example per clip (the split stage lists them in clip order)."""
     out = []
     with torch.inference_mode():
         for x, _ in data.batches("test", batch_size):
-            out.append(forward_probs(model, x.to(device), "weak"))  # (B, C)
+            out.append(forward_probs(model, x.to(device), data.target_key))  # (B, C)
     return np.concatenate(out).astype(np.float32)
 
 
@@ -226,7 +227,7 @@ def _predict_set(
     batch_size: int,
     device: torch.device,
 ) -> np.ndarray:
-    if data.target == "clip":
+    if data.target in CLIP_TARGETS:
         # predict_clips reads the "test" chunks: hand it this set's (one example per clip, in clip order)
         return predict_clips(model, replace(data, chunks={"test": data.chunks[name]}), batch_size, device)
     return predict_frames(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import math
 import re
@@ -361,10 +362,41 @@ def _scoring_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
     if spec.is_models_layout:  # each registered metric the table shows, as the registry describes it
         shown = dict.fromkeys(m for _, m in spec.metric_columns + spec.text_metrics)
         described = "; ".join(_described(m) for m in shown if papers.split_run_metric(m)[0] in METRICS)
-        return f"Frame threshold {summary['threshold']:g}" + (f": {described}." if described else ".")
+        # clip tags are ranked, not thresholded: the threshold only enters accuracy and micro F1, which no table shows
+        lead = "Clip tags (one score per clip and class)" if summary["target"] == "tags" else "Frame threshold"
+        lead += "" if summary["target"] == "tags" else f" {summary['threshold']:g}"
+        return lead + (f": {described}." if described else ".")
     if spec.metric in METRIC_NOTES:
         return f"Frame threshold {summary['threshold']:g}; " + METRIC_NOTES[spec.metric].format(**summary)
     return f"Frame threshold {summary['threshold']:g}; {spec.metric} = {METRICS.get(spec.metric).description}."
+
+
+def ranking_notes(spec: TableSpec, metrics: Sequence[dict]) -> list[str]:
+    """How many classes each ranking metric of the table averaged and skipped (its notes in metrics.json), per model:
+    a class without positives in the evaluation set has no ROC or precision-recall curve."""
+    out = []
+    shown = dict.fromkeys(papers.split_run_metric(m)[0] for _, m in spec.metric_columns + spec.text_metrics)
+    for header, model in spec.model_columns:
+        docs = [m for m in metrics if m["model"] == model]
+        for name in shown:
+            found = {
+                json.dumps(results.metric_entry(d, name, spec.evaluation_set).get("notes"), sort_keys=True)
+                for d in docs
+                if name in results.evaluation_set(d, spec.evaluation_set)["metrics"]
+            }
+            facts = [json.loads(f) for f in found if f != "null"]
+            if len(facts) != 1 or "classes_without_positives" not in facts[0]:
+                continue
+            f = facts[0]
+            out.append(
+                f"{header} ({model}), {name} on {spec.evaluation_set}: {f['clips']} clips; "
+                f"{f['classes_without_positives']} of {f['classes']} classes without positives and "
+                f"{f['classes_without_negatives']} without negatives, skipped; averaged over "
+                f"{f['classes_averaged']['roc']} classes (ROC) and {f['classes_averaged']['average_precision']} "
+                "(average precision)."
+            )
+            break  # the counts are those of the set's labels: one metric says them
+    return out
 
 
 def _described(metric: str) -> str:
@@ -435,6 +467,7 @@ def notes(
     have_stats: bool = True,
     hardware: Sequence[str] = (),
     missing: bool = False,
+    ranking: Sequence[str] = (),
 ) -> list[str]:
     """The Markdown notes; `missing`: the table has a cell without a reproduced value (shown n/a)."""
     out = []
@@ -476,6 +509,7 @@ def notes(
             "reproduced by the reproduced (so hardware speed cancels out)."
         )
     out.extend(hardware)
+    out.extend(ranking)
     out.extend(paper_notes)
     out.append(f"Data: {data_note}")
     trivial = _trivial_note(spec, summary)
@@ -785,6 +819,7 @@ def main(args) -> None:
         paper.notes,
         have_stats=stats is not None,
         hardware=hardware_notes(spec, train, metrics),
+        ranking=ranking_notes(spec, metrics),
         missing=bool(table.loc[~table["row"].isin(spec.cited_labels), "reproduced"].isna().any()),
     )
     note_lines.append(configuration_note(provenance.configuration()))

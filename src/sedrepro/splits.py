@@ -33,6 +33,8 @@ from .quantise import open_store
 log = logging.getLogger(__name__)
 
 VALIDATION_SET = "validate"
+# Pipeline targets with one example per clip: one class ("clip") or multi-label tags ("tags"); "frames" chunks time.
+CLIP_TARGETS = ("clip", "tags")
 # What the stage writes into its --out folder (the rules name its outputs from these).
 ASSIGNMENT_FILE, LABELS_FILE, CHUNKS_FILE, NORM_FILE, SUMMARY_FILE = (
     "assignment.tsv",
@@ -206,7 +208,7 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     chunks, truncated = {}, 0
     for split in sets:
         sel = frames[frames.split == split]
-        if target == "clip":  # one example per clip, its first `length` frames
+        if target in CLIP_TARGETS:  # one example per clip, its first `length` frames
             truncated += int((sel.n_frames > length).sum())
             parts = [
                 np.array([[int(s), min(int(n), length)]], dtype=np.int64)

@@ -4,7 +4,8 @@ What a step computes is the recipe's (``training.recipe``, :mod:`sedrepro.recipe
 configured loss terms (``training.loss``, :mod:`sedrepro.losses`) on batches drawn from the configured sources
 (``training.sources``, :class:`sedrepro.data.Sampler`). By default the loss follows the pipeline's target: binary
 cross-entropy per frame and class ("frames", output "strong", sigmoid) or categorical cross-entropy per clip
-("clip", output "weak", softmax). The validation loss is always that target loss. Accuracy is logged alongside, as
+("clip", output "weak", softmax) or binary cross-entropy per clip and class ("tags", output "tags", sigmoid). The
+validation loss is always that target loss. Accuracy is logged alongside, as
 the dessed paper's Keras metrics define it: binary accuracy over (frame, class) cells at 0.5, or categorical
 accuracy. ``training.monitor`` picks the validation metric early stopping and the best epoch follow. Training batches
 (never validation ones) pass through the configured augmentations first (``training.augment``,
@@ -39,13 +40,14 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
 from . import cli, layout, provenance
 from .augment import Augmenter
 from .config import EXECUTION_KEYS
-from .data import Sampler, Source, SplitData, batch_to, epoch_order
+from .data import TARGET_KEY, Sampler, Source, SplitData, batch_to, epoch_order
 from .faults import fault_point
 from .io import InputError, atomic_path, read_json, write_csv, write_json
 from .losses import Loss
@@ -107,6 +109,7 @@ RECIPE_DEFAULTS = {
     "sources": [{"split": "train", "labels": "target", "share": 1}],
     "monitor": "val_loss",
     "augment": [],
+    "weight_decay": 0.0,
 }
 # Validation metrics early stopping and the best epoch may follow: history column -> +1 higher is better, -1 lower.
 MONITORS = {"val_loss": -1, "val_frame_f1": 1, "val_accuracy": 1}
@@ -166,24 +169,24 @@ def device_name(device: torch.device) -> str:
 
 class Objective:
     """Validation loss and accuracy counts for the pipeline's target, on the model output it has (`output`).
-    Frame targets: logits and y (B, L, C); clip: (B, C), (B,)."""
+    Frame targets: logits and y (B, L, C); clip: (B, C), (B,); tags: (B, C), (B, C)."""
 
     def __init__(self, target: str):
-        if target not in ("frames", "clip"):
-            raise ValueError(f"target must be 'frames' or 'clip', got {target!r}")
+        if target not in TARGET_KEY:
+            raise ValueError(f"target must be one of {sorted(TARGET_KEY)}, got {target!r}")
         self.target = target
-        self.output = "strong" if target == "frames" else "weak"
+        self.output = TARGET_KEY[target]
         self._sum = (
-            torch.nn.BCEWithLogitsLoss(reduction="sum")
-            if target == "frames"
-            else torch.nn.CrossEntropyLoss(reduction="sum")
+            torch.nn.CrossEntropyLoss(reduction="sum")
+            if target == "clip"
+            else torch.nn.BCEWithLogitsLoss(reduction="sum")
         )
 
     def loss_sum(self, logits: torch.Tensor, y: torch.Tensor) -> float:
         return float(self._sum(logits, y))
 
     def counts(self, logits: torch.Tensor, y: torch.Tensor) -> tuple[int, int, int, int, int]:
-        """(correct, total, tp, fp, fn): cells for frames (decision at 0.5), examples for clips (argmax)."""
+        """(correct, total, tp, fp, fn): cells for frames and tags (decision at 0.5), examples for clips (argmax)."""
         if self.target == "clip":
             pred = logits.argmax(dim=-1)
             correct = int((pred == y).sum())
@@ -219,6 +222,26 @@ def evaluate_loss(
             correct, total, tp, fp, fn = correct + c, total + n, tp + a, fp + b, fn + d
     f1 = 2 * tp / max(2 * tp + fp + fn, 1)
     return loss_sum / max(total, 1), 100.0 * f1, correct / max(total, 1)
+
+
+def ranking_history(
+    model: torch.nn.Module, data: SplitData, split: str, batch_size: int, device: torch.device
+) -> dict[str, float | None]:
+    """Validation history columns of a clip-tags target: val_auc and val_ap, the mean over classes of the per-class
+    ROC AUC and average precision (sedrepro.metrics.tag_ranking: classes without positives skipped)."""
+    from .metrics import AVERAGE, tag_ranking
+
+    model.eval()
+    scores, truth = [], []
+    with torch.inference_mode():
+        for x, y in data.batches(split, batch_size):
+            scores.append(torch.sigmoid(model(x.to(device))[data.target_key]).cpu().numpy())
+            truth.append(y.numpy() > 0.5)
+    s, t = np.concatenate(scores), np.concatenate(truth)
+    return {
+        f"val_{column}": tag_ranking(s, t, data.classes, kind)[AVERAGE]
+        for column, kind in (("auc", "roc_auc"), ("ap", "average_precision"))
+    }
 
 
 def improves(value: float, best: float, monitor: str) -> bool:
@@ -274,7 +297,7 @@ def train(
     data = SplitData.load(feature_dir, split_dir)
     recipe_cls = RECIPES.get(training["recipe"], "config key 'training/recipe'")
     sources = [Source.from_config(s, f"config key 'training/sources/{i}'") for i, s in enumerate(training["sources"])]
-    loss = Loss.from_config(training["loss"], data.label_kind)
+    loss = Loss.from_config(training["loss"], data.label_kind, data.target)
     sampler = Sampler(data, sources, training["batch_size"], seed, tags="tags" in loss.outputs)
     loss.check_labels(sampler.label_kinds)
     augment = Augmenter(training["augment"], data.target, seed)
@@ -284,7 +307,10 @@ def train(
     model = build(record["architecture"], record["config"], data.n_mels, data.n_classes).to(device)
     if compile_recurrence and set_compiled(model, True):
         log.info("HyperLSTM cell compiled with torch.compile (training.compile: true)")
-    optimiser = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
+    # weight_decay: L2 regularisation (lambda * w added to the gradient); 0 leaves Adam exactly as before
+    optimiser = torch.optim.Adam(
+        model.parameters(), lr=training["learning_rate"], weight_decay=training["weight_decay"]
+    )
     objective = Objective(data.target)
     recipe = recipe_cls(model, loss, training)
     monitor = training["monitor"]
@@ -332,11 +358,15 @@ def train(
             total += float(loss_value.detach()) * n
             count += n
             # accuracy of the labelled rows: frames (B, L, C) against y (B, L, C); clips (B, C) against indices (B,)
-            mask = batch[f"mask_{data.label_kind}"]
-            c, k, *_ = objective.counts(outputs[objective.output].detach()[mask], batch[data.label_kind][mask])
+            mask = batch[f"mask_{data.target_key}"]
+            c, k, *_ = objective.counts(outputs[objective.output].detach()[mask], batch[data.target_key][mask])
             correct, cells = correct + c, cells + k
         scored = recipe.scored
         val_loss, val_f1, val_acc = evaluate_loss(scored, data, "validate", training["batch_size"], device, objective)
+        # clip tags: the per-epoch ranking scores a paper's training curves draw (history.csv val_auc, val_ap)
+        ranking = (
+            ranking_history(scored, data, "validate", training["batch_size"], device) if data.target == "tags" else {}
+        )
         # train_accuracy is measured during the epoch (dropout on, weights moving), as Keras reports it
         history.append(
             {
@@ -346,6 +376,7 @@ def train(
                 "train_accuracy": correct / max(cells, 1),
                 "val_accuracy": val_acc,
                 "val_frame_f1": val_f1,
+                **ranking,
                 "epoch_time_s": time.perf_counter() - tic,
             }
         )

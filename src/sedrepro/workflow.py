@@ -187,7 +187,7 @@ def paper_runs(config: Mapping) -> list[tuple[str, str]]:
     runs: list[tuple[str, str]] = []
     for paper in config["papers"]:
         needed = [(t.dataset, m) for t in paper_tables(paper) for m in t.models]
-        needed += [(f.dataset, m) for f in paper_figures(paper) for _, m in f.models]
+        needed += [(f.dataset, m) for f in paper_figures(paper) for _, m in f.runs(config["models"])]
         for run in needed:
             if run not in runs:
                 runs.append(run)
@@ -304,7 +304,7 @@ def figure_inputs(config: Mapping, paper: str, figure: str) -> dict[str, list[st
 
     spec = figure_spec(paper, figure)
     declared = sed_figures.KINDS.get(spec.kind, f"figure {figure} of paper {paper!r} kind").inputs
-    runs = [(model, seed) for _, model in spec.models for seed in seeds(config)]
+    runs = [(model, seed) for _, model in spec.runs(config["models"]) for seed in seeds(config)]
 
     def features() -> list[str]:
         out: list[str] = []
@@ -439,6 +439,13 @@ def training_json(config: Mapping, model: str) -> str:
     """The model's training settings without threads and compile (they change speed, not results)."""
     settings = sed_config.model_training(config, model)
     return json.dumps({k: settings[k] for k in settings if k not in sed_config.EXECUTION_KEYS}, sort_keys=True)
+
+
+def train_resources(config: Mapping, model: str) -> dict[str, int]:
+    """What the model's training job asks the scheduler for (config training.resources, or the model's own):
+    Snakemake's resources mem_mb, runtime (minutes) and gpu."""
+    res = sed_config.model_training(config, model)["resources"]
+    return {"mem_mb": int(res["mem_mb"]), "runtime": int(res["runtime_min"]), "gpu": int(res["gpu"])}
 
 
 def pipeline_rate(config: Mapping, pipeline: str) -> int | None:

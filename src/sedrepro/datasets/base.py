@@ -23,6 +23,7 @@ from ..provenance import sha256_file
 log = logging.getLogger(__name__)
 
 SPLITS: tuple[str, ...] = ("train", "validate", "test")
+VALIDATE = "validate"  # the validation set every pipeline scores each epoch on (sedrepro.splits.VALIDATION_SET)
 # What a subset's annotation says, strongest first: events with times, clip tags only, nothing.
 LABEL_KINDS: tuple[str, ...] = ("strong", "weak", "none")
 PAPER_FRACTIONS = (0.6, 0.2, 0.2)  # the dessed paper's "60% training, 20% validation, 20% test" over clips
@@ -145,7 +146,8 @@ class DatasetSpec:
         protocols = self.protocols
         if split["protocol"] not in protocols:
             raise fail("split/protocol", " or ".join(protocols), repr(split["protocol"]))
-        return protocols[split["protocol"]](files, split)
+        sets = protocols[split["protocol"]](files, split)
+        return sets if split.get("validate_from") is None else hold_out_validate(sets, split)
 
     def _official_sets(self, files: pd.DataFrame, split: dict) -> pd.Series:
         """The dataset's own train / validate / test."""
@@ -443,6 +445,27 @@ __all__ = [
 def _by_id(files: pd.DataFrame, sets: pd.Series) -> pd.Series:
     ids = files["file_id"].astype(str)
     return pd.Series(sets.to_numpy(), index=pd.Index(ids.to_numpy(), name="file_id"), name="split")
+
+
+def hold_out_validate(sets: pd.Series, split: dict) -> pd.Series:
+    """The protocol's sets with a seeded share (split/validate_share) of set split/validate_from's clips moved to
+    validate: for a dataset whose protocol has no validation set (AudioSet: a share of bal_train, as the report's
+    validation set "splitted from the origin dataset"). The draw is over those clips sorted: order-independent."""
+    source = str(split["validate_from"])
+    if (sets == VALIDATE).any():
+        raise fail(
+            "split/validate_from",
+            "a protocol without a validate set of its own",
+            f"{int((sets == VALIDATE).sum())} validate clips",
+        )
+    ids = np.sort(sets.index[sets == source].astype(str).to_numpy())
+    if len(ids) == 0:
+        raise fail("split/validate_from", f"a set with clips (sets: {', '.join(sorted(sets.unique()))})", repr(source))
+    order = ids[np.random.default_rng(int(split["seed"])).permutation(len(ids))]
+    n_validate = round(float(split["validate_share"]) * len(ids))
+    out = sets.copy()
+    out[order[:n_validate]] = VALIDATE
+    return out
 
 
 def seeded_split(ids: Sequence[str], fractions: tuple[float, float, float], seed: int) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Model layer: CRNN and HCRNN (Singh, Phan & Benetos, "Hypernetworks for SED", sec. 2) and the DnD-SED models
 (Drossos et al. 2020 / Prinzivalle's replication, :mod:`.dnd`) and the CNN + Transformer of the sparse self-attention
 paper (Guan et al., :mod:`.transformer`) and the multi-task recurrent VAE (Giannakopoulos & Pikrakis,
-:mod:`.mtl_vae`).
+:mod:`.mtl_vae`) and the classifiers of AudioSet's embeddings (Xu, :mod:`.embedding`: fully connected, residual,
+convolutional).
 
 Every architecture is registered in :data:`ARCHITECTURES` with its declared config interface: a config dataclass
 (``from_dict`` parses the model's config entry without ``name`` and ``architecture``, ValueError on a bad key) and
@@ -27,6 +28,7 @@ from ..registry import Registry
 from .cnn import CNN, CNNConfig
 from .crnn import CRNN, CRNNConfig, RNNConfig
 from .dnd import DnDConfig, DnDModel, build_dnd_model, dnd_preset
+from .embedding import EmbeddingClassifier, EmbeddingConvConfig, EmbeddingFCConfig, EmbeddingResidualConfig
 from .hyperlstm import HyperConfig, HyperLSTM, set_compiled
 from .mtl_vae import MTLVAE, MTLVAEConfig
 from .transformer import CNNTransformer, CNNTransformerConfig
@@ -56,6 +58,7 @@ __all__ = [
     "CNNTransformer",
     "CNNTransformerConfig",
     "HyperLSTM",
+    "EmbeddingClassifier",
     "MTLVAE",
     "MTLVAEConfig",
     "set_compiled",
@@ -76,6 +79,9 @@ ARCHITECTURES.register("crnn", Architecture(CRNNConfig.from_dict, lambda c, f, k
 ARCHITECTURES.register("dnd", Architecture(DnDConfig.from_dict, DnDModel))
 ARCHITECTURES.register("cnn_transformer", Architecture(CNNTransformerConfig.from_dict, CNNTransformer))
 ARCHITECTURES.register("mtl_vae", Architecture(MTLVAEConfig.from_dict, MTLVAE))
+ARCHITECTURES.register("embedding_fc", Architecture(EmbeddingFCConfig.from_dict, EmbeddingClassifier))
+ARCHITECTURES.register("embedding_residual", Architecture(EmbeddingResidualConfig.from_dict, EmbeddingClassifier))
+ARCHITECTURES.register("embedding_conv", Architecture(EmbeddingConvConfig.from_dict, EmbeddingClassifier))
 
 # The named outputs a model may return, each with how its logits become probabilities: "strong" frames are
 # multi-label (sigmoid per class); "weak" clips carry one class each, as the clip target has it (softmax); "tags"

@@ -34,8 +34,9 @@ METRIC_KEY = "@"
 VALUES_DIR = "config/paper_values"  # a paper's transcribed values by default (Paper.values_path), repository-relative
 # Dataset statistics a table column can show (sedrepro.render.dataset_stats computes them from the index).
 STATISTICS = ("n_events", "avg_dur_s", "total_dur_s")
-# History metrics a curves/compare figure draws (history.csv's train_<m> / val_<m> columns).
-HISTORY_METRICS = ("accuracy", "loss")
+# History metrics a curves/compare figure draws (history.csv's val_<m> and, where training records it, train_<m>
+# columns; auc and ap: the validation mean ROC AUC and average precision of a clip-tags target).
+HISTORY_METRICS = ("accuracy", "loss", "auc", "ap")
 # Target names the workflow builds (rules: wildcard_constraints table=table\d+, figure=figure\d+).
 TABLE_NAME = re.compile(r"table\d+")
 FIGURE_NAME = re.compile(r"figure\d+")
@@ -263,6 +264,8 @@ class FigureSpec:
     metrics: what is drawn: history metrics (HISTORY_METRICS) for curves/compare, one registered per-class metric
         for classwise.
     evaluation_set: the evaluation set a figure of scores (classwise) reads.
+    sweep: (config sweep entry, swept key) whose runs are drawn after `models`, one curve per value the config lists
+        (labels "<leaf of key> = <value>"; sedrepro.expand.sweep_runs), or None.
     """
 
     name: str
@@ -272,10 +275,22 @@ class FigureSpec:
     models: tuple[tuple[str, str], ...] = ()
     metrics: tuple[str, ...] = ()
     evaluation_set: str = "test"
+    sweep: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         where = f"FigureSpec {self.name}"
+        if self.sweep is not None and not (
+            isinstance(self.sweep, tuple) and len(self.sweep) == 2 and all(isinstance(s, str) and s for s in self.sweep)
+        ):
+            raise fail(where, "sweep as (config sweep entry, swept key)", repr(self.sweep))
         figures.KINDS.get(self.kind, f"{where} kind").check(self, where)
+
+    def runs(self, model_names) -> tuple[tuple[str, str], ...]:
+        """(label, model) of every run the figure draws: its models, then its sweep's runs among `model_names` (an
+        expanded models section, or the runs whose histories the figure was given)."""
+        from ..expand import sweep_runs
+
+        return self.models + (tuple(sweep_runs(model_names, *self.sweep)) if self.sweep else ())
 
 
 class TextCell(NamedTuple):
@@ -547,4 +562,4 @@ def paper_value(paper_values, table: str, row: str, column: str, where: str = "p
 
 
 # The built-in papers register themselves (after everything above is defined: they import it).
-from . import dessed, hypernetworks, ssa  # noqa: E402, F401
+from . import audioset, dessed, hypernetworks, ssa  # noqa: E402, F401
