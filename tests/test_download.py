@@ -101,7 +101,7 @@ def test_dry_run_of_the_paper_config_says_once_per_dataset_what_the_download_nee
     out = proc.stdout + proc.stderr
     lines = [line for line in out.splitlines() if line.startswith("Download needed: ")]
     named = sorted(line.split(":")[1].strip() for line in lines)
-    assert named == ["tut_sed_synthetic_2016", "urban_sed", "urbansound8k"]
+    assert named == ["audioset", "tut_sed_synthetic_2016", "urban_sed", "urbansound8k"]  # desed: source local
     for line in lines:
         assert out.count(line) == 1 and "Licence or access: " in line and "source: local" in line
 
