@@ -219,6 +219,10 @@ def table_index(wildcards):
     return _stop(glue.table_index, config, wildcards.paper, wildcards.table)
 
 
+def table_assignments(wildcards):
+    return _stop(glue.table_assignments, config, wildcards.paper, wildcards.table)
+
+
 def figure_inputs(wildcards):
     return _stop(glue.figure_inputs, config, wildcards.paper, wildcards.figure)
 

@@ -104,6 +104,11 @@ def test_table_inputs():
     assert glue.table_train(cfg, "hypernetworks", "table2") == []  # scores only
     assert {os.path.basename(p) for p in glue.table_train(cfg, "dessed", "table4")} == {train.SUMMARY_FILE}
     assert glue.table_index(cfg, "dessed", "table4") == list(glue.index_files(cfg, "tut_sed_synthetic_2016").values())
+    # the clips of each table's evaluation set: one assignment per pipeline of its models, none for statistics only
+    assert glue.table_assignments(cfg, "dessed", "table4") == [
+        f"mfcc40_poly={glue.splits_dir(cfg, 'tut_sed_synthetic_2016', 'mfcc40_poly')}/{splits.ASSIGNMENT_FILE}"
+    ]
+    assert glue.table_assignments(cfg, "dessed", "table1") == []
     cfg["seeds"] = [0, 3]
     assert len(glue.table_metrics(cfg, "hypernetworks", "table2")) == 8
 

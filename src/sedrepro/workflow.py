@@ -296,6 +296,14 @@ def table_index(config: Mapping, paper: str, table: str) -> list[str]:
     return index_list(config, table_spec(paper, table).dataset)
 
 
+def table_assignments(config: Mapping, paper: str, table: str) -> list[str]:
+    """`<pipeline>=<assignment.tsv>` for each pipeline of the table's models (which clips its evaluation set has, for
+    the notes' clip counts: sedrepro.datasets.set_coverage); none for a statistics-only table."""
+    spec = table_spec(paper, table)
+    pipelines = dict.fromkeys(sed_config.model_pipeline(config, model) for model in spec.models)
+    return [f"{p}={split_files(config, spec.dataset, p)[0]}" for p in pipelines]
+
+
 def figure_inputs(config: Mapping, paper: str, figure: str) -> dict[str, list[str]]:
     """What the figure's kind declares it reads (sedrepro.figures.FigureKind.inputs), one list per input of
     sedrepro.figures.FIGURE_INPUTS (empty where not declared, so the rule can name each): the dataset index, or per
