@@ -227,6 +227,10 @@ def figure_inputs(wildcards):
     return _stop(glue.figure_inputs, config, wildcards.paper, wildcards.figure)
 
 
+def figure_settings(wildcards):
+    return _stop(glue.figure_settings, config, wildcards.paper, wildcards.figure)
+
+
 def data_note(wildcards):
     return _stop(
         glue.data_note,

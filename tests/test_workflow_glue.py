@@ -115,6 +115,8 @@ def test_table_inputs():
 
 def test_figure_inputs_are_an_index_or_histories():
     cfg = tiny()
+    assert json.loads(glue.figure_settings(cfg, "ssa", "figure2")) == {"clips": None, "head": 0}  # config.yaml's
+    assert glue.figure_settings(cfg, "dessed", "figure1") == "{}"  # no entry: the kind's defaults
     histogram = glue.figure_inputs(cfg, "dessed", "figure1")
     curves = glue.figure_inputs(cfg, "dessed", "figure9")
     assert histogram["history"] == [] and len(histogram["index"]) == len(glue.INDEX_FILES)

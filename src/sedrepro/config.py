@@ -287,7 +287,20 @@ def check(config: dict) -> dict:
                     )
                 # per-class median-filter windows name the classes of the dataset it is scored on, before any job
                 sed_evaluate.check_windows(config, model, dataset)
+    check_figure_settings(config)
     return config
+
+
+def check_figure_settings(config: dict) -> None:
+    """Each entry of config `figures` names a registered paper's figure and has settings its kind accepts."""
+    from . import figures, papers
+
+    for paper, entries in config.get("figures", {}).items():
+        check_paper(paper, f"config key 'figures/{paper}'")
+        for name, given in entries.items():
+            where = f"config key 'figures/{paper}/{name}'"
+            spec = papers.get(paper).figure(name, f"config key 'figures/{paper}'")
+            figures.KINDS.get(spec.kind, f"{where} kind").settings(given, where)
 
 
 # Keys of a model entry that are not its architecture: where its data comes from and how it is trained/evaluated.

@@ -412,6 +412,13 @@ def dataset_note(config: Mapping, dataset: str) -> str:
     )
 
 
+def figure_settings(config: Mapping, paper: str, figure: str) -> str:
+    """The figure's config settings (figures/<paper>/<figure>, {} when unset) as JSON; its kind checks them (at
+    workflow start, sedrepro.config.check, and in the stage)."""
+    figure_spec(paper, figure)  # a misspelt name lists the valid ones
+    return json.dumps(config.get("figures", {}).get(paper, {}).get(figure, {}), sort_keys=True)
+
+
 def data_note(config: Mapping, paper: str, table: str | None = None, figure: str | None = None) -> str:
     """Which data a table or figure comes from (its dataset's source)."""
     spec = figure_spec(paper, figure) if figure is not None else table_spec(paper, table)

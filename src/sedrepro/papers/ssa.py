@@ -101,8 +101,9 @@ NOTES = (
     "rest).",
     "PSDS settings are DCASE 2020's (dtc = gtc = 0.5, cttc = 0.3, alpha_ct = 0, alpha_st = 1, max_efpr = 100): the "
     "paper does not state them; the paper's 64-67 % fit that task's scale.",
-    "Figure 2: the two clips are the first two of the evaluation set (in file order) with events of two or more "
-    "classes, not chosen in config (a figure gets no config yet); head 0 of the SSA's first layer.",
+    "Figure 2: the clips and attention head are chosen in config (figures/ssa/figure2: clips, head); unset (the "
+    "default), the first two clips of the evaluation set (in file order) with events of two or more classes and head "
+    "0 of the first layer.",
 )
 
 NOT_CHECKABLE = (
