@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -61,8 +62,9 @@ def test_folder_is_the_one_folder_of_a_stages_files():
 def test_runs_and_targets_of_the_selected_papers():
     cfg = tiny()
     runs = glue.paper_runs(cfg)
-    # 4 models x 2 datasets (hypernetworks), 2 mono + 5 poly (dessed), the baseline + 6 lambdas (ssa)
-    assert len(runs) == len(set(runs)) == 22
+    # 4 models x 2 datasets (hypernetworks), 2 mono + 5 poly (dessed), the baseline + 1 of 6 lambdas (ssa: the tiny
+    # config skips the other five runs of Table 1, shown n/a)
+    assert len(runs) == len(set(runs)) == 17 and ("desed", "ssa_sparsity-1p0") not in runs
     assert ("urban_sed", "hcrnn64") in runs and ("urbansound8k", "mono_baseline") in runs
     assert glue.datasets_used(cfg) == ["desed", "tut_sed_synthetic_2016", "urban_sed", "urbansound8k"]
     assert ("desed", "ssa_sparsity-1p3") in runs and "results/tiny/ssa/figure2.png" in glue.all_targets(cfg)
@@ -111,6 +113,28 @@ def test_table_inputs():
     assert glue.table_assignments(cfg, "dessed", "table1") == []
     cfg["seeds"] = [0, 3]
     assert len(glue.table_metrics(cfg, "hypernetworks", "table2")) == 8
+    # a skipped run has no inputs: the table shows it without a run (n/a)
+    assert [p.split("/")[-3] for p in glue.table_metrics(cfg, "ssa", "table1")] == [
+        m for m in ("ssa_baseline", "ssa_sparsity-1p3") for _ in (0, 3)
+    ]
+
+
+TINY_SKIPPED = [f"ssa_sparsity-{v}" for v in ("1p0", "1p1", "1p2", "1p4", "1p5")]
+
+
+@pytest.mark.parametrize(
+    ("skipped", "message"),
+    [
+        ([*TINY_SKIPPED, "ssa_sparsity-1p3"], "config key 'skipped_runs/5': expected a model this config does not"),
+        ([*TINY_SKIPPED, "ssa_sparsity-1p9"], "config key 'skipped_runs/5': expected a model column of a selected"),
+        (TINY_SKIPPED[1:], "config key 'models/ssa_sparsity-1p0': expected the model's settings (ssa table table1"),
+    ],
+)
+def test_skipped_runs_are_table_columns_the_config_does_not_define(skipped, message, tmp_path):
+    extra = tmp_path / "skip.yaml"
+    extra.write_text(json.dumps({"skipped_runs": skipped}))
+    with pytest.raises(InputError, match=re.escape(message)):
+        sconfig.load([sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "tiny.yaml", extra])
 
 
 def test_figure_inputs_are_an_index_or_histories():

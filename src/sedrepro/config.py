@@ -267,10 +267,13 @@ def check(config: dict) -> dict:
         model_pipeline(config, model)
         check_architecture_settings(config, model)
         check_training_parts(config, model)
+    skipped = set(config.get("skipped_runs", []))
+    tabled: set[str] = set()
     for paper in config["papers"]:
         spec = papers.get(paper)
         parts = [("table", t.name, t.dataset, tuple(t.models)) for t in spec.tables]
         parts += [("figure", f.name, f.dataset, tuple(m for _, m in f.models)) for f in spec.figures]
+        tabled.update(m for t in spec.tables for m in t.models)
         for kind, name, dataset, models in parts:
             if dataset not in config["datasets"]:
                 raise fail(
@@ -279,6 +282,8 @@ def check(config: dict) -> dict:
                     "no such dataset",
                 )
             for model in models:
+                if kind == "table" and model in skipped and model not in config["models"]:
+                    continue  # shown as not run (n/a)
                 if model not in config["models"]:
                     raise fail(
                         f"config key 'models/{model}'",
@@ -287,6 +292,12 @@ def check(config: dict) -> dict:
                     )
                 # per-class median-filter windows name the classes of the dataset it is scored on, before any job
                 sed_evaluate.check_windows(config, model, dataset)
+    for i, model in enumerate(config.get("skipped_runs", [])):
+        where = f"config key 'skipped_runs/{i}'"
+        if model in config["models"]:
+            raise fail(where, "a model this config does not define (a skipped run is not trained)", repr(model))
+        if model not in tabled:
+            raise fail(where, "a model column of a selected paper's table", repr(model))
     check_figure_settings(config)
     return config
 
