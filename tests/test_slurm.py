@@ -155,7 +155,7 @@ def slurm_run(tmp_path_factory):
         "--configfile",
         "config/tiny.yaml",
         # the first two papers: every rule and resource kind of the profile (the ssa paper adds jobs of the same rules,
-        # not profile behaviour, and 37 more Slurm jobs of CI time)
+        # not profile behaviour, and 22 more Slurm jobs of CI time)
         "--config",
         "papers=[hypernetworks, dessed]",
         "--slurm-init-seconds-before-status-checks",
