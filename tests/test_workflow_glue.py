@@ -126,7 +126,7 @@ TINY_SKIPPED = [f"ssa_sparsity-{v}" for v in ("1p0", "1p1", "1p2", "1p4", "1p5")
     ("skipped", "message"),
     [
         ([*TINY_SKIPPED, "ssa_sparsity-1p3"], "config key 'skipped_runs/5': expected a model this config does not"),
-        ([*TINY_SKIPPED, "ssa_sparsity-1p9"], "config key 'skipped_runs/5': expected a model column of a selected"),
+        ([*TINY_SKIPPED, "ssa_sparsity-1p9"], "config key 'skipped_runs/5': expected a model column of a registered"),
         (TINY_SKIPPED[1:], "config key 'models/ssa_sparsity-1p0': expected the model's settings (ssa table table1"),
     ],
 )
