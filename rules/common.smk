@@ -227,8 +227,16 @@ def table_index(wildcards):
     return _stop(glue.table_index, config, wildcards.paper, wildcards.table)
 
 
+def table_assignments(wildcards):
+    return _stop(glue.table_assignments, config, wildcards.paper, wildcards.table)
+
+
 def figure_inputs(wildcards):
     return _stop(glue.figure_inputs, config, wildcards.paper, wildcards.figure)
+
+
+def figure_settings(wildcards):
+    return _stop(glue.figure_settings, config, wildcards.paper, wildcards.figure)
 
 
 def data_note(wildcards):

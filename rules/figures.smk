@@ -26,10 +26,12 @@ rule plot_figure:
         "../envs/eval.yaml"
     params:
         index=index_folder,
+        settings=figure_settings,  # config figures/<paper>/<figure>: checked by the figure's kind
         note=data_note,
     message:
         JOB_MESSAGE
     shell:
         "python -m sedrepro.figures --paper {wildcards.paper} --figure {wildcards.figure} --index={params.index:q}"
         " --history {input.history:q} --metrics {input.metrics:q} --checkpoints {input.checkpoints:q}"
-        " --features {input.features:q} --data-note {params.note:q} --out {output.png:q} --log {log:q}"
+        " --features {input.features:q} --data-note {params.note:q} --params {params.settings:q}"
+        " --out {output.png:q} --log {log:q}"

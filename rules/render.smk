@@ -6,6 +6,7 @@ rule render_table:
         metrics=table_metrics,
         train=table_train,
         index=table_index,
+        assignments=lambda wc: [a.split("=", 1)[1] for a in table_assignments(wc)],
         paper_values=paper_values,  # the paper's values_path
     output:
         md=results_path("{paper}/{table}.md"),
@@ -32,12 +33,13 @@ rule render_table:
         "../envs/eval.yaml"
     params:
         index=input_folder("index"),
+        assignments=table_assignments,  # <pipeline>=<assignment.tsv>: the clips of the evaluation set, per pipeline
         note=data_note,
     message:
         JOB_MESSAGE
     shell:
         "python -m sedrepro.render --paper {wildcards.paper} --table {wildcards.table} --metrics {input.metrics:q}"
-        " --train {input.train:q}"
+        " --train {input.train:q} --assignment {params.assignments:q}"
         " --index {params.index:q} --paper-values {input.paper_values:q} --data-note {params.note:q}"
         " --out-md {output.md:q} --out-html {output.html:q} --out-csv {output.csv:q} --out-tex {output.tex:q}"
         " --out-png {output.png:q}"

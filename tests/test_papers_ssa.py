@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from sedrepro import attention_figure as ATT
 from sedrepro import claims, config, datasets, figures, papers
@@ -61,10 +63,14 @@ def test_every_model_named_exists_after_sweep_expansion(extra, monkeypatch):
     config.check(cfg)  # tables and figures naming undefined runs stop here
     models = config.expanded_models(cfg)
     named = {m for spec in MOD.tables for m in spec.models} | {m for f in MOD.figures for _, m in f.models}
-    assert named <= set(models)
-    lambdas = [config.model_config(cfg, m)["transformer"]["sparsity"] for m in SWEEP_RUNS]
-    assert lambdas == [1.0, 1.1, 1.2, 1.3, 1.4, 1.5]
-    assert {config.model_config(cfg, m)["transformer"]["attention"] for m in SWEEP_RUNS} == {"sparsemax"}
+    # the tiny config trains one lambda of six; the other columns of Table 1 are its skipped runs (n/a)
+    skipped = set(cfg["skipped_runs"])
+    assert skipped == (set(SWEEP_RUNS) - {"ssa_sparsity-1p3"} if extra == ["config/tiny.yaml"] else set())
+    assert named - skipped <= set(models)
+    trained = [m for m in SWEEP_RUNS if m not in skipped]
+    lambdas = [config.model_config(cfg, m)["transformer"]["sparsity"] for m in trained]
+    assert lambdas == ([1.3] if skipped else [1.0, 1.1, 1.2, 1.3, 1.4, 1.5])
+    assert {config.model_config(cfg, m)["transformer"]["attention"] for m in trained} == {"sparsemax"}
     assert config.model_config(cfg, "ssa_baseline")["transformer"]["attention"] == "softmax"
     pipeline = cfg["pipelines"][config.model_pipeline(cfg, "ssa_baseline")]
     assert pipeline["sample_rate"] == 16000 and pipeline["evaluation_sets"] == ["validation", "public_eval"]
@@ -203,6 +209,52 @@ def test_attention_figure_draws_from_tiny_trained_checkpoints(tmp_path):
     assert [t[:4] for t in titles] == ["(a1)", "(a2)", "(b1)", "(b2)"] and all("weights > 0" in t for t in titles)
     assert titles[0].startswith("(a1) SSA (ssa_run), head 0:") and titles[1].startswith("(a2) baseline (base_run)")
     assert [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()] == ["time (s) of clip b", "time (s) of clip d"]
+
+    # the clips and head set in config (figures/ssa/figure2): a one-class clip is allowed when named
+    params = ATT.KIND.settings({"clips": ["d", "a"], "head": 1}, "config key 'figures/ssa/figure2'")
+    fig = figures.build(spec, "test data", data=data._replace(params=params))
+    titles = sorted(ax.get_title() for ax in fig.axes if ax.get_title())
+    assert titles[0].startswith("(a1) SSA (ssa_run), head 1:")
+    assert [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()] == ["time (s) of clip d", "time (s) of clip a"]
+    assert "clips set in config" in fig._suptitle.get_text()
+    for clips, found in ((["c"], "'c' (not in that set)"), (["zz"], "'zz' (not in that set)")):
+        expected = f"clips of set 'validation' with events ({index}/files.tsv), found {found}"
+        with pytest.raises(InputError, match=re.escape(expected)):
+            figures.build(spec, "test data", data=data._replace(params={**params, "clips": clips}))
+    with pytest.raises(InputError, match=r"^figure setting head: expected a head of ssa_run \(0 to 1\), found 2$"):
+        figures.build(spec, "test data", data=data._replace(params={**params, "head": 2}))
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"head": -1}, "config key 'figures/ssa/figure2/head': expected an integer >= 0"),
+        ({"head": True}, "config key 'figures/ssa/figure2/head': expected an integer >= 0"),
+        ({"clips": []}, "config key 'figures/ssa/figure2/clips': expected null or a non-empty list of distinct"),
+        ({"clips": ["a", "a"]}, "config key 'figures/ssa/figure2/clips': expected null or a non-empty list"),
+        ({"clip": ["a"]}, "config key 'figures/ssa/figure2': expected settings among clips, head, found clip"),
+    ],
+)
+def test_figure_settings_are_checked_at_workflow_start(given, message, tmp_path):
+    extra = tmp_path / "figures.yaml"
+    extra.write_text(yaml.safe_dump({"figures": {"ssa": {"figure2": given}}}))
+    with pytest.raises(InputError, match=re.escape(message)):
+        config.load([REPO / "config.yaml", extra])
+
+
+def test_figure_settings_name_a_figure_whose_kind_takes_them(tmp_path):
+    extra = tmp_path / "figures.yaml"
+    for entry, message in (
+        ({"ssa": {"figure9": {}}}, "config key 'figures/ssa': expected one of figure1, figure2, found 'figure9'"),
+        (
+            {"ssa": {"figure1": {"head": 1}}},
+            "config key 'figures/ssa/figure1': expected no settings (figure kind 'classwise' has none), found head",
+        ),
+    ):
+        extra.write_text(yaml.safe_dump({"figures": entry}))
+        with pytest.raises(InputError, match=re.escape(message)):
+            config.load([REPO / "config.yaml", extra])
+    assert ATT.KIND.settings({}, "x") == {"clips": None, "head": 0}  # unset: the first two clips, head 0
 
 
 def test_the_figures_cli_finds_a_kind_registered_outside_its_module(tmp_path):

@@ -188,6 +188,14 @@ def test_cli_on_real_table1_is_byte_stable(tmp_path):
         "file_id\tsplit\taudio\tannotation\tduration_s\n"
         + "".join(f"f{i}\ttest\tf{i}.wav\tf{i}.txt\t30\n" for i in range(len(classes)))
     )
+    # two listed clips without audio (left out of files.tsv), counted in the notes from the manifest
+    (idx / "manifest.tsv").write_text(
+        "subset\tfilename\taudio\tstatus\tbytes\tsha256\n"
+        + "".join(f"test\tf{i}.wav\tf{i}.wav\tpresent\t10\t{i:064x}\n" for i in range(len(classes)))
+        + "test\tg0.wav\t\tmissing\t\t\ntest\tg1.wav\t\tmissing\t\t\n"
+    )
+    assignment = tmp_path / "assignment.tsv"
+    assignment.write_text("file_id\tsplit\n" + "".join(f"f{i}\t{'train' if i < 4 else 'test'}\n" for i in range(16)))
     paths = _real_metrics(tmp_path, spec, classes)
     outs = []
     for run in ("a", "b"):
@@ -201,6 +209,8 @@ def test_cli_on_real_table1_is_byte_stable(tmp_path):
             *paths,
             "--index",
             str(idx),
+            "--assignment",
+            f"logmel={assignment}",
             "--paper-values",
             str(TSV),
             "--data-note",
@@ -229,7 +239,10 @@ def test_cli_on_real_table1_is_byte_stable(tmp_path):
     assert "<td>Horsewalk</td>\n      <td>6.4 / 2.5 (\u22123.9)</td>\n      <td>1614 / 2 (\u22121612)</td>" in html
     assert (outs[0] / "t1.html").read_bytes() == (outs[1] / "t1.html").read_bytes()
     prov = json.loads((outs[0] / "t1.provenance.json").read_text())
-    assert len(prov["inputs"]) == len(paths) + 2 and prov["config"]["table"] == "table1"
+    # the subset's clips went to two sets: its missing clips belong to neither, and the note says so
+    assert "Clips: the test set, every model's numbers computed on 12 clips (test: 2 missing, shared with train)." in md
+    assert "Clips: the statistic columns count the events of 16 of 18 listed clips (2 missing) of the index." in md
+    assert len(prov["inputs"]) == len(paths) + 2 + 3 and prov["config"]["table"] == "table1"
     assert (outs[0] / "t1.png").stat().st_size > 10_000
 
 
@@ -282,6 +295,47 @@ def test_paper_values_errors_name_file_and_line(tmp_path, line, match):
     p.write_text("table\trow\tcolumn\tvalue\tnote\ntable1\tHorsewalk\tcrnn_bi\t57.1\t\n" + line + "\n")
     with pytest.raises(InputError, match=match):
         load_paper_values(p)
+
+
+def _coverage_index(tmp_path: Path) -> Path:
+    """Subset "eval" lists 4 clips (1 without audio), subset "dev" 3 (all there)."""
+    idx = tmp_path / "index"
+    idx.mkdir()
+    ids = [("e0", "eval"), ("e1", "eval"), ("e2", "eval"), ("d0", "dev"), ("d1", "dev"), ("d2", "dev")]
+    (idx / "files.tsv").write_text(
+        "file_id\tsplit\taudio\tannotation\tduration_s\n" + "".join(f"{f}\t{s}\t{f}.wav\t\t10\n" for f, s in ids)
+    )
+    rows = [f"{s}\t{f}.wav\t{f}.wav\tpresent\t1\t{'0' * 64}\n" for f, s in ids] + ["eval\te9.wav\t\tmissing\t\t\n"]
+    (idx / "manifest.tsv").write_text("subset\tfilename\taudio\tstatus\tbytes\tsha256\n" + "".join(rows))
+    return idx
+
+
+def test_coverage_notes_count_each_pipelines_evaluation_clips(tmp_path):
+    idx = _coverage_index(tmp_path)
+    official, drawn = tmp_path / "official.tsv", tmp_path / "drawn.tsv"
+    official.write_text("file_id\tsplit\ne0\ttest\ne1\ttest\ne2\ttest\nd0\ttrain\nd1\ttrain\nd2\ttrain\n")
+    drawn.write_text("file_id\tsplit\ne0\ttest\ne1\ttrain\ne2\ttrain\nd0\ttest\nd1\ttrain\nd2\ttrain\n")
+    one = render.coverage_notes(SPEC, idx, render.parse_assignments([f"p1={official}"]))
+    assert one == [
+        "Clips: the test set, every model's numbers computed on 3 of 4 listed clips (1 missing).",
+        "Clips: the statistic columns count the events of 6 of 7 listed clips (1 missing) of the index.",
+    ]
+    two = render.coverage_notes(SPEC, idx, {"p1": official, "p2": drawn})
+    assert two[0] == (
+        "Clips: the test set, every model's numbers computed on 3 of 4 listed clips (1 missing) (pipeline p1); "
+        "2 clips (eval: 1 missing, shared with train) (pipeline p2)."
+    )
+    models_only = dataclasses.replace(SPEC, stat_columns=())
+    assert render.coverage_notes(models_only, idx, {}) == [
+        "Clips of the test set: not recorded (no index and assignment given)."
+    ]
+    lines = render.notes(models_only, render.summarize_runs(models_only, metrics()), "toy data", coverage=one[:1])
+    assert lines[lines.index("Data: toy data") + 1] == one[0]  # right after the data note
+    other_set = dataclasses.replace(SPEC, evaluation_set="public_eval")
+    with pytest.raises(InputError, match=r"official\.tsv: expected clips of evaluation set 'public_eval', found sets"):
+        render.coverage_notes(other_set, idx, {"p1": official})
+    with pytest.raises(InputError, match=r"--assignment: expected <pipeline>=<assignment.tsv>, found 'p1'"):
+        render.parse_assignments(["p1"])
 
 
 def _one_run(model="ma"):
@@ -571,7 +625,8 @@ def test_a_table_of_averages_over_a_sweep(tmp_path, monkeypatch):
     papers.register(papers.Paper("toy", (spec,)))
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(
-        f"papers: [toy]\nmodels:\n  lr:\n    sweep: {{base: crnn_uni, key: {key}, values: [0.001, 0.002]}}\n"
+        # skipped_runs: tiny.yaml's skip the ssa paper's runs, a paper this registry does not hold
+        f"papers: [toy]\nskipped_runs: []\nmodels:\n  lr:\n    sweep: {{base: crnn_uni, key: {key}, values: [0.001, 0.002]}}\n"
     )
     files = [sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "tiny.yaml"]
     cfg = sconfig.load([*files, sweep])  # the config check finds every model the table shows

@@ -14,7 +14,7 @@ from test_train import MODEL, TRAINING, prepared  # noqa: F401  (the tiny learna
 
 from sedrepro.io import InputError
 from sedrepro.predict import predict_run
-from sedrepro.train import RECIPE_DEFAULTS, improves, train
+from sedrepro.train import RECIPE_DEFAULTS, improves, train, warmup_scheduler
 
 MT = {"ema_decay": 0.9, "consistency_weight": 1.0, "rampup_steps": 2, "scored": "teacher"}
 SEMI = {
@@ -160,3 +160,81 @@ def test_an_architecture_registered_outside_the_package_trains_and_predicts(prep
     predict_run(tmp / "mlp", fdir, sdir, tmp / "pred", model, 1, "last", 4, "cpu")
     with np.load(tmp / "pred" / "test" / "epoch003.npz") as z:
         assert z["probs"].shape == (120, 2) and ((z["probs"] > 0) & (z["probs"] < 1)).all()
+
+
+def _ramp(step: int, steps: int, lr: float) -> float:
+    """The DCASE 2020 baseline's warm-up written out: lr * exp(-5 (1 - t)^2), t = step / steps clipped to 1."""
+    t = min(step, steps) / steps
+    return lr * float(np.exp(-5.0 * (1.0 - t) ** 2))
+
+
+def test_lr_warmup_sets_each_steps_learning_rate_by_the_formula():
+    param = torch.nn.Parameter(torch.zeros(3))
+    opt = torch.optim.Adam([param], lr=1e-3)
+    assert warmup_scheduler(opt, None) is None  # absent: the constant learning rate
+    sched = warmup_scheduler(opt, {"shape": "sigmoid", "steps": 5})
+    seen = []
+    for step in range(8):  # the loop's order: the step runs at the current lr, then the scheduler moves on
+        seen.append(opt.param_groups[0]["lr"])
+        param.sum().backward()
+        opt.step()
+        sched.step()
+        if step == 2:
+            saved = (opt.state_dict(), sched.state_dict())
+    assert seen == pytest.approx([_ramp(n, 5, 1e-3) for n in range(8)], rel=1e-12)
+    assert seen[0] == pytest.approx(1e-3 * np.exp(-5)) and seen[5:] == [1e-3] * 3
+    # a resumed run continues the ramp where the state left it (step 3)
+    opt2 = torch.optim.Adam([torch.nn.Parameter(torch.zeros(3))], lr=1e-3)
+    sched2 = warmup_scheduler(opt2, {"shape": "sigmoid", "steps": 5})
+    opt2.load_state_dict(saved[0])
+    sched2.load_state_dict(saved[1])
+    assert opt2.param_groups[0]["lr"] == pytest.approx(_ramp(3, 5, 1e-3), rel=1e-12)
+
+
+def test_lr_warmup_in_training_is_keyed_and_resumes_exactly(prepared, caplog):  # noqa: F811
+    tmp, fdir, sdir = prepared
+    import sedrepro.train as tr
+
+    warm = {**SEMI, "lr_warmup": {"shape": "sigmoid", "steps": 1000}}
+    real_save = tr.save_atomic
+
+    def stop_after_first_state(obj, path):
+        real_save(obj, path)
+        if path.name == "state.pt":
+            raise KeyboardInterrupt("simulated kill after epoch 1")
+
+    train(tmp / "plain", fdir, sdir, MODEL, SEMI, seed=0)
+    train(tmp / "whole", fdir, sdir, MODEL, warm, seed=0)
+    tr.save_atomic = stop_after_first_state
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(tmp / "killed", fdir, sdir, MODEL, warm, seed=0)
+    finally:
+        tr.save_atomic = real_save
+    state = torch.load(tmp / "killed" / "work" / "state.pt", weights_only=False)
+    steps = state["scheduler"]["last_epoch"]  # optimiser steps of epoch 1
+    assert steps > 0 and state["optimiser"]["param_groups"][0]["lr"] == pytest.approx(
+        _ramp(steps, 1000, warm["learning_rate"])
+    )
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        train(tmp / "killed", fdir, sdir, MODEL, warm, seed=0)
+    assert "resuming after epoch 1" in caplog.text
+    for k, v in weights(tmp / "whole", 2).items():
+        assert torch.equal(v, weights(tmp / "killed", 2)[k]), k  # the resumed ramp is the uninterrupted one
+    assert any(not torch.equal(v, weights(tmp / "plain", 2)[k]) for k, v in weights(tmp / "whole", 2).items())
+
+
+def test_lr_warmup_is_absent_from_the_settings_of_runs_without_it():
+    """No schema default: the other papers' training settings (their rerun trigger and resume key) are unchanged."""
+    from sedrepro import config as sconfig
+    from sedrepro import workflow as glue
+
+    cfg = sconfig.load([sconfig.REPO / "config.yaml"])
+    for model in ("crnn_uni", "hcrnn64", "dnd_baseline", "mono_proposed"):
+        assert "lr_warmup" not in sconfig.model_training(cfg, model) and "lr_warmup" not in glue.training_json(
+            cfg, model
+        )
+    for model in ("ssa_baseline", "ssa_sparsity-1p3"):  # the ssa runs ramp it with the consistency weight
+        training = sconfig.model_training(cfg, model)
+        assert training["lr_warmup"] == {"shape": "sigmoid", "steps": training["mean_teacher"]["rampup_steps"]}

@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -61,9 +62,10 @@ def test_folder_is_the_one_folder_of_a_stages_files():
 def test_runs_and_targets_of_the_selected_papers():
     cfg = tiny()
     runs = glue.paper_runs(cfg)
-    # 4 models x 2 datasets (hypernetworks), 2 mono + 5 poly (dessed), the baseline + 6 lambdas (ssa), 3 networks +
-    # ensemble + 2 big-data networks + one run per curve figure's sweep in tiny (audioset)
-    assert len(runs) == len(set(runs)) == 22 + 10
+    # 4 models x 2 datasets (hypernetworks), 2 mono + 5 poly (dessed), the baseline + 1 of 6 lambdas (ssa: the tiny
+    # config skips the other five runs of Table 1, shown n/a), 3 networks + ensemble + 2 big-data networks + one run per
+    # curve figure's sweep in tiny (audioset)
+    assert len(runs) == len(set(runs)) == 17 + 10 and ("desed", "ssa_sparsity-1p0") not in runs
     assert ("urban_sed", "hcrnn64") in runs and ("urbansound8k", "mono_baseline") in runs
     assert glue.datasets_used(cfg) == ["audioset", "desed", "tut_sed_synthetic_2016", "urban_sed", "urbansound8k"]
     assert ("desed", "ssa_sparsity-1p3") in runs and "results/tiny/ssa/figure2.png" in glue.all_targets(cfg)
@@ -105,12 +107,41 @@ def test_table_inputs():
     assert glue.table_train(cfg, "hypernetworks", "table2") == []  # scores only
     assert {os.path.basename(p) for p in glue.table_train(cfg, "dessed", "table4")} == {train.SUMMARY_FILE}
     assert glue.table_index(cfg, "dessed", "table4") == list(glue.index_files(cfg, "tut_sed_synthetic_2016").values())
+    # the clips of each table's evaluation set: one assignment per pipeline of its models, none for statistics only
+    assert glue.table_assignments(cfg, "dessed", "table4") == [
+        f"mfcc40_poly={glue.splits_dir(cfg, 'tut_sed_synthetic_2016', 'mfcc40_poly')}/{splits.ASSIGNMENT_FILE}"
+    ]
+    assert glue.table_assignments(cfg, "dessed", "table1") == []
     cfg["seeds"] = [0, 3]
     assert len(glue.table_metrics(cfg, "hypernetworks", "table2")) == 8
+    # a skipped run has no inputs: the table shows it without a run (n/a)
+    assert [p.split("/")[-3] for p in glue.table_metrics(cfg, "ssa", "table1")] == [
+        m for m in ("ssa_baseline", "ssa_sparsity-1p3") for _ in (0, 3)
+    ]
+
+
+TINY_SKIPPED = [f"ssa_sparsity-{v}" for v in ("1p0", "1p1", "1p2", "1p4", "1p5")]
+
+
+@pytest.mark.parametrize(
+    ("skipped", "message"),
+    [
+        ([*TINY_SKIPPED, "ssa_sparsity-1p3"], "config key 'skipped_runs/5': expected a model this config does not"),
+        ([*TINY_SKIPPED, "ssa_sparsity-1p9"], "config key 'skipped_runs/5': expected a model column of a registered"),
+        (TINY_SKIPPED[1:], "config key 'models/ssa_sparsity-1p0': expected the model's settings (ssa table table1"),
+    ],
+)
+def test_skipped_runs_are_table_columns_the_config_does_not_define(skipped, message, tmp_path):
+    extra = tmp_path / "skip.yaml"
+    extra.write_text(json.dumps({"skipped_runs": skipped}))
+    with pytest.raises(InputError, match=re.escape(message)):
+        sconfig.load([sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "tiny.yaml", extra])
 
 
 def test_figure_inputs_are_an_index_or_histories():
     cfg = tiny()
+    assert json.loads(glue.figure_settings(cfg, "ssa", "figure2")) == {"clips": None, "head": 0}  # config.yaml's
+    assert glue.figure_settings(cfg, "dessed", "figure1") == "{}"  # no entry: the kind's defaults
     histogram = glue.figure_inputs(cfg, "dessed", "figure1")
     curves = glue.figure_inputs(cfg, "dessed", "figure9")
     assert histogram["history"] == [] and len(histogram["index"]) == len(glue.INDEX_FILES)

@@ -3,9 +3,10 @@ ground-truth and predicted labels below (the sparse self-attention paper's Figur
 
 Reads the dataset index (clips of the figure's evaluation set and their events), each run's checkpoints folder (the
 last epoch's weights, rebuilt from train.json) and the features of its pipeline. The network must have
-`attention_weights(x, layer)` (sedrepro.models.transformer.CNNTransformer). Which clips: the first two of the
-evaluation set, in file order, with events of two or more classes; the query frame is the middle of the first
-event of the first of them. The split stage's normalisation is not a figure input: the features are z-scored per band
+`attention_weights(x, layer)` (sedrepro.models.transformer.CNNTransformer). Which clips and head: the figure's
+config settings (`figures/<paper>/<figure>`: `clips`, a list of file ids of the evaluation set with events, and
+`head`); unset, the first two clips of the evaluation set, in file order, with events of two or more classes, and head
+0. The query frame is the middle of each clip's first event. The split stage's normalisation is not a figure input: the features are z-scored per band
 with the statistics of every frame of the features file, which is close to, not equal to, the training sources'.
 """
 
@@ -20,7 +21,9 @@ from . import datasets, figures
 from .io import fail, read_json, read_tsv
 
 N_CLIPS = 2
-HEAD = 0  # the head drawn (the paper's (a1) and (a3) come from different heads it does not name)
+# The settings a figure of this kind takes, with their defaults: clips None = the first N_CLIPS clips with events of
+# two or more classes; head 0 (the paper's (a1) and (a3) come from different heads it does not name).
+DEFAULTS = {"clips": None, "head": 0}
 LAYER = 0
 THRESHOLD = 0.5  # predicted labels: frame probabilities above it, no median filter
 
@@ -33,14 +36,54 @@ def _check(spec, where: str) -> None:
         raise fail(where, "no metrics for an attention figure (it draws weights and labels)", repr(spec.metrics))
 
 
-def choose_clips(index_dir: Path, evaluation_set: str, n: int = N_CLIPS) -> list[tuple[str, pd.DataFrame]]:
-    """(file_id, its events) of the first n clips of the set (files.tsv order) with events of two or more classes."""
+def _subkey(where: str, key: str) -> str:
+    """ "config key 'figures/p/f'" -> "config key 'figures/p/f/<key>'"."""
+    return f"{where[:-1]}/{key}'" if where.endswith("'") else f"{where}/{key}"
+
+
+def _params(given: dict, where: str) -> dict:
+    """The settings `clips` (null or a non-empty list of distinct file ids) and `head` (an integer >= 0)."""
+    unknown = sorted(set(given) - set(DEFAULTS))
+    if unknown:
+        raise fail(where, f"settings among {', '.join(DEFAULTS)}", ", ".join(unknown))
+    out = {**DEFAULTS, **given}
+    clips = out["clips"]
+    if clips is not None and (
+        not isinstance(clips, list)
+        or not clips
+        or not all(isinstance(c, str) and c for c in clips)
+        or len(set(clips)) != len(clips)
+    ):
+        raise fail(_subkey(where, "clips"), "null or a non-empty list of distinct file ids", repr(clips))
+    head = out["head"]
+    if isinstance(head, bool) or not isinstance(head, int) or head < 0:
+        raise fail(_subkey(where, "head"), "an integer >= 0 (an attention head of the first layer)", repr(head))
+    return out
+
+
+def choose_clips(
+    index_dir: Path, evaluation_set: str, n: int = N_CLIPS, clips: list[str] | None = None
+) -> list[tuple[str, pd.DataFrame]]:
+    """(file_id, its events) of the given clips (each of the set, with events), or, with none given, of the first n
+    clips of the set (files.tsv order) with events of two or more classes."""
     for name in ("files.tsv", "events.tsv"):
         if not (index_dir / name).is_file():
             raise fail(index_dir / name, "the dataset index's file", "no such file")
     files = read_tsv(index_dir / "files.tsv", dtype={"file_id": str})
     events = read_tsv(index_dir / "events.tsv", dtype={"file_id": str, "label": str})
     ids = files.loc[files["split"].astype(str) == evaluation_set, "file_id"].tolist()
+    if clips is not None:
+        out = []
+        for fid in clips:
+            ev = events[events["file_id"] == fid].sort_values("onset")
+            if fid not in ids or ev.empty:
+                raise fail(
+                    "figure setting clips",
+                    f"clips of set {evaluation_set!r} with events ({index_dir / 'files.tsv'})",
+                    repr(fid) + ("" if fid in ids else " (not in that set)"),
+                )
+            out.append((fid, ev))
+        return out
     chosen = []
     for fid in ids:
         ev = events[events["file_id"] == fid].sort_values("onset")
@@ -118,7 +161,9 @@ def _draw(plt, spec, data: figures.FigureData, data_note: str):
         raise fail(
             f"figure {spec.name}", f"one checkpoints folder per model ({len(spec.models)})", len(data.checkpoints)
         )
-    clips = choose_clips(data.index_dir, spec.evaluation_set)
+    params = data.params or _params({}, f"figure {spec.name}")
+    head = params["head"]
+    clips = choose_clips(data.index_dir, spec.evaluation_set, clips=params["clips"])
     feats, hop_s = _features(data.features, [fid for fid, _ in clips])
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     n_models = len(spec.models)
@@ -139,22 +184,24 @@ def _draw(plt, spec, data: figures.FigureData, data_note: str):
         preds = []
         for row, ((label, model), ckpt_dir) in enumerate(zip(spec.models, data.checkpoints, strict=True)):
             weights, probs, factor, ckpt = attention_and_probs(Path(ckpt_dir), x)
+            if head >= weights.shape[0]:
+                raise fail("figure setting head", f"a head of {model} (0 to {weights.shape[0] - 1})", head)
             used.append(f"{model} {ckpt}")
             step = hop_s * factor
             q = min(int(query_s / step), weights.shape[1] - 1)
             t = (np.arange(weights.shape[2]) + 0.5) * step
             ax = axes[row][col]
-            ax.plot(t, weights[HEAD, q], color="black", linewidth=1)
+            ax.plot(t, weights[head, q], color="black", linewidth=1)
             for c in labels_here:  # the weights over each class's events coloured by that class, as the paper
                 for _, e in ev[ev["label"] == c].iterrows():
                     inside = (t >= e["onset"]) & (t <= e["offset"])
                     ax.fill_between(
-                        t, 0, weights[HEAD, q], where=inside, color=colours[classes.index(c) % 10], alpha=0.5
+                        t, 0, weights[head, q], where=inside, color=colours[classes.index(c) % 10], alpha=0.5
                     )
             ax.axvline(query_s, color="grey", linestyle=":", linewidth=1)
-            nonzero = int((weights[HEAD, q] > 0).sum())
+            nonzero = int((weights[head, q] > 0).sum())
             ax.set_title(
-                f"({chr(97 + col)}{row + 1}) {label} ({model}), head {HEAD}: {nonzero} of {weights.shape[2]} weights > 0",
+                f"({chr(97 + col)}{row + 1}) {label} ({model}), head {head}: {nonzero} of {weights.shape[2]} weights > 0",
                 fontsize=8,
             )
             ax.set_ylabel("attention weight", fontsize=7)
@@ -181,12 +228,20 @@ def _draw(plt, spec, data: figures.FigureData, data_note: str):
     axes[n_models][-1].legend(
         handles, classes, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, ncol=1
     )
+    chosen = (
+        "clips set in config"
+        if params["clips"] is not None
+        else f"the first {N_CLIPS} clips of the set with events of two or more classes"
+    )
     detail = (
-        f"query frame at the middle of each clip's first event (dotted), layer {LAYER}, {'; '.join(dict.fromkeys(used))}; "
+        f"{chosen}; query frame at the middle of each clip's first event (dotted), layer {LAYER}, "
+        f"{'; '.join(dict.fromkeys(used))}; "
         f"predictions at {THRESHOLD} without median filter; one lane per class in the label rows"
     )
     fig.suptitle(figures._title(spec, data_note, detail, width=130), fontsize=8, x=0.01, ha="left")
     return fig
 
 
-KIND = figures.register_kind(figures.FigureKind("attention", ("index", "checkpoints", "features"), _check, _draw))
+KIND = figures.register_kind(
+    figures.FigureKind("attention", ("index", "checkpoints", "features"), _check, _draw, _params)
+)

@@ -267,6 +267,7 @@ def check(config: dict) -> dict:
         model_pipeline(config, model)
         check_architecture_settings(config, model)
         check_training_parts(config, model)
+    skipped = set(config.get("skipped_runs", []))
     for paper in config["papers"]:
         spec = papers.get(paper)
         parts = [("table", t.name, t.dataset, tuple(t.models)) for t in spec.tables]
@@ -286,6 +287,8 @@ def check(config: dict) -> dict:
                     "no such dataset",
                 )
             for model in models:
+                if kind == "table" and model in skipped and model not in config["models"]:
+                    continue  # shown as not run (n/a)
                 if model not in config["models"]:
                     raise fail(
                         f"config key 'models/{model}'",
@@ -294,7 +297,31 @@ def check(config: dict) -> dict:
                     )
                 # per-class median-filter windows name the classes of the dataset it is scored on, before any job
                 sed_evaluate.check_windows(config, model, dataset)
+    # any registered paper's: selecting fewer papers (--config papers=...) keeps a config's skipped runs valid
+    tabled = {m for name in papers.names() for t in papers.get(name).tables for m in t.models}
+    for i, model in enumerate(config.get("skipped_runs", [])):
+        where = f"config key 'skipped_runs/{i}'"
+        if model in config["models"]:
+            raise fail(where, "a model this config does not define (a skipped run is not trained)", repr(model))
+        if model not in tabled:
+            raise fail(where, "a model column of a registered paper's table", repr(model))
+    check_figure_settings(config)
     return config
+
+
+def check_figure_settings(config: dict) -> None:
+    """Each entry of config `figures` for a selected paper names one of its figures and has settings the figure's kind
+    accepts (like the other rules on a paper's parts, for the selected papers; plot_figure checks any figure it
+    draws)."""
+    from . import figures, papers
+
+    for paper, entries in config.get("figures", {}).items():
+        if paper not in config["papers"]:
+            continue
+        for name, given in entries.items():
+            where = f"config key 'figures/{paper}/{name}'"
+            spec = papers.get(paper).figure(name, f"config key 'figures/{paper}'")
+            figures.KINDS.get(spec.kind, f"{where} kind").settings(given, where)
 
 
 # Keys of a model entry that are not its architecture: where its data comes from and how it is trained/evaluated.

@@ -55,6 +55,7 @@ class FigureData(NamedTuple):
     metrics: Sequence[dict] = ()  # metrics.json documents (sedrepro.results)
     checkpoints: Sequence[Path] = ()  # run checkpoints folders
     features: Sequence[Path] = ()  # feature files of the runs' pipelines
+    params: dict[str, Any] = {}  # the figure's config settings, checked and filled by its kind (FigureKind.params)
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,23 @@ class FigureKind:
     inputs: what it reads, from FIGURE_INPUTS (the workflow gives a figure these and no other).
     check(spec, where): stops a FigureSpec whose fields do not fit the kind with one line (called when it is defined).
     draw(plt, spec, data, data_note): the matplotlib figure, its title included.
+    params(settings, where): the figure's config settings (config `figures/<paper>/<figure>`, {} when unset) checked
+        with one line naming `where` and filled with the kind's defaults; None: a kind without settings.
     """
 
     name: str
     inputs: tuple[str, ...]
     check: Callable[[Any, str], None]
     draw: Callable[[Any, Any, FigureData, str], Any]
+    params: Callable[[dict, str], dict] | None = None
+
+    def settings(self, given: dict | None, where: str) -> dict:
+        """The figure's settings: `given` checked and filled by `params`; a kind without settings accepts none."""
+        if self.params is None:
+            if given:
+                raise fail(where, f"no settings (figure kind {self.name!r} has none)", ", ".join(sorted(given)))
+            return {}
+        return self.params(dict(given or {}), where)
 
     def __post_init__(self) -> None:
         unknown = [i for i in self.inputs if i not in FIGURE_INPUTS]
@@ -432,6 +444,12 @@ def build_parser():
     p.add_argument("--checkpoints", nargs="*", default=[], help="checkpoints folders of the runs")
     p.add_argument("--features", nargs="*", default=[], help="feature files of the runs' pipelines")
     p.add_argument("--data-note", required=True, help="which data the figure comes from (embedded synthetic or real)")
+    p.add_argument(
+        "--params",
+        type=cli.json_arg,
+        default={},
+        help="JSON: the figure's config settings (figures/<paper>/<figure>), checked by its kind; default none",
+    )
     p.add_argument("--out", required=True, help="PNG to write")
     return p
 
@@ -455,12 +473,15 @@ def main(args) -> None:
         metrics=[results.load(p) for p in args.metrics],
         checkpoints=[Path(p) for p in args.checkpoints],
         features=[Path(p) for p in args.features],
+        params=kind.settings(args.params, f"config key 'figures/{args.paper}/{args.figure}'"),
     )
     draw(spec, args.data_note, args.out, data=data)
     inputs = [str(Path(args.index) / name) for name in ("files.tsv", "events.tsv")] if args.index else []
     inputs += list(args.history) + list(args.metrics) + list(args.features)
     provenance.write_sidecar(
-        args.out, {"paper": args.paper, "figure": args.figure, "data_note": args.data_note}, inputs=inputs
+        args.out,
+        {"paper": args.paper, "figure": args.figure, "data_note": args.data_note, "params": data.params},
+        inputs=inputs,
     )
     log.info("wrote %s", args.out)
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import cli, page, papers, provenance, results
-from .io import atomic_path, fail, read_json, write_text
+from .io import atomic_path, fail, read_json, read_tsv, write_text
 from .metrics import METRICS
 from .papers import AVERAGE, OVERALL, TEXT, TableSpec, check_paper_values, load_paper_values
 
@@ -455,6 +455,56 @@ def configuration_note(configuration: dict[str, Any] | None) -> str:
     )
 
 
+def _coverage_text(coverage: Mapping[str, Any]) -> str:
+    """As "6 of 8 listed clips (2 missing)"; a subset whose missing clips no one set owns is named by set_coverage."""
+    if coverage["listed"] is None:
+        return coverage["text"]
+    missing = coverage["listed"] - coverage["clips"]
+    return f"{coverage['text']} ({f'{missing:,} missing' if missing else 'none missing'})"
+
+
+def parse_assignments(entries: Sequence[str]) -> dict[str, Path]:
+    """`<pipeline>=<assignment.tsv>` arguments as {pipeline: path}."""
+    out = {}
+    for entry in entries:
+        pipeline, sep, path = entry.partition("=")
+        if not sep or not pipeline or not path:
+            raise fail("--assignment", "<pipeline>=<assignment.tsv>", repr(entry))
+        out[pipeline] = Path(path)
+    return out
+
+
+def coverage_notes(spec: TableSpec, index_dir: str | Path | None, assignments: Mapping[str, Path]) -> list[str]:
+    """On how many of how many listed clips the table's numbers stand (sedrepro.datasets.set_coverage, from the
+    index's manifest): the evaluation set its model cells read, under each pipeline of its models (the split stage's
+    assignment), and the index its statistic columns count."""
+    from .datasets.base import FILES_FILE, set_coverage  # imported late, as in dataset_stats
+
+    out = []
+    if spec.models:
+        if not assignments or index_dir is None:
+            out.append(f"Clips of the {spec.evaluation_set} set: not recorded (no index and assignment given).")
+        else:
+            texts = {}
+            for pipeline, path in assignments.items():
+                frame = read_tsv(path, dtype={"file_id": str, "split": str})
+                cov = set_coverage(Path(index_dir), pd.Series(frame["split"].to_numpy(), index=frame["file_id"]))
+                if spec.evaluation_set not in cov:
+                    raise fail(path, f"clips of evaluation set {spec.evaluation_set!r}", f"sets {', '.join(cov)}")
+                texts[pipeline] = _coverage_text(cov[spec.evaluation_set])
+            shown = (
+                next(iter(texts.values()))
+                if len(set(texts.values())) == 1
+                else "; ".join(f"{text} (pipeline {p})" for p, text in texts.items())
+            )
+            out.append(f"Clips: the {spec.evaluation_set} set, every model's numbers computed on {shown}.")
+    if spec.stats and index_dir is not None:
+        files = read_tsv(Path(index_dir) / FILES_FILE, dtype={"file_id": str})
+        cov = set_coverage(Path(index_dir), pd.Series("index", index=files["file_id"].to_numpy()))["index"]
+        out.append(f"Clips: the statistic columns count the events of {_coverage_text(cov)} of the index.")
+    return out
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
@@ -468,8 +518,10 @@ def notes(
     hardware: Sequence[str] = (),
     missing: bool = False,
     ranking: Sequence[str] = (),
+    coverage: Sequence[str] = (),
 ) -> list[str]:
-    """The Markdown notes; `missing`: the table has a cell without a reproduced value (shown n/a)."""
+    """The Markdown notes; `missing`: the table has a cell without a reproduced value (shown n/a); `coverage`: the
+    clip counts (coverage_notes), after the data note."""
     out = []
     for header, model in spec.model_columns:
         pm = summary["per_model"][model]
@@ -512,6 +564,7 @@ def notes(
     out.extend(ranking)
     out.extend(paper_notes)
     out.append(f"Data: {data_note}")
+    out.extend(coverage)
     trivial = _trivial_note(spec, summary)
     if trivial:
         out.append(trivial)
@@ -791,7 +844,16 @@ def build_parser():
         default=[],
         help="train.json files of the same runs (training time, parameters, checkpoint size, epochs)",
     )
-    p.add_argument("--index", help="dataset index directory; needed only for statistic columns")
+    p.add_argument(
+        "--index", help="dataset index directory: statistic columns and the clip counts of the notes (its manifest)"
+    )
+    p.add_argument(
+        "--assignment",
+        nargs="*",
+        default=[],
+        help="<pipeline>=<assignment.tsv> of each pipeline of the table's models (the split stage's): the clips of "
+        "the evaluation set, counted in the notes against the index's manifest",
+    )
     p.add_argument("--paper-values", help="transcribed paper-values TSV (default: the paper's values_path)")
     p.add_argument("--data-note", required=True, help="which data the numbers come from (embedded synthetic or real)")
     p.add_argument("--out-md", required=True)
@@ -810,6 +872,7 @@ def main(args) -> None:
     metrics = load_metrics(args.metrics)
     stats = dataset_stats(spec.dataset, args.index) if (args.index and spec.stats) else None
     train = load_train(args.train, metrics)
+    assignments = parse_assignments(args.assignment)
     table = build_table(spec, metrics, pv, stats, train)
     summary = summarize_runs(spec, metrics)
     note_lines = notes(
@@ -821,6 +884,7 @@ def main(args) -> None:
         hardware=hardware_notes(spec, train, metrics),
         ranking=ranking_notes(spec, metrics),
         missing=bool(table.loc[~table["row"].isin(spec.cited_labels), "reproduced"].isna().any()),
+        coverage=coverage_notes(spec, args.index, assignments),
     )
     note_lines.append(configuration_note(provenance.configuration()))
     out_md = Path(args.out_md)
@@ -832,6 +896,9 @@ def main(args) -> None:
     inputs = list(args.metrics) + list(args.train) + [args.paper_values]
     if stats is not None:
         inputs.append(str(Path(args.index) / "events.tsv"))
+    if args.index and (spec.stats or assignments):  # what coverage_notes read
+        inputs += [str(Path(args.index) / name) for name in ("files.tsv", "manifest.tsv")]
+        inputs += [str(p) for p in assignments.values()]
     config = {
         "paper": args.paper,
         "table": args.table,

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch.optim.lr_scheduler import LambdaLR
 
 from . import cli, layout, provenance
 from .augment import Augmenter
@@ -53,7 +54,7 @@ from .io import InputError, atomic_path, read_json, write_csv, write_json
 from .losses import Loss
 from .models import build, constructor_config, count_parameters, set_compiled
 from .progress import progress
-from .recipes import RECIPES
+from .recipes import RECIPES, sigmoid_rampup
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +260,16 @@ def recipe_settings(training: dict) -> dict:
     return training
 
 
+def warmup_scheduler(optimiser: torch.optim.Optimizer, warmup: dict | None) -> LambdaLR | None:
+    """The learning-rate warm-up of config training.lr_warmup (None: none, the constant learning rate): stepped after
+    every optimiser step, so that step n (from 0) runs at learning_rate * sigmoid_rampup(n, steps), as the DCASE 2020
+    baseline's adjust_learning_rate (kept by guanyadong/ssa_sed) sets it before each step."""
+    if warmup is None:
+        return None
+    steps = int(warmup["steps"])
+    return LambdaLR(optimiser, lambda step: sigmoid_rampup(step, steps))
+
+
 def model_record(model_cfg: dict, n_features: int, n_classes: int) -> dict:
     """What the checkpoints' network is (train.json "model"): :func:`sedrepro.predict.load_model` rebuilds it
     without the config."""
@@ -311,6 +322,7 @@ def train(
     optimiser = torch.optim.Adam(
         model.parameters(), lr=training["learning_rate"], weight_decay=training["weight_decay"]
     )
+    scheduler = warmup_scheduler(optimiser, training.get("lr_warmup"))  # absent: no warm-up (config/schema.yaml)
     objective = Objective(data.target)
     recipe = recipe_cls(model, loss, training)
     monitor = training["monitor"]
@@ -323,6 +335,8 @@ def train(
     else:
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
+        if scheduler is not None:  # the key holds lr_warmup: a state made with it has its scheduler's
+            scheduler.load_state_dict(state["scheduler"])
         recipe.load_state_dict(state["recipe"])
         torch.set_rng_state(state["torch_rng"])
         history, best, bad = state["history"], state["best"], state["bad_epochs"]
@@ -353,6 +367,8 @@ def train(
             optimiser.zero_grad(set_to_none=True)
             loss_value.backward()
             optimiser.step()
+            if scheduler is not None:
+                scheduler.step()
             recipe.after_step()
             n = len(batch["features"])
             total += float(loss_value.detach()) * n
@@ -392,6 +408,7 @@ def train(
                 "epoch": epoch,
                 "model": model.state_dict(),
                 "optimiser": optimiser.state_dict(),
+                "scheduler": None if scheduler is None else scheduler.state_dict(),
                 "recipe": recipe.state_dict(),
                 "torch_rng": torch.get_rng_state(),
                 "history": history,

@@ -186,7 +186,7 @@ def paper_runs(config: Mapping) -> list[tuple[str, str]]:
     """(dataset, model) pairs that the enabled papers' tables and figures need, in a stable order."""
     runs: list[tuple[str, str]] = []
     for paper in config["papers"]:
-        needed = [(t.dataset, m) for t in paper_tables(paper) for m in t.models]
+        needed = [(t.dataset, m) for t in paper_tables(paper) for m in shown_runs(config, t)]
         needed += [(f.dataset, m) for f in paper_figures(paper) for _, m in f.runs(config["models"])]
         for run in needed:
             if run not in runs:
@@ -270,11 +270,17 @@ def table_needs_train(table) -> bool:
     return bool(shown & set(sed_papers.TRAIN_METRICS))
 
 
+def shown_runs(config: Mapping, spec: sed_papers.TableSpec) -> list[str]:
+    """The table's models this config trains: all but its skipped_runs (shown as "no runs", n/a)."""
+    skipped = set(config.get("skipped_runs", []))
+    return [model for model in spec.models if model not in skipped]
+
+
 def table_metrics(config: Mapping, paper: str, table: str) -> list[str]:
     spec = table_spec(paper, table)
     return [
         run_file(config, spec.dataset, model, seed, sed_evaluate.METRICS_FILE)
-        for model in spec.models
+        for model in shown_runs(config, spec)
         for seed in seeds(config)
     ]
 
@@ -286,7 +292,7 @@ def table_train(config: Mapping, paper: str, table: str) -> list[str]:
         return []
     return [
         run_file(config, spec.dataset, model, seed, sed_layout.SUMMARY_FILE)
-        for model in spec.models
+        for model in shown_runs(config, spec)
         for seed in seeds(config)
     ]
 
@@ -294,6 +300,14 @@ def table_train(config: Mapping, paper: str, table: str) -> list[str]:
 def table_index(config: Mapping, paper: str, table: str) -> list[str]:
     """The index of the table's dataset (statistic columns such as Table 1's durations come from it)."""
     return index_list(config, table_spec(paper, table).dataset)
+
+
+def table_assignments(config: Mapping, paper: str, table: str) -> list[str]:
+    """`<pipeline>=<assignment.tsv>` for each pipeline of the table's models (which clips its evaluation set has, for
+    the notes' clip counts: sedrepro.datasets.set_coverage); none for a statistics-only table."""
+    spec = table_spec(paper, table)
+    pipelines = dict.fromkeys(sed_config.model_pipeline(config, model) for model in shown_runs(config, spec))
+    return [f"{p}={split_files(config, spec.dataset, p)[0]}" for p in pipelines]
 
 
 def figure_inputs(config: Mapping, paper: str, figure: str) -> dict[str, list[str]]:
@@ -419,6 +433,13 @@ def dataset_note(config: Mapping, dataset: str) -> str:
         f"embedded synthetic stand-in data packed like {archives} (not the real dataset: numbers are not comparable"
         " with the paper's)"
     )
+
+
+def figure_settings(config: Mapping, paper: str, figure: str) -> str:
+    """The figure's config settings (figures/<paper>/<figure>, {} when unset) as JSON; its kind checks them (at
+    workflow start, sedrepro.config.check, and in the stage)."""
+    figure_spec(paper, figure)  # a misspelt name lists the valid ones
+    return json.dumps(config.get("figures", {}).get(paper, {}).get(figure, {}), sort_keys=True)
 
 
 def data_note(config: Mapping, paper: str, table: str | None = None, figure: str | None = None) -> str:

@@ -88,8 +88,9 @@ NOTES = (
     "Validate set: DCASE 2021's synthetic validation soundscapes (set validate); the weak clips held out by the "
     "baseline's 90/10 draw form weak_validate and are not used for early stopping (there is none).",
     "Training: mean teacher with the student scored (the DCASE baseline reports the student), consistency weight 2 "
-    "after a sigmoid ramp-up over the first 40 % of the steps (the peer code: 80 of 200 epochs), Adam 1e-3 without "
-    "the learning-rate warm-up the paper states (no such setting yet), BCE on frame labels and clip tags; the last "
+    "after a sigmoid ramp-up over the first 40 % of the steps (the peer code: 80 of 200 epochs), Adam 1e-3 with the "
+    "learning-rate warm-up the paper states, as the peer code's: the same sigmoid ramp over the same steps "
+    "(training.lr_warmup; its ramp-down after epoch 250 not implemented), BCE on frame labels and clip tags; the last "
     "epoch's checkpoint is scored.",
     "Augmentation (paper section 3: MixUp and time shifting): the DCASE baselines' settings, mixup of rows with the "
     "same label kind (p 0.5, lambda ~ Beta(0.2, 0.2), soft labels, unlabelled rows not mixed) and a time shift of "
@@ -101,8 +102,9 @@ NOTES = (
     "rest).",
     "PSDS settings are DCASE 2020's (dtc = gtc = 0.5, cttc = 0.3, alpha_ct = 0, alpha_st = 1, max_efpr = 100): the "
     "paper does not state them; the paper's 64-67 % fit that task's scale.",
-    "Figure 2: the two clips are the first two of the evaluation set (in file order) with events of two or more "
-    "classes, not chosen in config (a figure gets no config yet); head 0 of the SSA's first layer.",
+    "Figure 2: the clips and attention head are chosen in config (figures/ssa/figure2: clips, head); unset (the "
+    "default), the first two clips of the evaluation set (in file order) with events of two or more classes and head "
+    "0 of the first layer.",
 )
 
 NOT_CHECKABLE = (
