@@ -61,8 +61,8 @@ def test_folder_is_the_one_folder_of_a_stages_files():
 def test_runs_and_targets_of_the_selected_papers():
     cfg = tiny()
     runs = glue.paper_runs(cfg)
-    # 4 models x 2 datasets (hypernetworks), 2 mono + 5 poly (dessed), the baseline + 6 lambdas (ssa)
-    assert len(runs) == len(set(runs)) == 22
+    # 4 models x 2 datasets (hypernetworks), 2 mono + 5 poly (dessed), the baseline + 6 lambdas (ssa), 6 (mtl_vae)
+    assert len(runs) == len(set(runs)) == 28
     assert ("urban_sed", "hcrnn64") in runs and ("urbansound8k", "mono_baseline") in runs
     assert glue.datasets_used(cfg) == ["desed", "tut_sed_synthetic_2016", "urban_sed", "urbansound8k"]
     assert ("desed", "ssa_sparsity-1p3") in runs and "results/tiny/ssa/figure2.png" in glue.all_targets(cfg)
@@ -83,7 +83,7 @@ def test_wildcard_constraints_follow_the_config():
 
 def test_a_misspelt_name_lists_the_registered_ones():
     with pytest.raises(
-        InputError, match=r"^the target's paper: expected one of dessed, hypernetworks, ssa, found 'x'$"
+        InputError, match=r"^the target's paper: expected one of dessed, hypernetworks, mtl_vae, ssa, found 'x'$"
     ):
         glue.checked_names({"paper": "x"})
     with pytest.raises(InputError, match=r"^the target's dataset: expected one of .*urbansound8k, found 'y'$"):
