@@ -45,6 +45,9 @@ def test_shipped_configs_validate(extra):
         "ssa_baseline",
         "ssa_sparsemax",
         *(f"ssa_sparsity-1p{k}" for k in range(6)),  # the sparse self-attention paper's lambda sweep
+        # the multi-task VAE paper's Figure 2 rows and Figure 3's deterministic variant
+        *("mtl_vae_synth", "mtl_vae_synth_weak", "mtl_vae_synth_weak_rec", "mtl_vae_all", "mtl_vae_real"),
+        "mtl_vae_deterministic",
     }
     for name in cfg["models"]:  # every model builds from the shipped settings
         arch = model_config(cfg, name)
@@ -140,7 +143,7 @@ def checked(cfg):
     [
         (
             lambda c: c.update({"papers": ["hypernetwork"]}),
-            "config key 'papers/0': expected a registered paper (dessed, hypernetworks, ssa), found 'hypernetwork'",
+            "config key 'papers/0': expected a registered paper (dessed, hypernetworks, mtl_vae, ssa), found 'hypernetwork'",
         ),
         (
             lambda c: c["models"]["crnn_uni"].update({"architecture": "rnn"}),
@@ -154,7 +157,9 @@ def checked(cfg):
             lambda c: c["models"].pop("hcrnn64"),
             "config key 'models/hcrnn64': expected the model's settings (hypernetworks table table1 shows it), found no such"
             " model (defined: crnn_bi, crnn_uni, dnd_baseline, dnd_dessed, dnd_dilated, dnd_proposed_conv1x1,"
-            " dnd_proposed_maxpool, hcrnn128, mono_baseline, mono_proposed, ssa_baseline, ssa_sparsemax, ssa_sparsity-1p0,"
+            " dnd_proposed_maxpool, hcrnn128, mono_baseline, mono_proposed, mtl_vae_all, mtl_vae_deterministic,"
+            " mtl_vae_real, mtl_vae_synth, mtl_vae_synth_weak, mtl_vae_synth_weak_rec, ssa_baseline, ssa_sparsemax,"
+            " ssa_sparsity-1p0,"
             " ssa_sparsity-1p1, ssa_sparsity-1p2, ssa_sparsity-1p3, ssa_sparsity-1p4, ssa_sparsity-1p5)",
         ),
         (
