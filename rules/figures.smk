@@ -3,8 +3,7 @@
 # Paper's figures; which inputs a figure gets, from its kind (sedrepro.figures.KINDS, workflow.figure_inputs).
 
 
-wildcard_constraints:
-    figure=r"figure\d+",
+# the figure wildcard's constraint is workflow.wildcard_constraints' (a table may be named like a figure)
 
 
 rule plot_figure:

@@ -50,6 +50,9 @@ def test_shipped_configs_validate(extra):
         "ssa_sparsemax",
         # the sparse self-attention paper's lambda sweep; the tiny config trains lambda 1.3 only (skipped_runs)
         *(f"ssa_sparsity-1p{k}" for k in ((3,) if extra == "config/tiny.yaml" else range(6))),
+        # the multi-task VAE paper's Figure 2 rows and Figure 3's deterministic variant
+        *("mtl_vae_synth", "mtl_vae_synth_weak", "mtl_vae_synth_weak_rec", "mtl_vae_all", "mtl_vae_real"),
+        "mtl_vae_deterministic",
     }
     assert set(cfg["skipped_runs"]) == (
         {f"ssa_sparsity-1p{k}" for k in (0, 1, 2, 4, 5)} if extra == "config/tiny.yaml" else set()
@@ -151,7 +154,7 @@ def checked(cfg):
     [
         (
             lambda c: c.update({"papers": ["hypernetwork"]}),
-            "config key 'papers/0': expected a registered paper (audioset, dessed, hypernetworks, ssa), found 'hypernetwork'",
+            "config key 'papers/0': expected a registered paper (audioset, dessed, hypernetworks, mtl_vae, ssa), found 'hypernetwork'",
         ),
         (
             lambda c: c["models"]["crnn_uni"].update({"architecture": "rnn"}),
@@ -168,7 +171,7 @@ def checked(cfg):
             " as_ensemble, as_fc, as_fc_big, as_l2_weight_decay-0p0, as_l2_weight_decay-0p0001, as_l2_weight_decay-0p001,"
             " as_residual, as_residual_big, as_scale_weight_scale-0p005, as_scale_weight_scale-0p02,"
             " as_scale_weight_scale-0p1, as_width_width-1024, as_width_width-256, as_width_width-64, crnn_bi, crnn_uni, dnd_baseline, dnd_dessed, dnd_dilated, dnd_proposed_conv1x1,"
-            " dnd_proposed_maxpool, hcrnn128, mono_baseline, mono_proposed, ssa_baseline, ssa_sparsemax, ssa_sparsity-1p0,"
+            " dnd_proposed_maxpool, hcrnn128, mono_baseline, mono_proposed, mtl_vae_all, mtl_vae_deterministic, mtl_vae_real, mtl_vae_synth, mtl_vae_synth_weak, mtl_vae_synth_weak_rec, ssa_baseline, ssa_sparsemax, ssa_sparsity-1p0,"
             " ssa_sparsity-1p1, ssa_sparsity-1p2, ssa_sparsity-1p3, ssa_sparsity-1p4, ssa_sparsity-1p5)",
         ),
         (

@@ -74,7 +74,13 @@ def _tree(root: Path, year: str = "21", audio: bool = True) -> Path:
         "Yv3_0.000_10.000.wav\t10.0\n",
     )
     _tsv(root / "metadata/eval/public.tsv", STRONG + "Yp0_120_130.wav\t0.000\t2.081\tSpeech\n")
+    strong_real = ["Ys0_0.000_10.000.wav", "Ys1_10.000_20.000.wav"]
+    _tsv(
+        root / "metadata/train/audioset_strong.tsv",
+        STRONG + f"{strong_real[0]}\t0.500\t3.000\tDog\n{strong_real[1]}\t1.000\t2.000\tCat\n",
+    )
     if audio:
+        _wav(root / f"audio/train/strong_label_real/{strong_real[0]}", 10.0)  # the second is missing
         for n in ("0.wav", "1.wav"):
             _wav(root / f"audio/train/{syn_t}/soundscapes/{n}", 10.0)
         _wav(root / f"audio/validation/{syn_v}/soundscapes/0.wav", 10.0)
@@ -109,6 +115,7 @@ def test_spec_declares_classes_subsets_and_sets() -> None:
         "unlabel_in_domain": "none",
         "validation": "strong",
         "public_eval": "strong",
+        "strong_real": "strong",
     }
     assert SPEC.embedded is desed_standin.STAND_IN and SPEC.embedded_archives == desed_standin.ARCHIVES
 
@@ -206,6 +213,7 @@ def test_index_handles_every_quirk_and_counts_it(tmp_path: Path) -> None:
         "unlabel_in_domain": 2,
         "synthetic_validate": 1,
         "public_eval": 1,
+        "strong_real": 1,
     }
     # synthetic stems repeat between train and validation: the subset prefixes them
     assert {"synthetic_train-0", "synthetic_validate-0"} <= set(files["file_id"])
@@ -223,6 +231,8 @@ def test_index_handles_every_quirk_and_counts_it(tmp_path: Path) -> None:
     assert (sub["validation"]["short_clips"], sub["validation"]["missing"], sub["validation"]["listed"]) == (1, 1, 4)
     assert (sub["weak"]["present"], sub["weak"]["missing"]) == (9, 1)
     assert (sub["unlabel_in_domain"]["present"], sub["unlabel_in_domain"]["unlisted"]) == (2, 1)
+    assert (sub["strong_real"]["present"], sub["strong_real"]["missing"]) == (1, 1)  # the strong real subset
+    assert ev.loc[["Ys0_0.000_10.000"]].values.tolist() == [[0.5, 3.0, "Dog"]]
     assert notes["synthetic_set"]["year"] == 2021 and "deviation" in notes["synthetic_set"]["note"]
 
 
@@ -230,11 +240,12 @@ def test_manifest_lists_missing_and_unlisted_with_checksums(tmp_path: Path) -> N
     root = _tree(tmp_path / "DESED")
     SPEC.index(root).write(tmp_path / "ix")
     m = read_manifest(tmp_path / "ix")
-    assert len(m) == 2 + 1 + 10 + 3 + 4 + 1  # every listed clip plus the unlisted one
-    assert m.groupby("status").size().to_dict() == {"missing": 2, "present": 18, "unlisted": 1}
+    assert len(m) == 2 + 1 + 10 + 3 + 4 + 1 + 2  # every listed clip plus the unlisted one
+    assert m.groupby("status").size().to_dict() == {"missing": 3, "present": 19, "unlisted": 1}
     assert m.loc[m["status"] == "missing", "filename"].tolist() == [
         "Yw09-a_b_9.000_19.000.wav",
         "Yv3_0.000_10.000.wav",
+        "Ys1_10.000_20.000.wav",
     ]
     row = m[m["filename"] == "Yextra_0.000_10.000.wav"].iloc[0]
     assert (row["subset"], row["status"]) == ("unlabel_in_domain", "unlisted")
@@ -248,7 +259,7 @@ def test_manifest_lists_missing_and_unlisted_with_checksums(tmp_path: Path) -> N
 
 def test_annotations_only_checks_no_audio_and_takes_durations_from_the_tsv(tmp_path: Path) -> None:
     index = SPEC.index(_tree(tmp_path / "DESED", audio=False), annotations_only=True)
-    assert len(index.files) == 2 + 1 + 10 + 2 + 4 + 1
+    assert len(index.files) == 2 + 1 + 10 + 2 + 4 + 1 + 2
     assert set(index.manifest["status"]) == {"unchecked"}
     v = index.files.set_index("file_id")["duration_s"]
     assert v["Yv2_5.000_12.000"] == 7.0 and np.isnan(v["Yp0_120_130"])  # public.tsv has no durations file
@@ -313,6 +324,7 @@ def test_official_protocol_is_the_dcase_baseline_split(tmp_path: Path) -> None:
         ("validation", "validation"): 3,
         ("weak", "weak_validate"): 1,  # round(0.1 * 9)
         ("weak", "weak_train"): 8,
+        ("strong_real", "strong_real"): 1,
     }
     again = SPEC.assign_splits(files.sample(frac=1.0, random_state=0), split)
     assert again.sort_index().equals(sets.sort_index())  # the draw does not depend on the order of the files
@@ -401,6 +413,8 @@ def real_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _tsv(root / "metadata/validation/validation_durations.tsv", durations.read_text())
     for rel in ("train/synthetic21_train", "validation/synthetic21_validation"):
         _tsv(root / "metadata" / rel / "soundscapes.tsv", STRONG + "0.wav\t0.5\t1.5\tDog\n")
+    # not in realdata either: DCASE 2022's strong real metadata, one hand-written clip
+    _tsv(root / "metadata/train/audioset_strong.tsv", STRONG + "Y00000000000_0.000_10.000.wav\t0.5\t1.5\tDog\n")
     return root
 
 

@@ -43,6 +43,7 @@ PARAMS = {
     "n_unlabel_in_domain": 8,
     "n_validation": 12,
     "n_public_eval": 4,
+    "n_strong_real": 8,
     "duration_s": [4.0, 10.0],
     "events_per_file": [1, 3],
     "max_polyphony": 2,
@@ -57,6 +58,7 @@ EXPECTED_FILES = {  # the merged tree: every folder holding audio, and every met
     "audio/train/unlabel_in_domain",
     "audio/validation/validation",
     "audio/eval/public",
+    "audio/train/strong_label_real",
     "metadata/train/synthetic21_train/soundscapes.tsv",
     "metadata/validation/synthetic21_validation/soundscapes.tsv",
     "metadata/validation/synthetic21_validation/durations.tsv",
@@ -65,6 +67,7 @@ EXPECTED_FILES = {  # the merged tree: every folder holding audio, and every met
     "metadata/validation/validation.tsv",
     "metadata/validation/validation_durations.tsv",
     "metadata/eval/public.tsv",
+    "metadata/train/audioset_strong.tsv",
     "README",
 }
 YT_ID = r"[A-Za-z0-9_-]{11}"
@@ -75,6 +78,7 @@ NAME_PATTERNS = {
     "unlabel_in_domain": rf"Y{YT_ID}_\d+\.\d{{3}}_\d+\.\d{{3}}\.wav",
     "validation": rf"Y{YT_ID}_\d+\.\d{{3}}_\d+\.\d{{3}}\.wav",
     "public_eval": rf"{YT_ID}_\d+_\d+\.wav",
+    "strong_real": rf"Y{YT_ID}_\d+\.\d{{3}}_\d+\.\d{{3}}\.wav",
 }
 
 
@@ -125,7 +129,7 @@ def test_extracted_tree_is_the_dcase_baseline_layout(tree: Path) -> None:
 def test_names_follow_the_real_patterns(tree: Path) -> None:
     root = _root(tree)
     ids = []
-    for subset, (folder, meta) in ds.TREE.items():
+    for subset, (folder, meta) in ds.ALL_TREE.items():
         listed = _tsv(root / meta)["filename"].unique()
         assert len(listed) == PARAMS[f"n_{subset}"]
         for name in [*listed, *(p.name for p in (root / folder).glob("*.wav"))]:
@@ -225,6 +229,25 @@ def test_missing_clips_are_not_in_the_audio_archive(tree: Path) -> None:
     assert members == {name for name, c in plan.items() if c.file.split in ds.YOUTUBE and not c.missing}
 
 
+def test_strong_real_subset_is_drawn_apart_and_leaves_the_other_archives_byte_identical(tmp_path: Path) -> None:
+    """The strong real subset (audioset_strong.tsv + strong_label_real/, its own archive): strong TSV with YouTube
+    names, some clips listed but missing; its size changes no byte of the other four archives (so the runs on them,
+    e.g. the ssa paper's, do not move)."""
+    digests = {}
+    for n in (1, 5):
+        out = tmp_path / str(n)
+        ds.STAND_IN.run(SPEC, out, {**PARAMS, "n_strong_real": n})
+        digests[n] = [file_digests(out / a) for a in ds.ARCHIVES]
+        with tarfile.open(out / ds.ARCHIVES[4]) as tf:
+            names = [m.name for m in tf.getmembers() if m.isfile()]
+            meta = tf.extractfile(f"dataset/{ds.STRONG_REAL_TREE[1]}").read().decode()
+        listed = {line.split("\t")[0] for line in meta.splitlines()[1:]}
+        wavs = {name.rsplit("/", 1)[-1] for name in names if name.endswith(".wav")}
+        assert meta.startswith("filename\tonset\toffset\tevent_label\n") and len(listed) == n
+        assert wavs <= listed and len(listed - wavs) == min(n - 1, round(PARAMS["missing_fraction"] * n))
+    assert digests[1][:4] == digests[5][:4] and digests[1][4] != digests[5][4]
+
+
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
 
@@ -233,9 +256,9 @@ def test_events_are_audible_at_their_times_and_weak_tags_are_the_rendered_classe
     root = _root(tree)
     plan = _plan()
     weak = _tsv(root / ds.TREE["weak"][1]).set_index("filename")["event_labels"]
-    checked = {s: 0 for s in ds.TREE}
+    checked = {s: 0 for s in ds.ALL_TREE}
     for name, clip in plan.items():
-        path = root / ds.TREE[clip.file.split][0] / name
+        path = root / ds.ALL_TREE[clip.file.split][0] / name
         if clip.missing:
             assert not path.exists()
             continue
@@ -266,7 +289,7 @@ def test_events_are_audible_at_their_times_and_weak_tags_are_the_rendered_classe
 def test_manifest_and_cli_through_the_generic_dispatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The embedded CLI reaches the stand-in through the spec only; same params give byte-identical archives."""
     monkeypatch.setitem(DATASETS._parts, SPEC.name, SPEC)
-    small = {**PARAMS, **{f"n_{s}": 2 for s in ds.TREE}, "duration_s": [4, 6], "seed": 5}
+    small = {**PARAMS, **{f"n_{s}": 2 for s in ds.COUNT_KEYS}, "duration_s": [4, 6], "seed": 5}
     digests = []
     for run in ("a", "b"):
         embedded.main(argparse.Namespace(dataset=SPEC.name, out=str(tmp_path / run), params=small))
@@ -324,3 +347,4 @@ def test_the_registered_spec_indexes_the_stand_in_as_extracted(tmp_path: Path) -
         "validation": round(0.125 * 12),
     }
     assert subsets["public_eval"]["events_past_clip_end_clipped"] > 0
+    assert subsets["strong_real"]["missing"] == round(0.125 * 8) and spec.subsets["strong_real"] == "strong"

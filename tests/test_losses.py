@@ -95,3 +95,87 @@ def test_config_errors_are_one_line():
     with pytest.raises(InputError, match=r"found sources with \['weak'\]"):
         loss.check_labels(["weak"])
     loss.check_labels(["strong"])
+
+
+def test_a_term_restricted_to_sources_reads_only_their_rows():
+    """`sources` narrows a term to the rows of those training sources (batch key "source"): rows of other sources get
+    exactly zero gradient from it, and its value is the term on its own rows alone; without `sources` every
+    labelled row counts, as before."""
+    logits, y = strong_case()
+    batch = {"strong": y, "mask_strong": torch.ones(6, dtype=torch.bool), "source": torch.tensor([0, 0, 1, 1, 0, 1])}
+    names = ["synthetic_train", "strong_real"]
+    synth = Loss([{"term": "bce_strong", "weight": 1.0, "sources": ["synthetic_train"]}], sources=names)
+    got = synth({"strong": logits}, batch)
+    rows = batch["source"] == 0
+    torch.testing.assert_close(got, torch.nn.BCEWithLogitsLoss()(logits[rows], y[rows]), rtol=1e-6, atol=0)
+    (grad,) = torch.autograd.grad(got, logits)
+    assert grad[~rows].abs().sum() == 0 and grad[rows].abs().sum() > 0
+    # two strong tasks, each a mean over its own rows (the paper's "2 x BCE_strong")
+    both = Loss(
+        [
+            {"term": "bce_strong", "weight": 1.0, "sources": ["synthetic_train"]},
+            {"term": "bce_strong", "weight": 1.0, "sources": ["strong_real"]},
+        ],
+        sources=names,
+    )({"strong": logits}, batch)
+    want = torch.nn.BCEWithLogitsLoss()(logits[rows], y[rows]) + torch.nn.BCEWithLogitsLoss()(logits[~rows], y[~rows])
+    torch.testing.assert_close(both, want, rtol=1e-6, atol=0)
+    # unrestricted: every labelled row, bit for bit the former loss (no "source" key needed)
+    plain = {k: v for k, v in batch.items() if k != "source"}
+    assert torch.equal(
+        Loss([{"term": "bce_strong", "weight": 1.0}])({"strong": logits}, plain),
+        torch.nn.BCEWithLogitsLoss()(logits, y),
+    )
+
+
+def test_rows_terms_restricted_to_sources():
+    """mse_reconstruction and kl_gaussian over the rows of their sources only (mean over those rows)."""
+    x = torch.randn(4, 5, 3, generator=torch.Generator().manual_seed(0))
+    rec = (x + torch.arange(4.0)[:, None, None]).requires_grad_(True)  # row r off by r everywhere
+    mu = torch.randn(4, 5, 2, requires_grad=True)
+    batch = {"features": x, "source": torch.tensor([0, 1, 1, 0])}
+    loss = Loss(
+        [{"term": "mse_reconstruction", "weight": 1.0, "sources": ["unlabel_in_domain"]}],
+        sources=["weak_train", "unlabel_in_domain"],
+    )
+    got = loss({"reconstruction": rec}, batch)
+    assert got.item() == pytest.approx((1 + 4) / 2)
+    (grad,) = torch.autograd.grad(got, rec)
+    assert [bool(grad[r].abs().sum() > 0) for r in range(4)] == [False, True, True, False]
+    logvar = torch.zeros(4, 5, 2, requires_grad=True)
+    kl = Loss([{"term": "kl_gaussian", "weight": 1.0, "sources": ["weak_train"]}], sources=["weak_train", "u"])
+    value = kl({"latent_mean": mu, "latent_logvar": logvar}, batch)
+    rows = batch["source"] == 0
+    torch.testing.assert_close(value, 0.5 * mu[rows].square().sum(-1).mean())
+    (g,) = torch.autograd.grad(value, mu)
+    assert g[~rows].abs().sum() == 0
+
+
+def test_source_errors_are_one_line():
+    with pytest.raises(
+        InputError,
+        match=r"^config key 'training/loss/0/sources': expected distinct training sources among synthetic_train, "
+        r"weak_train, found \['strong_real'\]$",
+    ):
+        Loss(
+            [{"term": "bce_strong", "weight": 1.0, "sources": ["strong_real"]}],
+            sources=["synthetic_train", "weak_train"],
+        )
+    loss = Loss(
+        [{"term": "bce_strong", "weight": 1.0, "sources": ["weak_train"]}], sources=["synthetic_train", "weak_train"]
+    )
+    with pytest.raises(
+        InputError,
+        match=r"^config key 'training/loss/0/sources': term 'bce_strong' expected sources with strong labels, found "
+        r"'weak_train' with weak labels$",
+    ):
+        loss.check_labels(["strong", "weak"], ["strong", "weak"])
+    # strong rows carry clip tags: a tags term may read a strong source
+    Loss(
+        [{"term": "bce_tags", "weight": 1.0, "sources": ["synthetic_train"]}], sources=["synthetic_train"]
+    ).check_labels(["strong", "weak"], ["strong"])
+    logits, y = strong_case()
+    with pytest.raises(InputError, match=r"term 'bce_strong' is restricted to sources, but the batch has no 'source'"):
+        Loss([{"term": "bce_strong", "weight": 1.0, "sources": ["synthetic_train"]}], sources=["synthetic_train"])(
+            {"strong": logits}, {"strong": y, "mask_strong": torch.ones(6, dtype=torch.bool)}
+        )

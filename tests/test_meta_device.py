@@ -24,7 +24,6 @@ N_CLASSES, B, T = 5, 3, 24
 # tests build them on meta): the papers' steps of issues 16 and 17 add their models to the configs.
 PENDING_ENTRIES = {
     "cnn_transformer": "issue 16: tests/test_transformer.py builds it on meta until ssa's entries exist",
-    "mtl_vae": "issue 17: tests/test_mtl_vae.py builds it on meta until mtl_vae's entries exist",
 }
 
 
@@ -83,6 +82,36 @@ def test_forward_and_backward_on_meta(architecture: str) -> None:
         # outputs the default loss does not read (a frame model's clip tags) take part too, so every parameter has a grad
         (loss + sum(v.sum() for name, v in outputs.items() if name != kind)).backward()
         assert all(p.grad is not None and p.grad.device == META for p in model.parameters()), where
+
+
+@pytest.mark.parametrize("cname", sorted(CONFIGS))
+def test_configured_losses_restricted_to_sources_on_meta(cname: str) -> None:
+    """Each entry whose loss terms name training sources (the multi-task VAE's Figure 2 rows): its configured loss on
+    meta, with the batch's row sources, frame labels, clip tags and masks there too."""
+    cfg = sconfig.load(CONFIGS[cname])
+    checked = 0
+    for name in sorted(cfg["models"]):
+        if "ensemble" in cfg["models"][name]:
+            continue  # no network, no training
+        training = sconfig.model_training(cfg, name)
+        if not any("sources" in term for term in training["loss"] or ()):
+            continue
+        pipeline = cfg["pipelines"][sconfig.model_pipeline(cfg, name)]
+        n_features = pipeline["features"]["n_mfcc"] or pipeline["features"]["n_mels"]
+        with META:
+            model = build_from_config(sconfig.model_config(cfg, name), n_features, N_CLASSES).train()
+        sources = [s["split"] for s in training["sources"]]
+        batch = {
+            **meta_batch(n_features, "strong"),
+            "tags": torch.empty(B, N_CLASSES, device=META),
+            "mask_tags": torch.empty(B, dtype=torch.bool, device=META),
+            "source": torch.empty(B, dtype=torch.long, device=META),
+        }
+        loss = Loss.from_config(training["loss"], "strong", sources=sources)(model(batch["features"]), batch)
+        assert loss.device == META, name
+        loss.backward()
+        checked += 1
+    assert checked >= 6  # the six mtl_vae entries
 
 
 @pytest.mark.parametrize("recipe", RECIPES.names())

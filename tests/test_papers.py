@@ -84,7 +84,11 @@ BAD_PAPERS = {
     ),
     "table name": (
         dict(tables=(replace(COUNTS, name="counts"),)),
-        r"paper 'toy' tables: expected names like table\\d\+ .the workflow's targets., found 'counts'",
+        r"paper 'toy' tables: expected names like \(\?:table\|figure\)\\d\+ .the workflow's targets., found 'counts'",
+    ),
+    "table named like one of its figures": (
+        dict(tables=(replace(COUNTS, name="figure1"),), figures=(replace(CURVES, name="figure1"),)),
+        r"^paper 'toy' figures: expected names no table of the paper has \(one target each\), found 'figure1'$",
     ),
     "table twice": (dict(tables=(COUNTS, COUNTS)), "paper 'toy' tables: expected each name once, found 'table1' twice"),
     "no tables": (dict(tables=()), "paper 'toy' tables: expected a non-empty tuple of TableSpec, found \\(\\)$"),
@@ -190,11 +194,17 @@ def test_a_misspelt_part_of_a_figure_stops_its_definition(fields, message):
 
 
 def test_registered_papers_by_name(monkeypatch):
-    assert papers.names() == ("audioset", "dessed", "hypernetworks", "ssa")  # the built-in modules register on import
+    assert papers.names() == (
+        "audioset",
+        "dessed",
+        "hypernetworks",
+        "mtl_vae",
+        "ssa",
+    )  # the built-in modules register on import
     assert papers.get("dessed") is papers.dessed.PAPER and papers.table("dessed", "table4").layout == "models"
     with pytest.raises(
         InputError,
-        match=r"--paper: expected a registered paper \(audioset, dessed, hypernetworks, ssa\), found 'desed'",
+        match=r"--paper: expected a registered paper \(audioset, dessed, hypernetworks, mtl_vae, ssa\), found 'desed'",
     ):
         papers.get("desed")
     with pytest.raises(

@@ -41,6 +41,11 @@ def test_two_sources_mix_in_shares(prepared):  # noqa: F811
     only_unlabelled = Sampler(data, [Source("train", "none", 1)], 4, seed=0)
     assert only_unlabelled.label_kinds == []
     assert not any(bool(b["mask_strong"].any()) for b in only_unlabelled.epoch(1))
+    # the row's source, when a loss term is restricted to sources (and only then: the batches above have no key)
+    tagged = Sampler(data, [Source("train", "target", 3), Source("train", "none", 1)], 8, seed=0, row_sources=True)
+    for b, plain in zip(tagged.epoch(1), batches, strict=True):
+        assert b["source"].tolist() == [0] * (len(b["source"]) - 2) + [1, 1]
+        assert torch.equal(b["features"], plain["features"]) and "source" not in plain
 
 
 def test_source_errors_are_one_line(prepared):  # noqa: F811

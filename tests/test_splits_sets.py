@@ -130,6 +130,20 @@ def test_sources_and_evaluation_sets_are_written_with_their_label_kinds(store):
     ]
 
 
+def test_a_source_without_statistics_leaves_the_normalisation_as_it_was(store):
+    """statistics false: the source's chunks are written (a model may train on it) but norm.json is the one of the
+    other sources, byte for byte (the strong real DESED source beside the ssa paper's three)."""
+    fdir, idx, out, _ = store
+    three = {**PIPELINE, "sources": PIPELINE["sources"][:2]}
+    make_splits(fdir, idx, TOY.name, out / "a", three)
+    offered = {**three, "sources": [*three["sources"], {"name": "unlabel", "label_kind": None, "statistics": False}]}
+    make_splits(fdir, idx, TOY.name, out / "b", offered)
+    assert (out / "a" / "norm.json").read_bytes() == (out / "b" / "norm.json").read_bytes()
+    with np.load(out / "b" / "chunks.npz") as z:
+        assert len(z["unlabel"]) == 3
+    assert read_json(out / "b" / "norm.json")["frames"] == 10 + 6 + 8
+
+
 def test_a_declared_label_kind_may_be_weaker_never_stronger(store):
     fdir, idx, out, _ = store
     weaker = {**PIPELINE, "sources": [{"name": "synthetic", "label_kind": "weak"}]}

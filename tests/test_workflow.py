@@ -422,11 +422,11 @@ def test_a_wrong_value_on_the_command_line_is_one_line_naming_the_key(tmp_path):
     [
         (
             f"{RESULTS}/hypernetwork/table1.md",
-            "the target's paper: expected one of dessed, hypernetworks, ssa, found 'hypernetwork'",
+            "the target's paper: expected one of dessed, hypernetworks, mtl_vae, ssa, found 'hypernetwork'",
         ),
         (
             f"{RESULTS}/dessd/figure4.png",
-            "the target's paper: expected one of dessed, hypernetworks, ssa, found 'dessd'",
+            "the target's paper: expected one of dessed, hypernetworks, mtl_vae, ssa, found 'dessd'",
         ),
         (
             f"{RESULTS}/datasets/urbansound.md",
@@ -454,7 +454,7 @@ def test_a_misspelt_name_in_a_target_lists_the_valid_names(tmp_path, target, mes
         ),
         (
             lambda c: c.update(papers=["hypernetwork"]),
-            "config key 'papers/0': expected a registered paper (dessed, hypernetworks, ssa), found 'hypernetwork'",
+            "config key 'papers/0': expected a registered paper (dessed, hypernetworks, mtl_vae, ssa), found 'hypernetwork'",
         ),
         (
             lambda c: c.update(plugins=["no_such_glue_plugin"]),

@@ -64,8 +64,8 @@ def test_runs_and_targets_of_the_selected_papers():
     runs = glue.paper_runs(cfg)
     # 4 models x 2 datasets (hypernetworks), 2 mono + 5 poly (dessed), the baseline + 1 of 6 lambdas (ssa: the tiny
     # config skips the other five runs of Table 1, shown n/a), 3 networks + ensemble + 2 big-data networks + one run per
-    # curve figure's sweep in tiny (audioset)
-    assert len(runs) == len(set(runs)) == 17 + 10 and ("desed", "ssa_sparsity-1p0") not in runs
+    # curve figure's sweep in tiny (audioset), 6 (mtl_vae)
+    assert len(runs) == len(set(runs)) == 17 + 10 + 6 and ("desed", "ssa_sparsity-1p0") not in runs
     assert ("urban_sed", "hcrnn64") in runs and ("urbansound8k", "mono_baseline") in runs
     assert glue.datasets_used(cfg) == ["audioset", "desed", "tut_sed_synthetic_2016", "urban_sed", "urbansound8k"]
     assert ("desed", "ssa_sparsity-1p3") in runs and "results/tiny/ssa/figure2.png" in glue.all_targets(cfg)
@@ -86,7 +86,8 @@ def test_wildcard_constraints_follow_the_config():
 
 def test_a_misspelt_name_lists_the_registered_ones():
     with pytest.raises(
-        InputError, match=r"^the target's paper: expected one of audioset, dessed, hypernetworks, ssa, found 'x'$"
+        InputError,
+        match=r"^the target's paper: expected one of audioset, dessed, hypernetworks, mtl_vae, ssa, found 'x'$",
     ):
         glue.checked_names({"paper": "x"})
     with pytest.raises(InputError, match=r"^the target's dataset: expected one of .*urbansound8k, found 'y'$"):

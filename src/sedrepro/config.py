@@ -233,9 +233,10 @@ def check_architecture_settings(config: dict, model: str) -> None:
 
 def check_training_parts(config: dict, model: str) -> None:
     """The model's recipe, loss terms and augmentations are registered (sedrepro.recipes, sedrepro.losses,
-    sedrepro.augment), the augmentations with settings that suit the pipeline's target."""
+    sedrepro.augment), loss terms name training sources only, the augmentations with settings that suit the
+    pipeline's target."""
     from .augment import Augmenter
-    from .losses import LOSS_TERMS
+    from .losses import LOSS_TERMS, Loss
     from .recipes import RECIPES
 
     where = f"config key 'models/{model}/training"
@@ -243,6 +244,8 @@ def check_training_parts(config: dict, model: str) -> None:
     RECIPES.get(training["recipe"], f"{where}/recipe'")
     for i, entry in enumerate(training["loss"] or ()):
         LOSS_TERMS.get(entry["term"], f"{where}/loss/{i}/term'")
+    if training["loss"] is not None:  # a term's sources are training sources
+        Loss(training["loss"], f"models/{model}/training/loss", [s["split"] for s in training["sources"]])
     target = config["pipelines"][model_pipeline(config, model)]["target"]
     Augmenter(training["augment"], target, seed=0, key=f"models/{model}/training/augment")
 

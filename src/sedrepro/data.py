@@ -208,7 +208,9 @@ class Sampler:
     cycling through its own shuffled orders. With one source this is exactly the plain shuffled pass over it.
 
     A source's rows have its set's label kind (labels "target") or none. For target "frames" the batches carry clip
-    tags (see :func:`make_batch`) when any source has weak labels or `tags` asks for them (the loss reads them)."""
+    tags (see :func:`make_batch`) when any source has weak labels or `tags` asks for them (the loss reads them).
+    With `row_sources` (a loss term restricted to some sources) each batch also carries ``source`` (B,) int64, the
+    index of each row's source in `sources`."""
 
     def __init__(
         self,
@@ -218,6 +220,7 @@ class Sampler:
         seed: int,
         key: str = "training/sources",
         tags: bool = False,
+        row_sources: bool = False,
     ) -> None:
         where = f"config key '{key}'"
         if not sources:
@@ -242,6 +245,7 @@ class Sampler:
         # each source's label kind: its set's (splits.json label_kinds), or none when its labels are not used
         self.kinds = [data.sets[s.split] if s.labels == "target" else "none" for s in self.sources]
         self.tags = data.target == "frames" and (tags or "weak" in self.kinds)
+        self.row_sources = row_sources  # batches carry "source" (B,) int64: each row's index into `sources`
 
     @property
     def label_kinds(self) -> list[str]:
@@ -276,4 +280,7 @@ class Sampler:
             kinds = np.concatenate([np.full(len(p), k) for p, k in zip(parts, self.kinds, strict=True)])
             sel = parts[0] if len(parts) == 1 else np.concatenate(parts)
             x, y = self.data.gather(sel[:, 0], sel[:, 1])
-            yield make_batch(x, y, kinds, self.data.target, sel[:, 1], self.tags)
+            batch = make_batch(x, y, kinds, self.data.target, sel[:, 1], self.tags)
+            if self.row_sources:
+                batch["source"] = torch.from_numpy(np.repeat(np.arange(len(parts)), [len(p) for p in parts]))
+            yield batch

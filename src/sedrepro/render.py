@@ -164,7 +164,7 @@ def _metric_values(
         if m["model"] != model:
             continue
         if name in METRICS:
-            vals += results.values(m, name, spec.evaluation_set, key)
+            vals += results.values(m, name, papers.column_set(metric, spec.evaluation_set), key)
         else:
             doc = train.get((m["model"], int(m["seed"])))
             v = None if doc is None else _train_value(doc, metric)
@@ -360,7 +360,8 @@ def _scoring_note(spec: TableSpec, summary: dict[str, Any]) -> str | None:
             "accuracy = categorical accuracy, loss = mean categorical cross-entropy."
         )
     if spec.is_models_layout:  # each registered metric the table shows, as the registry describes it
-        shown = dict.fromkeys(m for _, m in spec.metric_columns + spec.text_metrics)
+        # each metric once, whichever evaluation set its columns read
+        shown = dict.fromkeys(m.rpartition(papers.SET_PREFIX)[2] for _, m in spec.metric_columns + spec.text_metrics)
         described = "; ".join(_described(m) for m in shown if papers.split_run_metric(m)[0] in METRICS)
         # clip tags are ranked, not thresholded: the threshold only enters accuracy and micro F1, which no table shows
         lead = "Clip tags (one score per clip and class)" if summary["target"] == "tags" else "Frame threshold"

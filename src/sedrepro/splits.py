@@ -10,7 +10,8 @@ Outputs (one folder per dataset and pipeline):
                   label kind "none" are all zero and are no targets: splits.json's label_kinds is the mask
 - chunks.npz      for each source, "validate" and each evaluation set, int64 (n_chunks, 2): first global frame row
                   and number of valid frames
-- norm.json       mean and std of the training sources' features (a scalar each, or one per band; 0 and 1 for none)
+- norm.json       mean and std of the training sources' features (a scalar each, or one per band; 0 and 1 for none;
+                  sources with statistics false left out)
 - splits.json     what the training and prediction stages need to read the above (chunk size, target, padding,
                   sources with their label kinds, evaluation sets, label_kinds of every set)
 """
@@ -227,7 +228,9 @@ def make_splits(feature_dir: Path, index_dir: Path, dataset: str, out_dir: Path,
     with atomic_path(out_dir / CHUNKS_FILE, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **chunks)
-    norm = normalisation(features, frames, pipeline["normalisation"], tuple(s["name"] for s in sources))
+    # sources with statistics false (schema default true) are offered to models but leave norm.json as it was
+    stats_sources = tuple(s["name"] for s in sources if s.get("statistics", True))
+    norm = normalisation(features, frames, pipeline["normalisation"], stats_sources)
     summary = {
         "dataset": dataset,
         "classes": list(spec.classes),

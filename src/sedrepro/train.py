@@ -308,9 +308,11 @@ def train(
     data = SplitData.load(feature_dir, split_dir)
     recipe_cls = RECIPES.get(training["recipe"], "config key 'training/recipe'")
     sources = [Source.from_config(s, f"config key 'training/sources/{i}'") for i, s in enumerate(training["sources"])]
-    loss = Loss.from_config(training["loss"], data.label_kind, data.target)
-    sampler = Sampler(data, sources, training["batch_size"], seed, tags="tags" in loss.outputs)
-    loss.check_labels(sampler.label_kinds)
+    loss = Loss.from_config(training["loss"], data.label_kind, data.target, [s.split for s in sources])
+    sampler = Sampler(
+        data, sources, training["batch_size"], seed, tags="tags" in loss.outputs, row_sources=loss.needs_sources
+    )
+    loss.check_labels(sampler.label_kinds, sampler.kinds)
     augment = Augmenter(training["augment"], data.target, seed)
 
     torch.manual_seed(seed)

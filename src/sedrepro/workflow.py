@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -205,8 +206,16 @@ def wildcard_constraints(config: Mapping) -> dict[str, str]:
         "pipeline": "|".join(config["pipelines"]),
         "seed": r"\d+",
         "paper": "|".join(sed_papers.names()),
-        "table": r"table\d+",
+        # a table may be named like a figure (papers.TABLE_NAME): each target belongs to one rule, by its paper
+        "table": _except(r"(?:table|figure)\d+", [(p, f.name) for p in sed_papers.names() for f in paper_figures(p)]),
+        "figure": _except(r"figure\d+", [(p, t.name) for p in sed_papers.names() for t in paper_tables(p)]),
     }
+
+
+def _except(pattern: str, taken: Iterable[tuple[str, str]]) -> str:
+    """`pattern` for a name in a results path .../<paper>/<name>..., except the (paper, name) pairs `taken` (one
+    fixed-width look-behind each, after the name)."""
+    return pattern + "".join(f"(?<!/{re.escape(paper)}/{re.escape(name)})" for paper, name in taken)
 
 
 def paper_targets(config: Mapping, paper: str) -> list[str]:

@@ -10,6 +10,7 @@ Layout (guide section 4, the DCASE baseline's confs/default.yaml), relative to t
     audio/validation/validation/*.wav                          metadata/validation/validation.tsv
                                                                (+ metadata/validation/validation_durations.tsv)
     audio/eval/public/*.wav                                    metadata/eval/public.tsv
+    audio/train/strong_label_real/*.wav                        metadata/train/audioset_strong.tsv (DCASE 2022)
 The synthetic sets may be 2020's (synthetic20_train / synthetic20_validation, what the paper's DCASE 2020 baseline
 trained on) instead of 2021's (the one downloadable today); 2020's is used when present, and the index notes say which
 and the deviation when it is 2021's.
@@ -21,7 +22,7 @@ clips shorter than 10 s, events that end past their clip (clipped to it), same-c
 psds_eval refuses them; the older 4,251-row validation.tsv has them, the newer 4,239-row one not), the validation.tsv
 version by its row count. Unknown labels and malformed rows stop with one line.
 
-The YouTube-derived parts (weak, unlabel_in_domain, validation) always lose clips: a listed clip without audio is left
+The YouTube-derived parts (weak, unlabel_in_domain, validation, strong_real) always lose clips: a listed clip without audio is left
 out of files.tsv and listed as missing in manifest.tsv; audio no metadata lists is counted as unlisted. file_id is the
 wav stem, prefixed with the subset for the synthetic sets (their stems, 0..n, repeat between train and validation).
 """
@@ -75,9 +76,10 @@ SUBSETS: tuple[tuple[str, str], ...] = (
     ("unlabel_in_domain", "none"),
     ("validation", "strong"),
     ("public_eval", "strong"),
+    ("strong_real", "strong"),  # DCASE 2022's AudioSet strong labels (a training source); last: the others keep order
 )
 # Set names of the official protocol: three training sources (one label kind each), validate (strong), the held-out
-# weak clips, two evaluation sets.
+# weak clips, two evaluation sets, and the strong real clips (a fourth training source, DCASE 2022).
 SET_NAMES: tuple[str, ...] = (
     "synthetic_train",
     "weak_train",
@@ -86,6 +88,7 @@ SET_NAMES: tuple[str, ...] = (
     "weak_validate",
     "validation",
     "public_eval",
+    "strong_real",
 )
 STRONG_HEADER = ("filename", "onset", "offset", "event_label")
 WEAK_HEADER = ("filename", "event_labels")
@@ -376,6 +379,7 @@ class DesedSpec(DatasetSpec):
             Part("validation", "audio/validation/validation", "metadata/validation/validation.tsv", "strong",
                  "metadata/validation/validation_durations.tsv"),
             Part("public_eval", "audio/eval/public", "metadata/eval/public.tsv", "strong"),
+            Part("strong_real", "audio/train/strong_label_real", "metadata/train/audioset_strong.tsv", "strong"),
         ]  # fmt: skip
         return parts, y
 

@@ -14,6 +14,11 @@ Archives (the `DatasetSpec.embedded_archives` of DESED must be `ARCHIVES`, in th
   audioset_audio.tar.gz     <root>/audio/train/weak/*.wav, <root>/audio/train/unlabel_in_domain/*.wav,
                             <root>/audio/validation/validation/*.wav: what the real users fetch from YouTube with
                             DESED's download script, less the clips that are "missing" (listed, never shipped)
+  audioset_strong.tar.gz    <root>/metadata/train/audioset_strong.tsv (DCASE 2022's strong real labels, on Zenodo),
+                            <root>/audio/train/strong_label_real/*.wav (from YouTube, less the missing clips)
+
+The strong real subset (`STRONG_REAL`) is drawn after the others from a generator of its own ([seed, 1]) and packed
+in its own archive, so the other four archives are byte-identical whatever `n_strong_real` is.
 
 dcase_synth.zip keeps its real top folder: the DCASE tree is dcase_synth/{audio,metadata}/ merged into
 <root>/{audio,metadata}/ (the baseline symlinks them); the folders do not overlap. `TREE` gives each subset's audio
@@ -48,7 +53,13 @@ from ..io import atomic_path, fail
 from .base import DatasetSpec
 from .embedded import SNR_DB, PlannedFile, Sound, _fits, _pack_tar_gz, _render_file, _write_manifest, _zip_write
 
-ARCHIVES = ("dcase_synth.zip", "audioset_metadata.tar.gz", "DESED_public_eval.tar.gz", "audioset_audio.tar.gz")
+ARCHIVES = (
+    "dcase_synth.zip",
+    "audioset_metadata.tar.gz",
+    "DESED_public_eval.tar.gz",
+    "audioset_audio.tar.gz",
+    "audioset_strong.tar.gz",
+)
 SYNTH_ROOT = "dcase_synth"  # the real dcase_synth.zip's top folder
 # subset -> (audio folder, metadata file) in the merged tree; the synthetic validation set has durations.tsv beside it
 TREE = {
@@ -69,9 +80,13 @@ DURATIONS = {
     "synthetic_validate": "metadata/validation/synthetic21_validation/durations.tsv",
     "validation": "metadata/validation/validation_durations.tsv",
 }
+# DCASE 2022's strong real subset (AudioSet strong labels; guide section 4), YouTube names and missing clips
+STRONG_REAL = "strong_real"
+STRONG_REAL_TREE = ("audio/train/strong_label_real", "metadata/train/audioset_strong.tsv")
+ALL_TREE = {**TREE, STRONG_REAL: STRONG_REAL_TREE}  # every subset's audio folder and metadata file
 SYNTHETIC = ("synthetic_train", "synthetic_validate")
 YOUTUBE = ("weak", "unlabel_in_domain", "validation")  # the parts real users download from YouTube, losing some
-COUNT_KEYS = {s: f"n_{s}" for s in TREE}
+COUNT_KEYS = {s: f"n_{s}" for s in ALL_TREE}
 PARAM_KEYS = (
     *COUNT_KEYS.values(),
     "duration_s",
@@ -211,10 +226,13 @@ def plan(spec: DatasetSpec, stand_in: DesedStandIn, params: dict) -> list[Clip]:
     clips: list[Clip] = []
     taken: set[str] = set()
     number = 0
-    for subset in TREE:
+    for subset in ALL_TREE:
+        if subset == STRONG_REAL:  # its own draws: the subsets above do not depend on it
+            rng = np.random.default_rng([params["seed"], 1])
+            deck.clear()
         n = params[COUNT_KEYS[subset]]
         missing: set[int] = set()
-        if subset in YOUTUBE:
+        if subset in (*YOUTUBE, STRONG_REAL):
             k = min(n - 1, round(params["missing_fraction"] * n))
             missing = {int(i) for i in rng.choice(n, size=k, replace=False)}
         for k in range(n):
@@ -271,7 +289,7 @@ def _durations_tsv(clips: list[Clip]) -> str:
 
 def metadata_files(clips: list[Clip]) -> dict[str, str]:
     """Metadata path (merged tree) -> text."""
-    by = {s: [c for c in clips if c.file.split == s] for s in TREE}
+    by = {s: [c for c in clips if c.file.split == s] for s in ALL_TREE}
     weak_rows = "".join(
         f"{c.file.stem}.wav\t{','.join(sorted({label for _, _, label in c.annotated}))}\n" for c in by["weak"]
     )
@@ -284,6 +302,7 @@ def metadata_files(clips: list[Clip]) -> dict[str, str]:
         TREE["validation"][1]: _strong_tsv(by["validation"], _ms),
         DURATIONS["validation"]: _durations_tsv(by["validation"]),
         TREE["public_eval"][1]: _strong_tsv(by["public_eval"], _ms),
+        STRONG_REAL_TREE[1]: _strong_tsv(by[STRONG_REAL], _ms),
     }
 
 
@@ -301,12 +320,12 @@ def _with_folders(files: dict[str, bytes], folders: tuple[str, ...] = ()) -> dic
 def write(
     spec: DatasetSpec, stand_in: DesedStandIn, clips: list[Clip], out_dir: Path, sample_rate: int, seed: int
 ) -> list[Path]:
-    """The four archives (module docstring); audio is rendered while packing, one clip at a time."""
-    synth_name, meta_name, public_name, youtube_name = spec.embedded_archives
+    """The five archives (module docstring); audio is rendered while packing, one clip at a time."""
+    synth_name, meta_name, public_name, youtube_name, strong_name = spec.embedded_archives
     meta = metadata_files(clips)
 
     def audio_path(c: Clip) -> str:
-        return f"{TREE[c.file.split][0]}/{c.file.stem}.wav"
+        return f"{ALL_TREE[c.file.split][0]}/{c.file.stem}.wav"
 
     def render(c: Clip) -> Callable[[], bytes]:
         return functools.partial(_render_file, stand_in, c.file, sample_rate, seed)
@@ -325,7 +344,11 @@ def write(
         b"DESED embedded stand-in generated by sedrepro.datasets.desed_standin: procedural sounds, real layout.\n"
         b"Not the real DESED (Turpault et al. 2019; DCASE 2022 Task 4).\n"
     )
-    real_meta = {name: text.encode() for name, text in meta.items() if "/synthetic21_" not in name}
+    real_meta = {
+        name: text.encode()
+        for name, text in meta.items()
+        if "/synthetic21_" not in name and name != STRONG_REAL_TREE[1]
+    }
     _pack_tar_gz(spec, out_dir, _with_folders({"README": readme, **real_meta}), {}, meta_name)
 
     public = [c for c in clips if c.file.split == "public_eval"]
@@ -337,11 +360,16 @@ def write(
     # each audio folder is listed, even one whose clips are all missing
     entries = _with_folders({audio_path(c): b"" for c in shipped}, tuple(TREE[s][0] for s in YOUTUBE))
     _pack_tar_gz(spec, out_dir, entries, {audio_path(c): render(c) for c in shipped}, youtube_name)
+
+    strong = [c for c in clips if c.file.split == STRONG_REAL and not c.missing]
+    files = {STRONG_REAL_TREE[1]: meta[STRONG_REAL_TREE[1]].encode(), **{audio_path(c): b"" for c in strong}}
+    entries = _with_folders(files, (STRONG_REAL_TREE[0],))
+    _pack_tar_gz(spec, out_dir, entries, {audio_path(c): render(c) for c in strong}, strong_name)
     return [out_dir / a for a in spec.embedded_archives]
 
 
 def generate(spec: DatasetSpec, stand_in: DesedStandIn, out_dir: Path, params: dict) -> dict:
-    """Check params, write the four archives and manifest.json into out_dir; return the manifest."""
+    """Check params, write the five archives and manifest.json into out_dir; return the manifest."""
     check_params(params)
     if tuple(spec.embedded_archives) != ARCHIVES:
         raise ValueError(f"dataset {spec.name}: embedded_archives must be {ARCHIVES}, not {spec.embedded_archives}")

@@ -37,26 +37,41 @@ STATISTICS = ("n_events", "avg_dur_s", "total_dur_s")
 # History metrics a curves/compare figure draws (history.csv's val_<m> and, where training records it, train_<m>
 # columns; auc and ap: the validation mean ROC AUC and average precision of a clip-tags target).
 HISTORY_METRICS = ("accuracy", "loss", "auc", "ap")
-# Target names the workflow builds (rules: wildcard_constraints table=table\d+, figure=figure\d+).
-TABLE_NAME = re.compile(r"table\d+")
+# Target names the workflow builds (workflow.wildcard_constraints). A table may be named like a figure when the paper
+# prints a table as a "Figure" (the MTL-VAE paper's Figures 2-3); a paper's tables and figures never share a name.
+TABLE_NAME = re.compile(r"(?:table|figure)\d+")
 FIGURE_NAME = re.compile(r"figure\d+")
 
 
+# A models table's column may read another evaluation set than the table's: "<set>:<run metric>"
+# ("public_eval:event_f1@Average"), for papers that print several sets side by side.
+SET_PREFIX = ":"
+
+
 def split_run_metric(metric: str) -> tuple[str, str | None]:
-    """(registered metric or train fact, key of a per-class metric or None): "event_f1@Average" -> ("event_f1",
-    "Average"), "psds" -> ("psds", None)."""
-    name, sep, key = metric.partition(METRIC_KEY)
+    """(registered metric or train fact, key of a per-class metric or None), without a set prefix:
+    "event_f1@Average" -> ("event_f1", "Average"), "psds" -> ("psds", None), "public_eval:psds" -> ("psds", None)."""
+    name, sep, key = metric.rpartition(SET_PREFIX)[2].partition(METRIC_KEY)
     return name, (key if sep else None)
+
+
+def column_set(metric: str, default: str) -> str:
+    """The evaluation set a run-metric column reads: its "<set>:" prefix, else `default` (the table's)."""
+    found, sep, _ = metric.rpartition(SET_PREFIX)
+    return found if sep else default
 
 
 def check_run_metric(metric: str, where: str) -> None:
     """The one check of a table's run metric: a registered single-value metric (sedrepro.metrics), one key of a
     registered per-class metric ("<metric>@<key>": a class, Average or Overall) or a fact of train.json
-    (TRAIN_METRICS)."""
+    (TRAIN_METRICS); a registered metric may name its evaluation set ("<set>:<metric>")."""
     scalar = tuple(n for n, m in METRICS.items() if not m.per_class)
     per_class = tuple(n for n, m in METRICS.items() if m.per_class)
     name, key = split_run_metric(metric) if isinstance(metric, str) else (metric, None)
-    if (key is None and (metric in TRAIN_METRICS or metric in scalar)) or (key and name in per_class):
+    prefixed = isinstance(metric, str) and SET_PREFIX in metric
+    if prefixed and not metric.partition(SET_PREFIX)[0]:
+        pass  # an empty set name: not a run metric
+    elif (key is None and ((name in TRAIN_METRICS and not prefixed) or name in scalar)) or (key and name in per_class):
         return
     raise fail(
         where,
@@ -360,6 +375,9 @@ class Paper:
             raise fail(f"{where} values_path", "the path of a paper-values TSV", repr(self.values_path))
         self._check_parts(f"{where} tables", self.tables, TableSpec, TABLE_NAME, required=True)
         self._check_parts(f"{where} figures", self.figures, FigureSpec, FIGURE_NAME)
+        shared = sorted({t.name for t in self.tables} & {f.name for f in self.figures})
+        if shared:
+            raise fail(f"{where} figures", "names no table of the paper has (one target each)", repr(shared[0]))
         for key in ("notes", "not_checkable"):
             lines = getattr(self, key)
             if not isinstance(lines, tuple) or not all(isinstance(s, str) and s for s in lines):
@@ -562,4 +580,4 @@ def paper_value(paper_values, table: str, row: str, column: str, where: str = "p
 
 
 # The built-in papers register themselves (after everything above is defined: they import it).
-from . import audioset, dessed, hypernetworks, ssa  # noqa: E402, F401
+from . import audioset, dessed, hypernetworks, mtl_vae, ssa  # noqa: E402, F401
