@@ -104,6 +104,9 @@ def write_index(d: Path, counts: dict[str, int]) -> Path:
             events.append(f"{c}{i}\t0.0\t3.5\t{c}")
     (d / "files.tsv").write_text("file_id\tsplit\taudio\tannotation\tduration_s\n" + "\n".join(files) + "\n")
     (d / "events.tsv").write_text("file_id\tonset\toffset\tlabel\n" + "\n".join(events) + "\n")
+    # what the index stage writes beside them: every listed clip present (the notes count clips from it)
+    rows = [f"fold1\t{c}{i}.wav\t{c}{i}.wav\tpresent\t1\t{'0' * 64}" for c, n in counts.items() for i in range(n)]
+    (d / "manifest.tsv").write_text("subset\tfilename\taudio\tstatus\tbytes\tsha256\n" + "\n".join(rows) + "\n")
     return d
 
 
@@ -271,6 +274,8 @@ TEXT_FILES = {
     "hypernetworks": "hypernetworks-sed.md",
     "dessed": "dessed-dilated-replication.md",
     "ssa": "sparse-self-attention-sed.md",
+    "mtl_vae": "mtl-vae-sed.md",
+    "audioset": "audioset-event-recognition.md",
 }
 
 

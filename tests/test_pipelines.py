@@ -62,6 +62,8 @@ def test_every_model_names_a_defined_pipeline_and_overrides_merge():
     cfg = sconfig.load([sconfig.REPO / "config.yaml"])
     for model in cfg["models"]:
         assert sconfig.model_pipeline(cfg, model) in cfg["pipelines"]
+        if "ensemble" in cfg["models"][model]:
+            continue  # an ensemble's pipeline is its members'; it has no network
         arch = sconfig.model_config(cfg, model)
         assert not set(arch) & set(sconfig.MODEL_CONTEXT_KEYS)
     assert sconfig.model_training(cfg, "dnd_baseline")["batch_size"] == 16  # the dessed paper's batch

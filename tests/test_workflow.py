@@ -422,11 +422,11 @@ def test_a_wrong_value_on_the_command_line_is_one_line_naming_the_key(tmp_path):
     [
         (
             f"{RESULTS}/hypernetwork/table1.md",
-            "the target's paper: expected one of dessed, hypernetworks, mtl_vae, ssa, found 'hypernetwork'",
+            "the target's paper: expected one of audioset, dessed, hypernetworks, mtl_vae, ssa, found 'hypernetwork'",
         ),
         (
             f"{RESULTS}/dessd/figure4.png",
-            "the target's paper: expected one of dessed, hypernetworks, mtl_vae, ssa, found 'dessd'",
+            "the target's paper: expected one of audioset, dessed, hypernetworks, mtl_vae, ssa, found 'dessd'",
         ),
         (
             f"{RESULTS}/datasets/urbansound.md",
@@ -450,11 +450,11 @@ def test_a_misspelt_name_in_a_target_lists_the_valid_names(tmp_path, target, mes
         ),
         (
             lambda c: c["models"].setdefault("crnn_uni", {}).update(pipeline="logmel"),
-            "config key 'models/crnn_uni/pipeline': expected one of desed_logmel128, logmel96, mfcc40_mono, mfcc40_poly, found 'logmel'",
+            "config key 'models/crnn_uni/pipeline': expected one of audioset_vggish, desed_logmel128, logmel96, mfcc40_mono, mfcc40_poly, found 'logmel'",
         ),
         (
             lambda c: c.update(papers=["hypernetwork"]),
-            "config key 'papers/0': expected a registered paper (dessed, hypernetworks, mtl_vae, ssa), found 'hypernetwork'",
+            "config key 'papers/0': expected a registered paper (audioset, dessed, hypernetworks, mtl_vae, ssa), found 'hypernetwork'",
         ),
         (
             lambda c: c.update(plugins=["no_such_glue_plugin"]),

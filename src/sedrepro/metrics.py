@@ -591,8 +591,8 @@ register(
         unit="fraction",
         compute=_accuracy,
         uses=("threshold",),
-        description="frames (tags): binary accuracy over (frame (clip), class) cells; clip: categorical accuracy of "
-        "the argmax",
+        description="frames: binary accuracy over (frame, class) cells; clip: categorical accuracy of the argmax; "
+        "tags: binary accuracy over (clip, class) cells",
     )
 )
 register(
@@ -613,8 +613,8 @@ register(
         unit="fraction",
         compute=_micro_f1,
         uses=("threshold",),
-        description="frames (tags): micro F1 over (frame (clip), class) cells; clip: micro F1 of the argmax (= "
-        "accuracy)",
+        description="frames: micro F1 over (frame, class) cells; clip: micro F1 of the argmax (= accuracy); tags: "
+        "micro F1 over (clip, class) cells",
     )
 )
 register(
