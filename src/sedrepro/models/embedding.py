@@ -34,8 +34,31 @@ def _scale(name: str, v: Any) -> float | None:
     return None if v is None else positive_number(name, v)
 
 
+def _check_head(kind: str, width: int, dropout: float, weight_scale: float | None) -> None:
+    """The keys every embedding classifier has: hidden width, dropout rate, initial weight scale."""
+    positive_int(f"{kind}.width", width)
+    rate(f"{kind}.dropout", dropout)
+    _scale(f"{kind}.weight_scale", weight_scale)
+
+
+class _FromDict:
+    """from_dict of a config dataclass: exactly its FIELDS (one-line error otherwise), `convert` per field."""
+
+    FIELDS: tuple[str, ...] = ()
+    KIND = ""
+
+    @classmethod
+    def convert(cls, d: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: d[k] for k in cls.FIELDS}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]):
+        check_keys(cls.KIND, d, cls.FIELDS)
+        return cls(**cls.convert(d))
+
+
 @dataclass(frozen=True)
-class EmbeddingFCConfig:
+class EmbeddingFCConfig(_FromDict):
     """embedding_fc: frames flattened, hidden_layers x (width units, ReLU, dropout), then the output layer."""
 
     frames: int
@@ -49,19 +72,12 @@ class EmbeddingFCConfig:
 
     def __post_init__(self) -> None:
         positive_int(f"{self.KIND}.frames", self.frames)
-        positive_int(f"{self.KIND}.width", self.width)
         positive_int(f"{self.KIND}.hidden_layers", self.hidden_layers)
-        rate(f"{self.KIND}.dropout", self.dropout)
-        _scale(f"{self.KIND}.weight_scale", self.weight_scale)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> EmbeddingFCConfig:
-        check_keys(cls.KIND, d, cls.FIELDS)
-        return cls(**{k: d[k] for k in cls.FIELDS})
+        _check_head(self.KIND, self.width, self.dropout, self.weight_scale)
 
 
 @dataclass(frozen=True)
-class EmbeddingResidualConfig:
+class EmbeddingResidualConfig(_FromDict):
     """embedding_residual: frames flattened, a width-unit input layer, residual blocks, the output layer."""
 
     frames: int
@@ -75,19 +91,12 @@ class EmbeddingResidualConfig:
 
     def __post_init__(self) -> None:
         positive_int(f"{self.KIND}.frames", self.frames)
-        positive_int(f"{self.KIND}.width", self.width)
         positive_int(f"{self.KIND}.blocks", self.blocks)
-        rate(f"{self.KIND}.dropout", self.dropout)
-        _scale(f"{self.KIND}.weight_scale", self.weight_scale)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> EmbeddingResidualConfig:
-        check_keys(cls.KIND, d, cls.FIELDS)
-        return cls(**{k: d[k] for k in cls.FIELDS})
+        _check_head(self.KIND, self.width, self.dropout, self.weight_scale)
 
 
 @dataclass(frozen=True)
-class EmbeddingConvConfig:
+class EmbeddingConvConfig(_FromDict):
     """embedding_conv: Conv1d layers over the frames (channels per layer, odd kernel), max over frames, a width-unit
     hidden layer, the output layer."""
 
@@ -104,14 +113,11 @@ class EmbeddingConvConfig:
         k = positive_int(f"{self.KIND}.kernel_size", self.kernel_size)
         if k % 2 == 0:
             raise ValueError(f"{self.KIND}.kernel_size must be odd (padding k//2 keeps the frames), got {k}")
-        positive_int(f"{self.KIND}.width", self.width)
-        rate(f"{self.KIND}.dropout", self.dropout)
-        _scale(f"{self.KIND}.weight_scale", self.weight_scale)
+        _check_head(self.KIND, self.width, self.dropout, self.weight_scale)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> EmbeddingConvConfig:
-        check_keys(cls.KIND, d, cls.FIELDS)
-        return cls(**{**{k: d[k] for k in cls.FIELDS}, "channels": int_tuple(f"{cls.KIND}.channels", d["channels"])})
+    def convert(cls, d: Mapping[str, Any]) -> dict[str, Any]:
+        return {**super().convert(d), "channels": int_tuple(f"{cls.KIND}.channels", d["channels"])}
 
 
 class _Residual(nn.Module):
