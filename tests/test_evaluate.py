@@ -198,7 +198,7 @@ def test_score_rejects_predictions_for_other_files(tmp_path):
 
 
 def test_class_average_rules():
-    """The three rules of the README's "Evaluation conventions"; each assertion fails if its rule changes."""
+    """The three rules of docs/evaluation.md; each assertion fails if its rule changes."""
     # 4 s file, 1 s segments. a: ref {0,1}, est {0,1} -> 100.  b: predicted in {2}, absent from the reference ->
     # undefined, left out of the Average.  c: ref {3}, never predicted -> 0 (zero_score), counted.  d: nothing -> None.
     ref = {"f": [ev(0.0, 2.0, "a"), ev(3.0, 4.0, "c")]}

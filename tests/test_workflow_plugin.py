@@ -96,7 +96,7 @@ def test_a_table_of_parts_defined_only_in_test_files_builds_through_the_workflow
     before = shared_digests(workdir)
     assert before == shared_digests(REPO)
     target = f"{TOY['results_root']}/toy/table1.csv"
-    # the plugin reaches Snakemake and every job through PYTHONPATH (README "Plugins"), and nothing else
+    # the plugin reaches Snakemake and every job through PYTHONPATH (docs/adding-a-paper.md, "Plugins"), and nothing else
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(PLUGINS)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
