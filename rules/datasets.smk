@@ -1,11 +1,14 @@
 # Datasets: embedded generation (default), checksummed download, safe extraction, layout check and index, statistics.
 from sedrepro import download as sed_download
 
-# A real download costs hours and disk and may need a licence: say so once per dataset when the workflow is parsed
-# (dry runs too), before anything is fetched; not again in the jobs a cluster executor starts (they parse it again).
+# A real download costs hours and disk and may need a licence, and a copy on disk may not be where the config says:
+# say so once per dataset when the workflow is parsed (dry runs too), before anything is fetched; not again in the
+# jobs a cluster executor starts (they parse it again).
 if workflow.is_main_process:
     for _line in sed_download.notices(config, datasets_used(), DATA):
         print(f"Download needed: {_line}", file=sys.stderr)
+    for _line in sed_download.missing_copies(config, datasets_used()):
+        print(f"Local copy missing: {_line}", file=sys.stderr)
 
 
 rule generate_embedded:

@@ -14,7 +14,7 @@ from test_workflow import fresh_copy
 
 from sedrepro import config as sconfig
 from sedrepro.datasets import archive
-from sedrepro.download import notice, notices
+from sedrepro.download import missing_copies, notice, notices
 from sedrepro.io import InputError
 
 PAPER = sconfig.load([sconfig.REPO / "config.yaml", sconfig.REPO / "config" / "paper.yaml"])
@@ -43,6 +43,18 @@ def test_notices_only_for_downloads_still_to_do(tmp_path: Path) -> None:
     (tmp_path / "archives" / "urbansound8k").mkdir(parents=True)
     (tmp_path / "archives" / "urbansound8k" / "UrbanSound8K.tar.gz").write_bytes(b"")
     assert [n.split(":")[0] for n in notices(PAPER, names, str(tmp_path))] == ["tut_sed_synthetic_2016"]
+
+
+def test_a_copy_on_disk_that_is_not_there_is_named_once_with_what_to_do(tmp_path: Path) -> None:
+    cfg = {"datasets": {name: dict(PAPER["datasets"][name]) for name in ("desed", "urban_sed")}}
+    cfg["datasets"]["desed"]["local_path"] = str(tmp_path / "no_such_folder")
+    (line,) = missing_copies(cfg, ["desed", "urban_sed"])  # urban_sed downloads: not a copy on disk
+    assert line.startswith("desed: datasets/desed/local_path is ") and "no_such_folder" in line and "\n" not in line
+    assert "index_dataset will stop there" in line and "--config papers=" in line
+    cfg["datasets"]["desed"]["local_path"] = "relative/nowhere"
+    assert f"({Path.cwd() / 'relative' / 'nowhere'})" in missing_copies(cfg, ["desed"])[0]  # resolved as the run would
+    cfg["datasets"]["desed"]["local_path"] = str(tmp_path)
+    assert missing_copies(cfg, ["desed"]) == []
 
 
 def test_retries_back_off_exponentially_and_log_each_try_once(
@@ -104,6 +116,9 @@ def test_dry_run_of_the_paper_config_says_once_per_dataset_what_the_download_nee
     assert named == ["audioset", "tut_sed_synthetic_2016", "urban_sed", "urbansound8k"]  # desed: source local
     for line in lines:
         assert out.count(line) == 1 and "Licence or access: " in line and "source: local" in line
+    # DESED is read from disk (config/paper.yaml's local_path), which a fresh copy does not have: said once, up front
+    missing = [line for line in out.splitlines() if line.startswith("Local copy missing: ")]
+    assert len(missing) == 1 and missing[0].startswith("Local copy missing: desed: datasets/desed/local_path is ")
 
 
 def test_failed_download_prints_each_try_once_and_the_error_once(tmp_path: Path) -> None:

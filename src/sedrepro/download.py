@@ -5,7 +5,9 @@ Embedded archives: the generator's manifest gives the checksum it computed, the 
 Both go through the same `datasets.archive.fetch`. Real downloads retry failed rounds over the mirrors with
 exponential backoff (config download.retries / backoff_s, passed as SEDREPRO_DOWNLOAD_* by rules/common.smk).
 `notices` says, before anything is fetched, what each planned real download needs (sizes, licence or access
-condition, how to use a copy already on disk), from the facts kept beside the archive entries in config.
+condition, how to use a copy already on disk), from the facts kept beside the archive entries in config;
+`missing_copies` says which copies on disk (`source: local`) are not there, so that a run learns it at the start and
+not hours later when the index reaches them.
 """
 
 from __future__ import annotations
@@ -66,6 +68,25 @@ def notices(config: Mapping[str, Any], datasets: Iterable[str], data_root: str) 
         if all(os.path.isfile(os.path.join(data_root, "archives", name, a["name"])) for a in cfg["archives"]):
             continue
         out.append(notice(name, cfg))
+    return out
+
+
+def missing_copies(config: Mapping[str, Any], datasets: Iterable[str]) -> list[str]:
+    """One line for each of `datasets` read from disk (source local) whose local_path is not a folder: the path as
+    given and as resolved from the working directory, where the run will stop, and what the folder must hold."""
+    out = []
+    for name in datasets:
+        cfg = config["datasets"][name]
+        path = cfg.get("local_path")
+        if cfg["source"] != "local" or (path and os.path.isdir(path)):
+            continue
+        resolved = f" ({os.path.abspath(path)})" if path and not os.path.isabs(path) else ""
+        access = f" Licence or access: {cfg['access'].rstrip('.')}." if cfg.get("access") else ""
+        out.append(
+            f"{name}: datasets/{name}/local_path is {path!r}{resolved}, which is not a folder, so index_dataset will "
+            f"stop there. Set it to the folder holding {get_dataset(name).root_name}/ (or that folder itself), or "
+            f"leave out the papers that use {name} (--config papers=...).{access}"
+        )
     return out
 
 
