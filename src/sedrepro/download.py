@@ -48,13 +48,22 @@ def notice(dataset: str, cfg: Mapping[str, Any]) -> str:
         parts.append(f"{a['name']} ({', '.join(size) or 'size not known'}{unpinned})")
     known = [a["bytes"] for a in cfg["archives"] if a.get("bytes") is not None]
     total = f", {sum(known):,} bytes in all" if 1 < len(known) == len(cfg["archives"]) else ""
-    root = get_dataset(dataset).root_name
     return (
         f"{dataset}: {len(parts)} archive(s) to download: {'; '.join(parts)}{total}. "
-        f"Licence or access: {(cfg.get('access') or 'not stated in the config').rstrip('.')}. "
-        f"A copy already on disk: set datasets/{dataset}/source: local and datasets/{dataset}/local_path: the "
-        f"folder holding {root}/ (or that folder itself), and nothing is downloaded."
+        f"Licence or access: {_access(cfg, 'not stated in the config')}. "
+        f"A copy already on disk: set datasets/{dataset}/source: local and datasets/{dataset}/local_path: "
+        f"{_copy_folder(dataset)}, and nothing is downloaded."
     )
+
+
+def _access(cfg: Mapping[str, Any], otherwise: str) -> str:
+    """The dataset's licence or access condition as its config entry states it (`access`)."""
+    return (cfg.get("access") or otherwise).rstrip(".")
+
+
+def _copy_folder(dataset: str) -> str:
+    """What local_path of a copy on disk must name."""
+    return f"the folder holding {get_dataset(dataset).root_name}/ (or that folder itself)"
 
 
 def notices(config: Mapping[str, Any], datasets: Iterable[str], data_root: str) -> list[str]:
@@ -81,11 +90,11 @@ def missing_copies(config: Mapping[str, Any], datasets: Iterable[str]) -> list[s
         if cfg["source"] != "local" or (path and os.path.isdir(path)):
             continue
         resolved = f" ({os.path.abspath(path)})" if path and not os.path.isabs(path) else ""
-        access = f" Licence or access: {cfg['access'].rstrip('.')}." if cfg.get("access") else ""
+        access = f" Licence or access: {_access(cfg, '')}." if cfg.get("access") else ""
         out.append(
             f"{name}: datasets/{name}/local_path is {path!r}{resolved}, which is not a folder, so index_dataset will "
-            f"stop there. Set it to the folder holding {get_dataset(name).root_name}/ (or that folder itself), or "
-            f"leave out the papers that use {name} (--config papers=...).{access}"
+            f"stop there. Set it to {_copy_folder(name)}, or leave out the papers that use {name} "
+            f"(--config papers=...).{access}"
         )
     return out
 
