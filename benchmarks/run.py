@@ -567,7 +567,17 @@ def bench_eval(tmp: Path, reps: int) -> None:
         pred = tmp / "eval" / "pred"
         shutil.rmtree(pred, ignore_errors=True)
         predict_run(
-            run, feat, split_dir, pred, model_cfg, ev["n_checkpoints"], ev["selection"], ev["batch_size"], "cpu", sets
+            run,
+            feat,
+            split_dir,
+            pred,
+            model_cfg,
+            ev["n_checkpoints"],
+            ev["selection"],
+            ev["batch_size"],
+            "cpu",
+            sets,
+            torch.get_num_threads(),  # as the workflow runs it: --threads of the job
         )
         score_predictions(pred, index, settings, "urban_sed", "hcrnn128", 0)
 

@@ -211,3 +211,25 @@ def test_peer_counts_reproduced_by_formula() -> None:
     assert round((cnn_peer + n_lstm(512, 512, True) + n_head(1024, 10)) / 1e4) == 576
     assert round((cnn_peer + n_hyperlstm(512, 256, 64, 8, "lstm", True) + n_head(256, 10)) / 1e4) == 259
     assert round((cnn_peer + n_hyperlstm(512, 256, 128, 8, "lstm", True) + n_head(256, 10)) / 1e4) == 284
+
+
+@pytest.mark.parametrize("ceil_mode", [True, False])
+@pytest.mark.parametrize("kernel", [(2, 2), (3, 2), (1, 4), (2, 1)])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_eval_max_pool_equals_max_pool2d(kernel: tuple[int, int], ceil_mode: bool, layout: torch.memory_format) -> None:
+    """The reshaped-maxima pooling of the eval path gives max_pool2d's values exactly (ties, NaN and partial windows
+    included) and keeps channels_last; an NCHW input takes max_pool2d itself."""
+    from sedrepro.models.cnn import max_pool
+
+    g = torch.Generator().manual_seed(3)
+    y = torch.randint(-3, 4, (2, 5, 13, 11), generator=g).float()  # small integers: many ties
+    y[0, 1, 4, 7] = float("nan")
+    y[1, 3, 12, 10] = float("-inf")  # in a partial window at the ends
+    y = y.contiguous(memory_format=layout)
+    pool = torch.nn.MaxPool2d(kernel, ceil_mode=ceil_mode)
+    got, want = max_pool(y, pool), pool(y)
+    assert got.shape == want.shape
+    assert torch.equal(got.nan_to_num(99.0), want.nan_to_num(99.0))
+    assert got.isnan().sum() == want.isnan().sum() == 1
+    if layout == torch.channels_last:
+        assert got.is_contiguous(memory_format=torch.channels_last)

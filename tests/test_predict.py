@@ -147,6 +147,36 @@ def test_batched_prediction_equals_one_clip_at_a_time(tmp_path: Path, model_name
     assert np.std(want) > 1e-3  # the model's output depends on its input: the comparison is not of constants
 
 
+def test_checkpoints_predicted_in_parallel_give_the_same_files(tmp_path: Path) -> None:
+    """threads=3 predicts three checkpoints at once, each on one torch thread: every array equals the one-thread
+    run's, each file holds its own checkpoint's numbers, and torch's thread count is restored."""
+    name = "hcrnn128"
+    n_features, classes = TINY["pipelines"][sconfig.model_pipeline(TINY, name)]["features"]["n_mels"], ["a", "b", "c"]
+    fdir, sdir = write_split(tmp_path, n_features, classes, "frames", "flush", "repeat")
+    model_cfg = sconfig.model_config(TINY, name)
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    for epoch in range(1, 6):
+        torch.manual_seed(epoch)
+        model = build_from_config(model_cfg, n_features, len(classes))
+        torch.save(model.state_dict(), run / "checkpoints" / f"epoch{epoch:03d}.pt")
+    write_json(run / "train.json", {"model": model_record(model_cfg, n_features, len(classes))})
+    pd.DataFrame({"epoch": range(1, 6), "train_loss": 1.0, "val_loss": 1.0}).to_csv(run / "history.csv", index=False)
+    before = torch.get_num_threads()
+    for threads in (1, 3):
+        predict_run(run, fdir, sdir, tmp_path / f"t{threads}", model_cfg, 5, "last", 4, "cpu", ["test"], threads)
+    assert torch.get_num_threads() == before
+    probs = []
+    for epoch in range(1, 6):
+        with np.load(tmp_path / "t1" / "test" / f"epoch{epoch:03d}.npz") as one:
+            with np.load(tmp_path / "t3" / "test" / f"epoch{epoch:03d}.npz") as three:
+                assert sorted(one.files) == sorted(three.files)
+                for key in one.files:
+                    assert np.array_equal(one[key], three[key]), key
+                probs.append(one["probs"])
+    assert all(not np.array_equal(probs[0], p) for p in probs[1:])  # five different checkpoints were compared
+
+
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 def test_eval_cnn_pools_first_with_the_same_result(layout: torch.memory_format) -> None:
     """The eval-mode blocks (pool, then ReLU and batch norm) against the blocks as built, with gammas of both signs,

@@ -33,6 +33,10 @@ def test_truncated_epoch_checkpoint_is_one_line_naming_the_file(prepared):  # no
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"{ckpt}: expected a readable PyTorch checkpoint (weights only), found ")
     assert not (tmp / "pred" / "selection.json").exists()
+    with pytest.raises(InputError) as err:  # the same line when checkpoints are predicted in parallel
+        predict_run(tmp / "run", fdir, sdir, tmp / "pred", MODEL, 3, "last", 4, "cpu", ("test",), 2)
+    assert str(err.value) == msg
+    assert not (tmp / "pred" / "selection.json").exists()
     # the same through the CLI: exit 2 and one `error:` line, no traceback
     proc = subprocess.run(
         [

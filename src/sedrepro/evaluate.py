@@ -463,6 +463,23 @@ def _load_test_index(
     return reference, durations
 
 
+class SetIndex:
+    """An evaluation set's reference events and durations, read from the index once per class list and handed to
+    each checkpoint as a fresh copy: a metric that alters its inputs cannot change what the next one is scored
+    against, and ten checkpoints no longer parse the index ten times."""
+
+    def __init__(self, index_dir: str | Path, set_name: str = TEST_SPLIT, set_ids: Sequence[str] | None = None):
+        self.index_dir, self.set_name, self.set_ids = index_dir, set_name, set_ids
+        self._read: dict[tuple[str, ...], tuple[dict[str, list[Event]], dict[str, float]]] = {}
+
+    def __call__(self, classes: Sequence[str]) -> tuple[dict[str, list[Event]], dict[str, float]]:
+        key = tuple(map(str, classes))
+        if key not in self._read:
+            self._read[key] = _load_test_index(self.index_dir, classes, self.set_ids, self.set_name)
+        reference, durations = self._read[key]
+        return {f: [dict(e) for e in events] for f, events in reference.items()}, dict(durations)
+
+
 # --------------------------------------------------------------------------------------------- scoring
 
 
@@ -520,10 +537,12 @@ def checkpoint_inputs(
     settings: Settings,
     set_name: str = TEST_SPLIT,
     set_ids: Sequence[str] | None = None,
+    set_index: SetIndex | None = None,
 ) -> SetInputs:
-    """The chain's view of one predictions file against its evaluation set."""
+    """The chain's view of one predictions file against its evaluation set (`set_index`: that set's index, read
+    once for all checkpoints; without it, read here)."""
     pred = _load_predictions(npz_path)
-    reference, durations = _load_test_index(index_dir, pred["classes"], set_ids, set_name)
+    reference, durations = (set_index or SetIndex(index_dir, set_name, set_ids))(pred["classes"])
     got, want = set(pred["file_ids"]), set(durations)
     if got != want:
         extra, missing = sorted(got - want), sorted(want - got)
@@ -639,8 +658,9 @@ def score_set(
     per_checkpoint: dict[str, list[Any]] = {m.name: [] for m, _ in chosen}
     notes: dict[str, dict[str, Any]] = {}
     classes: list[str] | None = None
+    set_index = SetIndex(index_dir, set_name, set_ids)
     for epoch, path in files:
-        inputs = checkpoint_inputs(path, index_dir, settings, set_name, set_ids)
+        inputs = checkpoint_inputs(path, index_dir, settings, set_name, set_ids, set_index)
         these = inputs.classes
         if classes is None:
             if sorted(expected_classes) != sorted(these):

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import queue
 from collections.abc import Sequence
+from copy import deepcopy
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import pandas as pd
 import torch
 
 from . import cli, layout
+from .audio import ordered_map
 from .data import SplitData
 from .io import InputError, atomic_path, fail, read_json, read_tsv, write_json
 from .models import build, constructor_config, probabilities
@@ -174,8 +177,14 @@ def predict_run(
     batch_size: int,
     device_name: str,
     sets: Sequence[str] = (TEST_SET,),
+    threads: int = 1,
 ) -> list[int]:
-    """Predict every evaluation set with each selected checkpoint: out_dir/<set>/epochNNN.npz, and out_dir/selection.json."""
+    """Predict every evaluation set with each selected checkpoint: out_dir/<set>/epochNNN.npz, and out_dir/selection.json.
+
+    On the CPU, `threads` checkpoints are predicted at once, each by its own copy of the network on one torch thread:
+    for these small networks that is faster than one checkpoint on several threads (benchmarks/README.md), and each
+    checkpoint's numbers are those of a run on its own.
+    """
     history = pd.read_csv(run_dir / "history.csv")
     epochs = select_epochs(history, n_checkpoints, selection)
     if len(epochs) < n_checkpoints:
@@ -202,14 +211,26 @@ def predict_run(
         log.warning(
             "the config's model differs from the one %s was trained as; predicting with the trained one", run_dir
         )
-    for epoch in epochs:
-        ckpt = run_dir / "checkpoints" / f"epoch{epoch:03d}.pt"
-        model.load_state_dict(load_checkpoint(ckpt, device))
-        model.eval()
-        for name, clip_frames in clips.items():
-            probs = _predict_set(model, data, name, clip_frames, hop, tail, batch_size, device)
-            _write_predictions(out_dir / name / f"epoch{epoch:03d}.npz", probs, clip_frames, data)
-            log.info("predicted %d clips of set %s with epoch %d", len(clip_frames), name, epoch)
+    workers = min(threads, len(epochs)) if device.type == "cpu" else 1
+    idle: queue.SimpleQueue[torch.nn.Module] = queue.SimpleQueue()  # one network per worker, each used by one at a time
+    for copy in [model] + [deepcopy(model) for _ in range(workers - 1)]:
+        idle.put(copy)
+
+    def predict_epoch(epoch: int) -> int:
+        net = idle.get()
+        try:
+            net.load_state_dict(load_checkpoint(run_dir / "checkpoints" / f"epoch{epoch:03d}.pt", device))
+            net.eval()
+            for name, clip_frames in clips.items():
+                probs = _predict_set(net, data, name, clip_frames, hop, tail, batch_size, device)
+                _write_predictions(out_dir / name / f"epoch{epoch:03d}.npz", probs, clip_frames, data)
+                log.info("predicted %d clips of set %s with epoch %d", len(clip_frames), name, epoch)
+        finally:
+            idle.put(net)
+        return epoch
+
+    for _ in ordered_map(predict_epoch, epochs, workers):
+        pass
     write_json(
         out_dir / "selection.json",
         {"selection": selection, "n_checkpoints": n_checkpoints, "epochs": epochs, "sets": list(sets)},
@@ -263,6 +284,7 @@ def main(args: argparse.Namespace) -> None:
         args.batch_size,
         args.device,
         args.sets,
+        args.threads,
     )
 
 
