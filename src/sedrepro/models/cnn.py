@@ -123,7 +123,9 @@ def _pool_first(block: nn.Sequential, x: Tensor) -> Tensor:
     conv, relu, bn, pool, dropout = block
     if bn.running_mean is None or bn.weight is None:  # batch statistics or no gamma: the plain order
         return block(x)
-    if not bool((bn.weight < 0).any()):  # the usual case: no channel needs its minimum
+    # the usual case, no channel needs its minimum: tested on the CPU only (elsewhere the test would wait for the
+    # device, and meta tensors have no values), where the general path below gives the same numbers
+    if bn.weight.device.type == "cpu" and not bool((bn.weight < 0).any()):
         return dropout(bn(relu(max_pool(conv(x), pool))))
     sign = torch.where(bn.weight < 0, -1.0, 1.0).to(conv.weight.dtype)  # (C,)
     weight = (conv.weight * sign.view(-1, 1, 1, 1)).contiguous(memory_format=_layout(conv.weight))
